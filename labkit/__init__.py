@@ -1,0 +1,64 @@
+"""labkit: a small, readable, Numba-accelerated tensor engine with autograd, speaking PyTorch.
+
+    import labkit as torch          # typical PyTorch teaching code runs unchanged
+    x = torch.tensor([[1., 2.], [3., 4.]], requires_grad=True)
+    (x.tanh() @ x.T).softmax(dim=-1)[0, 1].backward()
+    x.grad
+"""
+__version__ = "0.1.0"
+
+from . import dtypes as _dtypes
+from .dtypes import (bool, dtype, float, float16, float32, float64, half, double, int, int32,
+                     int64, long, uint8, get_default_dtype, set_default_dtype, promote_types,
+                     result_type)
+from .tensor import Tensor, Size, device
+from .autograd import (no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled)
+from .autograd.grad_mode import is_inference_mode_enabled
+from . import autograd
+from .ops import FUNCTIONS as _FUNCTIONS
+from . import creation as _creation  # noqa: F401  (registers tensor/zeros/... and to/float/...)
+from .random import Generator, manual_seed, seed, initial_seed, get_rng_state, set_rng_state
+from . import cuda
+from . import random
+
+globals().update(_FUNCTIONS)
+
+FloatTensor = DoubleTensor = LongTensor = BoolTensor = Tensor   # isinstance checks in old code
+strided = "strided"
+contiguous_format = preserve_format = channels_last = None
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def numel(input):
+    return input.numel()
+
+
+def is_floating_point(input):
+    return input.is_floating_point()
+
+
+def get_num_threads():
+    from .kernels import jit_module
+    import numba
+    return numba.get_num_threads()
+
+
+def set_num_threads(n):
+    import numba
+    numba.set_num_threads(n)
+
+
+def __getattr__(name):
+    # Lazy submodules keep `import labkit` fast and the import order one-way.
+    import importlib
+    if name in ("nn", "optim", "utils", "datasets", "graph", "viz", "interop", "exercises",
+                "serialization"):
+        return importlib.import_module(f"{__name__}.{name}")
+    if name in ("save", "load"):
+        return getattr(importlib.import_module(f"{__name__}.serialization"), name)
+    if name == "warmup":
+        return importlib.import_module(f"{__name__}.warmup").warmup
+    raise AttributeError(f"module 'labkit' has no attribute '{name}'")

@@ -1,0 +1,194 @@
+"""The backward engine: walks the graph without recursion and calls each node's backward rule.
+
+Order: a node runs once every node that feeds it a gradient has run (Kahn's algorithm); among ready
+nodes the most recently created runs first, which is the reverse of the forward order, the order a
+reader expects and the one the stepper replays.  Gradients reaching an input are summed back to the
+input's shape here (the single place broadcasting is undone) and cast to the input's dtype.
+"""
+import heapq
+
+import numpy as np
+
+from . import function as F
+from .function import AccumulateGrad
+
+
+class _Observers:
+    """Callbacks used by labkit.graph.record(); empty (and free) when nothing is recording."""
+    backward = []
+
+
+def unbroadcast(g, shape):
+    """Sum ``g`` down to ``shape`` (the inverse of NumPy broadcasting)."""
+    if g.shape == shape:
+        return g
+    nd = g.ndim - len(shape)
+    if nd < 0:
+        return np.broadcast_to(g, shape).copy()
+    axes = tuple(range(nd)) + tuple(i + nd for i, s in enumerate(shape)
+                                    if s == 1 and g.shape[i + nd] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    if nd:
+        g = g.reshape(shape)
+    return g
+
+
+def _collect(roots):
+    """Dependency counts (how many gradient contributions each node waits for)."""
+    deps = {}
+    seen = set()
+    stack = [n for n in roots]
+    for n in roots:
+        seen.add(n)
+    while stack:
+        node = stack.pop()
+        for nxt, _ in node.next_functions:
+            if nxt is None:
+                continue
+            deps[nxt] = deps.get(nxt, 0) + 1
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return deps
+
+
+def run_backward(roots, retain_graph=False, capture=None, accumulate=True, only_inputs=None):
+    """Run backward from ``roots``: a list of (node, output_nr, grad ndarray).
+
+    ``capture``: dict {(node, output_nr): None} filled with the gradient reaching that output
+    (autograd.grad).  ``accumulate``: write into leaves' ``.grad``.  ``only_inputs``: set of
+    AccumulateGrad nodes allowed to accumulate (``backward(inputs=...)``).
+    """
+    root_nodes = []
+    buffers = {}
+    for node, nr, g in roots:
+        buf = buffers.get(node)
+        if buf is None:
+            buf = buffers[node] = [None] * node._n_out
+            root_nodes.append(node)
+        buf[nr] = g if buf[nr] is None else buf[nr] + g
+    deps = _collect(root_nodes)
+    ready = [(-n.seq, id(n), n) for n in root_nodes if deps.get(n, 0) == 0]
+    heapq.heapify(ready)
+    observers = _Observers.backward
+    anomaly = F._anomaly.enabled
+    while ready:
+        _, _, node = heapq.heappop(ready)
+        grads = buffers.pop(node)
+        if node._pre_hooks:
+            for hook in node._pre_hooks:
+                r = hook(grads)
+                if r is not None:
+                    grads = r
+        if capture is not None:
+            for i, g in enumerate(grads):
+                if (node, i) in capture and g is not None:
+                    capture[(node, i)] = g if capture[(node, i)] is None else capture[(node, i)] + g
+        if type(node) is AccumulateGrad:
+            if accumulate and (only_inputs is None or node in only_inputs) and grads[0] is not None:
+                _accumulate(node, grads[0])
+            if observers:
+                for ob in observers:
+                    ob(node, grads, ())
+            continue
+        in_grads = _call_backward(node, grads, retain_graph)
+        if node._hooks:
+            for hook in node._hooks:
+                r = hook(in_grads, grads)
+                if r is not None:
+                    in_grads = tuple(r)
+        if anomaly:
+            from .anomaly import check_backward
+            check_backward(node, in_grads)
+        if observers:
+            for ob in observers:
+                ob(node, grads, in_grads)
+        for (nxt, nr), g, meta in zip(node.next_functions, in_grads, node._in_meta):
+            if nxt is None:
+                continue
+            if g is not None:
+                g = _fit(g, meta, node)
+                buf = buffers.get(nxt)
+                if buf is None:
+                    buf = buffers[nxt] = [None] * nxt._n_out
+                buf[nr] = g if buf[nr] is None else buf[nr] + g
+            d = deps[nxt] - 1
+            deps[nxt] = d
+            if d == 0:
+                if nxt not in buffers:          # nothing arrived: the branch had no gradient
+                    buffers[nxt] = [None] * nxt._n_out
+                heapq.heappush(ready, (-nxt.seq, id(nxt), nxt))
+        if not retain_graph:
+            node._saved = None
+            node._freed = True
+
+
+def _fit(g, meta, node):
+    if type(g) is not np.ndarray:
+        if isinstance(g, F._Tensor):
+            g = g._np
+        else:
+            g = np.asarray(g)
+    shape, dtype = meta
+    if g.shape != shape:
+        try:
+            g = unbroadcast(g, shape)
+        except ValueError:
+            raise RuntimeError(f"Function {node.name()} returned an invalid gradient: got shape "
+                               f"{list(g.shape)} but expected shape compatible with {list(shape)}")
+    if g.dtype != dtype:
+        g = g.astype(dtype)
+    return g
+
+
+def _call_backward(node, grads, retain_graph):
+    fn = node._fn
+    if node._freed and node._saved is None and node._saved_vc is not None:
+        node.saved_tensors                       # raises the "backward a second time" error
+    if fn.raw:
+        if node._n_out == 1:
+            g = grads[0]
+            if g is None:
+                return (None,) * len(node.next_functions)
+            out = fn.backward(node, g)
+        else:
+            if node.materialize_grads:
+                grads = [np.zeros(1, dtype=np.float32) if g is None else g for g in grads]
+            out = fn.backward(node, *grads)
+    else:
+        T = F._Tensor
+        tg = []
+        for g in grads:
+            tg.append(None if g is None else F._make(g, False, None, 0))
+        out = fn.backward(node, *tg)
+    if not isinstance(out, tuple):
+        out = (out,)
+    n_in = len(node.next_functions)
+    if len(out) != n_in:
+        if len(out) > n_in and all(o is None for o in out[n_in:]):
+            out = out[:n_in]
+        else:
+            raise RuntimeError(f"function {node.name()} returned an incorrect number of gradients "
+                               f"(expected {n_in}, got {len(out)})")
+    return out
+
+
+def _accumulate(node, g):
+    var = node.variable
+    if var is None:
+        return
+    if var._hooks:
+        for hook in var._hooks:
+            r = hook(F._make(g, False, None, 0))
+            if r is not None:
+                g = r._np if isinstance(r, F._Tensor) else np.asarray(r)
+    if var._grad is None:
+        # Own the storage: the array may be shared with other gradients (Add passes its grad through).
+        var._grad = F._make(np.array(g, dtype=var._np.dtype, copy=True), False, None, 0)
+    else:
+        gt = var._grad
+        if gt._np.shape != g.shape:
+            g = unbroadcast(g, gt._np.shape)
+        np.add(gt._np, g, out=gt._np, casting="unsafe")
+        gt._vc[0] += 1

@@ -1,0 +1,6 @@
+"""All tensor ops.  Importing this package registers them on Tensor and in ``labkit``."""
+from . import elementwise, reduction, shape, indexing, linalg  # noqa: F401  (registration)
+from . import inplace
+from ._registry import FUNCTIONS
+
+inplace._install()

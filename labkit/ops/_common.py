@@ -1,0 +1,115 @@
+"""Small helpers shared by op modules: argument conversion and dtype promotion."""
+import numbers
+
+import numpy as np
+
+from .. import dtypes as D
+from ..autograd.function import Function
+from ..tensor import Tensor, _make, _to_array
+
+
+def as_tensor_arg(x):
+    """Turn a NumPy array or nested list used as an operand into a Tensor (scalars stay)."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, np.ndarray):
+        return _make(_to_array(x))
+    if isinstance(x, (list, tuple)):
+        return _make(_to_array(x))
+    if isinstance(x, (numbers.Number, np.generic)):
+        return x
+    raise TypeError(f"unsupported operand type {type(x).__name__}; expected a Tensor or a number")
+
+
+class To(Function):
+    """dtype conversion; gradient is converted back."""
+    raw = True
+    node_name = "ToCopyBackward0"
+
+    @staticmethod
+    def forward(ctx, x, npdtype):
+        ctx.src = x.dtype
+        return x.astype(npdtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.astype(ctx.src), None
+
+
+def cast(t, dt):
+    """Tensor ``t`` as labkit dtype ``dt`` (differentiable; no copy if already that dtype)."""
+    if t._np.dtype is dt.np or t._np.dtype == dt.np:
+        return t
+    return To.apply(t, dt.np)
+
+
+def promote(a, b):
+    """Operands of a binary op, converted to their PyTorch result dtype.
+
+    Returns (a, b, dtype).  Python scalars are left as scalars (NumPy keeps the array's dtype for
+    them); tensors are cast (differentiably) when their dtype differs from the result.
+    """
+    ta = isinstance(a, Tensor)
+    tb = isinstance(b, Tensor)
+    if ta and tb and a._np.dtype == b._np.dtype:
+        return a, b, a.dtype
+    if not ta:
+        a = as_tensor_arg(a)
+        ta = isinstance(a, Tensor)
+    if not tb:
+        b = as_tensor_arg(b)
+        tb = isinstance(b, Tensor)
+    dt = D.result_type(a, b)
+    if ta:
+        a = cast(a, dt)
+    elif type(a) is not bool and dt.is_floating_point:
+        a = float(a)
+    if tb:
+        b = cast(b, dt)
+    elif type(b) is not bool and dt.is_floating_point:
+        b = float(b)
+    return a, b, dt
+
+
+def to_float(t):
+    """Integer/bool tensors become the default float dtype (PyTorch does this for exp, sqrt, ...)."""
+    if not isinstance(t, Tensor):
+        t = as_tensor_arg(t)
+        if not isinstance(t, Tensor):
+            t = _make(np.asarray(t, dtype=D.get_default_dtype().np))
+    if t._np.dtype.kind != "f":
+        return cast(t, D.get_default_dtype())
+    return t
+
+
+def shape_arg(args):
+    """Accept f(2, 3), f((2, 3)), f([2, 3]) and f(labkit.Size) alike."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = args[0]
+    out = []
+    for a in args:
+        if isinstance(a, Tensor):
+            a = a.item()
+        if not isinstance(a, (numbers.Integral, np.integer)):
+            raise TypeError(f"sizes must be integers, got {type(a).__name__} ({a!r})")
+        out.append(int(a))
+    return tuple(out)
+
+
+def dim_arg(dim, ndim):
+    from ..tensor import _wrap_dim
+    return _wrap_dim(int(dim), ndim)
+
+
+def dims_arg(dim, ndim):
+    """Normalise ``dim`` (None, int or a sequence of ints) to a sorted tuple of axes, or None."""
+    if dim is None:
+        return None
+    if isinstance(dim, (list, tuple)):
+        if len(dim) == 0:
+            return None
+        axes = tuple(sorted({dim_arg(d, ndim) for d in dim}))
+        if len(axes) != len(dim):
+            raise RuntimeError(f"dim {list(dim)} appears multiple times in the list of dims")
+        return axes
+    return (dim_arg(dim, ndim),)

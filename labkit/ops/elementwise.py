@@ -1,0 +1,817 @@
+"""Elementwise ops: arithmetic, math functions, comparisons, logic, clamp/where/lerp/addcmul.
+
+Each differentiable op is a Function with its forward and backward side by side.  Broadcasting is
+plain NumPy broadcasting; the engine sums gradients back to each input's shape.
+"""
+import numpy as np
+
+from .. import dtypes as D
+from .. import kernels as K
+from ..autograd.function import Function
+from ..tensor import Tensor, _make
+from ._common import as_tensor_arg, promote, to_float
+from ._registry import method, register
+
+
+# ---------------------------------------------------------------- arithmetic (binary)
+class Add(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return np.add(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, g
+
+
+class Sub(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return np.subtract(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, -g
+
+
+class Mul(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.multiply(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        return (g * b if na else None), (g * a if nb else None)
+
+
+class Div(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.true_divide(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        ga = g / b if na else None
+        gb = -g * a / (b * b) if nb else None
+        return ga, gb
+
+
+class Pow(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        y = np.power(a, b)
+        ctx.save_for_backward(a, b, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, y = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        ga = gb = None
+        if na:
+            if np.ndim(b) == 0 and b == 2:
+                ga = g * 2 * a
+            else:
+                ga = g * b * np.power(a, b - 1)
+                ga = np.where((b == 0), 0, ga) if np.ndim(b) else (ga if b != 0 else np.zeros_like(ga))
+        if nb:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ga_log = np.where(a > 0, np.log(np.where(a > 0, a, 1)), np.where(a == 0, 0, np.nan))
+            gb = g * y * ga_log
+        return ga, gb
+
+
+class Maximum(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        # ties share the gradient equally, as PyTorch does
+        w = np.where(a > b, 1.0, np.where(a == b, 0.5, 0.0)).astype(g.dtype)
+        return g * w, g * (1 - w)
+
+
+class Minimum(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        w = np.where(a < b, 1.0, np.where(a == b, 0.5, 0.0)).astype(g.dtype)
+        return g * w, g * (1 - w)
+
+
+def _binary(cls, a, b):
+    a, b, _ = promote(a, b)
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        raise TypeError("at least one operand must be a Tensor")
+    return cls.apply(a, b)
+
+
+def _scale(x, alpha):
+    if alpha == 1:
+        return x
+    return mul(x, alpha)
+
+
+@register("add")
+def add(input, other, *, alpha=1, out=None):
+    """``input + alpha * other`` with broadcasting."""
+    r = _binary(Add, input, _scale(other, alpha) if alpha != 1 else other)
+    return _out(r, out)
+
+
+@register("sub", "subtract")
+def sub(input, other, *, alpha=1, out=None):
+    return _out(_binary(Sub, input, _scale(other, alpha) if alpha != 1 else other), out)
+
+
+@register("mul", "multiply")
+def mul(input, other, *, out=None):
+    return _out(_binary(Mul, input, other), out)
+
+
+@register("div", "divide", "true_divide")
+def div(input, other, *, rounding_mode=None, out=None):
+    if rounding_mode is None:
+        a, b, dt = promote(input, other)
+        if not dt.is_floating_point:
+            a = to_float(a) if isinstance(a, Tensor) else float(a)
+            b = to_float(b) if isinstance(b, Tensor) else float(b)
+        return _out(Div.apply(a, b), out)
+    if rounding_mode == "floor":
+        return floor_divide(input, other)
+    if rounding_mode == "trunc":
+        q = div(input, other)
+        r = q.trunc() if q.dtype.is_floating_point else q
+        a, b, dt = promote(input, other)
+        return r if dt.is_floating_point else r.to(dt)
+    raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
+                     f"found '{rounding_mode}'")
+
+
+@register("pow")
+def pow(input, exponent):
+    if not isinstance(input, Tensor):                     # scalar ** tensor
+        base = as_tensor_arg(input)
+        if not isinstance(base, Tensor):
+            e = exponent if exponent.dtype.is_floating_point else to_float(exponent)
+            base = _make(np.asarray(input, dtype=e._np.dtype))
+            return Pow.apply(base, e)
+        input = base
+    if not isinstance(exponent, Tensor):
+        if input.dtype.is_floating_point or isinstance(exponent, (int, np.integer)):
+            if not input.dtype.is_floating_point and exponent < 0:
+                raise RuntimeError("Integers to negative integer powers are not allowed.")
+            return Pow.apply(input, exponent if input.dtype.is_floating_point else int(exponent))
+        return Pow.apply(to_float(input), float(exponent))
+    return _binary(Pow, input, exponent)
+
+
+@register("maximum")
+def maximum(input, other):
+    return _binary(Maximum, input, other)
+
+
+@register("minimum")
+def minimum(input, other):
+    return _binary(Minimum, input, other)
+
+
+@register("fmax")
+def fmax(input, other):
+    return _binary(Maximum, input, other)
+
+
+@register("fmin")
+def fmin(input, other):
+    return _binary(Minimum, input, other)
+
+
+def _out(r, out):
+    if out is None:
+        return r
+    out.copy_(r)
+    return out
+
+
+@register("floor_divide")
+def floor_divide(input, other):
+    a, b, _ = promote(input, other)
+    return _make(np.floor_divide(_np(a), _np(b)))
+
+
+@register("remainder", "fmod")
+def remainder(input, other):
+    a, b, _ = promote(input, other)
+    if a.requires_grad if isinstance(a, Tensor) else False:
+        return a - floor_divide(a, b) * b
+    return _make(np.remainder(_np(a), _np(b)))
+
+
+def _np(x):
+    return x._np if isinstance(x, Tensor) else x
+
+
+# ---------------------------------------------------------------- unary math
+class Neg(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.negative(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g
+
+
+class Exp(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x):
+        y = K.unary("exp", x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * y
+
+
+class Log(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        with np.errstate(divide="ignore"):
+            return g / x
+
+
+class Log1p(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log1p(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g / (1 + x)
+
+
+class Expm1(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x):
+        y = np.expm1(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * (y + 1)
+
+
+class Sqrt(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x):
+        with np.errstate(invalid="ignore"):
+            y = np.sqrt(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        with np.errstate(divide="ignore"):
+            return g / (2 * y)
+
+
+class Rsqrt(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            y = 1 / np.sqrt(x)
+        ctx.save_for_backward(y)
+        return y.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return -0.5 * g * y * y * y
+
+
+class Sin(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.sin(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * np.cos(x)
+
+
+class Cos(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.cos(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return -g * np.sin(x)
+
+
+class Tanh(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x):
+        y = K.unary("tanh", x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return K.binary("tanh_backward", g, y)
+
+
+class Sigmoid(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x):
+        y = K.unary("sigmoid", x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return K.binary("sigmoid_backward", g, y)
+
+
+class Relu(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x):
+        y = np.maximum(x, 0)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return K.binary("relu_backward", g, y)
+
+
+class Abs(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.abs(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * np.sign(x)
+
+
+class Clamp(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        ctx.save_for_backward(x, lo, hi)
+        y = x
+        if lo is not None:
+            y = np.maximum(y, lo)
+        if hi is not None:
+            y = np.minimum(y, hi)
+        return y.astype(x.dtype, copy=False) if y is not x else x.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        x, lo, hi = ctx.saved_tensors
+        na = ctx.needs_input_grad
+        mask = np.ones(x.shape, dtype=bool)
+        if lo is not None:
+            mask = mask & (x >= lo)
+        if hi is not None:
+            mask = mask & (x <= hi)
+        gx = g * mask if na[0] else None
+        glo = g * (x < lo) if (na[1] and lo is not None) else None
+        ghi = g * (x > hi) if (na[2] and hi is not None) else None
+        return gx, glo, ghi
+
+
+def _unary(cls, x, need_float=True):
+    if not isinstance(x, Tensor):
+        x = as_tensor_arg(x)
+        if not isinstance(x, Tensor):
+            x = _make(np.asarray(x, dtype=D.get_default_dtype().np))
+    if need_float and x._np.dtype.kind != "f":
+        x = to_float(x)
+    return cls.apply(x)
+
+
+def _make_unary(name, cls, need_float=True, aliases=()):
+    def op(input):
+        return _unary(cls, input, need_float)
+    op.__name__ = name
+    op.__qualname__ = name
+    op.__doc__ = f"Elementwise ``{name}`` (differentiable: see ``{cls.__name__}.backward``)."
+    register(name, *aliases)(op)
+    return op
+
+
+exp = _make_unary("exp", Exp)
+log = _make_unary("log", Log)
+log1p = _make_unary("log1p", Log1p)
+expm1 = _make_unary("expm1", Expm1)
+sqrt = _make_unary("sqrt", Sqrt)
+rsqrt = _make_unary("rsqrt", Rsqrt)
+sin = _make_unary("sin", Sin)
+cos = _make_unary("cos", Cos)
+tanh = _make_unary("tanh", Tanh)
+sigmoid = _make_unary("sigmoid", Sigmoid)
+relu = _make_unary("relu", Relu, need_float=False)
+abs = _make_unary("abs", Abs, need_float=False, aliases=("absolute",))
+neg = _make_unary("neg", Neg, need_float=False, aliases=("negative",))
+
+
+@register("exp2")
+def exp2(input):
+    return exp(mul(to_float(input), float(np.log(2.0))))
+
+
+@register("log2")
+def log2(input):
+    return div(log(input), float(np.log(2.0)))
+
+
+@register("log10")
+def log10(input):
+    return div(log(input), float(np.log(10.0)))
+
+
+@register("tan")
+def tan(input):
+    return div(sin(input), cos(input))
+
+
+@register("square")
+def square(input):
+    return mul(input, input)
+
+
+@register("reciprocal")
+def reciprocal(input):
+    return div(1.0, to_float(input))
+
+
+@register("clamp", "clip")
+def clamp(input, min=None, max=None):
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    x = input
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        lo = min if min is None or isinstance(min, Tensor) else _make(np.asarray(min, x._np.dtype))
+        hi = max if max is None or isinstance(max, Tensor) else _make(np.asarray(max, x._np.dtype))
+        return Clamp.apply(x, lo, hi)
+    if x._np.dtype.kind != "f" and (isinstance(min, float) or isinstance(max, float)):
+        x = to_float(x)
+    return Clamp.apply(x, min, max)
+
+
+@register("clamp_min")
+def clamp_min(input, min):
+    return clamp(input, min=min)
+
+
+@register("clamp_max")
+def clamp_max(input, max):
+    return clamp(input, max=max)
+
+
+# ---- non-differentiable (zero gradient) rounding ops; PyTorch gives them zero gradients
+class _ZeroGrad(Function):
+    raw = True
+
+    @staticmethod
+    def backward(ctx, g):
+        return np.zeros_like(g)
+
+
+def _zero_grad_op(name, npfn):
+    cls = type(name.capitalize(), (_ZeroGrad,), {
+        "raw": True, "forward": staticmethod(lambda ctx, x: npfn(x))})
+
+    def op(input):
+        if input._np.dtype.kind != "f":
+            return input.clone() if name != "sign" else _make(np.sign(input._np))
+        return cls.apply(input)
+    op.__name__ = name
+    register(name)(op)
+    return cls, op
+
+
+Sign, sign = _zero_grad_op("sign", np.sign)
+Floor, floor = _zero_grad_op("floor", np.floor)
+Ceil, ceil = _zero_grad_op("ceil", np.ceil)
+Trunc, trunc = _zero_grad_op("trunc", np.trunc)
+Frac = None
+
+
+@register("round")
+def round(input, *, decimals=0):
+    if decimals:
+        s = 10.0 ** decimals
+        return _zero_grad_op_round(input * s) / s
+    return _zero_grad_op_round(input)
+
+
+Round, _zero_grad_op_round = _zero_grad_op("round_", np.round)
+
+
+@register("sgn")
+def sgn(input):
+    return sign(input)
+
+
+# ---------------------------------------------------------------- ternary
+class Where(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        ctx.save_for_backward(cond)
+        return np.where(cond, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        (cond,) = ctx.saved_tensors
+        z = np.zeros((), dtype=g.dtype)
+        return None, np.where(cond, g, z), np.where(cond, z, g)
+
+
+@register("where")
+def where(condition, input=None, other=None):
+    if input is None and other is None:
+        from .indexing import nonzero
+        return nonzero(condition, as_tuple=True)
+    cond = as_tensor_arg(condition)
+    if cond._np.dtype != np.bool_:
+        cond = _make(cond._np.astype(bool))
+    a, b, _ = promote(input, other)
+    return Where.apply(cond, a, b)
+
+
+class Lerp(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a, b, w):
+        ctx.save_for_backward(a, b, w)
+        if np.ndim(w) == 0:
+            return K.lerp(a, b, w)
+        return a + w * (b - a)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, w = ctx.saved_tensors
+        na, nb, nw = ctx.needs_input_grad
+        return (g * (1 - w) if na else None, g * w if nb else None,
+                g * (b - a) if nw else None)
+
+
+@register("lerp")
+def lerp(input, end, weight):
+    a, b, _ = promote(input, end)
+    return Lerp.apply(a, b, weight)
+
+
+class Addcmul(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a, b, c, value):
+        ctx.save_for_backward(b, c)
+        ctx.value = value
+        return K.addcmul(a, b, c, value)
+
+    @staticmethod
+    def backward(ctx, g):
+        b, c = ctx.saved_tensors
+        na, nb, nc, _ = ctx.needs_input_grad
+        v = ctx.value
+        return (g if na else None, g * c * v if nb else None, g * b * v if nc else None, None)
+
+
+@register("addcmul")
+def addcmul(input, tensor1, tensor2, *, value=1):
+    """``input + value * tensor1 * tensor2`` in one fused pass."""
+    t1, t2, _ = promote(tensor1, tensor2)
+    a, t1, _ = promote(input, t1)
+    a, t2, _ = promote(a, t2)
+    return Addcmul.apply(a, t1, t2, value)
+
+
+@register("addcdiv")
+def addcdiv(input, tensor1, tensor2, *, value=1):
+    return add(input, mul(div(tensor1, tensor2), value))
+
+
+# ---------------------------------------------------------------- comparisons and logic
+def _cmp(npfn):
+    def op(input, other):
+        a, b, _ = promote(input, other)
+        return _make(npfn(_np(a), _np(b)))
+    return op
+
+
+eq = register("eq")(_cmp(np.equal))
+ne = register("ne", "not_equal")(_cmp(np.not_equal))
+lt = register("lt", "less")(_cmp(np.less))
+le = register("le", "less_equal")(_cmp(np.less_equal))
+gt = register("gt", "greater")(_cmp(np.greater))
+ge = register("ge", "greater_equal")(_cmp(np.greater_equal))
+
+
+def _bool_arr(x):
+    a = _np(as_tensor_arg(x))
+    return np.asarray(a).astype(bool, copy=False)
+
+
+@register("logical_and")
+def logical_and(input, other):
+    return _make(np.logical_and(_bool_arr(input), _bool_arr(other)))
+
+
+@register("logical_or")
+def logical_or(input, other):
+    return _make(np.logical_or(_bool_arr(input), _bool_arr(other)))
+
+
+@register("logical_xor")
+def logical_xor(input, other):
+    return _make(np.logical_xor(_bool_arr(input), _bool_arr(other)))
+
+
+@register("logical_not")
+def logical_not(input):
+    return _make(np.logical_not(_bool_arr(input)))
+
+
+def _bitwise(npfn, name):
+    def op(input, other):
+        a, b, dt = promote(input, other)
+        if dt.is_floating_point:
+            raise TypeError(f"\"{name}\" is not implemented for floating-point tensors; use "
+                            f"logical ops or compare first (e.g. (x > 0) & (y > 0))")
+        return _make(npfn(_np(a), _np(b)))
+    return op
+
+
+bitwise_and = register("bitwise_and")(_bitwise(np.bitwise_and, "bitwise_and"))
+bitwise_or = register("bitwise_or")(_bitwise(np.bitwise_or, "bitwise_or"))
+bitwise_xor = register("bitwise_xor")(_bitwise(np.bitwise_xor, "bitwise_xor"))
+
+
+@register("bitwise_not")
+def bitwise_not(input):
+    if input.dtype.is_floating_point:
+        raise TypeError("bitwise_not is not implemented for floating-point tensors")
+    return _make(np.invert(input._np))
+
+
+@register("isnan")
+def isnan(input):
+    return _make(np.isnan(input._np))
+
+
+@register("isinf")
+def isinf(input):
+    return _make(np.isinf(input._np))
+
+
+@register("isfinite")
+def isfinite(input):
+    return _make(np.isfinite(input._np))
+
+
+@register("allclose")
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return bool(np.allclose(_np(input), _np(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+@register("isclose")
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return _make(np.isclose(_np(input), _np(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+@register("equal")
+def equal(input, other):
+    return bool(input._np.shape == other._np.shape and np.array_equal(input._np, other._np))
+
+
+# ---------------------------------------------------------------- operators on Tensor
+def _r(fn):
+    return lambda self, other: fn(other, self)
+
+
+method("__add__")(add)
+method("__radd__")(_r(add))
+method("__sub__")(sub)
+method("__rsub__")(_r(sub))
+method("__mul__")(mul)
+method("__rmul__")(_r(mul))
+method("__truediv__")(div)
+method("__rtruediv__")(_r(div))
+method("__floordiv__")(floor_divide)
+method("__rfloordiv__")(_r(floor_divide))
+method("__mod__")(remainder)
+method("__rmod__")(_r(remainder))
+method("__pow__")(pow)
+method("__rpow__")(_r(pow))
+method("__neg__")(neg)
+method("__pos__")(lambda self: self)
+method("__abs__")(abs)
+method("__eq__")(eq)
+method("__ne__")(ne)
+method("__lt__")(lt)
+method("__le__")(le)
+method("__gt__")(gt)
+method("__ge__")(ge)
+
+
+def _logic_or_bitwise(logical, bitwise):
+    def op(self, other):
+        o = as_tensor_arg(other)
+        if self._np.dtype == np.bool_ and (getattr(o, "dtype", None) is D.bool or isinstance(o, bool)):
+            return logical(self, other)
+        return bitwise(self, other)
+    return op
+
+
+method("__and__", "__rand__")(_logic_or_bitwise(logical_and, bitwise_and))
+method("__or__", "__ror__")(_logic_or_bitwise(logical_or, bitwise_or))
+method("__xor__", "__rxor__")(_logic_or_bitwise(logical_xor, bitwise_xor))
+method("__invert__")(lambda self: logical_not(self) if self._np.dtype == np.bool_ else bitwise_not(self))

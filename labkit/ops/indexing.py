@@ -1,0 +1,386 @@
+"""Indexing: ``x[...]`` and ``x[...] = v``, gather/scatter, index_select, masked_fill, nonzero,
+one_hot.  Indices are checked before NumPy sees them so errors name the dim, size and index.
+"""
+import numbers
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..tensor import Tensor, _make
+from ._common import as_tensor_arg, cast, dim_arg
+from ._registry import method, register
+from .shape import as_view
+
+
+def _convert_index(idx, shape):
+    """Turn a PyTorch-style index into a NumPy one; returns (np_index, is_basic)."""
+    if not isinstance(idx, tuple):
+        idx = (idx,)
+    out = []
+    basic = True
+    for k in idx:
+        if isinstance(k, Tensor):
+            a = k._np
+            if a.dtype.kind == "f":
+                raise IndexError("tensors used as indices must be long, int, byte or bool tensors "
+                                 f"(got {k.dtype}); convert with .long()")
+            if a.ndim == 0 and a.dtype.kind in "iu":
+                out.append(int(a))
+                continue
+            out.append(a)
+            basic = False
+        elif isinstance(k, (list, np.ndarray)):
+            a = np.asarray(k)
+            if a.dtype.kind == "f":
+                raise IndexError("arrays used as indices must be of integer or boolean type")
+            if a.dtype.kind == "O":
+                raise IndexError("index lists must hold integers (or booleans) only")
+            out.append(a)
+            basic = False
+        elif isinstance(k, bool) or k is None or k is Ellipsis or isinstance(k, slice):
+            if isinstance(k, slice) and k.step is not None and k.step <= 0:
+                raise ValueError("step must be greater than zero")
+            out.append(k)
+            if isinstance(k, bool):
+                basic = False
+        elif isinstance(k, (numbers.Integral, np.integer)):
+            out.append(int(k))
+        else:
+            raise IndexError(f"only integers, slices (`:`), ellipsis (`...`), None and long or "
+                             f"bool tensors are valid indices (got {type(k).__name__})")
+    _check_bounds(out, shape)
+    return tuple(out), basic
+
+
+def _check_bounds(idx, shape):
+    """IndexError naming dim/size for ints and integer arrays out of range (PyTorch wording)."""
+    n_real = sum(1 for k in idx if k is not None and k is not Ellipsis and not
+                 (isinstance(k, np.ndarray) and k.dtype == bool) and not isinstance(k, bool)) + \
+        sum(k.ndim for k in idx if isinstance(k, np.ndarray) and k.dtype == bool)
+    if n_real > len(shape):
+        raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
+    dim = 0
+    for pos, k in enumerate(idx):
+        if k is Ellipsis:
+            dim = len(shape) - sum(1 for kk in idx[pos + 1:] if kk is not None and
+                                   not (isinstance(kk, np.ndarray) and kk.dtype == bool)
+                                   ) - sum(kk.ndim for kk in idx[pos + 1:]
+                                           if isinstance(kk, np.ndarray) and kk.dtype == bool)
+            continue
+        if k is None or isinstance(k, bool):
+            continue
+        if isinstance(k, np.ndarray) and k.dtype == bool:
+            for j in range(k.ndim):
+                if k.shape[j] != shape[dim + j]:
+                    raise IndexError(f"The shape of the mask {list(k.shape)} at index {j} does not "
+                                     f"match the shape of the indexed tensor {list(shape)} at "
+                                     f"index {dim + j}")
+            dim += k.ndim
+            continue
+        size = shape[dim]
+        if isinstance(k, int):
+            if not -size <= k < size:
+                raise IndexError(f"index {k} is out of bounds for dimension {dim} with size {size}")
+        elif isinstance(k, np.ndarray) and k.size:
+            lo, hi = k.min(), k.max()
+            if lo < -size or hi >= size:
+                bad = hi if hi >= size else lo
+                raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size {size}")
+        dim += 1
+
+
+class Index(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, idx, basic):
+        ctx.shape, ctx.dtype, ctx.idx, ctx.basic = x.shape, x.dtype, idx, basic
+        return x[idx]
+
+    @staticmethod
+    def backward(ctx, g):
+        out = np.zeros(ctx.shape, dtype=g.dtype)
+        if ctx.basic:
+            out[ctx.idx] = g
+        else:
+            np.add.at(out, ctx.idx, g)            # repeated indices accumulate
+        return out, None, None
+
+
+@method("__getitem__")
+def getitem(self, idx):
+    np_idx, basic = _convert_index(idx, self._np.shape)
+    r = Index.apply(self, np_idx, basic)
+    if basic:
+        as_view(r, self)
+    elif type(r._np) is not np.ndarray:
+        r._np = np.asarray(r._np)
+    return r
+
+
+class IndexPut(Function):
+    """``out = x.clone(); out[idx] = v`` (or ``+=`` with accumulate)."""
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, v, idx, accumulate):
+        ctx.idx, ctx.accumulate, ctx.vshape = idx, accumulate, np.shape(v)
+        out = x.copy()
+        if accumulate:
+            np.add.at(out, idx, v)
+        else:
+            out[idx] = v
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        gx = g
+        if not ctx.accumulate:
+            gx = g.copy()
+            gx[ctx.idx] = 0
+        gv = g[ctx.idx]
+        return gx, gv, None, None
+
+
+@register("index_put")
+def index_put(input, indices, values, accumulate=False):
+    np_idx, _ = _convert_index(tuple(indices), input._np.shape)
+    v = as_tensor_arg(values)
+    if isinstance(v, Tensor):
+        v = cast(v, input.dtype)
+    return IndexPut.apply(input, v, np_idx, accumulate)
+
+
+@method("__setitem__")
+def setitem(self, idx, value):
+    from .inplace import assign_result
+    np_idx, _ = _convert_index(idx, self._np.shape)
+    v = as_tensor_arg(value)
+    if isinstance(v, Tensor):
+        if v._np.dtype.kind == "f" and self._np.dtype.kind != "f":
+            raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
+                               f"{self.dtype.name} for the destination and {v.dtype.name} for "
+                               f"the source.")
+    if not _needs_graph(self, v):
+        try:
+            self._np[np_idx] = v._np if isinstance(v, Tensor) else v
+        except ValueError as e:
+            raise RuntimeError(f"shape mismatch: value tensor of shape "
+                               f"{list(np.shape(v._np if isinstance(v, Tensor) else v))} cannot be "
+                               f"broadcast to indexing result of shape "
+                               f"{list(self._np[np_idx].shape)}") from e
+        self._vc[0] += 1
+        return
+    assign_result(self, lambda src: IndexPut.apply(
+        src, cast(v, self.dtype) if isinstance(v, Tensor) else v, np_idx, False))
+
+
+def _needs_graph(self, v):
+    from ..autograd.grad_mode import _state
+    return _state.enabled and (self._rg or (isinstance(v, Tensor) and v._rg))
+
+
+class Gather(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, dim, index):
+        ctx.shape, ctx.dim, ctx.index = x.shape, dim, index
+        return np.take_along_axis(x, index, axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        out = np.zeros(ctx.shape, dtype=g.dtype)
+        _scatter_add_np(out, ctx.dim, ctx.index, g)
+        return out, None, None
+
+
+def _scatter_add_np(out, dim, index, src):
+    idx = list(np.indices(index.shape, sparse=True))
+    idx[dim] = index
+    np.add.at(out, tuple(idx), src[tuple(slice(0, s) for s in index.shape)])
+
+
+def _check_index_arg(name, x, dim, index):
+    if not isinstance(index, Tensor) or index._np.dtype.kind not in "iu":
+        raise RuntimeError(f"{name}(): Expected dtype int64 for index")
+    if index.ndim != x.ndim:
+        raise RuntimeError(f"Index tensor must have the same number of dimensions as input "
+                           f"tensor (input {list(x.shape)}, index {list(index.shape)})")
+    if index._np.size:
+        n = x.shape[dim]
+        lo, hi = index._np.min(), index._np.max()
+        if lo < -n or hi >= n:
+            raise IndexError(f"{name}(): index {hi if hi >= n else lo} is out of bounds for "
+                             f"dimension {dim} with size {n}")
+
+
+@register("gather")
+def gather(input, dim, index):
+    d = dim_arg(dim, input.ndim)
+    _check_index_arg("gather", input, d, index)
+    for k in range(input.ndim):
+        if k != d and index.shape[k] > input.shape[k]:
+            raise RuntimeError(f"Size does not match at dimension {k} expected index "
+                               f"{list(index.shape)} to be smaller than self {list(input.shape)} "
+                               f"apart from dimension {d}")
+    idx = index._np
+    if idx.shape != input._np.shape:
+        sl = tuple(slice(0, s) if k != d else slice(None) for k, s in enumerate(idx.shape))
+        return Gather.apply(input[sl] if any(s.stop is not None for s in sl) else input, d, idx)
+    return Gather.apply(input, d, idx)
+
+
+@register("take_along_dim")
+def take_along_dim(input, indices, dim=None):
+    if dim is None:
+        return gather(input.reshape(-1), 0, indices.reshape(-1))
+    d = dim_arg(dim, input.ndim)
+    shape = list(np.broadcast_shapes(tuple(s if k != d else 1 for k, s in enumerate(input.shape)),
+                                     tuple(s if k != d else 1 for k, s in enumerate(indices.shape))))
+    ishape = list(shape)
+    ishape[d] = indices.shape[d]
+    xshape = list(shape)
+    xshape[d] = input.shape[d]
+    return gather(input.expand(xshape), d, _make(np.broadcast_to(indices._np, ishape)))
+
+
+class Scatter(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, src, dim, index, reduce_add):
+        ctx.dim, ctx.index, ctx.add = dim, index, reduce_add
+        out = x.copy()
+        idx = list(np.indices(index.shape, sparse=True))
+        idx[dim] = index
+        idx = tuple(idx)
+        ctx.idx = idx
+        s = src if np.ndim(src) == 0 else src[tuple(slice(0, n) for n in index.shape)]
+        if reduce_add:
+            np.add.at(out, idx, s)
+        else:
+            out[idx] = s
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        gx = g
+        if not ctx.add:
+            gx = g.copy()
+            gx[ctx.idx] = 0
+        gs = g[ctx.idx]
+        return gx, gs, None, None, None
+
+
+def _scatter(name, input, dim, index, src, add):
+    d = dim_arg(dim, input.ndim)
+    _check_index_arg(name, input, d, index)
+    s = as_tensor_arg(src)
+    if isinstance(s, Tensor):
+        s = cast(s, input.dtype)
+        if s.ndim != index.ndim:
+            raise RuntimeError(f"{name}(): src must have the same number of dims as index")
+    return Scatter.apply(input, s, d, index._np, add)
+
+
+@register("scatter")
+def scatter(input, dim, index, src=None, *, value=None, reduce=None):
+    if reduce not in (None, "add"):
+        raise NotImplementedError(f"scatter(reduce='{reduce}') is not supported; use scatter_add")
+    return _scatter("scatter", input, dim, index, value if src is None else src, reduce == "add")
+
+
+@register("scatter_add")
+def scatter_add(input, dim, index, src):
+    return _scatter("scatter_add", input, dim, index, src, True)
+
+
+@register("index_select")
+def index_select(input, dim, index):
+    d = dim_arg(dim, input.ndim)
+    if not isinstance(index, Tensor):
+        index = _make(np.asarray(index, dtype=np.int64))
+    if index.ndim > 1:
+        raise IndexError("index_select(): Index is supposed to be a vector")
+    return getitem(input, (slice(None),) * d + (index.reshape(-1),))
+
+
+@register("index_add")
+def index_add(input, dim, index, source, *, alpha=1):
+    d = dim_arg(dim, input.ndim)
+    src = source if alpha == 1 else source * alpha
+    return index_put(input, (slice(None),) * d + (index,), src, accumulate=True) if d == 0 else \
+        index_put(input.movedim(d, 0), (index,), src.movedim(d, 0), accumulate=True).movedim(0, d)
+
+
+class MaskedFill(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, mask, value):
+        ctx.mask = mask
+        return np.where(mask, np.asarray(value, dtype=x.dtype), x)
+
+    @staticmethod
+    def backward(ctx, g):
+        z = np.zeros((), g.dtype)
+        gv = np.where(ctx.mask, g, z).sum() if ctx.needs_input_grad[2] else None
+        return np.where(ctx.mask, z, g), None, gv
+
+
+@register("masked_fill")
+def masked_fill(input, mask, value):
+    m = as_tensor_arg(mask)
+    if m._np.dtype != np.bool_:
+        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype "
+                           f"{m.dtype.name}; use mask.bool()")
+    try:
+        np.broadcast_shapes(m._np.shape, input._np.shape)
+    except ValueError:
+        raise RuntimeError(f"The size of the mask {list(m.shape)} must be broadcastable to the "
+                           f"tensor's size {list(input.shape)}") from None
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise RuntimeError(f"masked_fill only supports a 0-dimensional value tensor, but got "
+                               f"tensor with {value.ndim} dimension(s).")
+        if not value._rg:
+            value = value.item()
+    return MaskedFill.apply(input, m._np, value)
+
+
+@register("masked_select")
+def masked_select(input, mask):
+    m = as_tensor_arg(mask)
+    shape = np.broadcast_shapes(m._np.shape, input._np.shape)
+    return getitem(input.expand(shape), m.expand(shape))
+
+
+@register("nonzero")
+def nonzero(input, *, as_tuple=False):
+    a = as_tensor_arg(input)._np
+    nz = np.nonzero(a) if a.ndim else np.nonzero(a.reshape(1))
+    if as_tuple:
+        return tuple(_make(i.astype(np.int64)) for i in nz)
+    return _make(np.stack(nz, axis=1).astype(np.int64) if nz else np.zeros((0, 0), np.int64))
+
+
+@register("argwhere")
+def argwhere(input):
+    return nonzero(input)
+
+
+@register("one_hot")
+def one_hot(tensor, num_classes=-1):
+    a = tensor._np
+    if a.dtype.kind not in "iu":
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    if a.size and a.min() < 0:
+        raise RuntimeError("Class values must be non-negative.")
+    n = int(a.max()) + 1 if num_classes == -1 and a.size else num_classes
+    if a.size and a.max() >= n:
+        raise RuntimeError(f"Class values must be smaller than num_classes ({n}); got "
+                           f"{int(a.max())}")
+    out = np.zeros(a.shape + (n,), dtype=np.int64)
+    np.put_along_axis(out, a[..., None].astype(np.int64), 1, axis=-1)
+    return _make(out)

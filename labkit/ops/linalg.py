@@ -1,0 +1,254 @@
+"""Matrix products (BLAS through NumPy): matmul/@ with PyTorch's 1-D and batched rules, mm, bmm,
+mv, dot, outer, einsum, plus softmax/log_softmax (fused row kernels)."""
+import numpy as np
+
+from .. import kernels as K
+from ..autograd.function import Function
+from ..tensor import Tensor, _make
+from ._common import as_tensor_arg, dim_arg, promote, to_float
+from ._registry import method, register
+
+
+class MatMul(Function):
+    raw = True
+    node_name = "MmBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.matmul(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        ga = gb = None
+        if a.ndim == 1 and b.ndim == 1:
+            return (g * b if na else None), (g * a if nb else None)
+        if a.ndim == 1:                                   # (k) @ (..., k, n) -> (..., n)
+            if na:
+                ga = np.matmul(b, g[..., None])[..., 0]
+            if nb:
+                gb = a[:, None] * g[..., None, :]
+            return ga, gb
+        if b.ndim == 1:                                   # (..., m, k) @ (k) -> (..., m)
+            if na:
+                ga = g[..., :, None] * b[None, :]
+            if nb:
+                gb = np.matmul(np.swapaxes(a, -1, -2), g[..., None])[..., 0]
+            return ga, gb
+        if na:
+            ga = np.matmul(g, np.swapaxes(b, -1, -2))
+        if nb:
+            gb = np.matmul(np.swapaxes(a, -1, -2), g)
+        return ga, gb
+
+
+def _shape_err(a, b):
+    return RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a.shape[-2] if a.ndim > 1 else 1}"
+                        f"x{a.shape[-1]} and {b.shape[-2] if b.ndim > 1 else b.shape[0]}x"
+                        f"{b.shape[-1] if b.ndim > 1 else 1}); full shapes {list(a.shape)} @ "
+                        f"{list(b.shape)}: the last dim of the first must equal the "
+                        f"{'first' if b.ndim == 1 else 'second-to-last'} dim of the second")
+
+
+@register("matmul")
+def matmul(input, other):
+    a, b, dt = promote(input, other)
+    if a.ndim == 0 or b.ndim == 0:
+        raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are "
+                           f"{a.ndim}D and {b.ndim}D")
+    kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    if a.shape[-1] != kb:
+        raise _shape_err(a, b)
+    if a.ndim > 2 and b.ndim > 2:
+        try:
+            np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        except ValueError:
+            raise RuntimeError(f"matmul: batch dimensions {list(a.shape[:-2])} and "
+                               f"{list(b.shape[:-2])} cannot be broadcast together") from None
+    return MatMul.apply(a, b)
+
+
+method("__matmul__")(matmul)
+method("__rmatmul__")(lambda self, other: matmul(other, self))
+
+
+@register("mm")
+def mm(input, mat2):
+    if input.ndim != 2 or mat2.ndim != 2:
+        raise RuntimeError(f"mm: expected 2-D tensors, got {input.ndim}-D and {mat2.ndim}-D "
+                           f"(shapes {list(input.shape)} and {list(mat2.shape)}); use matmul "
+                           f"(@) for batched or 1-D operands")
+    return matmul(input, mat2)
+
+
+@register("bmm")
+def bmm(input, mat2):
+    if input.ndim != 3 or mat2.ndim != 3:
+        raise RuntimeError(f"bmm: expected 3-D tensors, got {list(input.shape)} and {list(mat2.shape)}")
+    if input.shape[0] != mat2.shape[0]:
+        raise RuntimeError(f"bmm: batch sizes must match, got {input.shape[0]} and {mat2.shape[0]}")
+    return matmul(input, mat2)
+
+
+@register("mv")
+def mv(input, vec):
+    if input.ndim != 2 or vec.ndim != 1:
+        raise RuntimeError(f"mv: expected a matrix and a vector, got {list(input.shape)} and "
+                           f"{list(vec.shape)}")
+    return matmul(input, vec)
+
+
+@register("dot", "inner")
+def dot(input, other):
+    if input.ndim != 1 or other.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
+    if input.shape[0] != other.shape[0]:
+        raise RuntimeError(f"inconsistent tensor size, expected tensor [{input.shape[0]}] and src "
+                           f"[{other.shape[0]}] to have the same number of elements, but got "
+                           f"{input.shape[0]} and {other.shape[0]} elements respectively")
+    return matmul(input, other)
+
+
+@register("outer", "ger")
+def outer(input, vec2):
+    return input.reshape(-1, 1) * vec2.reshape(1, -1)
+
+
+@register("addmm")
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    r = matmul(mat1, mat2)
+    if alpha != 1:
+        r = r * alpha
+    return r + (input if beta == 1 else input * beta)
+
+
+class Einsum(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, eq, *ops):
+        ctx.save_for_backward(*ops)
+        ctx.eq = eq
+        return np.asarray(np.einsum(eq, *ops, optimize=len(ops) > 2))
+
+    @staticmethod
+    def backward(ctx, g):
+        ops = ctx.saved_tensors
+        lhs, out = ctx.eq.split("->")
+        ins = lhs.split(",")
+        grads = [None]
+        for i, (spec, x) in enumerate(zip(ins, ops)):
+            if not ctx.needs_input_grad[i + 1]:
+                grads.append(None)
+                continue
+            others = [o for j, o in enumerate(ops) if j != i]
+            ospecs = [s for j, s in enumerate(ins) if j != i]
+            if len(set(spec)) != len(spec):
+                raise NotImplementedError(f"einsum backward with a repeated index in '{spec}' "
+                                          f"(diagonal/trace) is not supported; use diagonal()")
+            # letters summed out of x alone do not appear elsewhere: compute the rest, broadcast
+            avail = set(out) | set("".join(ospecs))
+            keep = "".join(c for c in spec if c in avail)
+            gi = np.einsum(",".join([out] + ospecs) + "->" + keep, g, *others, optimize=True)
+            if keep != spec:
+                shape = [n if c in avail else 1 for c, n in zip(spec, x.shape)]
+                gi = np.broadcast_to(gi.reshape(shape), x.shape)
+            grads.append(gi)
+        return tuple(grads)
+
+
+@register("einsum")
+def einsum(equation, *operands):
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    eq = equation.replace(" ", "")
+    ops = [as_tensor_arg(o) for o in operands]
+    lhs = eq.split("->")[0]
+    if "->" not in eq:                      # implicit output: letters used once, sorted
+        letters = lhs.replace(",", "")
+        eq = eq + "->" + "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    if "." in eq:
+        raise NotImplementedError("einsum with '...' is not supported yet; write the batch letters")
+    specs = eq.split("->")[0].split(",")
+    if len(specs) != len(ops):
+        raise RuntimeError(f"einsum(): {len(specs)} operands in the equation but {len(ops)} given")
+    for s, o in zip(specs, ops):
+        if len(s) != o.ndim:
+            raise RuntimeError(f"einsum(): the number of subscripts in the equation ({len(s)}) does "
+                               f"not match the number of dimensions ({o.ndim}) for operand "
+                               f"with shape {list(o.shape)}")
+    if len(ops) > 1:
+        dt = ops[0]
+        for o in ops[1:]:
+            dt, o2, _ = promote(dt, o)
+        from ._common import cast
+        ops = [cast(o, dt.dtype) for o in ops]
+    return Einsum.apply(eq, *ops)
+
+
+# ---------------------------------------------------------------- softmax family
+class Softmax(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        xm = np.moveaxis(x, dim, -1)
+        y = np.moveaxis(K.rowwise("softmax_lastdim", np.ascontiguousarray(xm)), -1, dim)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        d = ctx.dim
+        gm = np.ascontiguousarray(np.moveaxis(g, d, -1))
+        ym = np.ascontiguousarray(np.moveaxis(y, d, -1))
+        return np.moveaxis(K.rowwise("softmax_backward_lastdim", gm, ym), -1, d), None
+
+
+class LogSoftmax(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        xm = np.moveaxis(x, dim, -1)
+        y = np.moveaxis(K.rowwise("log_softmax_lastdim", np.ascontiguousarray(xm)), -1, dim)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        d = ctx.dim
+        gm = np.ascontiguousarray(np.moveaxis(g, d, -1))
+        ym = np.ascontiguousarray(np.moveaxis(y, d, -1))
+        return np.moveaxis(K.rowwise("log_softmax_backward_lastdim", gm, ym), -1, d), None
+
+
+def _softmax_dim(dim, x, name):
+    if dim is None:
+        import warnings
+        warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call "
+                      f"to include dim=X as an argument.", stacklevel=3)
+        dim = 0 if x.ndim in (0, 1, 3) else 1
+    return dim_arg(dim, x.ndim)
+
+
+@register("softmax")
+def softmax(input, dim=None, dtype=None):
+    x = to_float(input) if dtype is None else input.to(dtype)
+    if x.ndim == 0:
+        return x * 0 + 1
+    return Softmax.apply(x, _softmax_dim(dim, x, "softmax"))
+
+
+@register("log_softmax")
+def log_softmax(input, dim=None, dtype=None):
+    x = to_float(input) if dtype is None else input.to(dtype)
+    if x.ndim == 0:
+        return x * 0
+    return LogSoftmax.apply(x, _softmax_dim(dim, x, "log_softmax"))

@@ -1,0 +1,421 @@
+"""Reductions: sum, mean, prod, max/min, amax/amin, argmax/argmin, var/std, norm, logsumexp,
+cumsum/cumprod, all/any.  ``dim`` may be an int, a tuple of ints or None; ``keepdim`` as in PyTorch.
+"""
+from collections import namedtuple
+
+import numpy as np
+
+from .. import dtypes as D
+from ..autograd.function import Function
+from ..tensor import Tensor, _make
+from ._common import as_tensor_arg, dims_arg, to_float
+from ._registry import register
+
+values_indices = namedtuple("values_indices", ["values", "indices"])
+
+
+def _expand_back(g, shape, axes, keepdim):
+    """Re-insert reduced axes into ``g`` so it broadcasts against the input shape."""
+    if axes is None:
+        return np.broadcast_to(np.reshape(g, (1,) * len(shape)), shape)
+    if not keepdim:
+        g = np.expand_dims(g, axes)
+    return np.broadcast_to(g, shape)
+
+
+class Sum(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim, npdtype):
+        ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
+        return np.asarray(np.sum(x, axis=axes, keepdims=keepdim, dtype=npdtype))
+
+    @staticmethod
+    def backward(ctx, g):
+        return _expand_back(g, ctx.shape, ctx.axes, ctx.keepdim), None, None, None
+
+
+class Mean(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
+        n = x.size if axes is None else int(np.prod([x.shape[a] for a in axes]))
+        ctx.n = n
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.asarray(np.mean(x, axis=axes, keepdims=keepdim)).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _expand_back(g / g.dtype.type(ctx.n), ctx.shape, ctx.axes, ctx.keepdim), None, None
+
+
+class Prod(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, axis, keepdim):
+        y = np.asarray(np.prod(x, axis=axis, keepdims=keepdim))
+        ctx.save_for_backward(x, y)
+        ctx.axis, ctx.keepdim = axis, keepdim
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        axes = None if ctx.axis is None else (ctx.axis,)
+        gb = _expand_back(g, x.shape, axes, ctx.keepdim)
+        yb = _expand_back(y, x.shape, axes, ctx.keepdim)
+        if not (x == 0).any():
+            return gb * yb / x, None, None
+        # products without each element (handles zeros exactly): exclusive cumprods both ways
+        ax = 0 if ctx.axis is None else ctx.axis
+        xs = x.reshape(-1) if ctx.axis is None else x
+        ones = np.ones_like(np.take(xs, [0], axis=ax))
+        left = np.cumprod(np.concatenate([ones, np.take(xs, range(xs.shape[ax] - 1), axis=ax)], ax), axis=ax)
+        rev = np.flip(xs, ax)
+        right = np.flip(np.cumprod(np.concatenate([ones, np.take(rev, range(xs.shape[ax] - 1), axis=ax)], ax), axis=ax), ax)
+        return gb * (left * right).reshape(x.shape), None, None
+
+
+class MaxMinDim(Function):
+    """max/min along one dim: values and indices; gradient flows to the selected element."""
+    raw = True
+    node_name = "MaxBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim, keepdim, is_max):
+        idx = np.argmax(x, axis=dim) if is_max else np.argmin(x, axis=dim)
+        if x.dtype.kind == "f":       # NaN wins, as in PyTorch
+            nanpos = np.isnan(x)
+            if nanpos.any():
+                idx = np.where(nanpos.any(axis=dim), np.argmax(nanpos, axis=dim), idx)
+        idx_k = np.expand_dims(idx, dim)
+        vals = np.take_along_axis(x, idx_k, axis=dim)
+        ctx.shape, ctx.dim, ctx.keepdim = x.shape, dim, keepdim
+        ctx.save_for_backward(idx_k)
+        if not keepdim:
+            vals = np.squeeze(vals, dim)
+        else:
+            idx = idx_k
+        ind = idx.astype(np.int64)
+        ctx.mark_non_differentiable(ind)
+        return vals, ind
+
+    @staticmethod
+    def backward(ctx, g, _gi=None):
+        (idx_k,) = ctx.saved_tensors
+        if not ctx.keepdim:
+            g = np.expand_dims(g, ctx.dim)
+        out = np.zeros(ctx.shape, dtype=g.dtype)
+        np.put_along_axis(out, idx_k, g, axis=ctx.dim)
+        return out, None, None, None
+
+
+class AMaxMin(Function):
+    """amax/amin and full max()/min(): gradient split evenly between tied maxima (as PyTorch)."""
+    raw = True
+    node_name = "AmaxBackward0"
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim, is_max):
+        y = np.asarray((np.max if is_max else np.min)(x, axis=axes, keepdims=keepdim))
+        ctx.save_for_backward(x, y)
+        ctx.axes, ctx.keepdim = axes, keepdim
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        yb = _expand_back(y, x.shape, ctx.axes, ctx.keepdim)
+        mask = (x == yb).astype(g.dtype)
+        cnt = mask.sum(axis=ctx.axes, keepdims=True)
+        gb = _expand_back(g, x.shape, ctx.axes, ctx.keepdim)
+        return gb * mask / cnt, None, None, None
+
+
+class Var(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, axes, correction, keepdim):
+        mean = np.mean(x, axis=axes, keepdims=True)
+        n = x.size if axes is None else int(np.prod([x.shape[a] for a in axes]))
+        ctx.save_for_backward(x, mean)
+        ctx.axes, ctx.keepdim, ctx.denom = axes, keepdim, max(n - correction, 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            v = np.sum((x - mean) ** 2, axis=axes, keepdims=keepdim) / x.dtype.type(max(n - correction, 0))
+        return np.asarray(v).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, mean = ctx.saved_tensors
+        gb = _expand_back(g, x.shape, ctx.axes, ctx.keepdim)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return gb * 2 * (x - mean) / x.dtype.type(ctx.denom), None, None, None
+
+
+class Cumsum(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        return np.cumsum(x, axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        d = ctx.dim
+        return np.flip(np.cumsum(np.flip(g, d), axis=d), d), None
+
+
+class Logsumexp(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        m = np.max(x, axis=axes, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0)
+        s = np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
+        ctx.save_for_backward(x, s)
+        ctx.axes, ctx.keepdim = axes, keepdim
+        return s if keepdim else np.squeeze(s, axis=axes)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, s = ctx.saved_tensors
+        gb = _expand_back(g, x.shape, ctx.axes, ctx.keepdim)
+        return gb * np.exp(x - s), None, None
+
+
+# ----------------------------------------------------------------------------- public functions
+def _t(x):
+    return x if isinstance(x, Tensor) else as_tensor_arg(x)
+
+
+@register("sum")
+def sum(input, dim=None, keepdim=False, *, dtype=None):
+    x = _t(input)
+    axes = dims_arg(dim, x.ndim)
+    npd = None
+    if dtype is not None:
+        npd = D.as_dtype(dtype).np
+    elif x._np.dtype.kind in "biu":
+        npd = np.int64                           # integer sums are int64, like PyTorch
+    return Sum.apply(x, axes, keepdim, npd)
+
+
+@register("mean")
+def mean(input, dim=None, keepdim=False, *, dtype=None):
+    x = _t(input)
+    if dtype is not None:
+        x = x.to(dtype)
+    if x._np.dtype.kind != "f":
+        raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a "
+                           f"floating point or complex dtype. Got: {x.dtype.name}. Convert first, "
+                           f"e.g. x.float().mean()")
+    return Mean.apply(x, dims_arg(dim, x.ndim), keepdim)
+
+
+@register("nansum")
+def nansum(input, dim=None, keepdim=False):
+    from .elementwise import where, isnan
+    return sum(where(isnan(input), 0.0, input), dim, keepdim)
+
+
+@register("prod")
+def prod(input, dim=None, keepdim=False, *, dtype=None):
+    x = _t(input)
+    if dtype is not None:
+        x = x.to(dtype)
+    if dim is None:
+        return Prod.apply(x, None, False)
+    return Prod.apply(x, dims_arg(dim, x.ndim)[0], keepdim)
+
+
+def _check_nonempty(x, name, dim):
+    if x._np.size == 0 and (dim is None or x._np.shape[dim] == 0):
+        raise IndexError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0"
+                         if dim is None else
+                         f"{name}(): Expected reduction dim {dim} to have non-zero size.")
+
+
+def _maxmin(input, dim, keepdim, is_max, other=None):
+    name = "max" if is_max else "min"
+    x = _t(input)
+    if isinstance(dim, Tensor):                    # max(a, b): elementwise
+        from .elementwise import maximum, minimum
+        return (maximum if is_max else minimum)(x, dim)
+    if dim is None:
+        _check_nonempty(x, name, None)
+        return AMaxMin.apply(x, None, False, is_max)
+    d = dims_arg(dim, x.ndim)[0]
+    _check_nonempty(x, name, d)
+    v, i = MaxMinDim.apply(x, d, keepdim, is_max)
+    return values_indices(v, i)
+
+
+@register("max")
+def max(input, dim=None, keepdim=False):
+    """``max(x)`` -> scalar tensor; ``max(x, dim)`` -> (values, indices); ``max(a, b)`` elementwise."""
+    return _maxmin(input, dim, keepdim, True)
+
+
+@register("min")
+def min(input, dim=None, keepdim=False):
+    return _maxmin(input, dim, keepdim, False)
+
+
+@register("amax")
+def amax(input, dim=(), keepdim=False):
+    x = _t(input)
+    return AMaxMin.apply(x, dims_arg(dim, x.ndim), keepdim, True)
+
+
+@register("amin")
+def amin(input, dim=(), keepdim=False):
+    x = _t(input)
+    return AMaxMin.apply(x, dims_arg(dim, x.ndim), keepdim, False)
+
+
+@register("argmax")
+def argmax(input, dim=None, keepdim=False):
+    x = _t(input)
+    if dim is None:
+        _check_nonempty(x, "argmax", None)
+        r = np.argmax(x._np)
+        return _make(np.asarray(r, dtype=np.int64).reshape((1,) * x.ndim if keepdim else ()))
+    return _maxmin(x, dim, keepdim, True).indices
+
+
+@register("argmin")
+def argmin(input, dim=None, keepdim=False):
+    x = _t(input)
+    if dim is None:
+        _check_nonempty(x, "argmin", None)
+        r = np.argmin(x._np)
+        return _make(np.asarray(r, dtype=np.int64).reshape((1,) * x.ndim if keepdim else ()))
+    return _maxmin(x, dim, keepdim, False).indices
+
+
+def _correction(unbiased, correction):
+    if correction is not None:
+        return int(correction)
+    if unbiased is None:
+        return 1
+    return 1 if unbiased else 0
+
+
+@register("var")
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    x = to_float(_t(input))
+    if isinstance(dim, bool):                    # var(x, False) means unbiased=False
+        dim, unbiased = None, dim
+    return Var.apply(x, dims_arg(dim, x.ndim), _correction(unbiased, correction), keepdim)
+
+
+@register("std")
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return var(input, dim, unbiased, keepdim, correction=correction).sqrt()
+
+
+@register("var_mean")
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return var(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
+
+
+@register("std_mean")
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return std(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
+
+
+@register("norm")
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    """Vector p-norm over ``dim`` (all elements when None); 'fro' is the 2-norm."""
+    from .elementwise import abs as _abs
+    x = to_float(_t(input))
+    if p == "fro" or p == 2 or p is None:
+        return Norm2.apply(x, dims_arg(dim, x.ndim), keepdim)
+    if p == float("inf"):
+        return amax(_abs(x), () if dim is None else dim, keepdim)
+    if p == float("-inf"):
+        return amin(_abs(x), () if dim is None else dim, keepdim)
+    if p == 1:
+        return sum(_abs(x), dim, keepdim)
+    if p == 0:
+        return sum((x != 0).to(x.dtype), dim, keepdim)
+    return sum(_abs(x) ** p, dim, keepdim) ** (1.0 / p)
+
+
+class Norm2(Function):
+    raw = True
+    node_name = "NormBackward1"
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        y = np.sqrt(np.sum(x * x, axis=axes, keepdims=True))
+        ctx.save_for_backward(x, y)
+        ctx.axes, ctx.keepdim = axes, keepdim
+        return np.asarray(y if keepdim else np.squeeze(y, axis=axes) if axes else y.reshape(()))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        gb = _expand_back(g, x.shape, ctx.axes, ctx.keepdim)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = np.where(y == 0, 0, x / y)
+        return gb * r, None, None
+
+
+@register("logsumexp")
+def logsumexp(input, dim, keepdim=False):
+    x = to_float(_t(input))
+    return Logsumexp.apply(x, dims_arg(dim, x.ndim), keepdim)
+
+
+@register("cumsum")
+def cumsum(input, dim, *, dtype=None):
+    x = _t(input)
+    if dtype is not None:
+        x = x.to(dtype)
+    elif x._np.dtype.kind in "bu" or x._np.dtype == np.int32:
+        x = x.to(D.int64)
+    return Cumsum.apply(x, dims_arg(dim, x.ndim)[0])
+
+
+@register("cumprod")
+def cumprod(input, dim, *, dtype=None):
+    x = _t(input)
+    d = dims_arg(dim, x.ndim)[0]
+    if x.requires_grad:
+        from .shape import narrow, cat
+        parts = []
+        acc = None
+        for i in range(x.shape[d]):
+            s = narrow(x, d, i, 1)
+            acc = s if acc is None else acc * s
+            parts.append(acc)
+        return cat(parts, d) if parts else x.clone()
+    return _make(np.cumprod(x._np, axis=d))
+
+
+@register("all")
+def all(input, dim=None, keepdim=False):
+    x = _t(input)
+    axes = dims_arg(dim, x.ndim)
+    return _make(np.asarray(np.all(x._np, axis=axes, keepdims=keepdim)))
+
+
+@register("any")
+def any(input, dim=None, keepdim=False):
+    x = _t(input)
+    axes = dims_arg(dim, x.ndim)
+    return _make(np.asarray(np.any(x._np, axis=axes, keepdims=keepdim)))
+
+
+@register("count_nonzero")
+def count_nonzero(input, dim=None):
+    x = _t(input)
+    return _make(np.asarray(np.count_nonzero(x._np, axis=dims_arg(dim, x.ndim)), dtype=np.int64))

@@ -1,0 +1,588 @@
+"""Shape ops: view/reshape, permute/transpose, squeeze/unsqueeze, expand, repeat, cat/stack,
+split/chunk/unbind, flip/roll, tril/triu, narrow, clone/contiguous.
+
+Ops that NumPy can do without copying (view, permute, expand, narrow, flip ...) return views that
+share memory *and* the version counter with their input, like PyTorch.
+"""
+import builtins
+import numbers
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..tensor import Tensor, Size, _make, _wrap_dim
+from ._common import as_tensor_arg, dim_arg, promote, shape_arg
+from ._registry import method, register
+
+
+def as_view(res, src):
+    """Mark ``res`` as a view of ``src``: same version counter, same base."""
+    res._vc = src._vc
+    res._base = src._base if src._base is not None else src
+    return res
+
+
+def _infer_shape(shape, numel, in_shape):
+    shape = list(shape)
+    neg = [i for i, s in enumerate(shape) if s == -1]
+    if len(neg) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    for s in shape:
+        if s < -1:
+            raise RuntimeError(f"invalid shape dimension {s}")
+    if neg:
+        known = 1
+        for i, s in enumerate(shape):
+            if i != neg[0]:
+                known *= s
+        if known == 0 or numel % known:
+            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+        shape[neg[0]] = numel // known
+    total = 1
+    for s in shape:
+        total *= s
+    if total != numel:
+        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel} "
+                           f"(input shape {list(in_shape)}); the new shape must have the same "
+                           f"number of elements")
+    return tuple(shape)
+
+
+class Reshape(Function):
+    raw = True
+    node_name = "ViewBackward0"
+
+    @staticmethod
+    def forward(ctx, x, shape, must_view):
+        ctx.in_shape = x.shape
+        if must_view:
+            y = x.view()
+            try:
+                y.shape = shape
+            except AttributeError:
+                raise RuntimeError(
+                    f"view size is not compatible with input tensor's size and stride (shape "
+                    f"{list(x.shape)}, new shape {list(shape)}; the tensor is not contiguous, "
+                    f"e.g. after transpose/permute). Use .reshape(...) instead, or call "
+                    f".contiguous() before .view(...)") from None
+            return y
+        return x.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.reshape(ctx.in_shape), None, None
+
+
+def _reshape(x, shape, must_view):
+    shape = _infer_shape(shape, x._np.size, x._np.shape)
+    if shape == x._np.shape and not must_view:
+        pass
+    r = Reshape.apply(x, shape, must_view)
+    if np.shares_memory(r._np, x._np) if r._np.size else True:
+        as_view(r, x)
+    return r
+
+
+@method("view")
+def view(self, *shape):
+    from .. import dtypes as D
+    if len(shape) == 1 and not isinstance(shape[0], (tuple, list, numbers.Integral, Size)):
+        dt = D.as_dtype(shape[0])                       # x.view(dtype): reinterpret bits
+        return as_view(_make(self._np.view(dt.np)), self)
+    return _reshape(self, shape_arg(shape), True)
+
+
+@register("reshape")
+def reshape(input, *shape):
+    return _reshape(input, shape_arg(shape), False)
+
+
+@method("view_as")
+def view_as(self, other):
+    return view(self, other.shape)
+
+
+@method("reshape_as")
+def reshape_as(self, other):
+    return reshape(self, other.shape)
+
+
+@register("flatten")
+def flatten(input, start_dim=0, end_dim=-1):
+    nd = input.ndim
+    if nd == 0:
+        return reshape(input, (1,))
+    s, e = dim_arg(start_dim, nd), dim_arg(end_dim, nd)
+    if s > e:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    sh = input._np.shape
+    return reshape(input, sh[:s] + (-1 if input._np.size else int(np.prod(sh[s:e + 1])),) + sh[e + 1:])
+
+
+@register("unflatten")
+def unflatten(input, dim, sizes):
+    d = dim_arg(dim, input.ndim)
+    sh = input._np.shape
+    sizes = tuple(sizes)
+    inner = _infer_shape(sizes, sh[d], (sh[d],))
+    return reshape(input, sh[:d] + inner + sh[d + 1:])
+
+
+class Permute(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.inv = tuple(np.argsort(dims))
+        return np.transpose(x, dims)
+
+    @staticmethod
+    def backward(ctx, g):
+        return np.transpose(g, ctx.inv), None
+
+
+@register("permute")
+def permute(input, *dims):
+    dims = shape_arg(dims)
+    nd = input.ndim
+    if len(dims) != nd:
+        raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does "
+                           f"not match the length of the desired ordering of dimensions i.e. "
+                           f"input.dim() = {nd} is not equal to len(dims) = {len(dims)}")
+    dims = tuple(dim_arg(d, nd) for d in dims)
+    if len(set(dims)) != nd:
+        raise RuntimeError(f"permute(): duplicate dims are not allowed (got {list(dims)})")
+    return as_view(Permute.apply(input, dims), input)
+
+
+@register("transpose", "swapaxes", "swapdims")
+def transpose(input, dim0, dim1):
+    nd = input.ndim
+    if nd == 0:
+        return input
+    d0, d1 = dim_arg(dim0, nd), dim_arg(dim1, nd)
+    dims = list(range(nd))
+    dims[d0], dims[d1] = dims[d1], dims[d0]
+    return as_view(Permute.apply(input, tuple(dims)), input)
+
+
+@register("t")
+def t(input):
+    if input.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D; "
+                           f"use .transpose(-2, -1) or .mT for batches of matrices")
+    return transpose(input, 0, 1) if input.ndim == 2 else input
+
+
+Tensor.T = property(lambda self: permute(self, tuple(range(self.ndim - 1, -1, -1))))
+
+
+def _mT(self):
+    if self.ndim < 2:
+        raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. "
+                           f"Got {self.ndim}-D tensor.")
+    return transpose(self, -2, -1)
+
+
+Tensor.mT = property(_mT)
+
+
+@register("movedim", "moveaxis")
+def movedim(input, source, destination):
+    nd = input.ndim
+    src = [source] if isinstance(source, int) else list(source)
+    dst = [destination] if isinstance(destination, int) else list(destination)
+    src = [dim_arg(s, nd) for s in src]
+    dst = [dim_arg(d, nd) for d in dst]
+    order = [i for i in range(nd) if i not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return permute(input, tuple(order))
+
+
+@register("squeeze")
+def squeeze(input, dim=None):
+    sh = input._np.shape
+    if dim is None:
+        new = tuple(s for s in sh if s != 1)
+    else:
+        dims = {dim_arg(d, input.ndim) for d in (dim if isinstance(dim, (tuple, list)) else (dim,))}
+        new = tuple(s for i, s in enumerate(sh) if not (i in dims and s == 1))
+    return _reshape(input, new, False)
+
+
+@register("unsqueeze")
+def unsqueeze(input, dim):
+    nd = input.ndim + 1
+    d = _wrap_dim(dim, nd)
+    sh = input._np.shape
+    return _reshape(input, sh[:d] + (1,) + sh[d:], False)
+
+
+class Expand(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        return np.broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, None               # the engine sums g back to the input's shape
+
+
+@method("expand")
+def expand(self, *sizes):
+    sizes = list(shape_arg(sizes))
+    sh = self._np.shape
+    if len(sizes) < len(sh):
+        raise RuntimeError(f"expand(labkit.FloatTensor{{{list(sh)}}}, size={sizes}): the number of "
+                           f"sizes provided ({len(sizes)}) must be greater or equal to the number "
+                           f"of dimensions in the tensor ({len(sh)})")
+    off = len(sizes) - len(sh)
+    for i in range(len(sizes)):
+        if sizes[i] == -1:
+            if i < off:
+                raise RuntimeError("expand: -1 is not allowed in a leading, non-existing dimension")
+            sizes[i] = sh[i - off]
+        elif i >= off and sh[i - off] != 1 and sh[i - off] != sizes[i]:
+            raise RuntimeError(f"The expanded size of the tensor ({sizes[i]}) must match the "
+                               f"existing size ({sh[i - off]}) at non-singleton dimension {i}. "
+                               f"Target sizes: {sizes}.  Tensor sizes: {list(sh)}")
+    return as_view(Expand.apply(self, tuple(sizes)), self)
+
+
+@method("expand_as")
+def expand_as(self, other):
+    return expand(self, other.shape)
+
+
+@register("broadcast_to")
+def broadcast_to(input, size):
+    return expand(input, size)
+
+
+class Repeat(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, reps):
+        xs = x.reshape((1,) * (len(reps) - x.ndim) + x.shape)
+        ctx.xshape = xs.shape
+        ctx.reps = reps
+        return np.tile(xs, reps)
+
+    @staticmethod
+    def backward(ctx, g):
+        inter = []
+        for r, s in zip(ctx.reps, ctx.xshape):
+            inter += [r, s]
+        gs = g.reshape(inter).sum(axis=tuple(range(0, len(inter), 2)))
+        return gs, None
+
+
+@method("repeat")
+def repeat(self, *sizes):
+    reps = shape_arg(sizes)
+    if len(reps) < self.ndim:
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of "
+                           "dimensions of tensor")
+    return Repeat.apply(self, reps)
+
+
+@register("tile")
+def tile(input, dims):
+    dims = tuple(dims)
+    dims = (1,) * (input.ndim - len(dims)) + dims
+    return repeat(input, dims)
+
+
+@register("repeat_interleave")
+def repeat_interleave(input, repeats, dim=None):
+    from .indexing import index_select
+    x = input
+    if dim is None:
+        x, dim = flatten(x), 0
+    d = dim_arg(dim, x.ndim)
+    r = repeats._np if isinstance(repeats, Tensor) else repeats
+    idx = np.repeat(np.arange(x.shape[d]), r)
+    return index_select(x, d, _make(idx.astype(np.int64)))
+
+
+class Cat(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, dim, *xs):
+        ctx.sizes = [x.shape[dim] for x in xs]
+        ctx.dim = dim
+        return np.concatenate(xs, axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        idx = np.cumsum(ctx.sizes)[:-1]
+        return (None, *np.split(g, idx, axis=ctx.dim))
+
+
+def _same_dtype(tensors):
+    tensors = [as_tensor_arg(t) for t in tensors]
+    dt = tensors[0]
+    for t in tensors[1:]:
+        _, _, d = promote(dt, t)
+        dt = _make(np.empty((1,), d.np))
+    from ._common import cast
+    return [cast(t, dt.dtype) for t in tensors]
+
+
+@register("cat", "concat", "concatenate")
+def cat(tensors, dim=0):
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("cat(): expected a non-empty list of Tensors")
+    tensors = [t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)] or tensors[:1]
+    nd = tensors[0].ndim
+    if nd == 0:
+        raise RuntimeError("zero-dimensional tensor cannot be concatenated")
+    d = dim_arg(dim, nd)
+    for i, t in enumerate(tensors):
+        if t.ndim != nd:
+            raise RuntimeError(f"Tensors must have same number of dimensions: got {nd} and {t.ndim}")
+        for k in range(nd):
+            if k != d and t.shape[k] != tensors[0].shape[k]:
+                raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. Expected "
+                                   f"size {tensors[0].shape[k]} but got size {t.shape[k]} for "
+                                   f"tensor number {i} in the list.")
+    tensors = _same_dtype(tensors)
+    return Cat.apply(d, *tensors)
+
+
+class Stack(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, dim, *xs):
+        ctx.dim, ctx.n = dim, len(xs)
+        return np.stack(xs, axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (None, *[np.take(g, i, axis=ctx.dim) for i in range(ctx.n)])
+
+
+@register("stack")
+def stack(tensors, dim=0):
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    for i, t in enumerate(tensors[1:], 1):
+        if t.shape != tensors[0].shape:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got "
+                               f"{list(tensors[0].shape)} at entry 0 and {list(t.shape)} at entry {i}")
+    d = _wrap_dim(dim, tensors[0].ndim + 1)
+    return Stack.apply(d, *_same_dtype(tensors))
+
+
+@register("hstack")
+def hstack(tensors):
+    return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
+
+
+@register("vstack")
+def vstack(tensors):
+    return cat([t if t.ndim > 1 else t.unsqueeze(0) for t in tensors], 0)
+
+
+@register("narrow")
+def narrow(input, dim, start, length):
+    d = dim_arg(dim, input.ndim)
+    n = input.shape[d]
+    start = int(start)
+    if start < 0:
+        start += n
+    if not (0 <= start <= n and 0 <= length and start + length <= n):
+        raise IndexError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
+    idx = (slice(None),) * d + (slice(start, start + length),)
+    return input[idx]
+
+
+@register("select")
+def select(input, dim, index):
+    d = dim_arg(dim, input.ndim)
+    return input[(slice(None),) * d + (int(index),)]
+
+
+@register("split")
+def split(tensor, split_size_or_sections, dim=0):
+    d = dim_arg(dim, tensor.ndim)
+    n = tensor.shape[d]
+    if isinstance(split_size_or_sections, numbers.Integral):
+        s = int(split_size_or_sections)
+        if s <= 0 and n:
+            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}")
+        sizes = [builtins.min(s, n - i) for i in range(0, n, s)] if n else [0]
+    else:
+        sizes = list(split_size_or_sections)
+        if builtins.sum(sizes) != n:
+            raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} "
+                               f"(input tensor's size at dimension {d}), but got split_sizes={sizes}")
+    out, start = [], 0
+    for s in sizes:
+        out.append(narrow(tensor, d, start, s))
+        start += s
+    return tuple(out)
+
+
+@register("chunk")
+def chunk(input, chunks, dim=0):
+    if chunks <= 0:
+        raise RuntimeError("chunk expects `chunks` to be greater than 0")
+    n = input.shape[dim_arg(dim, input.ndim)]
+    size = -(-n // chunks) if n else 0
+    if size == 0:
+        return tuple(split(input, 1 if n == 0 else n, dim))
+    return split(input, size, dim)
+
+
+@register("unbind")
+def unbind(input, dim=0):
+    d = dim_arg(dim, input.ndim)
+    return tuple(select(input, d, i) for i in range(input.shape[d]))
+
+
+class Flip(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.dims = dims
+        return np.flip(x, dims)
+
+    @staticmethod
+    def backward(ctx, g):
+        return np.flip(g, ctx.dims), None
+
+
+@register("flip")
+def flip(input, dims):
+    dims = (dims,) if isinstance(dims, numbers.Integral) else tuple(dims)
+    dims = tuple(dim_arg(d, input.ndim) for d in dims)
+    return Flip.apply(input, dims)        # NumPy view with negative strides; PyTorch copies
+
+
+@register("fliplr")
+def fliplr(input):
+    return flip(input, (1,))
+
+
+@register("flipud")
+def flipud(input):
+    return flip(input, (0,))
+
+
+class Roll(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, shifts, dims):
+        ctx.shifts, ctx.dims = shifts, dims
+        return np.roll(x, shifts, dims)
+
+    @staticmethod
+    def backward(ctx, g):
+        neg = tuple(-s for s in ctx.shifts) if isinstance(ctx.shifts, tuple) else -ctx.shifts
+        return np.roll(g, neg, ctx.dims), None, None
+
+
+@register("roll")
+def roll(input, shifts, dims=None):
+    if dims is None:
+        return reshape(Roll.apply(flatten(input), shifts, 0), input.shape)
+    if isinstance(shifts, (tuple, list)):
+        shifts, dims = tuple(shifts), tuple(dim_arg(d, input.ndim) for d in dims)
+    else:
+        dims = dim_arg(dims, input.ndim)
+    return Roll.apply(input, shifts, dims)
+
+
+class Tri(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, k, lower):
+        ctx.k, ctx.lower = k, lower
+        return np.tril(x, k) if lower else np.triu(x, k)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (np.tril(g, ctx.k) if ctx.lower else np.triu(g, ctx.k)), None, None
+
+
+@register("tril")
+def tril(input, diagonal=0):
+    if input.ndim < 2:
+        raise RuntimeError("tril: input tensor must have at least 2 dimensions")
+    return Tri.apply(input, diagonal, True)
+
+
+@register("triu")
+def triu(input, diagonal=0):
+    if input.ndim < 2:
+        raise RuntimeError("triu: input tensor must have at least 2 dimensions")
+    return Tri.apply(input, diagonal, False)
+
+
+class Clone(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.array(x, copy=True, order="C")
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+@register("clone")
+def clone(input, *, memory_format=None):
+    return Clone.apply(input)
+
+
+@method("contiguous")
+def contiguous(self, memory_format=None):
+    if self._np.flags.c_contiguous:
+        return self
+    return Clone.apply(self)
+
+
+@register("diagonal")
+def diagonal(input, offset=0, dim1=0, dim2=1):
+    from .indexing import Index
+    d1, d2 = dim_arg(dim1, input.ndim), dim_arg(dim2, input.ndim)
+    n1, n2 = input.shape[d1], input.shape[d2]
+    if offset >= 0:
+        L = builtins.max(0, builtins.min(n1, n2 - offset))
+        i1, i2 = np.arange(L), np.arange(L) + offset
+    else:
+        L = builtins.max(0, builtins.min(n1 + offset, n2))
+        i1, i2 = np.arange(L) - offset, np.arange(L)
+    x = movedim(input, (d1, d2), (-2, -1))
+    return x[..., _make(i1), _make(i2)]
+
+
+@register("diag")
+def diag(input, diagonal=0):
+    if input.ndim == 1:
+        n = input.shape[0] + builtins.abs(diagonal)
+        from .indexing import index_put
+        from ..creation import zeros
+        out = zeros(n, n, dtype=input.dtype)
+        rows = np.arange(input.shape[0]) + builtins.max(0, -diagonal)
+        cols = np.arange(input.shape[0]) + builtins.max(0, diagonal)
+        return index_put(out, (_make(rows), _make(cols)), input)
+    return globals()["diagonal"](input, diagonal)
+
+
+@register("trace")
+def trace(input):
+    return globals()["diagonal"](input).sum()
