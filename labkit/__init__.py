@@ -62,3 +62,14 @@ def __getattr__(name):
     if name == "warmup":
         return importlib.import_module(f"{__name__}.warmup").warmup
     raise AttributeError(f"module 'labkit' has no attribute '{name}'")
+
+
+def load_ipython_extension(ip):
+    """``%load_ext labkit``: magics (%lk_graph, %%lk_step, %lk_warmup) and the re-run check."""
+    from .ipython_ext import load_ipython_extension as _load
+    _load(ip)
+
+
+def unload_ipython_extension(ip):
+    from .ipython_ext import unload_ipython_extension as _unload
+    _unload(ip)

@@ -1,0 +1,57 @@
+"""%load_ext labkit: the doubled-gradient warning on cell re-runs (in a real IPython shell)."""
+import warnings
+
+import pytest
+
+IPython = pytest.importorskip("IPython")
+from IPython.testing.globalipapp import get_ipython  # noqa: E402
+
+from labkit.ipython_ext import DoubledGradientWarning  # noqa: E402
+
+CELL = "loss = (w * 3).sum()\nloss.backward()\n"
+
+
+@pytest.fixture(scope="module")
+def ip():
+    shell = get_ipython()
+    shell.run_cell("import labkit as lk\n%load_ext labkit")
+    yield shell
+    shell.run_cell("%unload_ext labkit")
+
+
+def _run(ip, code, cell_id):
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        r = ip.run_cell(code, cell_id=cell_id)
+    assert r.success, r.error_in_exec
+    return [w for w in rec if issubclass(w.category, DoubledGradientWarning)]
+
+
+def test_rerun_without_zero_grad_warns(ip):
+    ip.run_cell("w = lk.ones(3, requires_grad=True)")
+    assert _run(ip, CELL, "cell-a") == []
+    warned = _run(ip, CELL, "cell-a")                       # same cell again: grads doubled
+    assert len(warned) == 1 and "zero_grad" in str(warned[0].message)
+    assert ip.user_ns["w"].grad.tolist() == [6.0, 6.0, 6.0]
+
+
+def test_rerun_with_zero_grad_is_quiet(ip):
+    ip.run_cell("w2 = lk.ones(3, requires_grad=True)")
+    code = "w2.grad = None\nloss = (w2 * 3).sum()\nloss.backward()\n"
+    assert _run(ip, code, "cell-b") == []
+    assert _run(ip, code, "cell-b") == []
+    code_zero = "if w2.grad is not None: w2.grad.zero_()\nloss = (w2 * 3).sum()\nloss.backward()\n"
+    assert _run(ip, code_zero, "cell-c") == []
+    assert _run(ip, code_zero, "cell-c") == []
+
+
+def test_loop_inside_one_run_is_not_a_rerun(ip):
+    ip.run_cell("w3 = lk.ones(2, requires_grad=True)")
+    code = "for _ in range(3):\n    (w3 * 2).sum().backward()\n"
+    assert _run(ip, code, "cell-d") == []
+
+
+def test_source_lines_captured_in_notebooks(ip):
+    ip.run_cell("x = lk.ones(2, requires_grad=True)\ny = (x * 5).sum()", cell_id="cell-e")
+    y = ip.user_ns["y"]
+    assert y.grad_fn.next_functions[0][0].source is not None
