@@ -2,7 +2,7 @@
 
 PyTorch's anomaly mode stores a Python stack trace for every op (1.5-3x slower).  labkit records
 only (file, line, function) of the user's frame, which every node already carries, and checks each
-output with one vectorised pass; the error names the op, the line and, for backward, the forward
+output with one vectorised pass (forward: NaN; backward: NaN or Inf); the error names the op, the line and, for backward, the forward
 line that created the node.
 """
 import linecache
@@ -18,15 +18,21 @@ def is_anomaly_enabled():
     return F._anomaly.enabled
 
 
-def _nonfinite(a):
+def _bad_values(a, allow_inf=False):
+    """'nan' / 'inf' when ``a`` holds such values (``allow_inf``: only NaN counts), else None."""
     if not isinstance(a, np.ndarray) or a.dtype.kind != "f" or a.size == 0:
-        return False
-    # sum is one fast pass; NaN/Inf propagate into it.  A finite sum can still overflow to inf,
-    # so confirm with isfinite only when the cheap test fires.
-    s = np.add.reduce(a, axis=None, dtype=np.float64)
+        return None
+    # One fast pass: NaN and Inf propagate into a sum.  A finite array can still overflow the
+    # sum to inf, so the exact test runs only when the cheap one fires.
+    with np.errstate(over="ignore", invalid="ignore"):
+        s = np.add.reduce(a, axis=None)
     if np.isfinite(s):
-        return False
-    return not np.isfinite(a).all()
+        return None
+    if np.isnan(a).any():
+        return "nan"
+    if not allow_inf and np.isinf(a).any():
+        return "inf"
+    return None
 
 
 def _where(src):
@@ -38,13 +44,15 @@ def _where(src):
 
 
 def check_forward(ctx, outs):
+    """NaN in an op's output.  Inf is allowed here: ``masked_fill(mask, -inf)`` before a softmax
+    is intended, and an Inf that matters turns into NaN at a later op, which is then named."""
     if not F._anomaly.check_nan:
         return
     for i, o in enumerate(outs):
-        if _nonfinite(o):
+        if _bad_values(o, allow_inf=True):
             src = ctx.source or F.user_frame_location()
-            raise RuntimeError(f"Function '{ctx._fn.__name__}' (forward) produced non-finite values "
-                               f"(nan or inf) in its output {i}, shape {list(o.shape)}.\n"
+            raise RuntimeError(f"Function '{ctx._fn.__name__}' (forward) produced nan values in "
+                               f"its output {i} (shape {list(o.shape)}).\n"
                                f"The op was called at: {_where(src)}")
 
 
@@ -53,26 +61,60 @@ def check_backward(node, grads):
         return
     for i, g in enumerate(grads):
         arr = g._np if isinstance(g, F._Tensor) else g
-        if arr is not None and _nonfinite(np.asarray(arr)):
-            raise RuntimeError(f"Function '{node.name()}' returned nan values in its {i}th output.\n"
-                               f"The forward op that created it was called at: {_where(node.source)}")
+        bad = None if arr is None else _bad_values(np.asarray(arr))
+        if bad:
+            src = node.source
+            where = (_where(src) if src else
+                     "an unknown line (the forward pass ran before anomaly detection was turned "
+                     "on: enable it before the forward pass to see the line)")
+            raise RuntimeError(f"Function '{node.name()}' returned {bad} values in its {i}th output "
+                               f"(shape {list(np.shape(arr))}).\n"
+                               f"The forward op that created it was called at: {where}")
+
+
+_source_before = [False]      # source capture setting to restore when anomaly mode ends
+
+
+def _set_mode(enabled, check_nan):
+    """Turn anomaly mode on/off; while on, nodes record the user's source line."""
+    if enabled and not F._anomaly.enabled:
+        _source_before[0] = F._source.enabled
+        F._source.enabled = True
+    elif not enabled and F._anomaly.enabled:
+        F._source.enabled = _source_before[0]
+    F._anomaly.enabled = bool(enabled)
+    F._anomaly.check_nan = bool(check_nan)
 
 
 class detect_anomaly:
-    """Context manager: check every op's forward output and backward gradients for NaN/Inf."""
+    """Check every op's forward output and backward gradients for NaN/Inf (context manager or
+    decorator).  The error names the op and the user's source line::
+
+        with labkit.autograd.detect_anomaly():
+            loss = model(x).log().mean()     # the line is named if a NaN appears here...
+            loss.backward()                  # ...or in the gradient of any op created above
+    """
 
     def __init__(self, check_nan=True):
         self.check_nan = check_nan
 
     def __enter__(self):
         self._prev = (F._anomaly.enabled, F._anomaly.check_nan)
-        F._anomaly.enabled = True
-        F._anomaly.check_nan = self.check_nan
+        _set_mode(True, self.check_nan)
         return self
 
     def __exit__(self, *exc):
-        F._anomaly.enabled, F._anomaly.check_nan = self._prev
+        _set_mode(*self._prev)
         return False
+
+    def __call__(self, func):
+        import functools
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with type(self)(self.check_nan):
+                return func(*args, **kwargs)
+        return wrapper
 
 
 class set_detect_anomaly(detect_anomaly):
@@ -80,10 +122,12 @@ class set_detect_anomaly(detect_anomaly):
 
     def __init__(self, mode, check_nan=True):
         self._prev = (F._anomaly.enabled, F._anomaly.check_nan)
-        F._anomaly.enabled = bool(mode)
-        F._anomaly.check_nan = check_nan
         self.mode, self.check_nan = bool(mode), check_nan
+        _set_mode(self.mode, check_nan)
 
     def __enter__(self):
-        F._anomaly.enabled, F._anomaly.check_nan = self.mode, self.check_nan
         return self
+
+    def __call__(self, func):
+        raise TypeError("set_detect_anomaly(mode) is a function or a `with` block; use "
+                        "@labkit.autograd.detect_anomaly() to decorate a function")

@@ -119,9 +119,9 @@ def run_backward(roots, retain_graph=False, capture=None, accumulate=True, only_
                 if nxt not in buffers:          # nothing arrived: the branch had no gradient
                     buffers[nxt] = [None] * nxt._n_out
                 heapq.heappush(ready, (-nxt.seq, id(nxt), nxt))
-        if not retain_graph:
-            node._saved = None
-            node._freed = True
+        if not retain_graph and node._saved is not None:
+            node._saved = None                  # free what forward saved (a second backward
+            node._freed = True                  # through this node raises PyTorch's error)
 
 
 def _fit(g, meta, node):
@@ -144,7 +144,7 @@ def _fit(g, meta, node):
 
 def _call_backward(node, grads, retain_graph):
     fn = node._fn
-    if node._freed and node._saved is None and node._saved_vc is not None:
+    if node._freed:
         node.saved_tensors                       # raises the "backward a second time" error
     if fn.raw:
         if node._n_out == 1:

@@ -22,6 +22,8 @@ Built-in ops set ``raw = True`` and see NumPy arrays; user-defined Functions (``
 default, like ``torch.autograd.Function``) see and return Tensors.  Broadcasting is undone in one
 place, the engine, which sums each gradient back to its input's shape.
 """
+import itertools
+import os
 import sys
 import weakref
 
@@ -43,39 +45,77 @@ _anomaly = _Anomaly()
 
 
 class _SourceCapture:
-    """Node creation records where in *user* code an op was called (for graph views and errors)."""
-    enabled = True
+    """Whether node creation records where in *user* code the op was called.
+
+    Off by default: it costs about a microsecond per op.  ``detect_anomaly`` turns it on (so a
+    NaN found in backward can name the forward line), and so do ``labkit.graph.capture_source(True)``
+    and ``labkit.graph.record()`` (the graph views show the line of each node).
+    """
+    enabled = False
 
 
 _source = _SourceCapture()
-_LABKIT_PREFIX = __name__.split(".")[0]
+_LABKIT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_is_lib_file = {}       # co_filename -> True when the file belongs to labkit (a small cache)
 
 
-def user_frame_location():
-    """(filename, lineno, function) of the first stack frame outside labkit, or None."""
-    f = sys._getframe(2)
+def _in_labkit(filename):
+    r = _is_lib_file.get(filename)
+    if r is None:
+        r = _is_lib_file[filename] = os.path.abspath(filename).startswith(_LABKIT_DIR)
+    return r
+
+
+def _user_frame(depth):
+    """(code, lineno) of the first frame outside labkit, ``depth`` frames above the caller."""
+    f = sys._getframe(depth)
+    lib = _is_lib_file
     while f is not None:
-        mod = f.f_globals.get("__name__", "")
-        if not (mod == _LABKIT_PREFIX or mod.startswith(_LABKIT_PREFIX + ".")):
-            return (f.f_code.co_filename, f.f_lineno, f.f_code.co_name)
+        code = f.f_code
+        inside = lib.get(code.co_filename)
+        if inside is None:
+            inside = _in_labkit(code.co_filename)
+        if not inside:
+            return (code, f.f_lineno)
         f = f.f_back
     return None
 
 
-class Node:
-    """A node of the backward graph (a tensor's ``grad_fn``).  Also the ``ctx`` of its Function."""
+def user_frame_location():
+    """(filename, lineno, function) of the first stack frame outside labkit, or None."""
+    src = _user_frame(2)
+    return None if src is None else (src[0].co_filename, src[1], src[0].co_name)
 
-    __slots__ = ("next_functions", "needs_input_grad", "_saved", "_saved_vc", "_in_meta",
-                 "_n_out", "_freed", "_pre_hooks", "_hooks", "_retain", "source", "seq",
-                 "materialize_grads", "_non_diff", "__dict__", "__weakref__")
+
+class Node:
+    """A node of the backward graph (a tensor's ``grad_fn``).  Also the ``ctx`` of its Function.
+
+    Only the attributes every node sets live in slots; the rarely-set ones (hooks, saved-version
+    info, ...) have class-level defaults, so creating a node stays cheap.
+    """
+
+    __slots__ = ("next_functions", "needs_input_grad", "_in_meta", "seq", "_saved", "_src",
+                 "__dict__", "__weakref__")
     _fn = None            # the Function class this node runs backward for
-    _seq_counter = [0]
+    _saved_vc = None      # [(version counter, version at save time, shape, dtype name)]
+    _n_out = 1
+    _freed = False        # saved values were released by a backward without retain_graph
+    _pre_hooks = None
+    _hooks = None
+    materialize_grads = True
+    _non_diff = ()
 
     def name(self):
         return type(self).__name__
 
     def __repr__(self):
         return f"<{type(self).__name__} object at {id(self):#x}>"
+
+    @property
+    def source(self):
+        """(filename, lineno, function) of the user code that created this node, or None."""
+        src = self._src
+        return None if src is None else (src[0].co_filename, src[1], src[0].co_name)
 
     # --- ctx API ---------------------------------------------------------------------------
     def save_for_backward(self, *values):
@@ -93,20 +133,20 @@ class Node:
                     "retain_graph=True if you need to backward through the graph a second time or "
                     "if you need to access saved tensors after calling backward.")
             return ()
-        if self._saved_vc:
+        if self._saved_vc is not None:
             self._check_versions()
         return saved
 
     def _check_versions(self):
         for i, (vc, ver, t_shape, t_dtype) in enumerate(self._saved_vc):
-            if vc is not None and vc[0] != ver:
+            if vc[0] != ver:
                 raise RuntimeError(
                     f"one of the variables needed for gradient computation has been modified by an "
-                    f"inplace operation: [labkit.{t_dtype} {list(t_shape)}], saved by "
-                    f"{self.name()} (saved value {i}), is at version {vc[0]}; expected version "
+                    f"inplace operation: [labkit.{t_dtype} {list(t_shape)}], which is input or "
+                    f"output {i} saved by {self.name()}, is at version {vc[0]}; expected version "
                     f"{ver} instead. Hint: replace the in-place op (e.g. x.add_(...), x[...] = ..., "
-                    f"x += ...) with its out-of-place form (x = x + ...), or .clone() the tensor "
-                    f"before modifying it.")
+                    f"x += ..., x.relu_()) with its out-of-place form (x = x + ...), or .clone() "
+                    f"the tensor before modifying it.")
 
     def mark_non_differentiable(self, *outputs):
         self._non_diff = outputs
@@ -145,22 +185,16 @@ class Node:
         return self._fn
 
 
+_next_seq = itertools.count(1).__next__     # creation order: backward runs newest first
+
+
 def _init_node(node):
     node.next_functions = ()
     node.needs_input_grad = ()
-    node._saved = None
-    node._saved_vc = None
     node._in_meta = ()
-    node._n_out = 1
-    node._freed = False
-    node._pre_hooks = None
-    node._hooks = None
-    node._retain = None
-    node.source = None
-    node.materialize_grads = True
-    node._non_diff = ()
-    Node._seq_counter[0] += 1
-    node.seq = Node._seq_counter[0]
+    node._saved = None
+    node._src = None
+    node.seq = _next_seq()
 
 
 class AccumulateGrad(Node):
@@ -235,106 +269,124 @@ class Function(metaclass=FunctionMeta):
 
 
 def _apply_raw(cls, args):
-    """Fast path for built-in ops: unwrap tensors to arrays, run forward, wire up the node."""
+    """Fast path for built-in ops: unwrap tensors to arrays, run forward, wire up the node.
+
+    One pass over the arguments collects the arrays for ``forward`` and, at the same time, the
+    graph edges (``next_functions``) and input shapes/dtypes (``_in_meta``) for backward.
+    """
     Tensor = _Tensor
-    ctx = cls._node_cls.__new__(cls._node_cls)
-    _init_node(ctx)
+    node_cls = cls._node_cls
+    ctx = node_cls.__new__(node_cls)
+    ctx._saved = None
     track = _state.enabled and cls.differentiable
-    needs = []
-    any_needs = False
     arrays = []
-    tensors = []
+    needs = []
+    nexts = []
+    metas = []
+    any_needs = False
     for a in args:
         if isinstance(a, Tensor):
-            arrays.append(a._np)
-            tensors.append(a)
-            r = track and a._rg
-            needs.append(r)
-            any_needs = any_needs or r
+            arr = a._np
+            arrays.append(arr)
+            if track and a._rg:
+                any_needs = True
+                needs.append(True)
+                fn = a.grad_fn
+                nexts.append((a._accumulator() if fn is None else fn, a._out_nr))
+                metas.append((arr.shape, arr.dtype))
+                continue
         else:
             arrays.append(a)
-            needs.append(False)
+        needs.append(False)
+        nexts.append(_NO_EDGE)
+        metas.append(None)
     ctx.needs_input_grad = tuple(needs)
     out = cls.forward(ctx, *arrays)
     if type(out) is tuple:              # several outputs (e.g. values and indices)
         return _wrap_outputs(ctx, out, any_needs, args)
     if not any_needs:
         if _anomaly.enabled:
+            ctx._src = None
             _check_forward(ctx, (out,))
         return _make(out, False, None, 0)
-    _connect(ctx, args, tensors)
+    ctx.next_functions = tuple(nexts)
+    ctx._in_meta = tuple(metas)
+    ctx.seq = _next_seq()
+    ctx._src = _user_frame(2) if _source.enabled else None
     res = _make(out, True, ctx, 0)
     if ctx._saved is not None:
-        _record_versions(ctx, tensors, (res,))
+        _record_versions(ctx, args, (res,))
     if _anomaly.enabled:
         _check_forward(ctx, (out,))
     return res
 
 
+_NO_EDGE = (None, 0)
+
+
 def _wrap_outputs(ctx, outs, any_needs, args):
-    non_diff = ctx._non_diff
     if not any_needs:
+        if _anomaly.enabled:
+            ctx._src = None
+            _check_forward(ctx, outs)
         return tuple(_make(o, False, None, 0) for o in outs)
-    tensors = [a for a in args if isinstance(a, _Tensor)]
-    _connect(ctx, args, tensors)
+    _connect(ctx, args)
     ctx._n_out = len(outs)
-    res = tuple(_make(o, not any(o is n for n in non_diff) and o.dtype.kind == "f",
-                      ctx, i) for i, o in enumerate(outs))
-    for r in res:
-        if not r._rg:
-            r.grad_fn = None
+    non_diff = ctx._non_diff
+    res = []
+    for i, o in enumerate(outs):
+        diff = o.dtype.kind == "f" and not any(o is n for n in non_diff)
+        res.append(_make(o, diff, ctx if diff else None, i))
+    res = tuple(res)
     if ctx._saved is not None:
-        _record_versions(ctx, tensors, res)
+        _record_versions(ctx, args, res)
     if _anomaly.enabled:
         _check_forward(ctx, outs)
     return res
 
 
-def _connect(ctx, args, tensors):
+def _connect(ctx, args):
+    """Set the graph edges of ``ctx`` from its arguments (the slower, general path)."""
     nexts = []
     metas = []
     Tensor = _Tensor
     for a in args:
-        if isinstance(a, Tensor):
-            if a._rg:
-                fn = a.grad_fn
-                if fn is None:
-                    fn = a._accumulator()
-                nexts.append((fn, a._out_nr))
-                metas.append((a._np.shape, a._np.dtype))
-            else:
-                nexts.append((None, 0))
-                metas.append(None)
+        if isinstance(a, Tensor) and a._rg:
+            fn = a.grad_fn
+            nexts.append((a._accumulator() if fn is None else fn, a._out_nr))
+            metas.append((a._np.shape, a._np.dtype))
         else:
-            nexts.append((None, 0))
+            nexts.append(_NO_EDGE)
             metas.append(None)
     ctx.next_functions = tuple(nexts)
     ctx._in_meta = tuple(metas)
-    if _source.enabled:
-        ctx.source = user_frame_location()
+    ctx.seq = _next_seq()
+    ctx._src = _user_frame(3) if _source.enabled else None
 
 
-def _record_versions(ctx, tensors, outputs):
+def _record_versions(ctx, args, outputs):
     """Remember the version of every saved array that belongs to a tensor (in-place detection)."""
-    info = []
+    info = None
+    Tensor = _Tensor
     for s in ctx._saved:
-        entry = None
-        if isinstance(s, np.ndarray):
-            for t in tensors:
-                if t._np is s:
-                    entry = (t._vc, t._vc[0], s.shape, t.dtype.name)
+        owner = None
+        if type(s) is np.ndarray:
+            for t in args:
+                if isinstance(t, Tensor) and t._np is s:
+                    owner = t
                     break
             else:
                 for t in outputs:
-                    if t._np is s:
-                        entry = (t._vc, t._vc[0], s.shape, t.dtype.name)
+                    if t is not None and t._np is s:
+                        owner = t
                         break
-        elif isinstance(s, _Tensor):
-            entry = (s._vc, s._vc[0], s._np.shape, s.dtype.name)
-        if entry is not None:
-            info.append(entry)
-    if info:
-        ctx._saved_vc = info
+        elif isinstance(s, Tensor):
+            owner = s
+        if owner is not None:
+            if info is None:
+                info = []
+            info.append((owner._vc, owner._vc[0], s.shape, owner.dtype.name))
+    ctx._saved_vc = info
 
 
 def _apply_user(cls, args):
@@ -355,11 +407,11 @@ def _apply_user(cls, args):
     outs = (out,) if single else out
     for o in outs:
         if not isinstance(o, Tensor) and o is not None:
-            raise TypeError(f"{cls.__name__}.forward must return Tensors, got {type(o).__name__}")
+            raise TypeError(f"{cls.__name__}.forward must return a Tensor or a tuple of Tensors, "
+                            f"got {type(o).__name__}")
     if not any(needs):
         return out
-    tensors = [a for a in args if isinstance(a, Tensor)]
-    _connect(ctx, args, tensors)
+    _connect(ctx, args)
     ctx._n_out = len(outs)
     non_diff = ctx._non_diff
     wrapped = []
@@ -368,7 +420,8 @@ def _apply_user(cls, args):
             wrapped.append(None)
             continue
         if any(o is n for n in non_diff) or not o.dtype.is_floating_point:
-            wrapped.append(_make(o._np, False, None, 0))
+            o._rg, o.grad_fn = False, None
+            wrapped.append(o)
             continue
         if any(o is a for a in args):          # returned an input unchanged: must be a new tensor
             o = _make(o._np, False, None, 0)
@@ -377,7 +430,9 @@ def _apply_user(cls, args):
         o._out_nr = i
         wrapped.append(o)
     if ctx._saved is not None:
-        _record_versions(ctx, tensors, [w for w in wrapped if w is not None])
+        _record_versions(ctx, args, wrapped)
+    if _anomaly.enabled:
+        _check_forward(ctx, [w._np for w in wrapped if w is not None])
     return wrapped[0] if single else tuple(wrapped)
 
 

@@ -8,28 +8,115 @@ bump the version counter so a tensor saved for backward that changed is reported
 import numpy as np
 
 from ..autograd.grad_mode import _state
+from ..autograd.function import Function
 from ..tensor import Tensor, _make
 from ._common import as_tensor_arg
 from ._registry import method
 
 
 def _check_leaf(self):
-    if self._rg and self.grad_fn is None and _state.enabled:
+    """PyTorch's refusal to modify (a view of) a leaf that requires grad while grad is on."""
+    if not _state.enabled:
+        return
+    if self._rg and self.grad_fn is None and self._base is None:
         raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
                            "operation. Wrap the update in `with labkit.no_grad():` (as optimizers "
                            "do), or use an out-of-place op.")
     base = self._base
-    if base is not None and _state.enabled and base._rg:
-        if base.grad_fn is None:
-            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
-                               "in-place operation. Use `with labkit.no_grad():` or clone() first.")
-        raise NotImplementedError("in-place operations on a view of a tensor that is part of the "
-                                  "autograd graph are not supported by labkit yet; write the "
-                                  "out-of-place form (e.g. x = x.clone(); x[...] = ...) instead.")
+    if base is not None and base._rg and base.grad_fn is None:
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
+                           "in-place operation. Use `with labkit.no_grad():`, or clone() the leaf "
+                           "first (y = x.clone(); y[...] = ...).")
+
+
+# ---------------------------------------------------------------- in-place ops on views
+def _view_positions(base_arr, view_arr):
+    """For every element of ``view_arr`` (a NumPy view into ``base_arr``'s memory), its flat
+    C-order position in ``base_arr``.
+
+    Works for any strided view (slices, steps, transposes, negative strides, reshapes): number
+    the base's elements 0..n-1 in a scratch buffer laid out exactly like the base's memory, then
+    read that buffer through the view's strides.
+    """
+    item = base_arr.itemsize
+    lo_b, hi_b = _byte_bounds(base_arr)
+    lo_v, hi_v = _byte_bounds(view_arr)
+    if lo_v < lo_b or hi_v > hi_b:
+        raise RuntimeError("in-place operation on a view whose memory is not inside its base")
+    span = (hi_b - lo_b) // item
+    itype = np.int64 if item == 8 else (np.int32 if item == 4 else None)
+    if itype is None:
+        raise NotImplementedError(f"in-place ops on views of {base_arr.dtype} tensors that need "
+                                  f"gradients are not supported")
+    buf = np.zeros(span + 1, dtype=itype)
+    as_strided = np.lib.stride_tricks.as_strided
+    start_b = (base_arr.__array_interface__["data"][0] - lo_b) // item
+    as_strided(buf[start_b:], base_arr.shape, base_arr.strides)[...] = \
+        np.arange(base_arr.size, dtype=itype).reshape(base_arr.shape)
+    start_v = (view_arr.__array_interface__["data"][0] - lo_b) // item
+    return np.array(as_strided(buf[start_v:], view_arr.shape, view_arr.strides), dtype=np.int64)
+
+
+_byte_bounds = getattr(getattr(np.lib, "array_utils", None), "byte_bounds", None) or \
+    getattr(np, "byte_bounds", None)      # NumPy 2 moved it
+
+
+class CopySlices(Function):
+    """The base of a view after an in-place op on the view (PyTorch's ``CopySlices``).
+
+    Inputs: the base's previous value and the view's new value.  The view's region of the
+    base's gradient goes to the new value; the rest goes to the base's previous value.
+    """
+    raw = True
+    node_name = "CopySlices"
+
+    @staticmethod
+    def forward(ctx, base_now, new_view_value, positions):
+        ctx.positions, ctx.view_shape = positions, np.shape(new_view_value)
+        return base_now                    # the storage already holds the result
+
+    @staticmethod
+    def backward(ctx, g):
+        flat = np.array(g, copy=True, order="C").reshape(-1)
+        g_view = flat[ctx.positions].reshape(ctx.view_shape)
+        flat[ctx.positions] = 0
+        return flat.reshape(g.shape), g_view, None
+
+
+class AsStrided(Function):
+    """A view re-derived from its base after the base's graph changed (``AsStridedBackward0``)."""
+    raw = True
+    node_name = "AsStridedBackward0"
+
+    @staticmethod
+    def forward(ctx, base, view_arr, positions):
+        ctx.base_shape, ctx.positions = base.shape, positions
+        return view_arr
+
+    @staticmethod
+    def backward(ctx, g):
+        out = np.zeros(int(np.prod(ctx.base_shape)), dtype=g.dtype)
+        np.add.at(out, ctx.positions.reshape(-1), np.asarray(g).reshape(-1))
+        return out.reshape(ctx.base_shape), None, None
+
+
+def _rebase_view(view, res):
+    """``view`` (a view of ``view._base``) now holds ``res``: re-wire base and view in the graph."""
+    base = view._base
+    pos = _view_positions(base._np, view._np)
+    old_base = _make(base._np, base._rg, base.grad_fn, base._out_nr)
+    new_base = CopySlices.apply(old_base, res, pos)
+    base.grad_fn, base._out_nr, base._rg = new_base.grad_fn, 0, True
+    new_view = AsStrided.apply(base, view._np, pos)
+    view.grad_fn, view._out_nr, view._rg = new_view.grad_fn, 0, True
 
 
 def assign_result(self, compute):
-    """Run ``compute(old_value_tensor)`` and make its result the new content/graph of ``self``."""
+    """Run ``compute(old_value_tensor)`` and make its result the new content/graph of ``self``.
+
+    ``self`` keeps its storage (views of it see the change) and moves onto the result's graph
+    node, as PyTorch does; when ``self`` is a view, its base is re-wired through ``CopySlices``.
+    """
     _check_leaf(self)
     src = _make(self._np.copy(), self._rg, self.grad_fn, self._out_nr)
     res = compute(src)
@@ -43,15 +130,27 @@ def assign_result(self, compute):
     np.copyto(self._np, res._np, casting="unsafe")
     self._vc[0] += 1
     if res._rg and _state.enabled:
-        self.grad_fn = res.grad_fn
-        self._out_nr = res._out_nr
-        self._rg = True
+        if self._base is not None:
+            _rebase_view(self, res)
+        else:
+            self.grad_fn = res.grad_fn
+            self._out_nr = res._out_nr
+            self._rg = True
     return self
 
 
 def _fast_ok(self, other):
-    """Write straight into the array: no graph to record and no broadcasting of ``self``."""
-    return not (_state.enabled and (self._rg or (isinstance(other, Tensor) and other._rg)))
+    """Write straight into the array: no graph to record (nothing involved needs gradients)."""
+    if not _state.enabled:
+        return True
+    if self._rg or (isinstance(other, Tensor) and other._rg):
+        return False
+    base = self._base
+    return base is None or not base._rg
+
+
+def _needs_graph(self):
+    return _state.enabled and (self._rg or (self._base is not None and self._base._rg))
 
 
 def _inplace_binary(name, ufunc, fn):
@@ -111,29 +210,31 @@ def _install():
 
 @method("zero_")
 def zero_(self):
+    """Fill with zeros (in the graph: the old value gets no gradient)."""
+    if _needs_graph(self):
+        return assign_result(self, lambda src: src * 0)
     _check_leaf(self)
     self._np[...] = 0
     self._vc[0] += 1
-    if self.grad_fn is not None and _state.enabled:
-        self.grad_fn = None
-        self._rg = False
     return self
 
 
 @method("fill_")
 def fill_(self, value):
     if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
+                               f"{value.ndim} dimensions.")
         if value._rg and _state.enabled:
             return assign_result(self, lambda src: src * 0 + value)
         value = value.item()
+    if _needs_graph(self):
+        return assign_result(self, lambda src: src * 0 + value)
     _check_leaf(self)
     if isinstance(value, float) and self._np.dtype.kind not in "f":
         value = self._np.dtype.type(value)
     self._np[...] = value
     self._vc[0] += 1
-    if self.grad_fn is not None and _state.enabled:
-        self.grad_fn = None
-        self._rg = False
     return self
 
 
