@@ -331,3 +331,28 @@ def new_empty(self, *size, dtype=None, **kw):
 @method("new_tensor")
 def new_tensor(self, data, dtype=None, **kw):
     return tensor(data, dtype=dtype or self.dtype)
+
+
+# ---- printing ------------------------------------------------------------------------------------
+@register("set_printoptions", method=False)
+def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None, profile=None,
+                     sci_mode=None):
+    """How tensors print (PyTorch's options): ``profile`` is 'default', 'short' or 'full'."""
+    from .tensor import PRINT_OPTS as P
+    if profile == "default":
+        P.precision, P.threshold, P.edgeitems, P.linewidth = 4, 1000, 3, 80
+    elif profile == "short":
+        P.precision, P.threshold, P.edgeitems, P.linewidth = 2, 1000, 2, 80
+    elif profile == "full":
+        P.precision, P.threshold, P.edgeitems, P.linewidth = 4, math.inf, 3, 80
+    elif profile is not None:
+        raise ValueError(f"profile must be 'default', 'short' or 'full', got {profile!r}")
+    if precision is not None:
+        P.precision = int(precision)
+    if threshold is not None:
+        P.threshold = threshold
+    if edgeitems is not None:
+        P.edgeitems = int(edgeitems)
+    if linewidth is not None:
+        P.linewidth = int(linewidth)
+    P.sci_mode = sci_mode

@@ -4,6 +4,7 @@ This file holds the Tensor's core: construction, properties, conversion, printin
 Ops (``+``, ``exp``, ``sum``, ``view`` ...) are defined with their gradient rules in
 ``labkit/ops/`` and attached to the class by ``labkit.ops.register``.
 """
+import math
 import numbers
 
 import numpy as np
@@ -476,33 +477,129 @@ def _wrap_dim(dim, ndim):
     return dim + n if dim < 0 else dim
 
 
-def _format(t):
-    a = t._np
-    opts = dict(separator=", ", threshold=1000, edgeitems=3, max_line_width=80)
-    if a.dtype.kind == "f":
-        finite = a[np.isfinite(a)]
-        if finite.size and np.all(finite == np.round(finite)) and np.abs(finite).max() < 1e8:
-            opts["formatter"] = {"float_kind": lambda v: (f"{v:.0f}." if np.isfinite(v) else str(v))}
-        elif finite.size and (np.abs(finite).max() >= 1e8 or
-                              (np.abs(finite[finite != 0]).min(initial=1) < 1e-4)):
-            opts["formatter"] = {"float_kind": lambda v: f"{v:.4e}"}
+class _PrintOptions:
+    """``labkit.set_printoptions`` state (PyTorch's names and defaults)."""
+    precision = 4
+    threshold = 1000
+    edgeitems = 3
+    linewidth = 80
+    sci_mode = None
+
+
+PRINT_OPTS = _PrintOptions()
+
+
+def _summarized(a, edge):
+    """The corners of a big array: ``edge`` items at both ends of every long axis."""
+    for ax in range(a.ndim):
+        if a.shape[ax] > 2 * edge:
+            a = np.concatenate([np.take(a, range(edge), axis=ax),
+                                np.take(a, range(a.shape[ax] - edge, a.shape[ax]), axis=ax)], axis=ax)
+    return a
+
+
+class _Formatter:
+    """PyTorch's element formatter: one style and one width for the whole tensor.
+
+    Floats: integers print as ``3.``, ordinary values with 4 decimals, and scientific notation
+    when the magnitudes span more than 1000x, exceed 1e8 or go below 1e-4.  Every element is
+    right-aligned to the widest one, which is where the space before positive numbers comes from.
+    """
+
+    def __init__(self, a):
+        self.floating = a.dtype.kind == "f"
+        self.int_mode, self.sci_mode, self.width = True, False, 1
+        p = PRINT_OPTS.precision
+        if not self.floating:
+            for v in a.reshape(-1).tolist():
+                self.width = max(self.width, len(str(v)))
+            return
+        vals = a[np.isfinite(a) & (a != 0)].astype(np.float64)
+        if vals.size:
+            absv = np.abs(vals)
+            vmin, vmax = absv.min(), absv.max()
+            self.int_mode = bool(np.all(vals == np.ceil(vals)))
+            if self.int_mode:
+                self.sci_mode = vmax / vmin > 1000.0 or vmax > 1.0e8
+                fmt = (lambda v: f"{v:.{p}e}") if self.sci_mode else (lambda v: f"{v:.0f}.")
+            else:
+                self.sci_mode = vmax / vmin > 1000.0 or vmax > 1.0e8 or vmin < 1.0e-4
+                fmt = (lambda v: f"{v:.{p}e}") if self.sci_mode else (lambda v: f"{v:.{p}f}")
+            for v in np.unique(vals).tolist():
+                self.width = max(self.width, len(fmt(v)))
+        if PRINT_OPTS.sci_mode is not None:
+            self.sci_mode = PRINT_OPTS.sci_mode
+
+    def format(self, v):
+        if not self.floating:
+            s = str(v)
+        elif self.sci_mode:
+            s = f"{v:.{PRINT_OPTS.precision}e}"
+        elif self.int_mode:
+            s = f"{v:.0f}" + ("" if math.isinf(v) or math.isnan(v) else ".")
         else:
-            opts["formatter"] = {"float_kind": lambda v: f"{v:.4f}"}
-    if a.dtype.kind == "b":
-        opts["formatter"] = {"bool": lambda v: "True" if v else "False"}
-    body = np.array2string(a, prefix="tensor(", **opts)
-    extras = []
+            s = f"{v:.{PRINT_OPTS.precision}f}"
+        return s.rjust(self.width)
+
+
+def _body(a, indent, summarize, fmt):
+    """The bracketed part of the repr, laid out like PyTorch's ``_tensor_str``."""
+    edge = PRINT_OPTS.edgeitems
+    if a.ndim == 0:
+        return fmt.format(a.item())
+    if a.ndim == 1:
+        per_line = max(1, (PRINT_OPTS.linewidth - indent) // (fmt.width + 2))
+        if summarize and a.shape[0] > 2 * edge:
+            data = ([fmt.format(v) for v in a[:edge].tolist()] + [" ..."] +
+                    [fmt.format(v) for v in a[-edge:].tolist()])
+        else:
+            data = [fmt.format(v) for v in a.tolist()]
+        lines = [", ".join(data[i:i + per_line]) for i in range(0, len(data), per_line)]
+        return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
+    n = a.shape[0]
+    if summarize and n > 2 * edge:
+        rows = ([_body(a[i], indent + 1, summarize, fmt) for i in range(edge)] + ["..."] +
+                [_body(a[i], indent + 1, summarize, fmt) for i in range(n - edge, n)])
+    else:
+        rows = [_body(a[i], indent + 1, summarize, fmt) for i in range(n)]
+    return "[" + ("," + "\n" * (a.ndim - 1) + " " * (indent + 1)).join(rows) + "]"
+
+
+def _format(t):
+    """``tensor([[ 0.0070, -0.0735], ...], grad_fn=<MulBackward0>)``, as PyTorch prints it."""
+    a = t._np
+    prefix = "tensor("
+    indent = len(prefix)
     dt = D._FROM_NP[a.dtype]
-    if a.size == 0 and a.shape != (0,):
-        extras.append(f"size={tuple(a.shape)}")
-    if not (dt is D.get_default_dtype() or dt is D.int64 or dt is D.bool):
-        extras.append(f"dtype=labkit.{dt.name}")
+    suffixes = []
+    if a.size == 0:
+        if a.ndim != 1:
+            suffixes.append(f"size={tuple(a.shape)}")
+        if dt is not D.get_default_dtype():
+            suffixes.append(f"dtype=labkit.{dt.name}")
+        body = "[]"
+    else:
+        summarize = a.size > PRINT_OPTS.threshold
+        fmt = _Formatter(_summarized(a, PRINT_OPTS.edgeitems) if summarize else a)
+        body = _body(a, indent, summarize, fmt)
+        if not (dt is D.get_default_dtype() or dt is D.int64 or dt is D.bool):
+            suffixes.append(f"dtype=labkit.{dt.name}")
     if t.grad_fn is not None:
-        extras.append(f"grad_fn=<{t.grad_fn.name()}>")
+        suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")
     elif t.requires_grad:
-        extras.append("requires_grad=True")
+        suffixes.append("requires_grad=True")
+    out = [prefix, body]
+    last_len = len(body) - body.rfind("\n") + 1 if "\n" in body else indent + len(body)
+    for sfx in suffixes:
+        if last_len + len(sfx) + 2 > PRINT_OPTS.linewidth:
+            out.append(",\n" + " " * indent + sfx)
+            last_len = indent + len(sfx)
+        else:
+            out.append(", " + sfx)
+            last_len += len(sfx) + 2
+    out.append(")")
     head = "Parameter containing:\n" if type(t).__name__ == "Parameter" else ""
-    return head + "tensor(" + body + "".join(", " + e for e in extras) + ")"
+    return head + "".join(out)
 
 
 F._Tensor = Tensor
