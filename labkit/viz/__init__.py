@@ -1,0 +1,37 @@
+"""labkit.viz: notebook widgets that show training while it runs.
+
+    mon = labkit.viz.Monitor()                 # live curves, progress bar, runs, PNG/CSV export
+    b = labkit.viz.boundary(model, X, y)       # decision boundary + first-layer neurons (2-D data)
+    labkit.viz.lr_find(model, loss_fn, loader) # learning-rate range test with a suggestion
+    labkit.viz.watch(model)                    # per-layer gradient / activation health
+
+Widgets are anywidgets: they work offline (the JavaScript ships in labkit/static) in JupyterLab 4,
+Notebook 7 and VS Code, update in place, and are throttled so that training is not slowed down.
+Imported lazily, so ``import labkit`` stays fast and needs no widget libraries.
+"""
+import importlib
+
+_EXPORTS = {
+    "Monitor": "monitor",
+    "Boundary": "boundary",
+    "boundary": "boundary",
+    "lr_find": "lr_find",
+    "LRFinderResult": "lr_find",
+    "watch": "watch",
+    "Watch": "watch",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    mod = _EXPORTS.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'labkit.viz' has no attribute '{name}'")
+    value = getattr(importlib.import_module(f"{__name__}.{mod}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_EXPORTS))

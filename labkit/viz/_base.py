@@ -1,0 +1,124 @@
+"""Pieces shared by labkit's widgets: where the bundled front-end lives, displaying with a display id
+(so the static fallback can be refreshed in place), and an end-of-cell hook.
+
+The widgets are anywidgets whose ES module and CSS are files in ``labkit/static`` (built from
+``extensions/src`` and shipped with the package: no CDN, no Node at run time).
+"""
+from __future__ import annotations
+
+import math
+import pathlib
+import uuid
+import weakref
+
+STATIC = pathlib.Path(__file__).resolve().parent.parent / "static"
+
+# Same palette as extensions/src/chart.js (matplotlib's tab10), so static images match the widget.
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+           "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+
+
+def ipython():
+    """The running IPython shell, or None (plain Python, tests)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - ipywidgets depends on IPython
+        return None
+    return get_ipython()
+
+
+def to_float(v):
+    """A metric value as a Python float: numbers, NumPy scalars, 0-d/1-element tensors."""
+    if isinstance(v, float):
+        return v
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        item = getattr(v, "item", None)
+        if item is None:
+            raise TypeError(f"cannot log a value of type {type(v).__name__}; pass a number "
+                            f"or a one-element tensor") from None
+        return float(item())
+
+
+def json_floats(values):
+    """Floats for JSON: NaN and infinities become None (JSON has no NaN; the browser reads null
+    as a gap in the curve)."""
+    return [v if math.isfinite(v) else None for v in values]
+
+
+class _CellEndHook:
+    """Calls ``widget._on_cell_end()`` after every cell (IPython's post_run_cell event).
+
+    Holds the widget weakly and unregisters itself when the widget is gone or closed."""
+
+    def __init__(self, widget, shell):
+        self.ref = weakref.ref(widget)
+        self.shell = shell
+
+    def __call__(self, result=None):
+        w = self.ref()
+        if w is None or getattr(w, "comm", None) is None:
+            self.remove()
+            return
+        w._on_cell_end()
+
+    def remove(self):
+        try:
+            self.shell.events.unregister("post_run_cell", self)
+        except ValueError:
+            pass
+
+
+def register_cell_end(widget):
+    shell = ipython()
+    if shell is None or not hasattr(shell, "events"):
+        return None
+    hook = _CellEndHook(widget, shell)
+    shell.events.register("post_run_cell", hook)
+    return hook
+
+
+class DisplayMixin:
+    """Display with a display id, so that ``_refresh_display()`` can replace the static fallback
+    (PNG/SVG shown where widgets cannot render: nbconvert HTML, GitHub) with the final curves.
+
+    Subclasses implement ``_static_bundle() -> dict`` (extra MIME types, may be empty)."""
+
+    _display_id = None
+    _displayed = False
+
+    def _static_bundle(self):  # pragma: no cover - overridden
+        return {}
+
+    def _repr_mimebundle_(self, **kwargs):
+        data, meta = super()._repr_mimebundle_(**kwargs)
+        try:
+            extra = self._static_bundle()
+        except Exception:           # a fallback must never break the live widget
+            extra = {}
+        data = dict(data)
+        for k, v in extra.items():
+            data.setdefault(k, v)
+        return data, meta
+
+    def display(self):
+        """Show the widget in the notebook output (also what happens when it is a cell's last
+        expression)."""
+        from IPython.display import display
+        if self._display_id is None:
+            self._display_id = uuid.uuid4().hex
+        data, meta = self._repr_mimebundle_()
+        display(data, metadata=meta, raw=True, display_id=self._display_id)
+        self._displayed = True
+        return None
+
+    def _ipython_display_(self):
+        self.display()
+
+    def _refresh_display(self):
+        if not self._displayed or ipython() is None:
+            return
+        from IPython.display import update_display
+        data, meta = self._repr_mimebundle_()
+        update_display(data, metadata=meta, raw=True, display_id=self._display_id)

@@ -1,0 +1,437 @@
+"""``graph(loss, params=model)``: the backward graph as a notebook widget.
+
+    g = graph(loss, params=model)             # after or before loss.backward()
+    g = graph(lambda: loss_fn(model(x), y), params=model)   # runs forward + backward, recorded:
+                                              # every op node then has value and gradient stats
+    g.to_svg()                                # the same picture as a standalone SVG string
+
+The widget (an anywidget; JavaScript in ``labkit/static/graph.js``, built from
+``extensions/graph/``) draws the graph on a canvas: op names (the node class, ``MulBackward0``)
+and shapes, leaves named after the model's parameters; pan (drag), zoom (wheel), click a node for
+its value and gradient statistics, histograms and the source line that created it; nodes
+coloured by gradient norm (log scale); collapse/expand by module; hide leaves or inputs that need
+no gradient; export SVG/PNG.  The layout is computed here, in Python (``labkit.viz.layout``), and
+again in the browser after a collapse or a toggle (the same algorithm), so everything after the
+first paint runs in the browser alone: it works while the kernel is busy and in a saved notebook.
+
+Where widgets cannot render (GitHub, nbconvert HTML) the output falls back to an inline SVG.
+
+**Which module does an op belong to?**  ``trace`` only names the parameters.  Each parameter
+``"encoder.0.weight"`` belongs to module ``"encoder.0"``.  An op belongs to the module of the
+parameters it consumes *directly*, or through ops computed from parameters only (``W.t()``);
+with parameters of several modules it gets their common prefix.  An op fed by activations only
+(a ReLU, a residual add) gets the common prefix of the nearest modules above it and below it, so
+the ReLU between ``encoder.0`` and ``encoder.2`` belongs to ``encoder``, while the ReLU between
+top-level layers ``0`` and ``2`` and the loss belong to no module.
+"""
+from __future__ import annotations
+
+import html
+import math
+import pathlib
+
+import anywidget
+import traitlets
+
+from .. import graph as _graph
+from ..tensor import Tensor
+from . import layout as _layout
+
+__all__ = ["graph", "GraphView", "prepare", "visible_graph", "assign_modules", "module_tree",
+           "graph_svg"]
+
+STATIC = pathlib.Path(__file__).resolve().parent.parent / "static"
+
+
+# ------------------------------------------------------------------------------------ modules
+def _common(a, b):
+    """Common dotted prefix of two module paths (None means 'unknown' and is neutral)."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    pa, pb = a.split("."), b.split(".")
+    out = []
+    for x, y in zip(pa, pb):
+        if x != y:
+            break
+        out.append(x)
+    return ".".join(out)
+
+
+def assign_modules(nodes, edges):
+    """``{node id: module path or ""}`` by the heuristic in the module docstring."""
+    ins = {n["id"]: [] for n in nodes}
+    outs = {n["id"]: [] for n in nodes}
+    for e in edges:
+        if e["source"] in ins and e["target"] in ins:
+            ins[e["target"]].append(e["source"])
+            outs[e["source"]].append(e["target"])
+    order = [n["id"] for n in nodes]              # trace order = creation order = topological
+    kind = {n["id"]: n["kind"] for n in nodes}
+    mod = {}
+    derived = {}                                    # computed from parameters only
+    for n in nodes:
+        i = n["id"]
+        if n["kind"] == "param":
+            name = n["label"]
+            mod[i] = name.rsplit(".", 1)[0] if "." in name else ""
+            derived[i] = True
+        elif n["kind"] in ("leaf", "input"):
+            mod[i] = None
+            derived[i] = False
+        else:
+            srcs = [s for s in ins[i] if derived.get(s)]
+            derived[i] = bool(ins[i]) and len(srcs) == len(ins[i])
+            m = None
+            for s in srcs:
+                m = _common(m, mod[s])
+            mod[i] = m                              # None: fed by activations only
+    # activations-only ops: common prefix of the nearest modules above and below
+    up, down = {}, {}
+    for i in order:
+        if mod[i] is not None:
+            up[i] = mod[i]
+        else:
+            m = None
+            for s in ins[i]:
+                m = _common(m, up.get(s))
+            up[i] = m
+    for i in reversed(order):
+        if mod[i] is not None:
+            down[i] = mod[i]
+        else:
+            m = None
+            for t in outs[i]:
+                m = _common(m, down.get(t))
+            down[i] = m
+    res = {}
+    for i in order:
+        m = mod[i]
+        if m is None and kind[i] == "op" and up.get(i) is not None and down.get(i) is not None:
+            m = _common(up[i], down[i])
+        res[i] = m or ""
+    return res
+
+
+def module_tree(modules):
+    """Every module path and its prefixes, with member counts: ``[{"path", "depth", "count"}]``."""
+    counts = {}
+    for m in modules.values():
+        if not m:
+            continue
+        parts = m.split(".")
+        for k in range(1, len(parts) + 1):
+            p = ".".join(parts[:k])
+            counts[p] = counts.get(p, 0) + 1
+
+    def key(p):
+        return [(0, int(x), "") if x.isdigit() else (1, 0, x) for x in p.split(".")]
+    return [{"path": p, "depth": p.count("."), "count": counts[p]} for p in sorted(counts, key=key)]
+
+
+# ------------------------------------------------------------------------------ visible graph
+def shape_text(shape):
+    if shape is None:
+        return ""
+    return "x".join(str(s) for s in shape) if shape else "scalar"
+
+
+def visible_graph(nodes, edges, collapsed=(), hide_leaves=False, hide_nograd=False):
+    """The graph as drawn: collapsed modules become one node ``"g:<path>"``; hidden nodes and
+    their edges go.  Same rules as ``visibleGraph`` in extensions/graph/layout.js.
+
+    Returns ``(vnodes, vedges)``: ``vnodes`` = ``[{"id", "label", "sub", "w", "members"}]`` in a
+    stable order (a group sits where its first member was), ``vedges`` = ``[(source, target)]``.
+    """
+    collapsed = sorted(set(collapsed), key=lambda p: (p.count("."), p))
+
+    def group_of(m):
+        if not m:
+            return None
+        for p in collapsed:
+            if m == p or m.startswith(p + "."):
+                return p
+        return None
+
+    rep = {}
+    vnodes = []
+    groups = {}
+    for n in nodes:
+        if hide_leaves and n["kind"] in ("leaf", "param"):
+            continue
+        if hide_nograd and not n.get("requires_grad", True):
+            continue
+        g = group_of(n.get("module", ""))
+        if g is None:
+            rep[n["id"]] = n["id"]
+            vnodes.append({"id": n["id"], "label": n["label"], "sub": shape_text(n.get("shape")),
+                           "w": n["w"], "members": None})
+        else:
+            gid = "g:" + g
+            rep[n["id"]] = gid
+            if gid not in groups:
+                groups[gid] = {"id": gid, "label": g, "sub": "", "w": 0.0, "members": []}
+                vnodes.append(groups[gid])
+            groups[gid]["members"].append(n["id"])
+    for g in groups.values():
+        g["sub"] = f"{len(g['members'])} nodes"
+        g["w"] = _layout.node_width(g["label"] + " [+]", g["sub"])
+    vedges = []
+    seen = set()
+    for e in edges:
+        a, b = rep.get(e["source"]), rep.get(e["target"])
+        if a is None or b is None or a == b or (a, b) in seen:
+            continue
+        seen.add((a, b))
+        vedges.append((a, b))
+    return vnodes, vedges
+
+
+def compute_layout(nodes, edges, collapsed=(), hide_leaves=False, hide_nograd=False):
+    vnodes, vedges = visible_graph(nodes, edges, collapsed, hide_leaves, hide_nograd)
+    lay = _layout.layout([v["id"] for v in vnodes], vedges, {v["id"]: v["w"] for v in vnodes})
+    return vnodes, vedges, lay
+
+
+def pack_layout(lay, ndigits=2):
+    """The layout in the compact form the widget reads: ``{"nodes": {id: [x, y, w, h, layer]},
+    "edges": [[source, target, x0, y0, x1, y1, ...]], "width", "height", "crossings"}``."""
+    r = lambda v: round(v, ndigits)  # noqa: E731
+    return {"nodes": {k: [r(d["x"]), r(d["y"]), r(d["w"]), r(d["h"]), d["layer"]]
+                      for k, d in lay["nodes"].items()},
+            "edges": [[e["source"], e["target"]] + [r(c) for p in e["points"] for c in p]
+                      for e in lay["edges"]],
+            "width": r(lay["width"]), "height": r(lay["height"]), "crossings": lay["crossings"]}
+
+
+# ------------------------------------------------------------------------------------ prepare
+def _enrich_from_tape(tr, tape):
+    """Fill value/grad stats of op nodes from a recorded tape; add the tensors that fed the
+    graph but need no gradient (the data, the targets) as ``input`` nodes."""
+    d = tape.to_dict() if hasattr(tape, "to_dict") else tape
+    tensors = d["tensors"]
+    by_id = {n["id"]: n for n in tr["nodes"]}
+    added = {}
+    for f in d["forward"]:
+        n = by_id.get(f.get("node"))
+        if n is None:
+            continue
+        if f["outputs"]:
+            t = tensors.get(f["outputs"][0])
+            if t is not None:
+                if n.get("value") is None:
+                    n["value"] = t.get("value")
+                if n.get("grad") is None:
+                    n["grad"] = t.get("grad")
+        for idx, tid in enumerate(f["inputs"]):
+            if not isinstance(tid, str):
+                continue
+            t = tensors.get(tid)
+            if t is None or t["requires_grad"]:
+                continue
+            nid = "i:" + tid
+            if nid not in added:
+                node = {"id": nid, "kind": "input", "label": t.get("name") or "input",
+                        "op": None, "shape": t["shape"], "dtype": t["dtype"],
+                        "requires_grad": False, "source": None,
+                        "rule": "needs no gradient: a constant to the backward pass",
+                        "value": t.get("value"), "grad": None}
+                added[nid] = node
+            tr["edges"].append({"source": nid, "target": n["id"], "index": idx})
+    if added:
+        # inputs first, so that the node order stays topological
+        tr["nodes"] = list(added.values()) + tr["nodes"]
+    return tr
+
+
+def prepare(tr, collapsed=(), hide_leaves=False, hide_nograd=False):
+    """A trace dict -> the widget's ``data``: nodes with ``module`` and box width ``w``, edges,
+    the module tree, and the Python layout of the initial view."""
+    nodes = [dict(n) for n in tr["nodes"]]
+    edges = [dict(e) for e in tr["edges"]]
+    mods = assign_modules(nodes, edges)
+    for n in nodes:
+        n["module"] = mods[n["id"]]
+        n["w"] = _layout.node_width(n["label"], shape_text(n.get("shape")))
+    vnodes, vedges, lay = compute_layout(nodes, edges, collapsed, hide_leaves, hide_nograd)
+    return {"version": 1, "nodes": nodes, "edges": edges, "roots": list(tr.get("roots", [])),
+            "modules": module_tree(mods),
+            "view": {"collapsed": sorted(set(collapsed)), "hide_leaves": bool(hide_leaves),
+                     "hide_nograd": bool(hide_nograd)},
+            "layout": pack_layout(lay)}
+
+
+# ------------------------------------------------------------------------------ static picture
+_KIND_FILL = {"param": "#dbeafe", "leaf": "#e5e7eb", "input": "#f3f4f6", "op": "#ffffff",
+              "group": "#fef3c7"}
+
+
+def grad_norms(nodes):
+    return {n["id"]: n["grad"]["norm"] for n in nodes
+            if n.get("grad") and isinstance(n["grad"].get("norm"), (int, float))}
+
+
+def grad_color(norm, lo, hi):
+    """Log-scale colour for a gradient norm (same stops as ``gradColor`` in render.js)."""
+    if norm is None:
+        return None
+    if norm == 0:
+        return "#cbd5e1"
+    if not math.isfinite(norm):
+        return "#dc2626"
+    if hi <= lo:
+        t = 0.5
+    else:
+        t = (math.log10(norm) - lo) / (hi - lo)
+    t = min(1.0, max(0.0, t))
+    stops = [(0.0, (68, 1, 84)), (0.25, (59, 82, 139)), (0.5, (33, 145, 140)),
+             (0.75, (94, 201, 98)), (1.0, (253, 231, 37))]
+    for (t0, c0), (t1, c1) in zip(stops, stops[1:]):
+        if t <= t1:
+            f = (t - t0) / (t1 - t0) if t1 > t0 else 0.0
+            c = [round(a + (b - a) * f) for a, b in zip(c0, c1)]
+            return "#%02x%02x%02x" % tuple(c)
+    return "#fde725"
+
+
+def graph_svg(data, max_labels=5000):
+    """The initial view of ``data`` (from :func:`prepare`) as a standalone SVG string."""
+    lay = data["layout"]
+    by_id = {n["id"]: n for n in data["nodes"]}
+    norms = grad_norms(data["nodes"])
+    logs = [math.log10(v) for v in norms.values() if v and math.isfinite(v) and v > 0]
+    lo, hi = (min(logs), max(logs)) if logs else (0.0, 0.0)
+    W, H = lay["width"], lay["height"]
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="labkit-graph-svg" width="{W:.0f}" '
+           f'height="{H:.0f}" viewBox="0 0 {W:.0f} {H:.0f}" font-family="monospace" '
+           f'font-size="11">',
+           '<defs><marker id="lkarrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" '
+           'markerHeight="6" orient="auto"><path d="M0,0L10,5L0,10z" fill="#888"/></marker></defs>',
+           f'<rect width="{W:.0f}" height="{H:.0f}" fill="#ffffff"/>']
+    for e in lay["edges"]:
+        pts = e[2:]
+        d = " ".join(f"{pts[i]:.1f},{pts[i + 1]:.1f}" for i in range(0, len(pts), 2))
+        out.append(f'<polyline points="{d}" fill="none" stroke="#999" stroke-width="1" '
+                   f'marker-end="url(#lkarrow)"/>')
+    labels = len(lay["nodes"]) <= max_labels
+    for nid, (x, y, w, h, _layer) in lay["nodes"].items():
+        n = by_id.get(nid)
+        if n is None:                         # a collapsed module
+            kind, label, sub, g = "group", nid[2:], "module", None
+        else:
+            kind, label, sub = n["kind"], n["label"], shape_text(n.get("shape"))
+            g = grad_color(norms.get(nid), lo, hi)
+        fill = g or _KIND_FILL.get(kind, "#fff")
+        stroke = "#2563eb" if kind == "param" else "#555"
+        out.append(f'<g><title>{html.escape(label)} {html.escape(sub)}</title>'
+                   f'<rect x="{x - w / 2:.1f}" y="{y - h / 2:.1f}" width="{w:.1f}" '
+                   f'height="{h:.1f}" rx="4" fill="{fill}" stroke="{stroke}"/>')
+        if labels:
+            tc = "#fff" if g and g not in ("#cbd5e1",) and _dark(g) else "#111"
+            out.append(f'<text x="{x:.1f}" y="{y - 2:.1f}" text-anchor="middle" fill="{tc}">'
+                       f'{html.escape(label)}</text><text x="{x:.1f}" y="{y + 10:.1f}" '
+                       f'text-anchor="middle" fill="{tc}" font-size="9">{html.escape(sub)}</text>')
+        out.append("</g>")
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _dark(hexcol):
+    r, g, b = (int(hexcol[i:i + 2], 16) for i in (1, 3, 5))
+    return 0.299 * r + 0.587 * g + 0.114 * b < 140
+
+
+# ------------------------------------------------------------------------------------ widget
+class GraphView(anywidget.AnyWidget):
+    """The backward-graph widget.  Build it with :func:`graph`."""
+
+    _esm = STATIC / "graph.js"
+    _css = STATIC / "graph.css"
+    data = traitlets.Dict().tag(sync=True)
+    title = traitlets.Unicode("").tag(sync=True)
+    height = traitlets.Int(520).tag(sync=True)
+    color_by = traitlets.Unicode("grad").tag(sync=True)
+
+    @traitlets.validate("color_by")
+    def _check_color(self, proposal):
+        v = proposal["value"]
+        if v not in ("grad", "kind"):
+            raise traitlets.TraitError(f"color_by must be 'grad' or 'kind', not {v!r}")
+        return v
+
+    @property
+    def nodes(self):
+        return self.data.get("nodes", [])
+
+    @property
+    def edges(self):
+        return self.data.get("edges", [])
+
+    def to_svg(self):
+        """The initial view as a standalone SVG string (for slides, or where widgets can't)."""
+        return graph_svg(self.data)
+
+    def save_svg(self, path):
+        pathlib.Path(path).write_text(self.to_svg())
+        return path
+
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = super()._repr_mimebundle_(**kwargs)
+        data, meta = bundle if isinstance(bundle, tuple) else (bundle, {})
+        data = dict(data)
+        try:
+            n = len(self.nodes)
+            head = (f'<div class="labkit-graph-static"><div style="font:12px sans-serif">'
+                    f'{html.escape(self.title or "labkit graph")}: {n} nodes (static picture; '
+                    f'run the cell for the interactive view)</div>'
+                    f'<div style="overflow:auto;max-height:{self.height}px">')
+            data.setdefault("text/html", head + self.to_svg() + "</div></div>")
+        except Exception:                      # a fallback must never break the live widget
+            pass
+        return data, meta
+
+    def __repr__(self):
+        return f"<labkit GraphView: {len(self.nodes)} nodes, {len(self.edges)} edges>"
+
+
+def graph(tensor_or_trace, params=None, *, tape=None, collapse=(), hide_leaves=False,
+          hide_nograd=False, color_by="grad", title="", height=520):
+    """Show the backward graph behind a tensor as an interactive widget.
+
+    Args:
+        tensor_or_trace: a Tensor (or list of tensors) with a graph; a dict from
+            :func:`labkit.graph.trace`; or a function of no arguments returning a scalar loss,
+            which is run inside :func:`labkit.graph.record` and back-propagated, so that every
+            op node shows its value and gradient.
+        params: a Module (``named_parameters()``) or dict naming the leaves.
+        tape: a :class:`labkit.graph.Tape` recorded while the tensor was computed: op nodes get
+            value/gradient statistics, and inputs that need no gradient are shown.
+        collapse: module paths to show collapsed at first (``True``: every top-level module).
+        hide_leaves / hide_nograd: start with leaves / no-gradient inputs hidden.
+        color_by: ``"grad"`` (log gradient norm) or ``"kind"``.
+    """
+    if callable(tensor_or_trace) and not isinstance(tensor_or_trace, (Tensor, dict)):
+        with _graph.record(params=params) as rec:
+            loss = tensor_or_trace()
+            if not isinstance(loss, Tensor):
+                raise TypeError("graph(fn): fn() must return the loss tensor, got "
+                                f"{type(loss).__name__}")
+            if loss.numel() != 1:
+                raise ValueError(f"graph(fn): fn() must return a scalar loss, got shape "
+                                 f"{tuple(loss.shape)}")
+            loss.backward()
+        tr = _graph.trace(loss, params=params)
+        tape = rec
+    elif isinstance(tensor_or_trace, dict):
+        tr = tensor_or_trace
+    else:
+        tr = _graph.trace(tensor_or_trace, params=params)
+    if tape is not None:
+        tr = _enrich_from_tape({"nodes": [dict(n) for n in tr["nodes"]],
+                                "edges": list(tr["edges"]), "roots": tr.get("roots", [])}, tape)
+    if collapse is True:
+        mods = assign_modules(tr["nodes"], tr["edges"])
+        collapse = sorted({m.split(".")[0] for m in mods.values() if m})
+    data = prepare(tr, collapsed=collapse, hide_leaves=hide_leaves, hide_nograd=hide_nograd)
+    return GraphView(data=data, title=title, height=height, color_by=color_by)
