@@ -1,0 +1,130 @@
+"""Plain NumPy reference implementations of the nn kernels (conv, pooling, norms, losses).
+
+``labkit/kernels/nn_jit.py`` holds the Numba versions with the same signatures (they write into
+``out`` arrays); the tests compare the two, and ``LABKIT_JIT=0`` makes labkit use these.
+
+Conventions (both files):
+- images are (N, C, H, W), C-contiguous;
+- ``cols`` for im2col is laid out (C*KH*KW, N*OH*OW): one row per (channel, kernel offset), so a
+  convolution is ONE matrix product ``W(OC, C*KH*KW) @ cols`` and each row is written
+  contiguously (the output pixels of one image plane follow each other).
+"""
+import numpy as np
+
+
+def _window(xp, ki, kj, sh, sw, dh, dw, OH, OW):
+    """The (N, C, OH, OW) strided slice of padded ``xp`` seen by kernel offset (ki, kj)."""
+    return xp[:, :, ki * dh: ki * dh + sh * (OH - 1) + 1: sh,
+              kj * dw: kj * dw + sw * (OW - 1) + 1: sw]
+
+
+def _pad(x, ph, pw, value=0.0):
+    if ph == 0 and pw == 0:
+        return x
+    return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
+
+
+def im2col(x, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, cols):
+    N, C, H, W = x.shape
+    xp = _pad(x, ph, pw)
+    c6 = cols.reshape(C, KH, KW, N, OH, OW)
+    for ki in range(KH):
+        for kj in range(KW):
+            c6[:, ki, kj] = _window(xp, ki, kj, sh, sw, dh, dw, OH, OW).transpose(1, 0, 2, 3)
+
+
+def col2im(cols, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, out):
+    """Adjoint of im2col: ``out`` (N, C, H, W) += scattered ``cols`` (``out`` pre-zeroed)."""
+    N, C, H, W = out.shape
+    xp = np.zeros((N, C, H + 2 * ph + sh, W + 2 * pw + sw), out.dtype)
+    c6 = cols.reshape(C, KH, KW, N, OH, OW)
+    for ki in range(KH):
+        for kj in range(KW):
+            _window(xp, ki, kj, sh, sw, dh, dw, OH, OW)[...] += c6[:, ki, kj].transpose(1, 0, 2, 3)
+    out += xp[:, :, ph:ph + H, pw:pw + W]
+
+
+def max_pool2d(x, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, out, idx):
+    """Max over each window (padding never wins); ``idx`` = flat ``ih * W + iw`` of the max."""
+    N, C, H, W = x.shape
+    xp = _pad(x, ph, pw, -np.inf)
+    # pad enough on the bottom/right for ceil_mode windows that hang over the edge
+    extra_h = max(0, (OH - 1) * sh + (KH - 1) * dh + 1 - xp.shape[2])
+    extra_w = max(0, (OW - 1) * sw + (KW - 1) * dw + 1 - xp.shape[3])
+    if extra_h or extra_w:
+        xp = np.pad(xp, ((0, 0), (0, 0), (0, extra_h), (0, extra_w)), constant_values=-np.inf)
+    best = np.full((N, C, OH, OW), -np.inf, x.dtype)
+    bidx = np.full((N, C, OH, OW), -1, np.int64)
+    oh = np.arange(OH)[:, None] * sh - ph
+    ow = np.arange(OW)[None, :] * sw - pw
+    for ki in range(KH):
+        for kj in range(KW):
+            v = _window(xp, ki, kj, sh, sw, dh, dw, OH, OW)
+            take = (v > best) | (np.isnan(v) & ~np.isnan(best))
+            best = np.where(take, v, best)
+            flat = (oh + ki * dh) * W + (ow + kj * dw)
+            bidx = np.where(take, flat, bidx)
+    out[...] = best
+    idx[...] = bidx
+
+
+def max_pool2d_backward(g, idx, out):
+    """``out`` (N, C, H, W, pre-zeroed) += g scattered to the argmax positions."""
+    N, C, H, W = out.shape
+    o = out.reshape(N * C, H * W)
+    gi = g.reshape(N * C, -1)
+    ii = idx.reshape(N * C, -1)
+    rows = np.repeat(np.arange(N * C), ii.shape[1])
+    np.add.at(o, (rows, ii.ravel()), gi.ravel())
+
+
+def layer_norm(x, w, b, eps, y, mean, rstd):
+    """Rows of ``x`` (R, D) normalised: ``y = (x - mean) * rstd * w + b``."""
+    m = x.mean(axis=1)
+    xc = x - m[:, None]
+    var = (xc * xc).mean(axis=1)
+    r = 1.0 / np.sqrt(var + eps)
+    mean[...] = m
+    rstd[...] = r
+    y[...] = xc * r[:, None] * w + b
+
+
+def layer_norm_backward(g, x, w, mean, rstd, gx, gw, gb):
+    """``gx`` per row; ``gw``/``gb`` (D,) accumulate sums over rows (pre-zeroed)."""
+    xhat = (x - mean[:, None]) * rstd[:, None]
+    gwx = g * w
+    c1 = gwx.mean(axis=1, keepdims=True)
+    c2 = (gwx * xhat).mean(axis=1, keepdims=True)
+    gx[...] = rstd[:, None] * (gwx - c1 - xhat * c2)
+    gw += (g * xhat).sum(axis=0)
+    gb += g.sum(axis=0)
+
+
+def cross_entropy(z, y, w, eps, ignore_index, loss, lse):
+    """Per-row loss of class targets ``y`` for logits ``z`` (R, C), class weights ``w`` (C,),
+    label smoothing ``eps``: ``-(1-eps) w[y] logp[y] - eps/C sum_c w_c logp_c`` (0 if ignored)."""
+    R, C = z.shape
+    mx = z.max(axis=1, keepdims=True)
+    mx = np.where(np.isfinite(mx), mx, 0)
+    s = np.log(np.exp(z - mx).sum(axis=1)) + mx[:, 0]
+    lse[...] = s
+    valid = y != ignore_index
+    ys = np.where(valid, y, 0)
+    logp_y = z[np.arange(R), ys] - s
+    l = -(1 - eps) * w[ys] * logp_y
+    if eps > 0:
+        l = l - eps / C * ((z - s[:, None]) * w).sum(axis=1)
+    loss[...] = np.where(valid, l, 0)
+
+
+def cross_entropy_backward(z, y, w, eps, ignore_index, lse, g, out):
+    """d loss_i / d z_ic * g_i = g_i * (Q_i p_ic - q_ic), q the (weighted, smoothed) target."""
+    R, C = z.shape
+    valid = y != ignore_index
+    ys = np.where(valid, y, 0)
+    p = np.exp(z - lse[:, None])
+    wy = w[ys]
+    Q = (1 - eps) * wy + eps / C * w.sum()
+    res = Q[:, None] * p - eps / C * w[None, :]
+    res[np.arange(R), ys] -= (1 - eps) * wy
+    out[...] = np.where(valid[:, None], res * g[:, None], 0)

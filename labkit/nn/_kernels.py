@@ -1,0 +1,83 @@
+"""Dispatch for the nn kernels: Numba (``kernels/nn_jit.py``) for float32 contiguous arrays,
+the NumPy reference (``kernels/nn_reference.py``) otherwise or when ``LABKIT_JIT=0``."""
+import numpy as np
+
+from .. import kernels as _K
+from ..kernels import nn_reference as ref
+
+_F32 = np.dtype(np.float32)
+_jit = None
+
+
+def _mod(*arrs):
+    """The kernel module to use for these arrays."""
+    global _jit
+    if not _K.USE_JIT:
+        return ref
+    for a in arrs:
+        if a.dtype != _F32 or not a.flags.c_contiguous:
+            return ref
+    if _jit is None:
+        _K.jit_module()                       # import numba the usual way first
+        from ..kernels import nn_jit
+        _jit = nn_jit
+    return _jit
+
+
+def im2col(x, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW):
+    N, C = x.shape[:2]
+    cols = np.empty((C * KH * KW, N * OH * OW), x.dtype)
+    _mod(x).im2col(x, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, cols)
+    return cols
+
+
+def col2im(cols, shape, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW):
+    out = np.zeros(shape, cols.dtype)
+    _mod(cols).col2im(cols, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, out)
+    return out
+
+
+def max_pool2d(x, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW):
+    N, C = x.shape[:2]
+    out = np.empty((N, C, OH, OW), x.dtype)
+    idx = np.empty((N, C, OH, OW), np.int64)
+    _mod(x).max_pool2d(x, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, out, idx)
+    return out, idx
+
+
+def max_pool2d_backward(g, idx, shape):
+    out = np.zeros(shape, g.dtype)
+    _mod(g).max_pool2d_backward(np.ascontiguousarray(g), idx, out)
+    return out
+
+
+def layer_norm(x, w, b, eps):
+    R = x.shape[0]
+    y = np.empty_like(x)
+    mean = np.empty(R, x.dtype)
+    rstd = np.empty(R, x.dtype)
+    _mod(x, w, b).layer_norm(x, w, b, x.dtype.type(eps), y, mean, rstd)
+    return y, mean, rstd
+
+
+def layer_norm_backward(g, x, w, mean, rstd):
+    gx = np.empty_like(x)
+    gw = np.zeros(x.shape[1], x.dtype)
+    gb = np.zeros(x.shape[1], x.dtype)
+    _mod(g, x, w).layer_norm_backward(g, x, w, mean, rstd, gx, gw, gb)
+    return gx, gw, gb
+
+
+def cross_entropy(z, y, w, eps, ignore_index):
+    R = z.shape[0]
+    loss = np.empty(R, z.dtype)
+    lse = np.empty(R, z.dtype)
+    _mod(z, w).cross_entropy(z, y, w, z.dtype.type(eps), ignore_index, loss, lse)
+    return loss, lse
+
+
+def cross_entropy_backward(z, y, w, eps, ignore_index, lse, g):
+    out = np.empty_like(z)
+    _mod(z, w, g).cross_entropy_backward(z, y, w, z.dtype.type(eps), ignore_index, lse,
+                                         np.ascontiguousarray(g), out)
+    return out

@@ -1,0 +1,18 @@
+"""All layer classes (re-exported by ``labkit.nn``)."""
+from .module import Module
+from .container import Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict
+from .linear import Identity, Linear, Bilinear, Flatten, Unflatten
+from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
+from .pooling import (MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d, AdaptiveAvgPool1d,
+                      AdaptiveAvgPool2d)
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm, InstanceNorm2d
+from .dropout import Dropout, Dropout1d, Dropout2d
+from .sparse import Embedding
+from .activation import (ReLU, ReLU6, LeakyReLU, ELU, SELU, CELU, GELU, SiLU, Mish, Tanh,
+                         Sigmoid, Softplus, Softmax, LogSoftmax, Softmin, Hardtanh, Hardsigmoid,
+                         Hardswish, LogSigmoid, Softsign, Tanhshrink, Threshold, GLU, PReLU)
+from .loss import (L1Loss, MSELoss, SmoothL1Loss, HuberLoss, CrossEntropyLoss, NLLLoss, BCELoss,
+                   BCEWithLogitsLoss, KLDivLoss)
+from .rnn import RNNBase, RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell
+from .transformer import MultiheadAttention, TransformerEncoderLayer, TransformerEncoder
+from .upsampling import Upsample, UpsamplingNearest2d, UpsamplingBilinear2d
