@@ -125,13 +125,23 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
 
 
 class Einsum(Function):
+    """``einsum`` with explicit subscripts (``'...'`` is expanded to letters beforehand).
+
+    The gradient of operand i is again an einsum: contract the output gradient with the other
+    operands onto operand i's letters.  Letters that only operand i has were summed away in
+    forward, so their gradient is broadcast back; a letter repeated inside operand i ('ii', a
+    diagonal) receives its gradient on that diagonal only.
+    """
     raw = True
 
     @staticmethod
     def forward(ctx, eq, *ops):
         ctx.save_for_backward(*ops)
         ctx.eq = eq
-        return np.asarray(np.einsum(eq, *ops, optimize=len(ops) > 2))
+        y = np.asarray(np.einsum(eq, *ops, optimize=len(ops) > 2))
+        if any(np.shares_memory(y, o) for o in ops):      # 'ij->ji', 'ii->i' give NumPy views
+            y = y.copy()
+        return y
 
     @staticmethod
     def backward(ctx, g):
@@ -145,40 +155,71 @@ class Einsum(Function):
                 continue
             others = [o for j, o in enumerate(ops) if j != i]
             ospecs = [s for j, s in enumerate(ins) if j != i]
-            if len(set(spec)) != len(spec):
-                raise NotImplementedError(f"einsum backward with a repeated index in '{spec}' "
-                                          f"(diagonal/trace) is not supported; use diagonal()")
-            # letters summed out of x alone do not appear elsewhere: compute the rest, broadcast
+            unique = "".join(dict.fromkeys(spec))            # 'ii' -> 'i'
+            sizes = dict(zip(spec, x.shape))
             avail = set(out) | set("".join(ospecs))
-            keep = "".join(c for c in spec if c in avail)
+            keep = "".join(c for c in unique if c in avail)
             gi = np.einsum(",".join([out] + ospecs) + "->" + keep, g, *others, optimize=True)
-            if keep != spec:
-                shape = [n if c in avail else 1 for c, n in zip(spec, x.shape)]
-                gi = np.broadcast_to(gi.reshape(shape), x.shape)
+            if keep != unique:                              # letters summed out of x alone
+                shape = [sizes[c] if c in avail else 1 for c in unique]
+                gi = np.broadcast_to(gi.reshape(shape), [sizes[c] for c in unique])
+            if unique != spec:                              # repeated letters: write the diagonal
+                full = np.zeros(x.shape, dtype=g.dtype)
+                np.einsum(spec + "->" + unique, full)[...] = gi
+                gi = full
             grads.append(gi)
         return tuple(grads)
 
 
+def _expand_ellipsis(eq, ops):
+    """Rewrite ``'...'`` in an einsum equation as explicit letters (right-aligned, broadcast)."""
+    lhs, _, rhs = eq.partition("->")
+    specs = lhs.split(",")
+    free = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in eq]
+    n_ell = 0
+    for s, o in zip(specs, ops):
+        if "..." in s:
+            n_ell = max(n_ell, o.ndim - (len(s) - 3))
+    letters = "".join(free[:n_ell])
+    new_specs = []
+    for s, o in zip(specs, ops):
+        if "..." in s:
+            k = o.ndim - (len(s) - 3)
+            s = s.replace("...", letters[n_ell - k:] if k else "")
+        new_specs.append(s)
+    if "->" in eq:
+        rhs = rhs.replace("...", letters)
+    else:                                   # implicit output: the batch letters come first
+        joined = "".join(new_specs)
+        rhs = letters + "".join(sorted(c for c in set(joined) if joined.count(c) == 1
+                                       and c not in letters))
+    return ",".join(new_specs) + "->" + rhs
+
+
 @register("einsum")
 def einsum(equation, *operands):
+    """Einstein summation, e.g. attention scores ``einsum('bhqd,bhkd->bhqk', q, k)``."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     eq = equation.replace(" ", "")
     ops = [as_tensor_arg(o) for o in operands]
-    lhs = eq.split("->")[0]
-    if "->" not in eq:                      # implicit output: letters used once, sorted
-        letters = lhs.replace(",", "")
-        eq = eq + "->" + "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
-    if "." in eq:
-        raise NotImplementedError("einsum with '...' is not supported yet; write the batch letters")
     specs = eq.split("->")[0].split(",")
     if len(specs) != len(ops):
-        raise RuntimeError(f"einsum(): {len(specs)} operands in the equation but {len(ops)} given")
+        raise RuntimeError(f"einsum(): {len(specs)} operands in the equation ('{equation}') but "
+                           f"{len(ops)} given")
     for s, o in zip(specs, ops):
-        if len(s) != o.ndim:
-            raise RuntimeError(f"einsum(): the number of subscripts in the equation ({len(s)}) does "
+        n = len(s) - 3 if "..." in s else len(s)
+        if ("..." in s and o.ndim < n) or ("..." not in s and o.ndim != n):
+            raise RuntimeError(f"einsum(): the number of subscripts in the equation ({n}) does "
                                f"not match the number of dimensions ({o.ndim}) for operand "
-                               f"with shape {list(o.shape)}")
+                               f"with shape {list(o.shape)}"
+                               + ("" if "..." in s else " and no ellipsis was given"))
+    if "." in eq:
+        eq = _expand_ellipsis(eq, ops)
+    elif "->" not in eq:                    # implicit output: letters used once, sorted
+        letters = eq.replace(",", "")
+        eq = eq + "->" + "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    _check_einsum_sizes(eq, ops)
     if len(ops) > 1:
         dt = ops[0]
         for o in ops[1:]:
@@ -186,6 +227,18 @@ def einsum(equation, *operands):
         from ._common import cast
         ops = [cast(o, dt.dtype) for o in ops]
     return Einsum.apply(eq, *ops)
+
+
+def _check_einsum_sizes(eq, ops):
+    sizes = {}
+    for spec, o in zip(eq.split("->")[0].split(","), ops):
+        for c, n in zip(spec, o.shape):
+            m = sizes.setdefault(c, n)
+            if m != n and 1 not in (m, n):
+                raise RuntimeError(f"einsum(): subscript {c} has size {n} for operand with shape "
+                                   f"{list(o.shape)} which does not broadcast with previously "
+                                   f"seen size {m} (equation '{eq}')")
+            sizes[c] = max(m, n)
 
 
 # ---------------------------------------------------------------- softmax family

@@ -1,6 +1,7 @@
 """Reductions: sum, mean, prod, max/min, amax/amin, argmax/argmin, var/std, norm, logsumexp,
 cumsum/cumprod, all/any.  ``dim`` may be an int, a tuple of ints or None; ``keepdim`` as in PyTorch.
 """
+import builtins
 from collections import namedtuple
 
 import numpy as np
@@ -144,9 +145,9 @@ class Var(Function):
         mean = np.mean(x, axis=axes, keepdims=True)
         n = x.size if axes is None else int(np.prod([x.shape[a] for a in axes]))
         ctx.save_for_backward(x, mean)
-        ctx.axes, ctx.keepdim, ctx.denom = axes, keepdim, max(n - correction, 0)
+        ctx.axes, ctx.keepdim, ctx.denom = axes, keepdim, builtins.max(n - correction, 0)
         with np.errstate(divide="ignore", invalid="ignore"):
-            v = np.sum((x - mean) ** 2, axis=axes, keepdims=keepdim) / x.dtype.type(max(n - correction, 0))
+            v = np.sum((x - mean) ** 2, axis=axes, keepdims=keepdim) / x.dtype.type(builtins.max(n - correction, 0))
         return np.asarray(v).astype(x.dtype, copy=False)
 
     @staticmethod
@@ -155,6 +156,29 @@ class Var(Function):
         gb = _expand_back(g, x.shape, ctx.axes, ctx.keepdim)
         with np.errstate(divide="ignore", invalid="ignore"):
             return gb * 2 * (x - mean) / x.dtype.type(ctx.denom), None, None, None
+
+
+class Std(Function):
+    """Standard deviation; where it is 0 the gradient is 0 (not 0/0), as in PyTorch."""
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, axes, correction, keepdim):
+        mean = np.mean(x, axis=axes, keepdims=True)
+        n = x.size if axes is None else int(np.prod([x.shape[a] for a in axes]))
+        ctx.axes, ctx.keepdim, ctx.denom = axes, keepdim, builtins.max(n - correction, 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            v = np.sum((x - mean) ** 2, axis=axes, keepdims=keepdim) / x.dtype.type(ctx.denom)
+        y = np.sqrt(np.asarray(v)).astype(x.dtype, copy=False)
+        ctx.save_for_backward(x, mean, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, mean, y = ctx.saved_tensors
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gy = np.where(y == 0, 0, g / (y * ctx.denom)).astype(g.dtype, copy=False)
+        return _expand_back(gy, x.shape, ctx.axes, ctx.keepdim) * (x - mean), None, None, None
 
 
 class Cumsum(Function):
@@ -230,7 +254,8 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
     x = _t(input)
     if dtype is not None:
         x = x.to(dtype)
-    if dim is None:
+    if dim is None or x.ndim == 0:
+        dims_arg(dim, x.ndim)                      # still validates the dim
         return Prod.apply(x, None, False)
     return Prod.apply(x, dims_arg(dim, x.ndim)[0], keepdim)
 
@@ -251,6 +276,10 @@ def _maxmin(input, dim, keepdim, is_max, other=None):
     if dim is None:
         _check_nonempty(x, name, None)
         return AMaxMin.apply(x, None, False, is_max)
+    if x.ndim == 0:                                # a 0-d tensor: itself, at index 0
+        dims_arg(dim, 0)
+        v, i = MaxMinDim.apply(x.reshape(1), 0, False, is_max)
+        return values_indices(v, i)
     d = dims_arg(dim, x.ndim)[0]
     _check_nonempty(x, name, d)
     v, i = MaxMinDim.apply(x, d, keepdim, is_max)
@@ -318,7 +347,10 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 
 @register("std")
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    return var(input, dim, unbiased, keepdim, correction=correction).sqrt()
+    x = to_float(_t(input))
+    if isinstance(dim, bool):                    # std(x, False) means unbiased=False
+        dim, unbiased = None, dim
+    return Std.apply(x, dims_arg(dim, x.ndim), _correction(unbiased, correction), keepdim)
 
 
 @register("var_mean")
@@ -382,12 +414,18 @@ def cumsum(input, dim, *, dtype=None):
         x = x.to(dtype)
     elif x._np.dtype.kind in "bu" or x._np.dtype == np.int32:
         x = x.to(D.int64)
+    if x.ndim == 0:
+        dims_arg(dim, 0)
+        return Cumsum.apply(x.reshape(1), 0).reshape(())
     return Cumsum.apply(x, dims_arg(dim, x.ndim)[0])
 
 
 @register("cumprod")
 def cumprod(input, dim, *, dtype=None):
     x = _t(input)
+    if x.ndim == 0:
+        dims_arg(dim, 0)
+        return cumprod(x.reshape(1), 0, dtype=dtype).reshape(())
     d = dims_arg(dim, x.ndim)[0]
     if x.requires_grad:
         from .shape import narrow, cat

@@ -314,14 +314,17 @@ class Cat(Function):
 
     @staticmethod
     def forward(ctx, dim, *xs):
-        ctx.sizes = [x.shape[dim] for x in xs]
+        # PyTorch (legacy) lets 1-D empty tensors join any cat: they are skipped, but still get
+        # an (empty) gradient
+        ctx.skip = [x.ndim == 1 and x.shape[0] == 0 and xs[0].ndim != 1 for x in xs]
+        ctx.sizes = [0 if s else x.shape[dim] for x, s in zip(xs, ctx.skip)]
         ctx.dim = dim
-        return np.concatenate(xs, axis=dim)
+        return np.concatenate([x for x, s in zip(xs, ctx.skip) if not s], axis=dim)
 
     @staticmethod
     def backward(ctx, g):
-        idx = np.cumsum(ctx.sizes)[:-1]
-        return (None, *np.split(g, idx, axis=ctx.dim))
+        parts = np.split(g, np.cumsum(ctx.sizes)[:-1], axis=ctx.dim)
+        return (None, *[np.zeros((0,), g.dtype) if s else p for p, s in zip(parts, ctx.skip)])
 
 
 def _same_dtype(tensors):
@@ -336,24 +339,26 @@ def _same_dtype(tensors):
 
 @register("cat", "concat", "concatenate")
 def cat(tensors, dim=0):
-    tensors = list(tensors)
+    """Join tensors along an existing dim (sizes must match in every other dim)."""
+    tensors = [as_tensor_arg(t) for t in tensors]
     if not tensors:
         raise RuntimeError("cat(): expected a non-empty list of Tensors")
-    tensors = [t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)] or tensors[:1]
-    nd = tensors[0].ndim
+    real = [t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)] or tensors[:1]
+    nd = real[0].ndim
     if nd == 0:
-        raise RuntimeError("zero-dimensional tensor cannot be concatenated")
+        raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
     d = dim_arg(dim, nd)
     for i, t in enumerate(tensors):
+        if t.ndim == 1 and t.shape[0] == 0:
+            continue
         if t.ndim != nd:
             raise RuntimeError(f"Tensors must have same number of dimensions: got {nd} and {t.ndim}")
         for k in range(nd):
-            if k != d and t.shape[k] != tensors[0].shape[k]:
+            if k != d and t.shape[k] != real[0].shape[k]:
                 raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. Expected "
-                                   f"size {tensors[0].shape[k]} but got size {t.shape[k]} for "
+                                   f"size {real[0].shape[k]} but got size {t.shape[k]} for "
                                    f"tensor number {i} in the list.")
-    tensors = _same_dtype(tensors)
-    return Cat.apply(d, *tensors)
+    return Cat.apply(d, *_same_dtype(tensors))
 
 
 class Stack(Function):
@@ -455,7 +460,9 @@ class Flip(Function):
     @staticmethod
     def forward(ctx, x, dims):
         ctx.dims = dims
-        return np.flip(x, dims)
+        # A copy, as in PyTorch: NumPy's flip is a negative-stride view, and writing into it
+        # would silently change the input (bypassing its version counter).
+        return np.flip(x, dims).copy()
 
     @staticmethod
     def backward(ctx, g):
@@ -466,7 +473,7 @@ class Flip(Function):
 def flip(input, dims):
     dims = (dims,) if isinstance(dims, numbers.Integral) else tuple(dims)
     dims = tuple(dim_arg(d, input.ndim) for d in dims)
-    return Flip.apply(input, dims)        # NumPy view with negative strides; PyTorch copies
+    return Flip.apply(input, dims)
 
 
 @register("fliplr")

@@ -1,0 +1,856 @@
+"""The op table: one row per op drives every generic test in ``test_ops_table.py``.
+
+A row says how to call the op (``fn(M, *args)`` where ``M`` is ``labkit`` or ``torch`` -- labkit
+speaks PyTorch, so one lambda serves both), what NumPy computes for it (``ref(*arrays)``), and how
+to draw its arguments (a hypothesis strategy returning a tuple).  In that tuple every float NumPy
+array becomes a float tensor (differentiable in the gradient tests), every integer/bool array an
+integer/bool tensor; anything else (dims, scalars, equations) is passed as it is.
+
+Adding an op = adding a row::
+
+    Op("exp", lambda M, x: M.exp(x), np.exp, unary()),
+
+Flags: ``grad=False`` for ops without gradients (comparisons, argmax ...), ``gradcheck=False``
+where central differences are meaningless, ``torch_fn`` where PyTorch spells the call
+differently, ``atol``/``rtol`` for float32 comparisons.
+"""
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+
+# ----------------------------------------------------------------------------- value domains
+def real(rng, shape):
+    return rng.uniform(-2.0, 2.0, shape)
+
+
+def pos(rng, shape):
+    return rng.uniform(0.5, 2.5, shape)
+
+
+def away0(rng, shape):
+    """Values with |x| >= 0.25: keeps kinks (abs, relu, sign) out of finite differences."""
+    return rng.choice([-1.0, 1.0], shape) * rng.uniform(0.25, 2.0, shape)
+
+
+def unit(rng, shape):
+    return rng.uniform(-0.9, 0.9, shape)
+
+
+def small(rng, shape):
+    return rng.uniform(-0.8, 0.8, shape)
+
+
+def boolean(rng, shape):
+    return rng.random(shape) < 0.5
+
+
+def ints(rng, shape):
+    return rng.integers(-5, 6, shape).astype(np.int64)
+
+
+def nz_ints(rng, shape):
+    """Non-zero integers (divisors)."""
+    return (rng.choice([-1, 1], shape) * rng.integers(1, 6, shape)).astype(np.int64)
+
+
+# ----------------------------------------------------------------------------- strategies
+MAX_SIDE = 4
+shapes = hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=MAX_SIDE)
+nonempty = hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=MAX_SIDE)
+seeds = st.integers(0, 2 ** 32 - 1)
+
+
+@st.composite
+def array(draw, shape, domain=real, salt=0):
+    """A float64 array of ``shape`` (a tuple or a strategy) with values from ``domain``.
+
+    ``salt`` keeps two operands apart when hypothesis draws the same seed for both (ties would
+    put max/clamp exactly on their kinks).
+    """
+    if not isinstance(shape, tuple):
+        shape = draw(shape)
+    return np.asarray(domain(np.random.default_rng([draw(seeds), salt]), shape))
+
+
+def unary(domain=real, shape=shapes):
+    return st.tuples(array(shape, domain))
+
+
+@st.composite
+def binary(draw, da=real, db=real, min_side=0):
+    """Two arrays whose shapes broadcast (incl. size-0/1 dims and different ranks)."""
+    sh = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3,
+                                                min_side=min_side, max_side=MAX_SIDE))
+    a, b = sh.input_shapes
+    return draw(array(a, da)), draw(array(b, db, salt=1))
+
+
+@st.composite
+def ternary(draw, da=real, db=real, dc=real):
+    sh = draw(hnp.mutually_broadcastable_shapes(num_shapes=3, min_dims=0, max_dims=3,
+                                                max_side=MAX_SIDE))
+    a, b, c = sh.input_shapes
+    return draw(array(a, da)), draw(array(b, db, salt=1)), draw(array(c, dc, salt=2))
+
+
+@st.composite
+def tensor_scalar(draw, domain=real, scalars=st.floats(-2, 2).filter(lambda v: abs(v) > 0.1)):
+    return draw(array(shapes, domain)), draw(scalars)
+
+
+@st.composite
+def with_dim(draw, domain=real, shape=nonempty, keepdim=True, multi=False, none=False):
+    """(x, dim[, keepdim]): dim is a valid (possibly negative) dim, or a tuple, or None."""
+    x = draw(array(shape, domain))
+    nd = max(x.ndim, 1)
+    choices = [st.integers(-nd, nd - 1)]
+    if multi and x.ndim:
+        choices.append(st.lists(st.integers(0, x.ndim - 1), min_size=1, max_size=x.ndim,
+                                unique=True).map(tuple))
+    if none:
+        choices.append(st.none())
+    dim = draw(st.one_of(*choices))
+    return (x, dim, draw(st.booleans())) if keepdim else (x, dim)
+
+
+@st.composite
+def matmul_args(draw, domain=real):
+    """Operands for matmul covering 1-D @ 1-D, 1-D @ n-D, n-D @ 1-D and broadcast batches."""
+    k = draw(st.integers(1, 4))
+    m, n = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    kind = draw(st.sampled_from(["vv", "vm", "mv", "mm", "batched", "bcast"]))
+    if kind == "vv":
+        return draw(array((k,), domain)), draw(array((k,), domain))
+    if kind == "vm":
+        return draw(array((k,), domain)), draw(array((2, k, n), domain))
+    if kind == "mv":
+        return draw(array((3, m, k), domain)), draw(array((k,), domain))
+    if kind == "mm":
+        return draw(array((m, k), domain)), draw(array((k, n), domain))
+    if kind == "batched":
+        return draw(array((2, m, k), domain)), draw(array((2, k, n), domain))
+    return draw(array((2, 1, m, k), domain)), draw(array((3, k, n), domain))
+
+
+@st.composite
+def index_args(draw):
+    """(x, dim, index) with an int64 index valid for gather along dim."""
+    x = draw(array(nonempty))
+    d = draw(st.integers(0, x.ndim - 1))
+    ishape = tuple(draw(st.integers(1, s)) if i != d else draw(st.integers(1, 4))
+                   for i, s in enumerate(x.shape))
+    rng = np.random.default_rng(draw(seeds))
+    return x, d, rng.integers(0, x.shape[d], ishape).astype(np.int64)
+
+
+@st.composite
+def scatter_args(draw, unique=False):
+    """(x, dim, index, src); ``unique`` makes the scatter targets distinct (plain scatter)."""
+    x = draw(array(nonempty))
+    d = draw(st.integers(0, x.ndim - 1))
+    rng = np.random.default_rng(draw(seeds))
+    ishape = tuple(draw(st.integers(1, s)) for s in x.shape)
+    if unique:
+        idx = np.argsort(rng.random(x.shape), axis=d)
+        idx = idx[tuple(slice(0, s) for s in ishape)]
+    else:
+        idx = rng.integers(0, x.shape[d], ishape)
+    src = draw(array(ishape))
+    return x, d, idx.astype(np.int64), src
+
+
+@st.composite
+def getitem_args(draw):
+    """(x, key): basic and advanced keys PyTorch accepts (slices with steps, None, ..., ints,
+    integer lists / tensors, boolean masks)."""
+    x = draw(array(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=5)))
+    rng = np.random.default_rng(draw(seeds))
+    kind = draw(st.sampled_from(["int", "slice", "step", "none_ellipsis", "list", "tensor",
+                                 "mask", "mixed", "neg"]))
+    n0 = x.shape[0]
+    if kind == "int":
+        key = int(rng.integers(-n0, n0))
+    elif kind == "slice":
+        key = (slice(int(rng.integers(0, n0)), None),) + (slice(None, -1),) * (x.ndim > 1)
+    elif kind == "step":
+        key = (slice(None, None, int(rng.integers(1, 3))),) + \
+            ((Ellipsis, slice(1, None, 2)) if x.ndim > 1 else ())
+    elif kind == "none_ellipsis":
+        key = (None, Ellipsis, 0)
+    elif kind == "list":
+        key = [int(i) for i in rng.integers(0, n0, 4)]          # repeats accumulate in backward
+    elif kind == "tensor":
+        key = (Ellipsis, rng.integers(0, x.shape[-1], (2, 3)).astype(np.int64))
+    elif kind == "mask":
+        key = rng.random(x.shape) < 0.5
+    elif kind == "mixed":
+        key = (rng.random(n0) < 0.5,) + (slice(None, None, 2),) * (x.ndim > 1)
+    else:
+        key = (-1, slice(None, None, 2)) if x.ndim > 1 else -1
+    return x, key
+
+
+def _np_getitem(x, key):
+    return x[key]
+
+
+@st.composite
+def einsum_args(draw):
+    eq, shapes_ = draw(st.sampled_from([
+        ("bhqd,bhkd->bhqk", [(2, 2, 3, 4), (2, 2, 5, 4)]),      # attention scores
+        ("bhqk,bhkd->bhqd", [(2, 2, 3, 5), (2, 2, 5, 4)]),      # attention @ values
+        ("ij,jk->ik", [(3, 4), (4, 2)]),
+        ("i,i->", [(4,), (4,)]),
+        ("i,j->ij", [(3,), (4,)]),
+        ("bij->bji", [(2, 3, 4)]),
+        ("ij->", [(3, 4)]),
+        ("ijk,k->ij", [(2, 3, 4), (4,)]),
+        ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 2)]),
+    ]))
+    return (eq,) + tuple(draw(array(s)) for s in shapes_)
+
+
+@st.composite
+def shape_and(draw, extra, shape=nonempty, domain=real):
+    """(x, *extra(x, draw)) for ops whose other arguments depend on x's shape."""
+    x = draw(array(shape, domain))
+    return (x,) + tuple(extra(x, draw))
+
+
+def _dim(x, draw, allow_extra=0):
+    nd = x.ndim + allow_extra if allow_extra else max(x.ndim, 1)
+    return draw(st.integers(-nd, nd - 1))
+
+
+def _view_shape(x, draw):
+    """A shape with x's number of elements (maybe with one -1)."""
+    n = x.size
+    dims = []
+    while n > 1:
+        f = draw(st.sampled_from([d for d in range(1, n + 1) if n % d == 0]))
+        dims.append(f)
+        n //= f
+    dims += [1] * draw(st.integers(0, 1))
+    if dims and draw(st.booleans()):
+        dims[draw(st.integers(0, len(dims) - 1))] = -1
+    return (tuple(dims),)
+
+
+def _perm(x, draw):
+    return (tuple(draw(st.permutations(range(x.ndim)))),)
+
+
+def _expand_target(x, draw):
+    lead = tuple(draw(st.lists(st.integers(1, 3), max_size=2)))
+    return (lead + tuple(draw(st.integers(1, 3)) if s == 1 else
+                         draw(st.sampled_from([s, -1])) for s in x.shape),)
+
+
+def _repeats(x, draw):
+    return (tuple(draw(st.lists(st.integers(1, 3), min_size=x.ndim, max_size=x.ndim + 1))),)
+
+
+def _split_args(x, draw):
+    d = draw(st.integers(0, x.ndim - 1))
+    n = x.shape[d]
+    if draw(st.booleans()):
+        return draw(st.integers(1, max(n, 1))), d
+    cut = sorted(draw(st.lists(st.integers(0, n), max_size=2)))
+    edges = [0] + cut + [n]
+    return [b - a for a, b in zip(edges, edges[1:])], d
+
+
+def _np_split(x, sizes, d):
+    if isinstance(sizes, int):
+        sizes = [min(sizes, x.shape[d] - i) for i in range(0, x.shape[d], sizes)]
+    return tuple(np.split(x, np.cumsum(sizes)[:-1], axis=d))
+
+
+def _np_chunk(x, chunks, d):
+    n = x.shape[d]
+    size = -(-n // chunks)
+    return _np_split(x, size, d)
+
+
+def _narrow_args(x, draw):
+    d = draw(st.integers(0, x.ndim - 1))
+    n = x.shape[d]
+    start = draw(st.integers(0, n))
+    return d, start, draw(st.integers(0, n - start))
+
+
+@st.composite
+def cat_args(draw, same=False):
+    base = draw(nonempty)
+    d = draw(st.integers(0, len(base) - 1))
+    k = draw(st.integers(1, 3))
+    arrs = []
+    for _ in range(k):
+        s = list(base)
+        if not same:
+            s[d] = draw(st.integers(0, 3))
+        arrs.append(draw(array(tuple(s))))
+    dim = draw(st.integers(-len(base) - same, len(base) - 1 + same))
+    if not same:
+        dim = d if draw(st.booleans()) else d - len(base)
+    return (arrs, dim)
+
+
+def _roll_args(x, draw):
+    if draw(st.booleans()):
+        return draw(st.integers(-5, 5)), None
+    d = draw(st.integers(0, x.ndim - 1))
+    return draw(st.integers(-5, 5)), d
+
+
+def _np_roll(x, shifts, dims):
+    return np.roll(x, shifts, axis=dims)
+
+
+def _ax(x, dim):
+    """NumPy has no axis 0 on a 0-d array; PyTorch accepts dim 0 / -1 there."""
+    return None if x.ndim == 0 else dim
+
+
+def red(npfn):
+    """NumPy reduction reference ``(x, dim, keepdim)`` that also accepts 0-d inputs."""
+    return lambda x, d, k: npfn(x, axis=_ax(x, d), keepdims=k)
+
+
+def _np_var(x, dim, keepdim, corr):
+    n = x.size if dim is None else np.prod([x.shape[d] for d in np.atleast_1d(dim)])
+    if n - corr <= 0:
+        return np.full(np.var(x, axis=dim, keepdims=keepdim).shape, np.nan)
+    return np.var(x, axis=dim, keepdims=keepdim, ddof=corr)
+
+
+def _np_logsumexp(x, dim, keepdim):
+    m = np.max(x, axis=dim, keepdims=True)
+    r = np.log(np.sum(np.exp(x - m), axis=dim, keepdims=True)) + m
+    return r if keepdim else np.squeeze(r, axis=dim)
+
+
+def _np_softmax(x, dim):
+    e = np.exp(x - x.max(axis=dim, keepdims=True))
+    return e / e.sum(axis=dim, keepdims=True)
+
+
+def _np_maxdim(x, dim, keepdim, fn=np.max, argfn=np.argmax):
+    return (fn(x, axis=dim, keepdims=keepdim),
+            np.expand_dims(argfn(x, axis=dim), dim) if keepdim else argfn(x, axis=dim))
+
+
+def _np_scatter(x, d, idx, src, add):
+    out = x.copy()
+    grid = list(np.indices(idx.shape, sparse=True))
+    grid[d] = idx
+    if add:
+        np.add.at(out, tuple(grid), src)
+    else:
+        out[tuple(grid)] = src
+    return out
+
+
+def _np_index_select(x, d, idx):
+    return np.take(x, idx, axis=d)
+
+
+def _np_one_hot(idx):
+    return np.eye(5, dtype=np.int64)[idx]
+
+
+def _setitem(M, x, v, key):
+    y = x * 1                                # a non-leaf copy we may write into
+    y[key] = v
+    return y
+
+
+def _np_setitem(x, v, key):
+    y = x.copy()
+    y[key] = v
+    return y
+
+
+def _view_inplace(M, x):
+    """In-place op on a view of a non-leaf tensor (PyTorch's CopySlices)."""
+    y = x * 2
+    y[:, 0].mul_(3)
+    y[1:].add_(y[:1])
+    return y
+
+
+def _np_view_inplace(x):
+    y = x * 2
+    y[:, 0] *= 3
+    y[1:] += y[:1].copy()
+    return y
+
+
+@st.composite
+def where_args(draw):
+    sh = draw(hnp.mutually_broadcastable_shapes(num_shapes=3, max_dims=3, max_side=MAX_SIDE))
+    c, a, b = sh.input_shapes
+    return draw(array(c, boolean)), draw(array(a)), draw(array(b, salt=1))
+
+
+@st.composite
+def mask_args(draw):
+    sh = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=MAX_SIDE))
+    x_shape, m_shape = sh.input_shapes
+    x_shape = sh.result_shape         # the mask must broadcast to x
+    return draw(array(x_shape)), draw(array(m_shape, boolean)), draw(st.floats(-3, 3))
+
+
+# ----------------------------------------------------------------------------- the table
+@dataclass
+class Op:
+    name: str
+    fn: Callable                      # fn(M, *args), M = labkit or torch
+    ref: Optional[Callable]           # NumPy reference on float64 arrays (None: torch only)
+    args: st.SearchStrategy           # draws the argument tuple
+    torch_fn: Optional[Callable] = None
+    grad: bool = True                 # has gradients w.r.t. its float tensor arguments
+    gradcheck: bool = True
+    atol: float = 1e-5
+    rtol: float = 1e-4
+    layouts: bool = True              # also try non-contiguous / negative-stride inputs
+
+    def __repr__(self):
+        return self.name
+
+
+def _cmp(name, npfn):
+    return Op(name, lambda M, a, b: getattr(M, name)(a, b), npfn, binary(), grad=False)
+
+
+OPS = [
+    # ---- arithmetic (broadcasting) and reverse operators
+    Op("add", lambda M, a, b: a + b, np.add, binary()),
+    Op("add_alpha", lambda M, a, b: M.add(a, b, alpha=2.5), lambda a, b: a + 2.5 * b, binary()),
+    Op("sub", lambda M, a, b: a - b, np.subtract, binary()),
+    Op("mul", lambda M, a, b: a * b, np.multiply, binary()),
+    Op("div", lambda M, a, b: a / b, np.divide, binary(real, away0), rtol=1e-3),
+    Op("radd", lambda M, x, s: s + x, lambda x, s: s + x, tensor_scalar()),
+    Op("rsub", lambda M, x, s: s - x, lambda x, s: s - x, tensor_scalar()),
+    Op("rmul", lambda M, x, s: s * x, lambda x, s: s * x, tensor_scalar()),
+    Op("rdiv", lambda M, x, s: s / x, lambda x, s: s / x, tensor_scalar(away0), rtol=1e-3),
+    Op("pow_tensor", lambda M, a, b: a ** b, np.power, binary(pos, real), rtol=1e-3),
+    Op("pow_scalar", lambda M, x, s: x ** s, np.power,
+       tensor_scalar(pos, st.sampled_from([2, 3, 0.5, -1.5, 0]))),
+    Op("rpow", lambda M, x, s: s ** x, lambda x, s: s ** x,
+       tensor_scalar(real, st.sampled_from([2.0, 0.5, 3]))),
+    Op("neg", lambda M, x: -x, np.negative, unary()),
+    Op("abs", lambda M, x: M.abs(x), np.abs, unary(away0)),
+    Op("exp", lambda M, x: M.exp(x), np.exp, unary()),
+    Op("log", lambda M, x: M.log(x), np.log, unary(pos)),
+    Op("log1p", lambda M, x: M.log1p(x), np.log1p, unary(unit)),
+    Op("expm1", lambda M, x: M.expm1(x), np.expm1, unary()),
+    Op("sqrt", lambda M, x: M.sqrt(x), np.sqrt, unary(pos)),
+    Op("rsqrt", lambda M, x: M.rsqrt(x), lambda x: 1 / np.sqrt(x), unary(pos)),
+    Op("sin", lambda M, x: M.sin(x), np.sin, unary()),
+    Op("cos", lambda M, x: M.cos(x), np.cos, unary()),
+    Op("tanh", lambda M, x: M.tanh(x), np.tanh, unary()),
+    Op("sigmoid", lambda M, x: M.sigmoid(x), lambda x: 1 / (1 + np.exp(-x)), unary()),
+    Op("relu", lambda M, x: M.relu(x), lambda x: np.maximum(x, 0), unary(away0)),
+    Op("clamp", lambda M, x: M.clamp(x, -0.5, 0.7), lambda x: np.clip(x, -0.5, 0.7), unary()),
+    Op("clamp_min", lambda M, x: x.clamp(min=0.3), lambda x: np.maximum(x, 0.3), unary()),
+    Op("clip_max", lambda M, x: M.clip(x, max=0.3), lambda x: np.minimum(x, 0.3), unary()),
+    Op("clamp_tensor", lambda M, x, lo: M.clamp(x, min=lo), np.maximum, binary()),
+    Op("sign", lambda M, x: M.sign(x), np.sign, unary(away0)),
+    Op("floor", lambda M, x: M.floor(x), np.floor, unary()),
+    Op("ceil", lambda M, x: M.ceil(x), np.ceil, unary()),
+    Op("round", lambda M, x: M.round(x), np.round, unary()),
+    Op("maximum", lambda M, a, b: M.maximum(a, b), np.maximum, binary()),
+    Op("minimum", lambda M, a, b: M.minimum(a, b), np.minimum, binary()),
+    Op("where", lambda M, c, a, b: M.where(c, a, b), np.where, where_args()),
+    Op("lerp_scalar", lambda M, a, b: M.lerp(a, b, 0.3), lambda a, b: a + 0.3 * (b - a), binary()),
+    Op("lerp_tensor", lambda M, a, b, w: M.lerp(a, b, w), lambda a, b, w: a + w * (b - a),
+       ternary()),
+    Op("addcmul", lambda M, a, b, c: M.addcmul(a, b, c, value=0.5),
+       lambda a, b, c: a + 0.5 * b * c, ternary()),
+    Op("square", lambda M, x: M.square(x), np.square, unary()),
+    Op("floor_divide", lambda M, a, b: a // b, np.floor_divide, binary(real, away0), grad=False),
+    Op("remainder", lambda M, a, b: a % b, np.remainder, binary(real, away0)),
+    # ---- comparisons and logic (no gradient)
+    _cmp("eq", np.equal), _cmp("ne", np.not_equal), _cmp("lt", np.less),
+    _cmp("le", np.less_equal), _cmp("gt", np.greater), _cmp("ge", np.greater_equal),
+    Op("logical_and", lambda M, a, b: M.logical_and(a, b), np.logical_and,
+       binary(boolean, boolean), grad=False),
+    Op("logical_or", lambda M, a, b: a | b, np.logical_or, binary(boolean, boolean), grad=False),
+    Op("logical_xor", lambda M, a, b: a ^ b, np.logical_xor, binary(boolean, boolean),
+       grad=False),
+    Op("logical_not", lambda M, a: ~a, np.logical_not, unary(boolean), grad=False),
+    # ---- reductions
+    Op("sum_all", lambda M, x: x.sum(), np.sum, unary()),
+    Op("sum_dim", lambda M, x, d, k: M.sum(x, d, keepdim=k),
+       red(np.sum), with_dim(shape=shapes, multi=True)),
+    Op("mean", lambda M, x, d, k: x.mean(dim=d, keepdim=k),
+       red(np.mean), with_dim(multi=True, none=True)),
+    Op("prod", lambda M, x, d, k: M.prod(x, d, keepdim=k),
+       red(np.prod), with_dim(shape=shapes), rtol=1e-3),
+    Op("prod_all", lambda M, x: M.prod(x), np.prod, unary(shape=shapes), rtol=1e-3),
+    Op("max_all", lambda M, x: x.max(), np.max, unary(shape=nonempty)),
+    Op("min_all", lambda M, x: M.min(x), np.min, unary(shape=nonempty)),
+    Op("max_dim", lambda M, x, d, k: M.max(x, d, keepdim=k), _np_maxdim, with_dim()),
+    Op("min_dim", lambda M, x, d, k: x.min(dim=d, keepdim=k),
+       lambda x, d, k: _np_maxdim(x, d, k, np.min, np.argmin), with_dim()),
+    Op("amax", lambda M, x, d, k: M.amax(x, d, keepdim=k),
+       red(np.max), with_dim(multi=True)),
+    Op("amin", lambda M, x, d, k: x.amin(d, k),
+       red(np.min), with_dim(multi=True)),
+    Op("argmax", lambda M, x, d, k: M.argmax(x, d, keepdim=k),
+       red(np.argmax), with_dim(), grad=False),
+    Op("argmin", lambda M, x, d, k: x.argmin(dim=d, keepdim=k),
+       red(np.argmin), with_dim(), grad=False),
+    Op("argmax_all", lambda M, x: x.argmax(), np.argmax, unary(shape=nonempty), grad=False),
+    Op("var", lambda M, x, d, k: M.var(x, d, keepdim=k),
+       lambda x, d, k: _np_var(x, d, k, 1),
+       with_dim(multi=True, shape=hnp.array_shapes(min_dims=1, max_dims=3, min_side=2,
+                                                   max_side=4)), rtol=1e-3),
+    Op("var_correction0", lambda M, x, d, k: x.var(dim=d, keepdim=k, correction=0),
+       lambda x, d, k: _np_var(x, d, k, 0), with_dim(multi=True), rtol=1e-3),
+    Op("std", lambda M, x, d, k: x.std(d, keepdim=k), lambda x, d, k: np.sqrt(_np_var(x, d, k, 1)),
+       with_dim(shape=hnp.array_shapes(min_dims=1, max_dims=3, min_side=2, max_side=4)),
+       rtol=1e-3),
+    Op("norm", lambda M, x: x.norm(), np.linalg.norm, unary(away0, nonempty)),
+    Op("norm_dim", lambda M, x, d, k: M.norm(x, dim=d, keepdim=k),
+       lambda x, d, k: np.sqrt(np.sum(x * x, axis=d, keepdims=k)), with_dim(away0)),
+    Op("norm_p1", lambda M, x, d, k: x.norm(p=1, dim=d, keepdim=k),
+       lambda x, d, k: np.sum(np.abs(x), axis=d, keepdims=k), with_dim(away0)),
+    Op("norm_inf", lambda M, x: x.norm(p=float("inf")), lambda x: np.max(np.abs(x)),
+       unary(away0, nonempty)),
+    Op("logsumexp", lambda M, x, d, k: M.logsumexp(x, d, keepdim=k), _np_logsumexp,
+       with_dim(multi=True)),
+    Op("cumsum", lambda M, x, d: M.cumsum(x, d), lambda x, d: np.cumsum(x, axis=_ax(x, d)).reshape(x.shape),
+       with_dim(shape=shapes, keepdim=False)),
+    Op("all", lambda M, x, d, k: M.all(x, d, keepdim=k),
+       red(np.all), with_dim(boolean, shape=shapes), grad=False),
+    Op("any", lambda M, x, d, k: x.any(d, keepdim=k),
+       red(np.any), with_dim(boolean, shape=shapes), grad=False),
+    Op("softmax", lambda M, x, d: M.softmax(x, d), _np_softmax, with_dim(keepdim=False)),
+    Op("log_softmax", lambda M, x, d: x.log_softmax(dim=d),
+       lambda x, d: np.log(_np_softmax(x, d)), with_dim(keepdim=False)),
+    # ---- matrix products
+    Op("matmul", lambda M, a, b: a @ b, np.matmul, matmul_args()),
+    Op("mm", lambda M, a, b: M.mm(a, b), np.matmul,
+       st.integers(1, 4).flatmap(lambda k: st.tuples(array(st.tuples(st.integers(1, 4),
+                                                                    st.just(k))),
+                                                      array(st.tuples(st.just(k),
+                                                                      st.integers(0, 4)))))),
+    Op("bmm", lambda M, a, b: a.bmm(b), np.matmul,
+       st.tuples(array((2, 3, 4)), array((2, 4, 5)))),
+    Op("outer", lambda M, a, b: M.outer(a, b), np.outer,
+       st.tuples(array(hnp.array_shapes(min_dims=1, max_dims=1)),
+                 array(hnp.array_shapes(min_dims=1, max_dims=1)))),
+    Op("einsum", lambda M, eq, *ops: M.einsum(eq, *ops), lambda eq, *ops: np.einsum(eq, *ops),
+       einsum_args()),
+    # ---- shape
+    Op("view", lambda M, x, s: x.view(s), lambda x, s: x.reshape(s), shape_and(_view_shape),
+       layouts=False),
+    Op("reshape", lambda M, x, s: M.reshape(x, s), lambda x, s: x.reshape(s),
+       shape_and(_view_shape)),
+    Op("flatten", lambda M, x: M.flatten(x), lambda x: x.reshape(-1), unary()),
+    Op("flatten_range", lambda M, x, s: x.flatten(s, -1),
+       lambda x, s: x.reshape(x.shape[:s % x.ndim] + (-1,)),
+       shape_and(lambda x, d: (_dim(x, d),), shape=hnp.array_shapes(min_dims=1, min_side=1))),
+    Op("unflatten", lambda M, x: x.unflatten(0, (2, -1)),
+       lambda x: x.reshape((2, x.shape[0] // 2) + x.shape[1:]),
+       unary(shape=st.tuples(st.sampled_from([2, 4]), st.integers(0, 3)))),
+    Op("permute", lambda M, x, p: x.permute(p), np.transpose, shape_and(_perm, shape=shapes)),
+    Op("transpose", lambda M, x: M.transpose(x, 0, -1), lambda x: np.swapaxes(x, 0, -1), unary(
+        shape=nonempty)),
+    Op("t", lambda M, x: x.t(), lambda x: x.T,
+       unary(shape=hnp.array_shapes(min_dims=2, max_dims=2, max_side=4))),
+    Op("T", lambda M, x: x.T, lambda x: x.T,
+       unary(shape=hnp.array_shapes(min_dims=2, max_dims=2, max_side=4))),
+    Op("mT", lambda M, x: x.mT, lambda x: np.swapaxes(x, -1, -2),
+       unary(shape=hnp.array_shapes(min_dims=2, max_dims=3, max_side=4))),
+    Op("squeeze", lambda M, x: x.squeeze(), np.squeeze,
+       unary(shape=hnp.array_shapes(min_dims=0, max_dims=4, min_side=1, max_side=2))),
+    Op("squeeze_dim", lambda M, x, d: M.squeeze(x, d),
+       lambda x, d: np.squeeze(x, d) if x.ndim and x.shape[d] == 1 else x,
+       shape_and(lambda x, dr: (_dim(x, dr),),
+                 shape=hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=2))),
+    Op("unsqueeze", lambda M, x, d: x.unsqueeze(d), np.expand_dims,
+       shape_and(lambda x, dr: (_dim(x, dr, 1),), shape=shapes)),
+    Op("expand", lambda M, x, s: x.expand(s), lambda x, s: np.broadcast_to(
+        x, tuple(t if t != -1 else x.shape[i - len(s) + x.ndim] for i, t in enumerate(s))),
+       shape_and(_expand_target, shape=hnp.array_shapes(min_dims=0, max_dims=3, max_side=3))),
+    Op("expand_as", lambda M, x, y: x.expand_as(y), lambda x, y: np.broadcast_to(x, y.shape),
+       st.tuples(array((1, 3, 1)), array((2, 3, 4)))),
+    Op("repeat", lambda M, x, r: x.repeat(*r),
+       lambda x, r: np.tile(x.reshape((1,) * (len(r) - x.ndim) + x.shape), r),
+       shape_and(_repeats, shape=hnp.array_shapes(min_dims=1, max_dims=2, max_side=3))),
+    Op("split", lambda M, x, s, d: M.split(x, s, d), _np_split, shape_and(_split_args)),
+    Op("chunk", lambda M, x, c, d: x.chunk(c, d), _np_chunk,
+       shape_and(lambda x, dr: (dr(st.integers(1, 4)), dr(st.integers(0, x.ndim - 1))))),
+    Op("unbind", lambda M, x, d: M.unbind(x, d), lambda x, d: tuple(np.moveaxis(x, d, 0)),
+       shape_and(lambda x, dr: (dr(st.integers(0, x.ndim - 1)),))),
+    Op("cat", lambda M, xs, d: M.cat(xs, d), lambda xs, d: np.concatenate(xs, d), cat_args(),
+       layouts=False),
+    Op("stack", lambda M, xs, d: M.stack(xs, dim=d), lambda xs, d: np.stack(xs, d),
+       cat_args(same=True), layouts=False),
+    Op("flip", lambda M, x, d: x.flip(d), lambda x, d: np.flip(x, d),
+       shape_and(lambda x, dr: ((dr(st.integers(0, x.ndim - 1)),),))),
+    Op("roll", lambda M, x, s, d: M.roll(x, s, d), _np_roll, shape_and(_roll_args)),
+    Op("tril", lambda M, x, k: M.tril(x, k), lambda x, k: np.tril(x, k),
+       shape_and(lambda x, dr: (dr(st.integers(-2, 2)),),
+                 shape=hnp.array_shapes(min_dims=2, max_dims=3, max_side=4))),
+    Op("triu", lambda M, x, k: x.triu(k), lambda x, k: np.triu(x, k),
+       shape_and(lambda x, dr: (dr(st.integers(-2, 2)),),
+                 shape=hnp.array_shapes(min_dims=2, max_dims=3, max_side=4))),
+    Op("narrow", lambda M, x, d, s, n: x.narrow(d, s, n),
+       lambda x, d, s, n: np.take(x, range(s, s + n), axis=d), shape_and(_narrow_args)),
+    Op("clone", lambda M, x: x.clone(), lambda x: x.copy(), unary()),
+    Op("contiguous", lambda M, x: x.T.contiguous(), lambda x: x.T,
+       unary(shape=hnp.array_shapes(min_dims=2, max_dims=2))),
+    # ---- indexing
+    Op("getitem", lambda M, x, k: x[k], _np_getitem, getitem_args()),
+    Op("setitem", _setitem, _np_setitem,
+       st.tuples(array((4, 3)), array((3,)), st.sampled_from([0, -1, slice(1, 3)]))),
+    Op("setitem_mask", lambda M, x, m: _setitem(M, x, 0.5, m),
+       lambda x, m: _np_setitem(x, 0.5, m), st.tuples(array((3, 4)), array((3, 4), boolean))),
+    Op("view_inplace", _view_inplace, _np_view_inplace, unary(shape=st.tuples(
+        st.integers(2, 4), st.integers(1, 3))), layouts=False),
+    Op("gather", lambda M, x, d, i: M.gather(x, d, i),
+       lambda x, d, i: np.take_along_axis(x[tuple(slice(0, s) if k != d else slice(None)
+                                                  for k, s in enumerate(i.shape))], i, d),
+       index_args()),
+    Op("take_along_dim", lambda M, x, d, i: M.take_along_dim(x, i, d),
+       lambda x, d, i: np.take_along_axis(x, i, d),
+       index_args().filter(lambda a: all(s == t or k == a[1] for k, (s, t) in
+                                         enumerate(zip(a[0].shape, a[2].shape))))),
+    Op("scatter", lambda M, x, d, i, s: M.scatter(x, d, i, s),
+       lambda x, d, i, s: _np_scatter(x, d, i, s, False), scatter_args(unique=True)),
+    Op("scatter_add", lambda M, x, d, i, s: x.scatter_add(d, i, s),
+       lambda x, d, i, s: _np_scatter(x, d, i, s, True), scatter_args()),
+    Op("index_select", lambda M, x, d, i: M.index_select(x, d, i), _np_index_select,
+       shape_and(lambda x, dr: (lambda d: (d, np.random.default_rng(dr(seeds)).integers(
+           0, x.shape[d], dr(st.integers(0, 5))).astype(np.int64)))(
+           dr(st.integers(0, x.ndim - 1))))),
+    Op("masked_fill", lambda M, x, m, v: x.masked_fill(m, v),
+       lambda x, m, v: np.where(m, v, x), mask_args()),
+    Op("nonzero", lambda M, x: M.nonzero(x), lambda x: np.argwhere(x),
+       unary(boolean, shape=nonempty), grad=False),
+    Op("one_hot", lambda M, i: M.nn.functional.one_hot(i, 5) if M.__name__ == "torch"
+       else M.one_hot(i, 5), _np_one_hot,
+       st.tuples(array(shapes, lambda r, s: r.integers(0, 5, s).astype(np.int64))), grad=False),
+]
+
+# ---- dtype promotion (PyTorch's rules: categories bool < int < float; Python scalars and 0-d
+# tensors only count when they bring a higher category).  The torch test checks the dtype.
+OPS += [
+    Op("promote_float_int", lambda M, x, i: x + i, np.add, binary(real, ints)),
+    Op("promote_int_true_div", lambda M, i, j: i / j, np.divide, binary(ints, nz_ints), grad=False),
+    Op("promote_int_floor_div", lambda M, i, j: i // j, np.floor_divide, binary(ints, nz_ints), grad=False),
+    Op("promote_int_remainder", lambda M, i, j: i % j, np.remainder, binary(ints, nz_ints), grad=False),
+    Op("promote_int_float_scalar", lambda M, i: i * 2.5, lambda i: i * 2.5, unary(ints), grad=False),
+    Op("promote_int_int_scalar", lambda M, i: 3 - i, lambda i: 3 - i, unary(ints), grad=False),
+    Op("promote_bool_int", lambda M, b, i: b + i, np.add, binary(boolean, ints), grad=False),
+    Op("promote_bool_bool_mul", lambda M, a, b: a * b, np.logical_and, binary(boolean, boolean), grad=False),
+    Op("promote_f32_f64", lambda M, a, b: a * b.double(), np.multiply, binary()),
+    Op("promote_zero_dim_f64", lambda M, a, s: a + s.double(), np.add,
+       st.tuples(array(nonempty), array(()))),
+    Op("promote_int_zero_dim_float", lambda M, i, s: i + s, np.add,
+       st.tuples(array(nonempty, ints), array(()))),
+    Op("promote_float_zero_dim_int", lambda M, x, i: x * i, np.multiply,
+       st.tuples(array(nonempty), array((), ints))),
+    Op("promote_cmp_int_float", lambda M, i, x: i < x, np.less, binary(ints, real)),
+    Op("promote_eq_scalar", lambda M, x: x == 0.5, lambda x: x == 0.5,
+       unary(lambda r, s: r.integers(0, 2, s) * 0.5)),
+    Op("promote_maximum_int_float", lambda M, i, x: M.maximum(i, x), np.maximum,
+       binary(ints, real)),
+    Op("promote_where_scalar", lambda M, c, x: M.where(c, x, 0.0),
+       lambda c, x: np.where(c, x, 0.0), binary(boolean, real)),
+    Op("promote_where_scalar_first", lambda M, c, x: M.where(c, 1.5, x),
+       lambda c, x: np.where(c, 1.5, x), binary(boolean, real)),
+    Op("promote_where_int_float", lambda M, c, i, x: M.where(c, i, x), np.where,
+       ternary(boolean, ints, real)),
+    Op("promote_cat_int_float", lambda M, x, i: M.cat([x, i], 0),
+       lambda x, i: np.concatenate([x, i], 0),
+       st.integers(1, 3).flatmap(lambda n: st.tuples(array((2, n)), array((1, n), ints))),
+       layouts=False),
+    Op("int_sum", lambda M, i, d: i.sum(d), lambda i, d: i.sum(d), with_dim(ints, keepdim=False), grad=False),
+    Op("bool_sum", lambda M, b: b.sum(), np.sum, unary(boolean), grad=False),
+    Op("int_cumsum", lambda M, i, d: M.cumsum(i, d), lambda i, d: np.cumsum(i, d),
+       with_dim(ints, keepdim=False), grad=False),
+    Op("int_prod", lambda M, i: M.prod(i), np.prod, unary(ints, nonempty), grad=False),
+    Op("int_max_dim", lambda M, i, d, k: i.max(d, keepdim=k), None, with_dim(ints), grad=False),
+    Op("int_abs_neg", lambda M, i: (M.abs(i), -i), lambda i: (np.abs(i), -i), unary(ints), grad=False),
+    Op("int_clamp", lambda M, i: M.clamp(i, -1, 2), lambda i: np.clip(i, -1, 2), unary(ints), grad=False),
+    Op("int_clamp_float", lambda M, i: M.clamp(i, min=-1.5), lambda i: np.maximum(i, -1.5),
+       unary(ints), grad=False),
+    Op("int_sign", lambda M, i: M.sign(i), np.sign, unary(ints), grad=False),
+    Op("int_exp_sqrt", lambda M, i: (M.exp(i), M.sqrt(M.abs(i))),
+       lambda i: (np.exp(i), np.sqrt(np.abs(i))), unary(ints), grad=False),
+    Op("int_pow", lambda M, i: i ** 2, lambda i: i ** 2, unary(ints), grad=False),
+    Op("int_pow_float", lambda M, i: i ** 0.5, lambda i: np.abs(i) ** 0.5,
+       unary(lambda r, s: r.integers(0, 9, s)), grad=False),
+    Op("int_masked_fill", lambda M, i, m: i.masked_fill(m, 7), lambda i, m: np.where(m, 7, i),
+       binary(ints, boolean).filter(lambda a: np.broadcast_shapes(a[0].shape, a[1].shape)
+                                    == a[0].shape), grad=False),
+    Op("int_matmul", lambda M, a, b: a @ b, np.matmul, st.tuples(array((2, 3), ints),
+                                                                 array((3, 4), ints)), grad=False),
+    Op("logical_and_nonbool", lambda M, x, i: M.logical_and(x, i), np.logical_and,
+       binary(real, ints)),
+    Op("div_floor", lambda M, a, b: M.div(a, b, rounding_mode="floor"),
+       lambda a, b: np.floor(a / b), binary(real, away0), grad=False),
+    Op("div_trunc", lambda M, a, b: M.div(a, b, rounding_mode="trunc"),
+       lambda a, b: np.trunc(a / b), binary(real, away0), grad=False),
+    Op("div_trunc_int", lambda M, a, b: M.div(a, b, rounding_mode="trunc"),
+       lambda a, b: np.trunc(a / b).astype(np.int64), binary(ints, nz_ints), grad=False),
+    Op("sum_dtype", lambda M, i: M.sum(i, dtype=M.float64), lambda i: np.sum(i, dtype=np.float64),
+       unary(ints), grad=False),
+    Op("mean_dtype", lambda M, x: x.mean(dtype=M.float64), np.mean, unary(real, nonempty)),
+]
+
+# ---- more shape / indexing / reduction variants
+OPS += [
+    Op("max_binary", lambda M, a, b: M.max(a, b), np.maximum, binary()),
+    Op("min_binary", lambda M, a, b: a.min(b), np.minimum, binary()),
+    Op("round_decimals", lambda M, x: M.round(x, decimals=2), lambda x: np.round(x, 2), unary()),
+    Op("trunc", lambda M, x: M.trunc(x), np.trunc, unary()),
+    Op("reciprocal", lambda M, x: M.reciprocal(x), lambda x: 1 / x, unary(away0), rtol=1e-3),
+    Op("tan", lambda M, x: M.tan(x), np.tan, unary(unit)),
+    Op("log2_log10", lambda M, x: (M.log2(x), M.log10(x)), lambda x: (np.log2(x), np.log10(x)),
+       unary(pos)),
+    Op("exp2", lambda M, x: M.exp2(x), np.exp2, unary()),
+    Op("addcdiv", lambda M, a, b, c: M.addcdiv(a, b, c, value=0.5),
+       lambda a, b, c: a + 0.5 * b / c, ternary(real, real, away0), rtol=1e-3),
+    Op("fmod", lambda M, a, b: M.fmod(a, b), np.fmod, binary(real, away0)),
+    Op("cumprod", lambda M, x, d: M.cumprod(x, d), lambda x, d: np.cumprod(x, axis=_ax(x, d))
+       .reshape(x.shape), with_dim(shape=shapes, keepdim=False)),
+    Op("nansum", lambda M, x: M.nansum(x), np.nansum,
+       unary(lambda r, s: np.where(r.random(s) < 0.3, np.nan, r.uniform(-1, 1, s)))),
+    Op("count_nonzero", lambda M, x, d: M.count_nonzero(x, d),
+       lambda x, d: np.count_nonzero(x, axis=d), with_dim(boolean, keepdim=False), grad=False),
+    Op("var_mean", lambda M, x, d: M.var_mean(x, d),
+       lambda x, d: (np.var(x, axis=d, ddof=1), np.mean(x, axis=d)),
+       with_dim(shape=hnp.array_shapes(min_dims=1, max_dims=3, min_side=2, max_side=4),
+                keepdim=False), rtol=1e-3),
+    Op("std_mean_unbiased_false", lambda M, x: M.std_mean(x, unbiased=False),
+       lambda x: (np.std(x), np.mean(x)), unary(real, nonempty), rtol=1e-3),
+    Op("norm_p3", lambda M, x, d: x.norm(p=3, dim=d),
+       lambda x, d: np.sum(np.abs(x) ** 3, axis=d) ** (1 / 3), with_dim(away0, keepdim=False),
+       rtol=1e-3),
+    Op("norm_p0", lambda M, x: x.norm(p=0), lambda x: np.float64(np.count_nonzero(x)),
+       unary(lambda r, s: np.where(r.random(s) < 0.5, 0.0, 1.0), nonempty), grad=False),
+    Op("logsumexp_neg_inf", lambda M, x: M.logsumexp(x, -1),
+       lambda x: _np_logsumexp_safe(x, -1),
+       unary(lambda r, s: np.where(r.random(s) < 0.3, -np.inf, r.uniform(-2, 2, s)), nonempty),
+       gradcheck=False),
+    Op("argmax_keepdim_none", lambda M, x: M.argmax(x, keepdim=True),
+       lambda x: np.argmax(x).reshape((1,) * x.ndim), unary(real, nonempty), grad=False),
+    Op("movedim", lambda M, x: M.movedim(x, 0, -1), lambda x: np.moveaxis(x, 0, -1),
+       unary(shape=nonempty)),
+    Op("squeeze_tuple", lambda M, x: x.squeeze((0, -1)),
+       lambda x: np.squeeze(x, tuple(d for d in {0, x.ndim - 1} if x.shape[d] == 1)),
+       unary(shape=hnp.array_shapes(min_dims=2, max_dims=3, min_side=1, max_side=2))),
+    Op("select", lambda M, x, d: x.select(d, -1), lambda x, d: np.take(x, -1, axis=d),
+       with_dim(keepdim=False)),
+    Op("split_sizes", lambda M, x: x.split([1, 2], dim=-1),
+       lambda x: (x[..., :1], x[..., 1:]), unary(shape=st.tuples(st.integers(0, 3),
+                                                                 st.just(3)))),
+    Op("narrow_neg_start", lambda M, x: M.narrow(x, -1, -2, 2), lambda x: x[..., -2:],
+       unary(shape=st.tuples(st.integers(0, 3), st.integers(2, 4)))),
+    Op("roll_multi", lambda M, x: M.roll(x, (1, -2), (0, 1)),
+       lambda x: np.roll(x, (1, -2), (0, 1)),
+       unary(shape=hnp.array_shapes(min_dims=2, max_dims=3, max_side=4))),
+    Op("repeat_interleave", lambda M, x: M.repeat_interleave(x, 2, dim=0),
+       lambda x: np.repeat(x, 2, axis=0), unary(shape=nonempty)),
+    Op("tile", lambda M, x: M.tile(x, (2, 1)), lambda x: np.tile(x, (2, 1)),
+       unary(shape=nonempty)),
+    Op("diagonal", lambda M, x, k: M.diagonal(x, k), lambda x, k: np.diagonal(x, k).copy(),
+       shape_and(lambda x, dr: (dr(st.integers(-2, 2)),),
+                 shape=hnp.array_shapes(min_dims=2, max_dims=2, max_side=4))),
+    Op("diag_embed_vector", lambda M, x: M.diag(x), np.diag,
+       unary(shape=hnp.array_shapes(min_dims=1, max_dims=1, max_side=4))),
+    Op("trace", lambda M, x: M.trace(x), np.trace,
+       unary(shape=hnp.array_shapes(min_dims=2, max_dims=2, max_side=4))),
+    Op("hstack_vstack", lambda M, a, b: (M.hstack([a, b]), M.vstack([a, b])),
+       lambda a, b: (np.hstack([a, b]), np.vstack([a, b])),
+       st.tuples(array((2, 3)), array((2, 3), salt=1)), layouts=False),
+    Op("flatten_0d", lambda M, x: x.flatten(), lambda x: x.reshape(1), unary(shape=st.just(()))),
+    Op("reshape_to_0d", lambda M, x: x.reshape(()), lambda x: x.reshape(()),
+       unary(shape=st.just((1, 1)))),
+    Op("view_as", lambda M, x, y: x.view_as(y), lambda x, y: x.reshape(y.shape),
+       st.tuples(array((2, 6)), array((3, 4))), layouts=False),
+    Op("swapaxes", lambda M, x: M.swapaxes(x, 0, 1), lambda x: np.swapaxes(x, 0, 1),
+       unary(shape=hnp.array_shapes(min_dims=2, max_dims=3))),
+    Op("unsqueeze_neg", lambda M, x: x.unsqueeze(-1), lambda x: x[..., None], unary()),
+    Op("masked_select", lambda M, x, m: M.masked_select(x, m), lambda x, m: x[m],
+       st.tuples(array((3, 4)), array((3, 4), boolean))),
+    Op("index_add", lambda M, x, i, s: x.index_add(0, i, s),
+       lambda x, i, s: _np_index_add(x, i, s),
+       st.tuples(array((4, 3)), array((5,), lambda r, s: r.integers(0, 4, s)), array((5, 3)))),
+    Op("index_put_accumulate", lambda M, x, i, v: x.index_put((i,), v, accumulate=True),
+       lambda x, i, v: _np_index_add(x, i, v),
+       st.tuples(array((4, 3)), array((5,), lambda r, s: r.integers(0, 4, s)), array((5, 3)))),
+    Op("scatter_value", lambda M, x, d, i, s: M.scatter(x, d, i, value=2.5),
+       lambda x, d, i, s: _np_scatter(x, d, i, np.full(i.shape, 2.5), False),
+       scatter_args(unique=True)),
+    Op("gather_negdim", lambda M, x, d, i: M.gather(x, d - x.ndim, i),
+       lambda x, d, i: np.take_along_axis(x[tuple(slice(0, s) if k != d else slice(None)
+                                                  for k, s in enumerate(i.shape))], i, d),
+       index_args()),
+    Op("take_along_dim_flat", lambda M, x, i: M.take_along_dim(x, i),
+       lambda x, i: x.reshape(-1)[i],
+       st.tuples(array(nonempty), array((3,), lambda r, s: r.integers(0, 1, s))), layouts=False),
+    Op("nonzero_tuple", lambda M, x: M.nonzero(x, as_tuple=True), np.nonzero,
+       unary(boolean, nonempty), grad=False),
+    Op("getitem_int_tensor_0d", lambda M, x, i: x[i], lambda x, i: x[i],
+       st.tuples(array((4, 2)), array((), lambda r, s: np.asarray(r.integers(0, 4))))),
+    Op("getitem_two_lists", lambda M, x: x[[0, 2], [1, 0]], lambda x: x[[0, 2], [1, 0]],
+       unary(shape=st.just((3, 2)))),
+    Op("getitem_bool_scalar", lambda M, x: x[True], lambda x: x[None],
+       unary(shape=st.just((2, 3)))),
+    Op("setitem_tensor_index", lambda M, x, i, v: _setitem(M, x, v, i),
+       lambda x, i, v: _np_setitem(x, v, i),
+       st.tuples(array((5, 2)), array((2,), lambda r, s: r.choice(5, 2, replace=False)),
+                 array((2, 2)))),
+    Op("setitem_broadcast", lambda M, x, v: _setitem(M, x, v, (slice(None), 1)),
+       lambda x, v: _np_setitem(x, v, (slice(None), 1)), st.tuples(array((3, 4)), array(()))),
+    Op("einsum_ellipsis", lambda M, a, b: M.einsum("...qd,...kd->...qk", a, b),
+       lambda a, b: np.einsum("...qd,...kd->...qk", a, b),
+       st.tuples(array((2, 3, 4)), array((2, 5, 4)))),
+    Op("einsum_implicit", lambda M, a, b: M.einsum("ij,jk", a, b),
+       lambda a, b: np.einsum("ij,jk", a, b), st.tuples(array((2, 3)), array((3, 4)))),
+    Op("einsum_list", lambda M, a, b: M.einsum("ij,jk->ik", [a, b]),
+       lambda a, b: np.einsum("ij,jk->ik", a, b), st.tuples(array((2, 3)), array((3, 4)))),
+    Op("einsum_diag", lambda M, a: M.einsum("ii->i", a), lambda a: np.einsum("ii->i", a).copy(),
+       st.tuples(array((3, 3)))),
+    Op("softmax_dtype", lambda M, x: M.softmax(x, -1, dtype=M.float64),
+       lambda x: _np_softmax(x, -1), unary(shape=nonempty)),
+    Op("log_softmax_0d", lambda M, x: x.log_softmax(0), lambda x: x * 0,
+       unary(shape=st.just(()))),
+    Op("addmm", lambda M, c, a, b: M.addmm(c, a, b, beta=0.5, alpha=2),
+       lambda c, a, b: 0.5 * c + 2 * a @ b, st.tuples(array((3,)), array((2, 4)),
+                                                      array((4, 3)))),
+    Op("mv_dot", lambda M, m, v: (M.mv(m, v), M.dot(v, v)), lambda m, v: (m @ v, v @ v),
+       st.tuples(array((2, 3)), array((3,)))),
+    Op("pow_zero_base", lambda M, x: x ** 2.0, lambda x: x ** 2,
+       unary(lambda r, s: np.where(r.random(s) < 0.3, 0.0, r.uniform(-2, 2, s)))),
+    Op("clamp_tensor_both", lambda M, x, lo: M.clamp(x, lo, lo + 1), lambda x, lo:
+       np.minimum(np.maximum(x, lo), lo + 1), binary()),
+]
+
+
+def _np_index_add(x, i, s):
+    out = x.copy()
+    np.add.at(out, i, s)
+    return out
+
+
+def _np_logsumexp_safe(x, d):
+    with np.errstate(all="ignore"):
+        m = np.max(x, axis=d, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0)
+        return np.squeeze(np.log(np.sum(np.exp(x - m), axis=d, keepdims=True)) + m, axis=d)
+
+
+BY_NAME = {op.name: op for op in OPS}
+assert len(BY_NAME) == len(OPS), "op names in the table must be unique"
