@@ -138,12 +138,14 @@ class Node:
         return saved
 
     def _check_versions(self):
-        for i, (vc, ver, t_shape, t_dtype) in enumerate(self._saved_vc):
+        for vc, ver, i in self._saved_vc:
             if vc[0] != ver:
+                s = self._saved[i]
+                arr = s._np if isinstance(s, _Tensor) else s
                 raise RuntimeError(
                     f"one of the variables needed for gradient computation has been modified by an "
-                    f"inplace operation: [labkit.{t_dtype} {list(t_shape)}], which is input or "
-                    f"output {i} saved by {self.name()}, is at version {vc[0]}; expected version "
+                    f"inplace operation: [labkit.{arr.dtype.name} {list(arr.shape)}], saved by "
+                    f"{self.name()} (saved value {i}), is at version {vc[0]}; expected version "
                     f"{ver} instead. Hint: replace the in-place op (e.g. x.add_(...), x[...] = ..., "
                     f"x += ..., x.relu_()) with its out-of-place form (x = x + ...), or .clone() "
                     f"the tensor before modifying it.")
@@ -291,8 +293,8 @@ def _apply_raw(cls, args):
             if track and a._rg:
                 any_needs = True
                 needs.append(True)
-                fn = a.grad_fn
-                nexts.append((a._accumulator() if fn is None else fn, a._out_nr))
+                fn = a.grad_fn or a._accum or a._accumulator()
+                nexts.append((fn, a._out_nr))
                 metas.append((arr.shape, arr.dtype))
                 continue
         else:
@@ -368,7 +370,7 @@ def _record_versions(ctx, args, outputs):
     """Remember the version of every saved array that belongs to a tensor (in-place detection)."""
     info = None
     Tensor = _Tensor
-    for s in ctx._saved:
+    for i, s in enumerate(ctx._saved):
         owner = None
         if type(s) is np.ndarray:
             for t in args:
@@ -383,9 +385,11 @@ def _record_versions(ctx, args, outputs):
         elif isinstance(s, Tensor):
             owner = s
         if owner is not None:
+            vc = owner._vc
             if info is None:
-                info = []
-            info.append((owner._vc, owner._vc[0], s.shape, owner.dtype.name))
+                info = [(vc, vc[0], i)]
+            else:
+                info.append((vc, vc[0], i))
     ctx._saved_vc = info
 
 

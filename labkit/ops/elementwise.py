@@ -9,7 +9,7 @@ from .. import dtypes as D
 from .. import kernels as K
 from ..autograd.function import Function
 from ..tensor import Tensor, _make
-from ._common import as_tensor_arg, promote, to_float
+from ._common import as_tensor_arg, check_broadcast, promote, to_float
 from ._registry import method, register
 
 
@@ -129,10 +129,20 @@ class Minimum(Function):
 
 
 def _binary(cls, a, b):
-    a, b, _ = promote(a, b)
-    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
-        raise TypeError("at least one operand must be a Tensor")
-    return cls.apply(a, b)
+    """Promote the operands to their common dtype and apply ``cls``.
+
+    Two tensors of one dtype (the common case) skip promotion.  Shapes that do not broadcast
+    raise PyTorch's RuntimeError naming both sizes (NumPy's ValueError never reaches the user).
+    """
+    if not (type(a) is Tensor and type(b) is Tensor and a._np.dtype is b._np.dtype):
+        a, b, _ = promote(a, b)
+        if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+            raise TypeError("at least one operand must be a Tensor")
+    try:
+        return cls.apply(a, b)
+    except ValueError:
+        check_broadcast(a, b)
+        raise
 
 
 def _scale(x, alpha):
@@ -145,7 +155,7 @@ def _scale(x, alpha):
 def add(input, other, *, alpha=1, out=None):
     """``input + alpha * other`` with broadcasting."""
     r = _binary(Add, input, _scale(other, alpha) if alpha != 1 else other)
-    return _out(r, out)
+    return r if out is None else _out(r, out)
 
 
 @register("sub", "subtract")
@@ -155,7 +165,8 @@ def sub(input, other, *, alpha=1, out=None):
 
 @register("mul", "multiply")
 def mul(input, other, *, out=None):
-    return _out(_binary(Mul, input, other), out)
+    r = _binary(Mul, input, other)
+    return r if out is None else _out(r, out)
 
 
 @register("div", "divide", "true_divide")
@@ -224,16 +235,67 @@ def _out(r, out):
 
 @register("floor_divide")
 def floor_divide(input, other):
-    a, b, _ = promote(input, other)
-    return _make(np.floor_divide(_np(a), _np(b)))
+    """``a // b`` rounded toward minus infinity (not differentiable, as in PyTorch)."""
+    a, b, dt = promote(input, other)
+    if not dt.is_floating_point and np.any(_np(b) == 0):
+        raise RuntimeError("ZeroDivisionError: integer division or modulo by zero")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _make(np.asarray(np.floor_divide(_np(a), _np(b))))
 
 
-@register("remainder", "fmod")
+class Remainder(Function):
+    """Python's ``a % b`` (sign of the divisor): a - floor(a / b) * b."""
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.asarray(np.remainder(a, b))
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        nb = ctx.needs_input_grad[1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return g, (-g * np.floor_divide(a, b) if nb else None)
+
+
+class Fmod(Function):
+    """C's ``fmod`` (sign of the dividend): a - trunc(a / b) * b."""
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.asarray(np.fmod(a, b))
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        nb = ctx.needs_input_grad[1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return g, (-g * np.trunc(a / b) if nb else None)
+
+
+def _int_division(cls, input, other):
+    a, b, dt = promote(input, other)
+    if not dt.is_floating_point and np.any(_np(b) == 0):
+        raise RuntimeError("ZeroDivisionError: integer division or modulo by zero")
+    if not isinstance(a, Tensor):
+        a = _make(np.asarray(a, dtype=dt.np))
+    return cls.apply(a, b)
+
+
+@register("remainder")
 def remainder(input, other):
-    a, b, _ = promote(input, other)
-    if a.requires_grad if isinstance(a, Tensor) else False:
-        return a - floor_divide(a, b) * b
-    return _make(np.remainder(_np(a), _np(b)))
+    return _int_division(Remainder, input, other)
+
+
+@register("fmod")
+def fmod(input, other):
+    return _int_division(Fmod, input, other)
 
 
 def _np(x):
@@ -527,6 +589,143 @@ def reciprocal(input):
     return div(1.0, to_float(input))
 
 
+# ---- more math: inverse trigonometric and hyperbolic functions (forward and derivative)
+class Asin(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        with np.errstate(invalid="ignore"):
+            return np.arcsin(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors                      # d/dx asin x = 1 / sqrt(1 - x^2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return g / np.sqrt(1 - x * x)
+
+
+class Acos(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        with np.errstate(invalid="ignore"):
+            return np.arccos(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors                      # d/dx acos x = -1 / sqrt(1 - x^2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return -g / np.sqrt(1 - x * x)
+
+
+class Atan(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.arctan(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors                      # d/dx atan x = 1 / (1 + x^2)
+        return g / (1 + x * x)
+
+
+class Sinh(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.sinh(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * np.cosh(x)
+
+
+class Cosh(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.cosh(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * np.sinh(x)
+
+
+class Atan2(Function):
+    """atan2(y, x): the angle of the point (x, y)."""
+    raw = True
+
+    @staticmethod
+    def forward(ctx, y, x):
+        ctx.save_for_backward(y, x)
+        return np.arctan2(y, x)
+
+    @staticmethod
+    def backward(ctx, g):
+        y, x = ctx.saved_tensors                      # d/dy = x / r^2, d/dx = -y / r^2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r2 = x * x + y * y
+            return g * x / r2, -g * y / r2
+
+
+asin = _make_unary("asin", Asin, aliases=("arcsin",))
+acos = _make_unary("acos", Acos, aliases=("arccos",))
+atan = _make_unary("atan", Atan, aliases=("arctan",))
+sinh = _make_unary("sinh", Sinh)
+cosh = _make_unary("cosh", Cosh)
+
+
+@register("atan2", "arctan2")
+def atan2(input, other):
+    a, b, dt = promote(input, other)
+    if not dt.is_floating_point:
+        a, b = to_float(a), to_float(b)
+    return Atan2.apply(a, b)
+
+
+@register("frac")
+def frac(input):
+    """The fractional part, ``x - trunc(x)`` (gradient 1, as in PyTorch)."""
+    return sub(input, trunc(input).detach())
+
+
+@register("logaddexp")
+def logaddexp(input, other):
+    """log(exp(a) + exp(b)) without overflow: max + log1p(exp(-|a - b|))."""
+    m = maximum(input, other)
+    return add(m, log1p(exp(neg(abs(sub(input, other))))))
+
+
+@register("nan_to_num")
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+    """NaN -> ``nan``, +inf -> ``posinf`` (default: the dtype's max), -inf -> ``neginf``."""
+    if not input.dtype.is_floating_point:
+        return input.clone()
+    info = np.finfo(input._np.dtype)
+    x = where(isnan(input), float(nan), input)
+    x = where(isinf(x) & (x > 0), float(info.max if posinf is None else posinf), x)
+    return where(isinf(x) & (x < 0), float(info.min if neginf is None else neginf), x)
+
+
+@register("logit")
+def logit(input, eps=None):
+    x = input if eps is None else clamp(input, eps, 1 - eps)
+    return log(div(x, sub(1, x)))
+
+
 @register("clamp", "clip")
 def clamp(input, min=None, max=None):
     if min is None and max is None:
@@ -621,7 +820,11 @@ def where(condition, input=None, other=None):
     if cond._np.dtype != np.bool_:
         cond = _make(cond._np.astype(bool))
     a, b, _ = promote(input, other)
-    return Where.apply(cond, a, b)
+    try:
+        return Where.apply(cond, a, b)
+    except ValueError:
+        check_broadcast(cond, a, b)
+        raise
 
 
 class Lerp(Function):
@@ -645,7 +848,11 @@ class Lerp(Function):
 @register("lerp")
 def lerp(input, end, weight):
     a, b, _ = promote(input, end)
-    return Lerp.apply(a, b, weight)
+    try:
+        return Lerp.apply(a, b, weight)
+    except ValueError:
+        check_broadcast(a, b, weight if isinstance(weight, Tensor) else 0.0)
+        raise
 
 
 class Addcmul(Function):
@@ -671,7 +878,11 @@ def addcmul(input, tensor1, tensor2, *, value=1):
     t1, t2, _ = promote(tensor1, tensor2)
     a, t1, _ = promote(input, t1)
     a, t2, _ = promote(a, t2)
-    return Addcmul.apply(a, t1, t2, value)
+    try:
+        return Addcmul.apply(a, t1, t2, value)
+    except ValueError:
+        check_broadcast(a, t1, t2)
+        raise
 
 
 @register("addcdiv")
@@ -683,7 +894,11 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
 def _cmp(npfn):
     def op(input, other):
         a, b, _ = promote(input, other)
-        return _make(npfn(_np(a), _np(b)))
+        try:
+            return _make(npfn(_np(a), _np(b)))
+        except ValueError:
+            check_broadcast(a, b)
+            raise
     return op
 
 
@@ -702,17 +917,32 @@ def _bool_arr(x):
 
 @register("logical_and")
 def logical_and(input, other):
-    return _make(np.logical_and(_bool_arr(input), _bool_arr(other)))
+    a, b = _bool_arr(input), _bool_arr(other)
+    try:
+        return _make(np.logical_and(a, b))
+    except ValueError:
+        check_broadcast(a, b)
+        raise
 
 
 @register("logical_or")
 def logical_or(input, other):
-    return _make(np.logical_or(_bool_arr(input), _bool_arr(other)))
+    a, b = _bool_arr(input), _bool_arr(other)
+    try:
+        return _make(np.logical_or(a, b))
+    except ValueError:
+        check_broadcast(a, b)
+        raise
 
 
 @register("logical_xor")
 def logical_xor(input, other):
-    return _make(np.logical_xor(_bool_arr(input), _bool_arr(other)))
+    a, b = _bool_arr(input), _bool_arr(other)
+    try:
+        return _make(np.logical_xor(a, b))
+    except ValueError:
+        check_broadcast(a, b)
+        raise
 
 
 @register("logical_not")
