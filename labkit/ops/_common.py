@@ -51,8 +51,17 @@ def promote(a, b):
     """
     ta = isinstance(a, Tensor)
     tb = isinstance(b, Tensor)
-    if ta and tb and a._np.dtype == b._np.dtype:
-        return a, b, a.dtype
+    if ta and tb:
+        if a._np.dtype == b._np.dtype:
+            return a, b, D._FROM_NP[a._np.dtype]
+    elif ta:                            # fast path: float tensor with a Python number
+        tp = type(b)
+        if (tp is float or tp is int) and a._np.dtype.kind == "f":
+            return a, float(b), D._FROM_NP[a._np.dtype]
+    elif tb:
+        tp = type(a)
+        if (tp is float or tp is int) and b._np.dtype.kind == "f":
+            return float(a), b, D._FROM_NP[b._np.dtype]
     if not ta:
         a = as_tensor_arg(a)
         ta = isinstance(a, Tensor)
@@ -111,5 +120,41 @@ def dims_arg(dim, ndim):
         axes = tuple(sorted({dim_arg(d, ndim) for d in dim}))
         if len(axes) != len(dim):
             raise RuntimeError(f"dim {list(dim)} appears multiple times in the list of dims")
-        return axes
-    return (dim_arg(dim, ndim),)
+    else:
+        axes = (dim_arg(dim, ndim),)
+    return axes if ndim else ()          # a 0-d tensor accepts dim 0 / -1 and has no axes
+
+
+def broadcast_error(*shapes):
+    """PyTorch's RuntimeError for shapes that do not broadcast (None when they do).
+
+    Sizes are compared from the last dim backwards, like PyTorch; the message names the two sizes,
+    the dim (in the broadcast result), both full shapes, and how to fix it.
+    """
+    shapes = [tuple(s) for s in shapes]
+    nd = max(len(s) for s in shapes)
+    names = "abcdefgh"
+    for i in range(nd - 1, -1, -1):
+        seen = None
+        for k, s in enumerate(shapes):
+            j = i - (nd - len(s))
+            if j < 0 or s[j] == 1:
+                continue
+            if seen is None:
+                seen = (k, s[j])
+            elif s[j] != seen[1]:
+                listed = " and ".join(str(list(sh)) for sh in shapes)
+                return RuntimeError(
+                    f"The size of tensor {names[seen[0]]} ({seen[1]}) must match the size of "
+                    f"tensor {names[k]} ({s[j]}) at non-singleton dimension {i} (shapes "
+                    f"{listed}). Broadcasting lines shapes up from the last dim: each pair of "
+                    f"sizes must be equal or one of them 1. Reshape one operand (e.g. "
+                    f".unsqueeze(), .view(), .T) or fix the sizes.")
+    return None
+
+
+def check_broadcast(*operands):
+    """Raise the broadcast error for tensor/array operands if their shapes do not broadcast."""
+    err = broadcast_error(*[np.shape(o._np if isinstance(o, Tensor) else o) for o in operands])
+    if err is not None:
+        raise err from None
