@@ -373,8 +373,8 @@ def _cast_state(param, key, value):
     if value._np.dtype.kind == "f" and value._np.dtype != param._np.dtype:
         return _make(value._np.astype(param._np.dtype))
     if value._np.shape != param._np.shape and value._np.size == param._np.size:
-        return _make(np.ascontiguousarray(value._np.reshape(param._np.shape)))
-    return _make(np.ascontiguousarray(value._np))
+        return _make(np.array(value._np.reshape(param._np.shape), order="C"))
+    return _make(np.array(value._np, order="C"))
 
 
 def _with_step_hooks(step):

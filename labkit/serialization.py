@@ -1,0 +1,434 @@
+"""``labkit.save`` / ``labkit.load``: checkpoints as safetensors files, written atomically.
+
+    labkit.save(model.state_dict(), "model.safetensors")
+    model.load_state_dict(labkit.load("model.safetensors"))
+
+    labkit.save({"model": model.state_dict(), "optim": optimizer.state_dict(), "epoch": 3},
+                "checkpoint.safetensors")
+
+Format
+------
+A standard `safetensors <https://github.com/huggingface/safetensors>`_ file, written and read with
+the ``safetensors`` library's NumPy API:
+
+* every tensor is stored as a named safetensors tensor. A flat state dict keeps its own names
+  (``"fc1.weight"``), so other tools (``safetensors.torch.load_file``) read it directly; tensors in
+  nested objects get dotted path names (``"optim.state.0.exp_avg"``);
+* the rest of the object (dicts with int keys, lists, tuples, numbers, strings, None) is stored as
+  JSON in the header's ``__metadata__`` (key ``"labkit.structure"``), with each tensor replaced by
+  a reference to its name. The same tensor object saved twice (tied weights) is stored once and
+  comes back as one object.
+
+Safety
+------
+* Loading never executes code: safetensors holds only raw numbers and JSON. Pickle-based files
+  (PyTorch's ``torch.save`` ``.pt``/``.pth``, zip or legacy format) are recognised and refused
+  with an explanation and a conversion recipe: unpickling a file can run arbitrary code.
+* Saving to a path is atomic: the bytes go to a temporary file in the same directory, which is
+  flushed, fsync'ed and then renamed over the target with ``os.replace``. A crash or an error
+  midway leaves the previous checkpoint untouched and no temporary file behind.
+* Truncated or corrupted files raise a ``ValueError`` naming the file and what is wrong.
+"""
+import json
+import math
+import os
+import pickle
+import struct
+import tempfile
+from collections import Counter, OrderedDict
+
+import numpy as np
+
+from . import dtypes as D
+from .tensor import Tensor, _make
+
+__all__ = ["save", "load", "UnsafeCheckpointError"]
+
+FORMAT_KEY = "labkit.format"
+STRUCTURE_KEY = "labkit.structure"
+FORMAT_VERSION = "1"
+_MAX_HEADER = 100 * 1024 * 1024          # safetensors' own limit on the JSON header
+
+
+class UnsafeCheckpointError(pickle.UnpicklingError, ValueError):
+    """Raised by ``labkit.load`` for pickle-based files, which it refuses to unpickle."""
+
+
+# ---- saving --------------------------------------------------------------------------------------
+class _Encoder:
+    """Walks the object: tensors go to ``self.tensors`` (name -> array), the rest becomes JSON."""
+
+    def __init__(self):
+        self.tensors = {}
+        self._names_by_id = {}
+        self._keep_alive = []
+
+    def _name_for(self, path):
+        name = ".".join(str(p) for p in path) or "tensor"
+        if name in self.tensors:
+            i = 1
+            while f"{name}#{i}" in self.tensors:
+                i += 1
+            name = f"{name}#{i}"
+        return name
+
+    def _add_array(self, obj, arr, path):
+        key = id(obj)
+        if key in self._names_by_id:
+            return self._names_by_id[key]
+        if arr.dtype not in D._FROM_NP:
+            raise TypeError(f"can't save an array of dtype {arr.dtype} at {_where(path)}: "
+                            f"safetensors stores bool, uint8, int32, int64, float16/32/64")
+        name = self._name_for(path)
+        self.tensors[name] = np.require(arr, requirements="C")
+        self._names_by_id[key] = name
+        self._keep_alive.append(obj)          # ids must stay unique while we encode
+        return name
+
+    def encode(self, obj, path=()):
+        if isinstance(obj, Tensor):
+            ref = {"__tensor__": self._add_array(obj, obj._np, path)}
+            if obj.requires_grad:
+                ref["requires_grad"] = True
+            return ref
+        if isinstance(obj, np.ndarray):
+            return {"__ndarray__": self._add_array(obj, obj, path)}
+        if obj is None or isinstance(obj, (bool, str)):
+            return obj
+        if isinstance(obj, (np.bool_,)):
+            return bool(obj)
+        if isinstance(obj, (int, np.integer)):
+            return int(obj)
+        if isinstance(obj, (float, np.floating)):
+            v = float(obj)
+            return v if math.isfinite(v) else {"__float__": repr(v)}
+        if isinstance(obj, D.dtype):
+            return {"__dtype__": obj.name}
+        if isinstance(obj, tuple):
+            return {"__tuple__": [self.encode(v, path + (i,)) for i, v in enumerate(obj)]}
+        if isinstance(obj, list):
+            return [self.encode(v, path + (i,)) for i, v in enumerate(obj)]
+        if isinstance(obj, (set, frozenset)):
+            return {"__set__": [self.encode(v, path + (i,)) for i, v in enumerate(sorted(obj))]}
+        if isinstance(obj, dict):
+            kind = ("Counter" if isinstance(obj, Counter) else
+                    "OrderedDict" if isinstance(obj, OrderedDict) else "dict")
+            items = [[self.encode(k, path), self.encode(v, path + (k,))] for k, v in obj.items()]
+            return {"__dict__": items, "type": kind}
+        raise TypeError(
+            f"labkit.save can't store an object of type {type(obj).__name__} (at {_where(path)}). "
+            f"Checkpoints hold tensors, NumPy arrays, numbers, strings, None, and lists / tuples / "
+            f"dicts of these (no code, by design). Save the data the object holds instead, e.g. a "
+            f"model's .state_dict() rather than the model.")
+
+
+def _where(path):
+    return "obj" + "".join(f"[{p!r}]" for p in path)
+
+
+def _is_flat_state_dict(obj):
+    return (isinstance(obj, dict) and len(obj) > 0
+            and all(isinstance(k, str) and isinstance(v, Tensor) for k, v in obj.items()))
+
+
+def _serialize(obj):
+    """The bytes of the safetensors file for ``obj``."""
+    from safetensors.numpy import save as st_save
+    enc = _Encoder()
+    if _is_flat_state_dict(obj):
+        # keep the state dict's own names as the safetensors names (readable by other tools)
+        items = []
+        for k, v in obj.items():
+            if id(v) in enc._names_by_id:
+                name = enc._names_by_id[id(v)]
+            else:
+                enc.tensors[k] = np.require(v._np, requirements="C")
+                enc._names_by_id[id(v)] = name = k
+                enc._keep_alive.append(v)
+            ref = {"__tensor__": name}
+            if v.requires_grad:
+                ref["requires_grad"] = True
+            items.append([k, ref])
+        kind = "OrderedDict" if isinstance(obj, OrderedDict) else "dict"
+        structure = {"__dict__": items, "type": kind}
+    else:
+        structure = enc.encode(obj)
+    metadata = {FORMAT_KEY: FORMAT_VERSION,
+                STRUCTURE_KEY: json.dumps(structure, allow_nan=False, separators=(",", ":"))}
+    return st_save(enc.tensors, metadata=metadata)
+
+
+_CHUNK = 1 << 22
+
+
+def _write_bytes(fh, data):
+    """Write ``data`` to the open file in chunks (the step a failing disk would interrupt)."""
+    view = memoryview(data)
+    for start in range(0, len(view), _CHUNK):
+        fh.write(view[start:start + _CHUNK])
+
+
+def save(obj, f, pickle_module=None, pickle_protocol=None, _use_new_zipfile_serialization=True):
+    r"""Save ``obj`` (a state dict, optimizer state, or a nest of them) to a safetensors file.
+
+    Args:
+        obj: a Tensor, or dicts / lists / tuples of tensors, NumPy arrays, numbers, strings and
+            None (e.g. ``model.state_dict()``, ``optimizer.state_dict()``, or a dict holding
+            both plus the epoch). Other objects (modules, functions) are refused: save their
+            state instead.
+        f: a file path (``str`` or ``os.PathLike``), written atomically, or a writable binary
+            file object (e.g. ``io.BytesIO``), written directly.
+        pickle_module, pickle_protocol: accepted for PyTorch compatibility and ignored (labkit
+            never pickles).
+
+    Example:
+        >>> labkit.save(model.state_dict(), "model.safetensors")
+    """
+    data = _serialize(obj)
+    if hasattr(f, "write") and not isinstance(f, (str, os.PathLike)):
+        _write_bytes(f, data)
+        return
+    path = os.fspath(f)
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"labkit.save: the directory {directory!r} does not exist "
+                                f"(create it first, e.g. os.makedirs({directory!r}, "
+                                f"exist_ok=True))")
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".",
+                               suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            _write_bytes(fh, data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_dir(directory)
+
+
+def _fsync_dir(directory):
+    """Make the rename itself durable (best effort: not every OS / filesystem allows it)."""
+    try:
+        dfd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)
+
+
+# ---- loading -------------------------------------------------------------------------------------
+_PICKLE_ADVICE = (
+    "labkit.load only reads safetensors files. Unpickling can execute arbitrary code hidden in "
+    "the file, so labkit never unpickles anything, whatever weights_only says. To convert a "
+    "checkpoint you trust, in PyTorch run:\n"
+    "    import torch; from safetensors.torch import save_file\n"
+    "    save_file(torch.load(path, weights_only=True), 'model.safetensors')\n"
+    "(for a state dict; save_file needs a flat dict of tensors), then labkit.load that file. "
+    "labkit.save always writes safetensors.")
+
+
+def _sniff(head, name):
+    """Refuse pickle-based formats before anything else looks at the bytes."""
+    if len(head) >= 9 and head[8:9] == b"{" and 0 < struct.unpack("<Q", head[:8])[0] <= _MAX_HEADER:
+        return                 # safetensors framing: an 8-byte length, then the JSON header
+    if head[:4] == b"PK\x03\x04":
+        raise UnsafeCheckpointError(
+            f"{name} is a zip archive: most likely a PyTorch torch.save checkpoint (.pt/.pth), "
+            f"which stores its objects with pickle. " + _PICKLE_ADVICE)
+    if head[:1] == b"\x80" and len(head) > 1 and 2 <= head[1] <= 5:
+        raise UnsafeCheckpointError(
+            f"{name} is a Python pickle (protocol {head[1]}), e.g. a legacy torch.save or "
+            f"pickle.dump file. " + _PICKLE_ADVICE)
+
+
+def _check_header(head, size, name):
+    """Validate the safetensors framing; return the parsed header dict."""
+    if size < 8:
+        raise ValueError(f"{name} is not a valid labkit/safetensors checkpoint: it is only "
+                         f"{size} bytes long (truncated or empty file?)")
+    (n,) = struct.unpack("<Q", head[:8])
+    if n == 0 or n > _MAX_HEADER:
+        if head[:1] in (b"(", b"]", b"}", b"c", b"I", b"N"):
+            # protocol-0/1 pickles start with an opcode such as '(' MARK or 'c' GLOBAL
+            raise UnsafeCheckpointError(f"{name} is not a safetensors file; it looks like a "
+                                        f"text-protocol Python pickle. " + _PICKLE_ADVICE)
+        raise ValueError(f"{name} is not a safetensors file (its first 8 bytes do not give a "
+                         f"plausible header length: {n}). Was it written by labkit.save or "
+                         f"safetensors?")
+    if 8 + n > size:
+        raise ValueError(f"{name} is truncated: the header says it is {n} bytes long but the "
+                         f"file has only {size - 8} bytes after the length field (an "
+                         f"interrupted copy or download?)")
+    return n
+
+
+def _parse_header(raw, name):
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{name} is corrupted: its safetensors header is not valid JSON "
+                         f"({e})") from None
+    if not isinstance(header, dict):
+        raise ValueError(f"{name} is corrupted: its safetensors header is not a JSON object")
+    expected = 8 + len(raw)
+    for key, info in header.items():
+        if key == "__metadata__":
+            continue
+        try:
+            expected = max(expected, 8 + len(raw) + int(info["data_offsets"][1]))
+        except (KeyError, TypeError, ValueError, IndexError):
+            raise ValueError(f"{name} is corrupted: tensor entry {key!r} in the header has no "
+                             f"valid data_offsets") from None
+    return header, expected
+
+
+def _decode(node, tensors, name, objs):
+    if isinstance(node, list):
+        return [_decode(v, tensors, name, objs) for v in node]
+    if not isinstance(node, dict):
+        return node
+    if "__tensor__" in node:
+        key = node["__tensor__"]
+        if key not in objs:
+            if key not in tensors:
+                raise ValueError(f"{name} is corrupted: its structure refers to a tensor "
+                                 f"{key!r} that the file does not contain")
+            t = _make(tensors[key])
+            if node.get("requires_grad"):
+                t.requires_grad_(True)
+            objs[key] = t
+        return objs[key]
+    if "__ndarray__" in node:
+        return tensors[node["__ndarray__"]]
+    if "__tuple__" in node:
+        return tuple(_decode(v, tensors, name, objs) for v in node["__tuple__"])
+    if "__set__" in node:
+        return set(_decode(v, tensors, name, objs) for v in node["__set__"])
+    if "__float__" in node:
+        return float(node["__float__"])
+    if "__dtype__" in node:
+        return D.as_dtype(node["__dtype__"])
+    if "__dict__" in node:
+        items = [(_hashable(_decode(k, tensors, name, objs)), _decode(v, tensors, name, objs))
+                 for k, v in node["__dict__"]]
+        kind = node.get("type", "dict")
+        if kind == "OrderedDict":
+            return OrderedDict(items)
+        if kind == "Counter":
+            return Counter(dict(items))
+        return dict(items)
+    raise ValueError(f"{name} is corrupted: unknown entry in its structure: {sorted(node)}")
+
+
+def _hashable(k):
+    return tuple(k) if isinstance(k, list) else k
+
+
+def _owned(arr):
+    """A writable, contiguous array that owns its memory (optimizers update state in place)."""
+    return np.array(arr, copy=True, order="C")
+
+
+def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=None,
+         **pickle_load_args):
+    r"""Load an object saved with :func:`labkit.save` (or any safetensors file).
+
+    Args:
+        f: a file path (``str`` / ``os.PathLike``) or a readable binary file object.
+        map_location: accepted for PyTorch compatibility (everything loads onto the CPU).
+        weights_only (bool): accepted for PyTorch compatibility. labkit always behaves as
+            ``weights_only=True`` and more: it never unpickles, whatever the value.
+        mmap: accepted and ignored.
+
+    Returns:
+        The saved object: dicts / lists / tuples / numbers / strings with the tensors in place.
+        A plain safetensors file (e.g. from ``safetensors.torch.save_file``) loads as a dict of
+        name -> Tensor.
+
+    Raises:
+        UnsafeCheckpointError (a ValueError): the file is a pickle (PyTorch ``.pt``/``.pth``).
+        ValueError: the file is truncated, corrupted or not safetensors (the message names it).
+
+    Example:
+        >>> model.load_state_dict(labkit.load("model.safetensors", weights_only=True))
+    """
+    if map_location is not None:
+        from .tensor import device
+        device(map_location if not callable(map_location) else "cpu")
+    if hasattr(f, "read") and not isinstance(f, (str, os.PathLike)):
+        name = f"file object {getattr(f, 'name', type(f).__name__)!r}"
+        data = f.read()
+        return _load_bytes(bytes(data), name)
+    path = os.fspath(f)
+    name = f"'{path}'"
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"labkit.load: {name} is a directory, not a checkpoint file")
+    size = os.path.getsize(path)
+    with open(path, "rb") as fh:
+        head = fh.read(64)
+        _sniff(head, name)
+        n = _check_header(head, size, name)
+        fh.seek(8)
+        raw = fh.read(n)
+    header, expected = _parse_header(raw, name)
+    if expected != size:
+        _size_error(name, size, expected)
+    from safetensors import safe_open
+    try:
+        with safe_open(path, framework="np") as st:
+            metadata = st.metadata() or {}
+            tensors = {k: _owned(st.get_tensor(k)) for k in st.keys()}
+    except Exception as e:              # SafetensorError, unsupported dtypes (e.g. bfloat16)
+        raise ValueError(f"{name} could not be read as safetensors: {e}") from None
+    return _build(metadata, tensors, header, name)
+
+
+def _size_error(name, size, expected):
+    if size < expected:
+        raise ValueError(f"{name} is truncated: the safetensors header describes {expected} bytes "
+                         f"but the file has {size} (an interrupted save, copy or download?). "
+                         f"Re-create or re-download it.")
+    raise ValueError(f"{name} is corrupted: it has {size - expected} unexpected bytes after the "
+                     f"tensor data described by its header")
+
+
+def _load_bytes(data, name):
+    from safetensors.numpy import load as st_load
+    _sniff(data[:64], name)
+    n = _check_header(data[:64], len(data), name)
+    header, expected = _parse_header(data[8:8 + n], name)
+    if expected != len(data):
+        _size_error(name, len(data), expected)
+    try:
+        tensors = {k: _owned(v) for k, v in st_load(data).items()}
+    except Exception as e:
+        raise ValueError(f"{name} could not be read as safetensors: {e}") from None
+    return _build(header.get("__metadata__") or {}, tensors, header, name)
+
+
+def _build(metadata, tensors, header, name):
+    if STRUCTURE_KEY not in metadata:
+        # a plain safetensors file (another tool): a dict of name -> tensor, in file order
+        order = sorted((k for k in header if k != "__metadata__"),
+                       key=lambda k: header[k]["data_offsets"][0])
+        return {k: _make(tensors[k]) for k in order}
+    version = metadata.get(FORMAT_KEY, FORMAT_VERSION)
+    if version != FORMAT_VERSION:
+        raise ValueError(f"{name} was written by a newer labkit (checkpoint format {version}, "
+                         f"this labkit reads format {FORMAT_VERSION}); upgrade labkit")
+    try:
+        structure = json.loads(metadata[STRUCTURE_KEY])
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{name} is corrupted: its labkit structure metadata is not valid JSON "
+                         f"({e})") from None
+    return _decode(structure, tensors, name, {})
+
