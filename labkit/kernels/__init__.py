@@ -3,8 +3,49 @@
 Ops call e.g. ``kernels.unary("sigmoid", x)`` or ``kernels.binary("relu_backward", g, y)``.
 ``LABKIT_JIT=0`` in the environment forces the reference path (pure NumPy, easy to debug).
 Numba is imported on first use, so ``import labkit`` stays fast.
+
+Threading policy: every kernel is serial (no ``parallel=True``)
+----------------------------------------------------------------
+Measured on the 2-vCPU dev machine (numba 0.68.1, numpy 2.4 with OpenBLAS; medians; scripts kept
+in benchmarks/bench_threads.py):
+
+* Alone, 2 threads pay from ~1e4 elements: exp on 1e6 float32 takes 227 us serial, 114 us with a
+  ``prange`` kernel (omp layer); fused addcmul 207 us vs 101 us.
+* In a training step, kernels run between BLAS calls.  After each call OpenBLAS's worker thread
+  keeps spinning on the second core for a while, so a parallel kernel never gets that core:
+
+  ===================================================  ========  =========  ==========  =======
+  loop: ``x @ W`` (128x512x512, 0.38 ms) + tanh(n)       serial   workqueue  omp+PASSIVE  omp
+  ===================================================  ========  =========  ==========  =======
+  n = 1e5                                                0.45 ms  0.54-0.84  0.43-0.48   8.0 ms
+  n = 1e6                                                0.75-0.93 0.81-0.86  0.84-0.90   8.0 ms
+  n = 4e6                                                2.0      2.15-2.32  1.94-2.18   8.0 ms
+  MLP-ish ``tanh(x @ W1) @ W2``, B=64, H=256             0.12     0.19-0.31  --          8.0-8.5
+  ===================================================  ========  =========  ==========  =======
+
+  Numba's default layer here is ``omp`` (TBB is not installed): it spins too, and the two pools
+  fighting cost 10-70x (the loop locks to ~8 ms: scheduler time slices).  ``workqueue`` and
+  ``OMP_WAIT_POLICY=PASSIVE`` avoid the fight but gain nothing; limiting OpenBLAS with
+  threadpoolctl around each kernel costs more than the kernel at these sizes and slows the matmul.
+  Only with ``OPENBLAS_THREAD_TIMEOUT=4`` set before NumPy is imported (which a library cannot do)
+  did 2 threads win in the loop (1e6: 0.63 ms vs 0.81; 4e6: 1.23 ms vs 2.0).
+* So: no size threshold was found where 2 threads pay in a realistic loop; the kernels stay serial,
+  labkit never touches Numba's threading layer or OpenBLAS's threads, and the second core is left
+  to BLAS, where the time of a training step goes.  Revisit if TBB becomes available.
+
+Buffer reuse for large outputs
+------------------------------
+glibc serves blocks below 32 MiB from its heap, reusing pages that are already mapped; bigger
+blocks are fresh ``mmap`` s whose page faults cost ~4.5 ms per 40 MB here (exp on 1e7 floats:
+7.0 ms into a fresh array, 2.6 ms into a reused one).  Kernel outputs of >= 32 MiB therefore come
+from a small pool (``_alloc``): a pooled buffer is handed out again only when the pool holds the
+last reference to it (no tensor, view, saved value or NumPy array still refers to it), checked with
+``sys.getrefcount`` under a lock.  At most ``POOL_MAX_BYTES`` stay pooled; ``empty_cache()``
+releases them.
 """
 import os
+import sys
+import threading
 
 import numpy as np
 
@@ -33,9 +74,65 @@ def _ok(*arrs):
     return USE_JIT
 
 
+# ------------------------------------------------------------------ output buffers
+POOL_MIN_BYTES = 32 << 20          # below this glibc already reuses mapped pages
+POOL_MAX_BYTES = 512 << 20         # the most the pool keeps (in use or free)
+_pool = []                         # 1-D uint8 arrays; free when only the pool refers to them
+_pool_lock = threading.Lock()
+_POOL_OK = getattr(sys, "_is_gil_enabled", lambda: True)()   # refcounts are exact with the GIL
+
+
+def _free_refcount():
+    # References to a pooled buffer nobody else holds, as seen inside the scan in _alloc:
+    # the pool list, the loop variable, getrefcount's argument.
+    probe = [np.empty(1, np.uint8)]
+    for b in probe:
+        return sys.getrefcount(b)
+
+
+_FREE_REFS = _free_refcount()
+
+
+def _alloc(x):
+    """An uninitialised C-contiguous array shaped like ``x`` (pooled when large)."""
+    nbytes = x.nbytes
+    if nbytes < POOL_MIN_BYTES or not _POOL_OK:
+        return np.empty(x.shape, x.dtype)
+    with _pool_lock:
+        for b in _pool:
+            if b.nbytes == nbytes and sys.getrefcount(b) <= _FREE_REFS:
+                return b.view(x.dtype).reshape(x.shape)
+        held = sum(b.nbytes for b in _pool)
+        if held + nbytes > POOL_MAX_BYTES:            # make room: drop free buffers of other sizes
+            for b in list(_pool):
+                if sys.getrefcount(b) <= _FREE_REFS + 1:   # + the reference from list(_pool)
+                    _pool.remove(b)
+                    held -= b.nbytes
+                del b
+        buf = np.empty(nbytes, np.uint8)
+        if held + nbytes <= POOL_MAX_BYTES:
+            _pool.append(buf)
+        return buf.view(x.dtype).reshape(x.shape)
+
+
+def empty_cache():
+    """Forget the pooled output buffers (memory returns to the system once no tensor uses it)."""
+    with _pool_lock:
+        _pool.clear()
+
+
+def pool_info():
+    """(buffers pooled, bytes pooled, bytes of them in use) -- for tests and curious users."""
+    with _pool_lock:
+        used = [sys.getrefcount(b) > _FREE_REFS for b in _pool]
+        return len(_pool), sum(b.nbytes for b in _pool), sum(
+            b.nbytes for b, u in zip(_pool, used) if u)
+
+
+# ------------------------------------------------------------------ dispatch
 def unary(name, x):
     if _ok(x):
-        out = np.empty_like(x)
+        out = _alloc(x)
         getattr(jit_module(), name)(x.reshape(-1), out.reshape(-1))
         return out
     return getattr(ref, name)(x)
@@ -44,7 +141,7 @@ def unary(name, x):
 def binary(name, a, b):
     """Fused elementwise kernel of two same-shape arrays (e.g. a backward rule ``(g, y)``)."""
     if a.shape == b.shape and _ok(a, b):
-        out = np.empty_like(a)
+        out = _alloc(a)
         getattr(jit_module(), name)(a.reshape(-1), b.reshape(-1), out.reshape(-1))
         return out
     return getattr(ref, name)(a, b)
@@ -55,15 +152,16 @@ def rowwise(name, *arrs):
     x = arrs[0]
     if x.ndim >= 1 and x.size and all(a.shape == x.shape for a in arrs) and _ok(*arrs):
         m = x.shape[-1]
-        out = np.empty_like(x)
+        out = _alloc(x)
         getattr(jit_module(), name)(*[a.reshape(-1, m) for a in arrs], out.reshape(-1, m))
         return out
     return getattr(ref, name)(*arrs)
 
 
 def addcmul(a, b, c, value):
-    if a.shape == b.shape == c.shape and _ok(a, b, c):
-        out = np.empty_like(a)
+    """``a + value * b * c`` in one pass."""
+    if a.shape == b.shape == c.shape and _ok(a, b, c) and np.ndim(value) == 0:
+        out = _alloc(a)
         jit_module().addcmul(a.reshape(-1), b.reshape(-1), c.reshape(-1), np.float32(value),
                              out.reshape(-1))
         return out
@@ -71,16 +169,18 @@ def addcmul(a, b, c, value):
 
 
 def lerp(a, b, w):
+    """``a + w * (b - a)`` (PyTorch's two-sided formula) for a scalar weight."""
     if a.shape == b.shape and _ok(a, b) and np.ndim(w) == 0:
-        out = np.empty_like(a)
+        out = _alloc(a)
         jit_module().lerp(a.reshape(-1), b.reshape(-1), np.float32(w), out.reshape(-1))
         return out
     return ref.lerp(a, b, w)
 
 
 def has_nonfinite(x):
-    if x.dtype.kind != "f" or x.size == 0:
+    """True if the array holds a NaN or an infinity (False for non-float dtypes)."""
+    if x.dtype.kind not in "fc" or x.size == 0:
         return False
-    if USE_JIT and x.flags.c_contiguous:
+    if _ok(x):
         return bool(jit_module().has_nonfinite(x.reshape(-1)))
     return ref.has_nonfinite(x)

@@ -67,7 +67,11 @@ def addcmul(a, b, c, value):
 
 
 def lerp(a, b, w):
-    return a + w * (b - a)
+    # PyTorch's two-sided formula (exact at w == 0 and w == 1)
+    small = np.abs(w) < 0.5
+    if np.ndim(small) == 0:
+        return a + w * (b - a) if small else b - (b - a) * (1 - w)
+    return np.where(small, a + w * (b - a), b - (b - a) * (1 - w))
 
 
 def softmax_lastdim(x):
