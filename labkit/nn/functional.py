@@ -567,21 +567,19 @@ class Conv2d(Function):
             np.add(src, b[:, None], out=y)
         else:
             np.copyto(y, src)
-        ctx.save_for_backward(x, w)
-        ctx.cols = cols
+        ctx.save_for_backward(x, w, cols)          # freed by the engine after backward
         ctx.geom = (KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, groups)
         return y.reshape(N, OC, OH, OW)
 
     @staticmethod
     def backward(ctx, g):
-        x, w = ctx.saved_tensors
+        x, w, cols = ctx.saved_tensors
         KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, groups = ctx.geom
         nx, nw, nb = ctx.needs_input_grad[:3]
         N, OC = g.shape[:2]
         Cg = w.shape[1]
         gm = np.ascontiguousarray(g.reshape(N, OC, OH * OW).transpose(1, 0, 2)).reshape(OC, -1)
         wm = w.reshape(OC, Cg * KH * KW)
-        cols = ctx.cols
         gx = gw = gb = None
         ocg, rows = OC // groups, Cg * KH * KW
         if nw:
@@ -604,7 +602,6 @@ class Conv2d(Function):
             gx = NK.col2im(gcols, x.shape, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW)
         if nb:
             gb = g.sum(axis=(0, 2, 3))
-        ctx.cols = None
         return gx, gw, gb, None, None, None, None
 
 
@@ -729,14 +726,13 @@ class ConvTranspose2d(Function):
         y = NK.col2im(cols, (N, Cout, OH, OW), KH, KW, sh, sw, ph, pw, dh, dw, H, W)
         if b is not None:
             y += b[:, None, None]
-        ctx.save_for_backward(w)
-        ctx.xm = xm
+        ctx.save_for_backward(w, xm)
         ctx.geom = (N, Cin, H, W, KH, KW, sh, sw, ph, pw, dh, dw, groups)
         return y
 
     @staticmethod
     def backward(ctx, g):
-        (w,) = ctx.saved_tensors
+        w, xm = ctx.saved_tensors
         N, Cin, H, W, KH, KW, sh, sw, ph, pw, dh, dw, groups = ctx.geom
         nx, nw, nb = ctx.needs_input_grad[:3]
         Cog = w.shape[1]
@@ -753,7 +749,7 @@ class ConvTranspose2d(Function):
         if nw:
             gw = np.empty_like(wm)
             for gi in range(groups):
-                np.matmul(ctx.xm[gi * cig:(gi + 1) * cig], gcols[gi * rows:(gi + 1) * rows].T,
+                np.matmul(xm[gi * cig:(gi + 1) * cig], gcols[gi * rows:(gi + 1) * rows].T,
                           out=gw[gi * cig:(gi + 1) * cig])
             gw = gw.reshape(w.shape)
         if nb:
@@ -1111,14 +1107,13 @@ class BatchNorm(Function):
             y = y * w.reshape(bshape)
         if b is not None:
             y = y + b.reshape(bshape)
-        ctx.save_for_backward(w)
-        ctx.xhat, ctx.rstd, ctx.training = xhat, rstd, training
+        ctx.save_for_backward(w, xhat, rstd)
+        ctx.training = training
         return y.astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
-        (w,) = ctx.saved_tensors
-        xhat, rstd = ctx.xhat, ctx.rstd
+        w, xhat, rstd = ctx.saved_tensors
         C = g.shape[1]
         axes = (0,) + tuple(range(2, g.ndim))
         bshape = (1, C) + (1,) * (g.ndim - 2)
@@ -1181,14 +1176,12 @@ class LayerNorm(Function):
         w1 = np.ones(D_, x.dtype) if w is None else np.ascontiguousarray(w).reshape(D_)
         b1 = np.zeros(D_, x.dtype) if b is None else np.ascontiguousarray(b).reshape(D_)
         y, mean, rstd = NK.layer_norm(x2, w1, b1, eps)
-        ctx.save_for_backward(x, w)
-        ctx.stats = (x2, w1, mean, rstd)
+        ctx.save_for_backward(x, w, x2, w1, mean, rstd)
         return y.reshape(x.shape)
 
     @staticmethod
     def backward(ctx, g):
-        x, w = ctx.saved_tensors
-        x2, w1, mean, rstd = ctx.stats
+        x, w, x2, w1, mean, rstd = ctx.saved_tensors
         gx, gw, gb = NK.layer_norm_backward(np.ascontiguousarray(g).reshape(x2.shape), x2, w1,
                                             mean, rstd)
         nw, nb = ctx.needs_input_grad[1:3]
@@ -1234,14 +1227,12 @@ class GroupNorm(Function):
             y = y * w.reshape(bshape)
         if b is not None:
             y = y + b.reshape(bshape)
-        ctx.save_for_backward(w)
-        ctx.stats = (rows, xhat, mean, rstd, G)
+        ctx.save_for_backward(w, rows, xhat, mean, rstd)
         return y
 
     @staticmethod
     def backward(ctx, g):
-        (w,) = ctx.saved_tensors
-        rows, xhat, mean, rstd, G = ctx.stats
+        w, rows, xhat, mean, rstd = ctx.saved_tensors
         C = g.shape[1]
         bshape = (1, C) + (1,) * (g.ndim - 2)
         axes = (0,) + tuple(range(2, g.ndim))

@@ -275,10 +275,10 @@ class Module:
         d["_non_persistent_buffers_set"] = set()
         d["_modules"] = OrderedDict()
         d["_forward_pre_hooks"] = OrderedDict()
-        d["_forward_pre_hooks_with_kwargs"] = {}
+        d["_forward_pre_hooks_with_kwargs"] = OrderedDict()
         d["_forward_hooks"] = OrderedDict()
-        d["_forward_hooks_with_kwargs"] = {}
-        d["_forward_hooks_always_called"] = {}
+        d["_forward_hooks_with_kwargs"] = OrderedDict()
+        d["_forward_hooks_always_called"] = OrderedDict()
         d["_backward_hooks"] = OrderedDict()
         d["_backward_pre_hooks"] = OrderedDict()
         d["_state_dict_hooks"] = OrderedDict()
@@ -570,8 +570,10 @@ class Module:
 
     def __setstate__(self, state):
         self.__dict__.update(state)
-        for k, v in (("_forward_pre_hooks_with_kwargs", {}), ("_forward_hooks_with_kwargs", {}),
-                     ("_forward_hooks_always_called", {}), ("_backward_pre_hooks", OrderedDict()),
+        for k, v in (("_forward_pre_hooks_with_kwargs", OrderedDict()),
+                     ("_forward_hooks_with_kwargs", OrderedDict()),
+                     ("_forward_hooks_always_called", OrderedDict()),
+                     ("_backward_pre_hooks", OrderedDict()),
                      ("_state_dict_hooks", OrderedDict()),
                      ("_load_state_dict_pre_hooks", OrderedDict())):
             self.__dict__.setdefault(k, v)
