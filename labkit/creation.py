@@ -356,3 +356,16 @@ def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=N
     if linewidth is not None:
         P.linewidth = int(linewidth)
     P.sci_mode = sci_mode
+
+
+@register("tril_indices", method=False)
+def tril_indices(row, col, offset=0, *, dtype=None, device=None, **kw):
+    """Indices (2, N) of the lower triangle of a row x col matrix, row by row."""
+    r, c = np.tril_indices(row, offset, col)
+    return _finish(np.stack([r, c]).astype(_dt(dtype, D.int64)), False, device)
+
+
+@register("triu_indices", method=False)
+def triu_indices(row, col, offset=0, *, dtype=None, device=None, **kw):
+    r, c = np.triu_indices(row, offset, col)
+    return _finish(np.stack([r, c]).astype(_dt(dtype, D.int64)), False, device)

@@ -88,8 +88,8 @@ def as_dtype(d):
     """Accept a labkit dtype, a NumPy dtype/type, a Python type or a name; return a labkit dtype."""
     if isinstance(d, dtype):
         return d
-    if d is builtins.float:
-        return get_default_dtype()
+    if d is builtins.float:          # PyTorch: the Python float type means float64
+        return float64
     if d is builtins.int:
         return int64
     if d is builtins.bool:

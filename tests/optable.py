@@ -645,10 +645,10 @@ OPS = [
 # tensors only count when they bring a higher category).  The torch test checks the dtype.
 OPS += [
     Op("promote_float_int", lambda M, x, i: x + i, np.add, binary(real, ints)),
-    Op("promote_int_true_div", lambda M, i, j: i / j, np.divide, binary(ints, nz_ints), grad=False),
+    Op("promote_int_true_div", lambda M, i, j: i / j, lambda i, j: np.divide(i, j, dtype=np.float32), binary(ints, nz_ints), grad=False),
     Op("promote_int_floor_div", lambda M, i, j: i // j, np.floor_divide, binary(ints, nz_ints), grad=False),
     Op("promote_int_remainder", lambda M, i, j: i % j, np.remainder, binary(ints, nz_ints), grad=False),
-    Op("promote_int_float_scalar", lambda M, i: i * 2.5, lambda i: i * 2.5, unary(ints), grad=False),
+    Op("promote_int_float_scalar", lambda M, i: i * 2.5, lambda i: np.float32(2.5) * i.astype(np.float32), unary(ints), grad=False),
     Op("promote_int_int_scalar", lambda M, i: 3 - i, lambda i: 3 - i, unary(ints), grad=False),
     Op("promote_bool_int", lambda M, b, i: b + i, np.add, binary(boolean, ints), grad=False),
     Op("promote_bool_bool_mul", lambda M, a, b: a * b, np.logical_and, binary(boolean, boolean), grad=False),
@@ -685,10 +685,10 @@ OPS += [
     Op("int_clamp_float", lambda M, i: M.clamp(i, min=-1.5), lambda i: np.maximum(i, -1.5),
        unary(ints), grad=False),
     Op("int_sign", lambda M, i: M.sign(i), np.sign, unary(ints), grad=False),
-    Op("int_exp_sqrt", lambda M, i: (M.exp(i), M.sqrt(M.abs(i))),
-       lambda i: (np.exp(i), np.sqrt(np.abs(i))), unary(ints), grad=False),
+    Op("int_sin_sqrt", lambda M, i: (M.sin(i), M.sqrt(M.abs(i))),
+       lambda i: (np.sin(i, dtype=np.float32), np.sqrt(np.abs(i), dtype=np.float32)), unary(ints), grad=False),
     Op("int_pow", lambda M, i: i ** 2, lambda i: i ** 2, unary(ints), grad=False),
-    Op("int_pow_float", lambda M, i: i ** 0.5, lambda i: np.abs(i) ** 0.5,
+    Op("int_pow_float", lambda M, i: i ** 0.5, lambda i: np.sqrt(i, dtype=np.float32),
        unary(lambda r, s: r.integers(0, 9, s)), grad=False),
     Op("int_masked_fill", lambda M, i, m: i.masked_fill(m, 7), lambda i, m: np.where(m, 7, i),
        binary(ints, boolean).filter(lambda a: np.broadcast_shapes(a[0].shape, a[1].shape)
@@ -837,6 +837,96 @@ OPS += [
     Op("clamp_tensor_both", lambda M, x, lo: M.clamp(x, lo, lo + 1), lambda x, lo:
        np.minimum(np.maximum(x, lo), lo + 1), binary()),
 ]
+
+
+# ---- sorting, order statistics and the less common math / shape helpers
+OPS += [
+    Op("sort", lambda M, x, d: M.sort(x, d), lambda x, d: (np.sort(x, d), np.argsort(x, d)),
+       with_dim(keepdim=False)),
+    Op("sort_descending", lambda M, x: x.sort(descending=True),
+       lambda x: (-np.sort(-x, -1), np.argsort(-x, -1)), unary(shape=nonempty)),
+    Op("argsort", lambda M, x: M.argsort(x, 0), lambda x: np.argsort(x, 0),
+       unary(shape=nonempty), grad=False),
+    Op("topk", lambda M, x, k: M.topk(x, k), lambda x, k: (
+        np.take(-np.sort(-x, -1), range(k), -1), np.take(np.argsort(-x, -1), range(k), -1)),
+       shape_and(lambda x, dr: (dr(st.integers(0, x.shape[-1])),))),
+    Op("topk_smallest_dim0", lambda M, x: x.topk(1, dim=0, largest=False),
+       lambda x: (np.sort(x, 0)[:1], np.argsort(x, 0)[:1]), unary(shape=nonempty)),
+    Op("kthvalue", lambda M, x: M.kthvalue(x, 1, 0, keepdim=True),
+       lambda x: (np.sort(x, 0)[:1], np.argsort(x, 0)[:1]), unary(shape=nonempty)),
+    Op("median", lambda M, x: M.median(x), lambda x: np.sort(x.reshape(-1))[(x.size - 1) // 2],
+       unary(shape=nonempty)),
+    Op("median_dim", lambda M, x: x.median(-1),
+       lambda x: (np.sort(x, -1)[..., (x.shape[-1] - 1) // 2],
+                  np.argsort(x, -1)[..., (x.shape[-1] - 1) // 2]), unary(shape=nonempty)),
+    Op("unique", lambda M, i: M.unique(i, return_inverse=True, return_counts=True),
+       lambda i: (lambda u, v, c: (u, v.reshape(i.shape), c))(*np.unique(
+           i, return_inverse=True, return_counts=True)), unary(ints), grad=False),
+    Op("bincount", lambda M, i: M.bincount(i, minlength=3), lambda i: np.bincount(i, minlength=3),
+       unary(lambda r, s: r.integers(0, 6, s), st.tuples(st.integers(0, 6))), grad=False),
+    Op("searchsorted", lambda M, s, v: M.searchsorted(s, v), lambda s, v: np.searchsorted(s, v),
+       st.tuples(array((5,), lambda r, s: np.sort(r.uniform(-2, 2, s))), array((2, 3))),
+       grad=False),
+    Op("isin", lambda M, a, b: M.isin(a, b), np.isin, binary(ints, ints), grad=False),
+    Op("aminmax", lambda M, x: M.aminmax(x, dim=0), lambda x: (x.min(0), x.max(0)),
+       unary(shape=nonempty)),
+    Op("nanmean", lambda M, x: M.nanmean(x), np.nanmean,
+       unary(lambda r, s: np.where(r.random(s) < 0.3, np.nan, r.uniform(-1, 1, s)),
+             st.tuples(st.integers(4, 6))), gradcheck=False),
+    Op("asin_acos_atan", lambda M, x: (M.asin(x), M.acos(x), M.atan(x)),
+       lambda x: (np.arcsin(x), np.arccos(x), np.arctan(x)), unary(unit), rtol=1e-3),
+    Op("sinh_cosh", lambda M, x: (M.sinh(x), M.cosh(x)), lambda x: (np.sinh(x), np.cosh(x)),
+       unary()),
+    Op("atan2", lambda M, y, x: M.atan2(y, x), np.arctan2, binary(real, away0), rtol=1e-3),
+    Op("frac", lambda M, x: M.frac(x), lambda x: x - np.trunc(x), unary()),
+    Op("logaddexp", lambda M, a, b: M.logaddexp(a, b), np.logaddexp, binary()),
+    Op("nan_to_num", lambda M, x: M.nan_to_num(x, nan=0.5, posinf=9.0),
+       lambda x: np.nan_to_num(x, nan=0.5, posinf=9.0, neginf=np.finfo(np.float32).min),
+       unary(lambda r, s: r.choice([np.nan, np.inf, 1.5, -0.5], s)), gradcheck=False,
+       layouts=False),
+    Op("logit", lambda M, x: M.logit(x), lambda x: np.log(x / (1 - x)),
+       unary(lambda r, s: r.uniform(0.1, 0.9, s)), rtol=1e-3),
+    Op("ravel", lambda M, x: x.ravel(), np.ravel, unary()),
+    Op("broadcast_tensors", lambda M, a, b: M.broadcast_tensors(a, b), np.broadcast_arrays,
+       binary()),
+    Op("meshgrid_ij", lambda M, a, b: M.meshgrid(a, b, indexing="ij"),
+       lambda a, b: tuple(np.meshgrid(a, b, indexing="ij")),
+       st.tuples(array((3,)), array((2,), salt=1))),
+    Op("meshgrid_xy", lambda M, a, b: M.meshgrid(a, b, indexing="xy"),
+       lambda a, b: tuple(np.meshgrid(a, b, indexing="xy")),
+       st.tuples(array((3,)), array((2,), salt=1))),
+    Op("diff", lambda M, x: M.diff(x, dim=0), lambda x: np.diff(x, axis=0),
+       unary(shape=nonempty)),
+    Op("atleast_2d", lambda M, x: M.atleast_2d(x), np.atleast_2d, unary()),
+    Op("column_stack", lambda M, a, b: M.column_stack([a, b]),
+       lambda a, b: np.column_stack([a, b]), st.tuples(array((3,)), array((3, 2)))),
+    Op("rot90", lambda M, x, k: M.rot90(x, k), lambda x, k: np.rot90(x, k).copy(),
+       shape_and(lambda x, dr: (dr(st.integers(-1, 3)),),
+                 shape=hnp.array_shapes(min_dims=2, max_dims=3, max_side=4))),
+    Op("take", lambda M, x, i: M.take(x, i), lambda x, i: np.take(x, i),
+       st.tuples(array((3, 4)), array((2, 2), lambda r, s: r.integers(-12, 12, s)))),
+    Op("index_fill", lambda M, x, i: x.index_fill(1, i, -1.0),
+       lambda x, i: _np_index_fill(x, i), st.tuples(array((3, 4)), array(
+           (2,), lambda r, s: r.integers(0, 4, s)))),
+    Op("tensordot", lambda M, a, b: M.tensordot(a, b, dims=([1, 0], [0, 2])),
+       lambda a, b: np.tensordot(a, b, axes=([1, 0], [0, 2])),
+       st.tuples(array((2, 3, 4)), array((3, 5, 2)))),
+    Op("tensordot_int", lambda M, a, b: M.tensordot(a, b, 1), lambda a, b: np.tensordot(a, b, 1),
+       st.tuples(array((2, 3)), array((3, 4)))),
+    Op("cross", lambda M, a, b: M.cross(a, b, dim=-1), lambda a, b: np.cross(a, b),
+       st.tuples(array((2, 3)), array((2, 3), salt=1))),
+    Op("cdist", lambda M, a, b: M.cdist(a, b), lambda a, b: np.sqrt(
+        ((a[:, None] - b[None]) ** 2).sum(-1)), st.tuples(array((3, 2)), array((4, 2), salt=1)),
+       rtol=1e-3),
+    Op("dtype_python_float", lambda M, x: x.to(float) * M.zeros(1, dtype=float),
+       lambda x: x * np.zeros(1), unary()),
+]
+
+
+def _np_index_fill(x, i):
+    y = x.copy()
+    y[:, i] = -1.0
+    return y
 
 
 def _np_index_add(x, i, s):

@@ -384,3 +384,29 @@ def one_hot(tensor, num_classes=-1):
     out = np.zeros(a.shape + (n,), dtype=np.int64)
     np.put_along_axis(out, a[..., None].astype(np.int64), 1, axis=-1)
     return _make(out)
+
+
+@register("take")
+def take(input, index):
+    """Elements of the flattened ``input`` at ``index`` (the result has index's shape)."""
+    idx = index._np if isinstance(index, Tensor) else np.asarray(index)
+    n = input.numel()
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        bad = idx.max() if idx.max() >= n else idx.min()
+        raise IndexError(f"take(): index {int(bad)} out of range for tensor of size "
+                         f"{list(input.shape)} ({n} elements)")
+    return getitem(input.reshape(-1), _make(idx.astype(np.int64)))
+
+
+@register("index_fill")
+def index_fill(input, dim, index, value):
+    """A copy of ``input`` with the slices ``index`` along ``dim`` set to ``value``."""
+    d = dim_arg(dim, input.ndim)
+    idx = index if isinstance(index, Tensor) else _make(np.asarray(index, dtype=np.int64))
+    mask = np.zeros(input.shape[d] if input.ndim else 1, dtype=bool)
+    mask[idx._np.reshape(-1)] = True
+    shape = [1] * input.ndim
+    if input.ndim:
+        shape[d] = -1
+    return masked_fill(input, _make(mask.reshape(shape) if input.ndim else mask.reshape(())),
+                       value)

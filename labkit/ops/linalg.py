@@ -305,3 +305,50 @@ def log_softmax(input, dim=None, dtype=None):
     if x.ndim == 0:
         return x * 0
     return LogSoftmax.apply(x, _softmax_dim(dim, x, "log_softmax"))
+
+
+@register("tensordot", method=False)
+def tensordot(a, b, dims=2):
+    """Sum over the last ``dims`` axes of ``a`` and the first of ``b`` (or explicit axis lists)."""
+    if isinstance(dims, int):
+        da = list(range(a.ndim - dims, a.ndim))
+        db = list(range(dims))
+    else:
+        da, db = ([d] if isinstance(d, int) else list(d) for d in dims)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    sa = list(letters[:a.ndim])
+    sb = list(letters[a.ndim:a.ndim + b.ndim])
+    for i, j in zip(da, db):
+        sb[j % b.ndim] = sa[i % a.ndim]
+    out = [c for c in sa if c not in [sa[i % a.ndim] for i in da]] + \
+          [c for k, c in enumerate(sb) if k not in [j % b.ndim for j in db]]
+    return einsum("".join(sa) + "," + "".join(sb) + "->" + "".join(out), a, b)
+
+
+@register("cross", "linalg_cross")
+def cross(input, other, dim=None):
+    """The 3-D cross product along ``dim`` (the first dim of size 3 when None)."""
+    from .indexing import index_select
+    a, b, _ = promote(input, other)
+    if dim is None:
+        dim = next((i for i, s in enumerate(a.shape) if s == 3), None)
+        if dim is None:
+            raise RuntimeError(f"no dimension of size 3 in input (shape {list(a.shape)})")
+    d = dim_arg(dim, a.ndim)
+    if a.shape[d] != 3 or b.shape[d] != 3:
+        raise RuntimeError(f"linalg.cross: inputs dimension {d} must have length 3. Got "
+                           f"{a.shape[d]} and {b.shape[d]}")
+    i1 = _make(np.array([1, 2, 0]))
+    i2 = _make(np.array([2, 0, 1]))
+    return (index_select(a, d, i1) * index_select(b, d, i2)
+            - index_select(a, d, i2) * index_select(b, d, i1))
+
+
+@register("cdist", method=False)
+def cdist(x1, x2, p=2.0):
+    """Pairwise p-norm distances between the rows of x1 (..., P, M) and x2 (..., R, M)."""
+    if x1.shape[-1] != x2.shape[-1]:
+        raise RuntimeError(f"cdist: X1 and X2 must have the same number of columns. X1: "
+                           f"{x1.shape[-1]} X2: {x2.shape[-1]}")
+    diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
+    return diff.norm(p=p, dim=-1)

@@ -202,7 +202,8 @@ class Logsumexp(Function):
     def forward(ctx, x, axes, keepdim):
         m = np.max(x, axis=axes, keepdims=True)
         m = np.where(np.isfinite(m), m, 0)
-        s = np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
+        with np.errstate(divide="ignore"):                 # an all -inf row gives -inf
+            s = np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
         ctx.save_for_backward(x, s)
         ctx.axes, ctx.keepdim = axes, keepdim
         return s if keepdim else np.squeeze(s, axis=axes)
@@ -457,3 +458,160 @@ def any(input, dim=None, keepdim=False):
 def count_nonzero(input, dim=None):
     x = _t(input)
     return _make(np.asarray(np.count_nonzero(x._np, axis=dims_arg(dim, x.ndim)), dtype=np.int64))
+
+
+# ----------------------------------------------------------------------------- sorting and order
+# Values are gathered with the (non-differentiable) order indices, so their gradient flows back
+# through ``gather``: each value's gradient lands on the element it came from.
+sort_result = namedtuple("sort", ["values", "indices"])
+topk_result = namedtuple("topk", ["values", "indices"])
+
+
+def _order(a, dim, descending, stable=True):
+    if descending:                 # a stable descending order: sort the negated keys
+        keys = -a if a.dtype.kind == "f" else (~a if a.dtype == np.bool_ else -a)
+        return np.argsort(keys, axis=dim, kind="stable")
+    return np.argsort(a, axis=dim, kind="stable" if stable else "quicksort")
+
+
+def _sorted_by(x, dim, idx):
+    from .indexing import gather
+    return gather(x, dim, _make(np.ascontiguousarray(idx).astype(np.int64)))
+
+
+@register("sort")
+def sort(input, dim=-1, descending=False, stable=False):
+    """(values, indices) sorted along ``dim``; NaN sorts last (first when descending)."""
+    x = _t(input)
+    if x.ndim == 0:
+        return sort_result(x.clone(), _make(np.zeros((), np.int64)))
+    d = dims_arg(dim, x.ndim)[0]
+    idx = _order(x._np, d, descending, stable)
+    return sort_result(_sorted_by(x, d, idx), _make(idx.astype(np.int64)))
+
+
+@register("argsort")
+def argsort(input, dim=-1, descending=False, stable=False):
+    return sort(input, dim, descending, stable).indices
+
+
+@register("msort")
+def msort(input):
+    return sort(input, 0).values
+
+
+@register("topk")
+def topk(input, k, dim=-1, largest=True, sorted=True):
+    """The ``k`` largest (or smallest) elements along ``dim``: (values, indices)."""
+    x = _t(input)
+    d = dims_arg(dim, x.ndim)[0] if x.ndim else 0
+    n = x.shape[d] if x.ndim else 1
+    if not 0 <= k <= n:
+        raise RuntimeError(f"selected index k out of range: k={k} but the tensor has size {n} "
+                           f"along dim {d} (shape {list(x.shape)})")
+    if x.ndim == 0:
+        return topk_result(x.clone(), _make(np.zeros((), np.int64)))
+    idx = np.take(_order(x._np, d, largest), np.arange(k), axis=d)
+    return topk_result(_sorted_by(x, d, idx), _make(idx.astype(np.int64)))
+
+
+@register("kthvalue")
+def kthvalue(input, k, dim=-1, keepdim=False):
+    """The k-th smallest element (1-based k) along ``dim``: (values, indices)."""
+    x = _t(input)
+    d = dims_arg(dim, x.ndim)[0] if x.ndim else 0
+    n = x.shape[d] if x.ndim else 1
+    if not 1 <= k <= n:
+        raise RuntimeError(f"kthvalue(): selected number k={k} out of range for dimension {d} "
+                           f"of size {n}")
+    if x.ndim == 0:
+        return values_indices(x.clone(), _make(np.zeros((), np.int64)))
+    idx = np.take(_order(x._np, d, False), [k - 1], axis=d)
+    vals = _sorted_by(x, d, idx)
+    idx = _make(idx.astype(np.int64))
+    if not keepdim:
+        vals, idx = vals.squeeze(d), idx.squeeze(d)
+    return values_indices(vals, idx)
+
+
+@register("median")
+def median(input, dim=None, keepdim=False):
+    """The lower median (PyTorch does not average the two middle values)."""
+    x = _t(input)
+    if dim is None:
+        _check_nonempty(x, "median", None)
+        flat = x.reshape(-1)
+        return kthvalue(flat, (flat.shape[0] + 1) // 2, 0).values
+    d = dims_arg(dim, x.ndim)[0] if x.ndim else 0
+    n = x.shape[d] if x.ndim else 1
+    return kthvalue(x, (n + 1) // 2, d, keepdim)
+
+
+@register("aminmax")
+def aminmax(input, *, dim=None, keepdim=False):
+    mm = namedtuple("aminmax", ["min", "max"])
+    return mm(amin(input, () if dim is None else dim, keepdim),
+              amax(input, () if dim is None else dim, keepdim))
+
+
+@register("nanmean")
+def nanmean(input, dim=None, keepdim=False):
+    from .elementwise import isnan, logical_not
+    x = _t(input)
+    n = sum(logical_not(isnan(x)), dim, keepdim)
+    return nansum(x, dim, keepdim) / n
+
+
+@register("unique", method=True)
+def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
+    """Distinct values (sorted); optionally where each element went and how often each occurs."""
+    x = _t(input)
+    if dim is not None:
+        d = dims_arg(dim, x.ndim)[0]
+        u, inv, cnt = np.unique(x._np, return_inverse=True, return_counts=True, axis=d)
+    else:
+        u, inv, cnt = np.unique(x._np, return_inverse=True, return_counts=True)
+        inv = inv.reshape(x.shape)
+    out = [_make(u)]
+    if return_inverse:
+        out.append(_make(inv.astype(np.int64)))
+    if return_counts:
+        out.append(_make(cnt.astype(np.int64)))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+@register("bincount")
+def bincount(input, weights=None, minlength=0):
+    x = _t(input)
+    if x.ndim != 1 or x._np.dtype.kind not in "iu":
+        raise RuntimeError(f"bincount only supports 1-d non-negative integral inputs (got "
+                           f"{x.dtype} of shape {list(x.shape)})")
+    if x._np.size and x._np.min() < 0:
+        raise RuntimeError("bincount only supports 1-d non-negative integral inputs "
+                           f"(found {int(x._np.min())})")
+    w = None if weights is None else _t(weights)._np
+    r = np.bincount(x._np, weights=w, minlength=minlength)
+    return _make(r.astype(np.int64) if w is None else r.astype(
+        w.dtype if w.dtype.kind == "f" else np.float64))
+
+
+@register("searchsorted", method=False)
+def searchsorted(sorted_sequence, input, *, right=False, side=None, out_int32=False,
+                 sorter=None):
+    seq = _t(sorted_sequence)._np
+    v = input._np if isinstance(input, Tensor) else np.asarray(input)
+    side = side or ("right" if right else "left")
+    if seq.ndim == 1:
+        r = np.searchsorted(seq, v, side=side)
+    else:
+        r = np.stack([np.searchsorted(s, vv, side=side) for s, vv in
+                      zip(seq.reshape(-1, seq.shape[-1]), v.reshape(-1, v.shape[-1]))])
+        r = r.reshape(v.shape)
+    return _make(np.asarray(r).astype(np.int32 if out_int32 else np.int64))
+
+
+@register("isin", method=False)
+def isin(elements, test_elements, *, assume_unique=False, invert=False):
+    e = elements._np if isinstance(elements, Tensor) else np.asarray(elements)
+    t = test_elements._np if isinstance(test_elements, Tensor) else np.asarray(test_elements)
+    return _make(np.asarray(np.isin(e, t, invert=invert)))

@@ -593,3 +593,104 @@ def diag(input, diagonal=0):
 @register("trace")
 def trace(input):
     return globals()["diagonal"](input).sum()
+
+
+@register("ravel")
+def ravel(input):
+    return reshape(input, (-1,))
+
+
+@register("broadcast_shapes", method=False)
+def broadcast_shapes(*shapes):
+    """The shape that all ``shapes`` broadcast to (RuntimeError naming the sizes otherwise)."""
+    shapes = [(s,) if isinstance(s, numbers.Integral) else tuple(s) for s in shapes]
+    try:
+        return Size(np.broadcast_shapes(*shapes))
+    except ValueError:
+        raise RuntimeError(f"Shape mismatch: objects cannot be broadcast to a single shape "
+                           f"(shapes {[list(s) for s in shapes]}); sizes must be equal or 1, "
+                           f"compared from the last dim") from None
+
+
+@register("broadcast_tensors", method=False)
+def broadcast_tensors(*tensors):
+    shape = broadcast_shapes(*[t.shape for t in tensors])
+    return tuple(expand(t, shape) for t in tensors)
+
+
+@register("meshgrid", method=False)
+def meshgrid(*tensors, indexing="ij"):
+    """Coordinate grids from 1-D tensors; ``indexing='xy'`` swaps the first two axes."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(f"meshgrid: indexing must be 'ij' or 'xy', got '{indexing}'")
+    for t in tensors:
+        if t.ndim > 1:
+            raise RuntimeError(f"meshgrid expects all tensors to have 0 or 1 dimensions, got "
+                               f"shape {list(t.shape)}")
+    ts = [t.reshape(-1) for t in tensors]
+    if indexing == "xy" and len(ts) >= 2:
+        ts[0], ts[1] = ts[1], ts[0]
+    n = len(ts)
+    shape = tuple(t.shape[0] for t in ts)
+    grids = [expand(t.reshape((1,) * i + (-1,) + (1,) * (n - i - 1)), shape)
+             for i, t in enumerate(ts)]
+    if indexing == "xy" and n >= 2:            # 'ij' grids of (y, x, ...), handed back as (x, y, ...)
+        grids[0], grids[1] = grids[1], grids[0]
+    return tuple(grids)
+
+
+@register("diff")
+def diff(input, n=1, dim=-1, prepend=None, append=None):
+    """``x[1:] - x[:-1]`` along ``dim``, ``n`` times."""
+    x = input
+    d = dim_arg(dim, x.ndim)
+    if prepend is not None or append is not None:
+        x = cat([t for t in (prepend, x, append) if t is not None], d)
+    for _ in range(n):
+        k = x.shape[d]
+        x = narrow(x, d, 1, builtins.max(k - 1, 0)) - narrow(x, d, 0, builtins.max(k - 1, 0))
+    return x
+
+
+@register("atleast_1d", method=False)
+def atleast_1d(*tensors):
+    r = tuple(t.reshape(1) if t.ndim == 0 else t for t in tensors)
+    return r[0] if len(r) == 1 else r
+
+
+@register("atleast_2d", method=False)
+def atleast_2d(*tensors):
+    r = tuple(t.reshape(1, -1) if t.ndim < 2 else t for t in tensors)
+    return r[0] if len(r) == 1 else r
+
+
+@register("column_stack", method=False)
+def column_stack(tensors):
+    return cat([t.reshape(-1, 1) if t.ndim <= 1 else t for t in tensors], 1)
+
+
+@register("dstack", method=False)
+def dstack(tensors):
+    ts = []
+    for t in tensors:
+        if t.ndim <= 1:
+            t = t.reshape(1, -1, 1)
+        elif t.ndim == 2:
+            t = t.unsqueeze(-1)
+        ts.append(t)
+    return cat(ts, 2)
+
+
+@register("rot90")
+def rot90(input, k=1, dims=(0, 1)):
+    d0, d1 = dim_arg(dims[0], input.ndim), dim_arg(dims[1], input.ndim)
+    k %= 4
+    if k == 0:
+        return input.clone()
+    if k == 2:
+        return flip(input, (d0, d1))
+    if k == 1:
+        return transpose(flip(input, (d1,)), d0, d1)
+    return flip(transpose(input, d0, d1), (d1,))
