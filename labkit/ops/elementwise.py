@@ -389,7 +389,7 @@ class Sqrt(Function):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):
             return g / (2 * y)
 
 
