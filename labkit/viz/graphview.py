@@ -18,7 +18,7 @@ Where widgets cannot render (GitHub, nbconvert HTML) the output falls back to an
 
 **Which module does an op belong to?**  ``trace`` only names the parameters.  Each parameter
 ``"encoder.0.weight"`` belongs to module ``"encoder.0"``.  An op belongs to the module of the
-parameters it consumes *directly*, or through ops computed from parameters only (``W.t()``);
+parameters it consumes *directly*, or through views of parameters (``W.t()``, a reshape);
 with parameters of several modules it gets their common prefix.  An op fed by activations only
 (a ReLU, a residual add) gets the common prefix of the nearest modules above it and below it, so
 the ReLU between ``encoder.0`` and ``encoder.2`` belongs to ``encoder``, while the ReLU between
@@ -59,6 +59,9 @@ def _common(a, b):
     return ".".join(out)
 
 
+_VIEW_OPS = {"Permute", "Reshape", "Expand", "Repeat", "To", "Clone", "Flip", "Index", "Tri"}
+
+
 def assign_modules(nodes, edges):
     """``{node id: module path or ""}`` by the heuristic in the module docstring."""
     ins = {n["id"]: [] for n in nodes}
@@ -82,7 +85,11 @@ def assign_modules(nodes, edges):
             derived[i] = False
         else:
             srcs = [s for s in ins[i] if derived.get(s)]
-            derived[i] = bool(ins[i]) and len(srcs) == len(ins[i])
+            # computed from parameters only: a view of one (W.t()), or an op of several.  (An
+            # op with one graph input may have had others that need no gradient, like x in
+            # x @ W.t(), which the backward graph does not show.)
+            derived[i] = bool(ins[i]) and len(srcs) == len(ins[i]) and (
+                len(ins[i]) > 1 or n.get("op") in _VIEW_OPS)
             m = None
             for s in srcs:
                 m = _common(m, mod[s])

@@ -1,0 +1,229 @@
+// labkit graph view (anywidget front-end).  Everything after the first paint runs in the
+// browser: selection, pan/zoom, collapse/expand, hiding, re-layout and export need no kernel.
+import { layout, visibleGraph, packLayout } from "./layout.js";
+import { GraphCanvas, KIND_FILL, gradColor, isDark, esc, fmt, statsHTML, sourceHTML, download } from "./render.js";
+
+function sameView(a, b) {
+  return a.hide_leaves === b.hide_leaves && a.hide_nograd === b.hide_nograd &&
+    JSON.stringify([...a.collapsed].sort()) === JSON.stringify([...b.collapsed].sort());
+}
+
+export function layoutFor(data, view) {
+  const { vnodes, vedges } = visibleGraph(data.nodes, data.edges, view.collapsed, view.hide_leaves, view.hide_nograd);
+  const widths = {};
+  for (const v of vnodes) widths[v.id] = v.w;
+  return { vnodes, vedges, layout: packLayout(layout(vnodes.map((v) => v.id), vedges, widths)) };
+}
+
+function render({ model, el }) {
+  const t0 = performance.now();
+  const data = model.get("data") || { nodes: [], edges: [], modules: [], view: { collapsed: [] }, layout: { nodes: {}, edges: [] } };
+  const byId = new Map(data.nodes.map((n) => [n.id, n]));
+  const initialView = { collapsed: data.view?.collapsed || [], hide_leaves: !!data.view?.hide_leaves, hide_nograd: !!data.view?.hide_nograd };
+  const view = { collapsed: new Set(initialView.collapsed), hide_leaves: initialView.hide_leaves, hide_nograd: initialView.hide_nograd };
+  let colorBy = model.get("color_by") || "grad";
+  let selected = null;
+  let current = null;   // {vnodes, vedges, layout, source}
+
+  // gradient colour scale over all nodes (log10 of the norm)
+  const norms = new Map();
+  for (const n of data.nodes) if (n.grad && typeof n.grad.norm === "number") norms.set(n.id, n.grad.norm);
+  const logs = [...norms.values()].filter((v) => v > 0 && isFinite(v)).map(Math.log10);
+  const lo = logs.length ? Math.min(...logs) : 0, hi = logs.length ? Math.max(...logs) : 0;
+
+  // ---- DOM ----------------------------------------------------------------------------------
+  const root = document.createElement("div");
+  root.className = "labkit-graph";
+  const bar = document.createElement("div");
+  bar.className = "labkit-graph-toolbar";
+  const title = model.get("title");
+  bar.innerHTML = `
+    ${title ? `<b class="lk-title">${esc(title)}</b>` : ""}
+    <span class="lk-count"></span>
+    <button data-act="fit" title="show the whole graph">Fit</button>
+    <button data-act="zin" title="zoom in">+</button><button data-act="zout" title="zoom out">&minus;</button>
+    <label title="colour nodes by the norm of their gradient (log scale)"><input type="checkbox" data-opt="grad"> colour by grad</label>
+    <label title="hide leaf tensors and parameters"><input type="checkbox" data-opt="leaves"> hide leaves</label>
+    <label title="hide inputs that need no gradient"><input type="checkbox" data-opt="nograd"> hide no-grad</label>
+    <details class="lk-modules"><summary>modules</summary><div class="lk-modlist"></div></details>
+    <button data-act="svg" title="download the current view as SVG">SVG</button>
+    <button data-act="png" title="download the current view as PNG">PNG</button>
+    <span class="lk-legend"></span>`;
+  const body = document.createElement("div");
+  body.className = "labkit-graph-body";
+  const main = document.createElement("div");
+  main.className = "labkit-graph-main";
+  const panel = document.createElement("div");
+  panel.className = "labkit-graph-panel";
+  panel.innerHTML = `<div class="lk-hint">Click a node for its value and gradient. Drag to pan, wheel to zoom; double-click a module to expand it.</div>`;
+  body.append(main, panel);
+  root.append(bar, body);
+  el.appendChild(root);
+
+  const canvas = new GraphCanvas(main, {
+    height: model.get("height") || 520,
+    onSelect: (id) => select(id),
+    onDblClick: (id) => {
+      if (id.startsWith("g:")) { view.collapsed.delete(id.slice(2)); update(); }
+    },
+  });
+
+  bar.querySelector('[data-opt="grad"]').checked = colorBy === "grad";
+  bar.querySelector('[data-opt="leaves"]').checked = view.hide_leaves;
+  bar.querySelector('[data-opt="nograd"]').checked = view.hide_nograd;
+  if (!data.nodes.some((n) => n.requires_grad === false)) bar.querySelector('[data-opt="nograd"]').parentElement.style.display = "none";
+  if (logs.length) {
+    bar.querySelector(".lk-legend").innerHTML = `<span>|grad| ${fmt(10 ** lo)}</span><span class="lk-ramp"></span><span>${fmt(10 ** hi)}</span>`;
+  }
+
+  // module list
+  const modlist = bar.querySelector(".lk-modlist");
+  const mods = data.modules || [];
+  if (!mods.length) bar.querySelector(".lk-modules").style.display = "none";
+  modlist.innerHTML = `<div><button data-act="collapse-top">collapse top level</button> <button data-act="expand-all">expand all</button></div>` +
+    mods.map((m) => `<label style="padding-left:${m.depth * 12}px"><input type="checkbox" data-mod="${esc(m.path)}"> ${esc(m.path)} <small>(${m.count})</small></label>`).join("");
+  const syncModChecks = () => {
+    for (const cb of modlist.querySelectorAll("input[data-mod]")) cb.checked = view.collapsed.has(cb.dataset.mod);
+  };
+
+  // ---- scene --------------------------------------------------------------------------------
+  function nodeStyle(v) {
+    if (v.members) {
+      let best = null;
+      for (const m of v.members) { const g = norms.get(m); if (g !== undefined && (best === null || g > best)) best = g; }
+      const fill = colorBy === "grad" && best !== null ? gradColor(best, lo, hi) : KIND_FILL.group;
+      return { fill, stroke: "#b45309", lw: 2, textColor: isDark(fill) ? "#fff" : "#111", label: v.label + " [+]" };
+    }
+    const n = byId.get(v.id);
+    const g = colorBy === "grad" ? gradColor(norms.get(v.id), lo, hi) : null;
+    const fill = g || KIND_FILL[n.kind] || "#fff";
+    return { fill, stroke: n.kind === "param" ? "#2563eb" : n.kind === "input" ? "#9ca3af" : "#555",
+      lw: n.kind === "param" ? 1.5 : 1, textColor: isDark(fill) ? "#fff" : "#111", label: v.label };
+  }
+
+  function buildScene() {
+    const L = current.layout;
+    const nodes = current.vnodes.map((v) => {
+      const p = L.nodes[v.id];
+      const st = nodeStyle(v);
+      const sel = v.id === selected;
+      return { id: v.id, x: p[0], y: p[1], w: p[2], h: p[3], label: st.label, sub: v.sub, fill: st.fill,
+        stroke: sel ? "#f97316" : st.stroke, lw: sel ? 3 : st.lw, textColor: st.textColor };
+    });
+    const edges = L.edges.map((e) => {
+      const hl = selected && (e[0] === selected || e[1] === selected);
+      return hl ? { pts: e.slice(2), color: e[1] === selected ? "#f97316" : "#2563eb", width: 2 } : { pts: e.slice(2) };
+    });
+    canvas.setScene({ nodes, edges, width: L.width, height: L.height });
+    root.dataset.nodes = String(nodes.length);
+    root.dataset.edges = String(edges.length);
+    root.dataset.layoutSource = current.source;
+    bar.querySelector(".lk-count").textContent = `${nodes.length} nodes`;
+  }
+
+  function update(first = false) {
+    const t = performance.now();
+    if (sameView(view, initialView) && data.layout) {
+      const { vnodes, vedges } = visibleGraph(data.nodes, data.edges, [...view.collapsed], view.hide_leaves, view.hide_nograd);
+      current = { vnodes, vedges, layout: data.layout, source: "python" };
+    } else {
+      const r = layoutFor(data, { collapsed: [...view.collapsed], hide_leaves: view.hide_leaves, hide_nograd: view.hide_nograd });
+      current = { ...r, source: "js" };
+    }
+    root.dataset.layoutMs = (performance.now() - t).toFixed(1);
+    if (selected && !current.vnodes.some((v) => v.id === selected)) selected = null;
+    buildScene();
+    syncModChecks();
+    if (first) canvas.initialView(data.roots && data.roots[0]);
+    else canvas.fit();
+  }
+
+  // ---- details panel ------------------------------------------------------------------------
+  function select(id) {
+    selected = id;
+    root.dataset.selected = id || "";
+    buildScene();
+    if (!id) { panel.innerHTML = `<div class="lk-hint">Click a node for its value and gradient.</div>`; return; }
+    if (id.startsWith("g:")) {
+      const v = current.vnodes.find((x) => x.id === id);
+      const params = v.members.map((m) => byId.get(m)).filter((n) => n.kind === "param");
+      panel.innerHTML = `<div class="lk-head"><b>${esc(v.label)}</b> <span class="lk-kind">module, ${v.members.length} nodes</span></div>` +
+        `<button data-act="expand" data-mod="${esc(v.label)}">expand</button>` +
+        `<table class="lk-stats">${params.map((p) => `<tr><td>${esc(p.label)}</td><td>[${p.shape.join(", ")}]</td><td>|grad| ${fmt(p.grad ? p.grad.norm : null)}</td></tr>`).join("")}</table>`;
+      return;
+    }
+    const n = byId.get(id);
+    const ins = data.edges.filter((e) => e.target === id).sort((a, b) => a.index - b.index).map((e) => byId.get(e.source));
+    const outs = data.edges.filter((e) => e.source === id).map((e) => byId.get(e.target));
+    panel.innerHTML =
+      `<div class="lk-head"><b class="lk-label">${esc(n.label)}</b> <span class="lk-kind">${esc(n.kind)}${n.module ? " in " + esc(n.module) : ""}</span></div>` +
+      `<div class="lk-sec">shape [${(n.shape || []).join(", ")}] ${esc(n.dtype || "")}${n.requires_grad === false ? " (needs no gradient)" : ""}</div>` +
+      (n.rule ? `<div class="lk-sec lk-rule"><b>local derivative</b><div>${esc(n.rule)}</div></div>` : "") +
+      sourceHTML(n.source) +
+      statsHTML("value", n.value, "#4b5563") +
+      statsHTML("grad", n.grad, "#b45309") +
+      `<div class="lk-sec lk-io"><b>inputs</b> ${ins.map((m) => `<a data-go="${esc(m.id)}">${esc(m.label)}</a>`).join(", ") || "-"}` +
+      `<br><b>used by</b> ${outs.map((m) => `<a data-go="${esc(m.id)}">${esc(m.label)}</a>`).join(", ") || "-"}</div>`;
+  }
+
+  panel.addEventListener("click", (ev) => {
+    const go = ev.target.closest("[data-go]");
+    if (go) {
+      let id = go.dataset.go;
+      const r = current.vnodes.find((v) => v.id === id || (v.members && v.members.includes(id)));
+      if (r) { select(r.id); canvas.centerOn(r.id); }
+    }
+    const ex = ev.target.closest('[data-act="expand"]');
+    if (ex) { view.collapsed.delete(ex.dataset.mod); update(); }
+  });
+
+  bar.addEventListener("click", (ev) => {
+    const b = ev.target.closest("button[data-act]");
+    if (!b) return;
+    const act = b.dataset.act;
+    if (act === "fit") canvas.fit();
+    else if (act === "zin") canvas.zoomBy(1.25);
+    else if (act === "zout") canvas.zoomBy(0.8);
+    else if (act === "svg") download("graph.svg", new Blob([canvas.toSVG()], { type: "image/svg+xml" }));
+    else if (act === "png") canvas.toPNGCanvas().toBlob((blob) => download("graph.png", blob));
+    else if (act === "collapse-top") {
+      for (const m of mods) if (m.depth === 0) view.collapsed.add(m.path);
+      update();
+    } else if (act === "expand-all") { view.collapsed.clear(); update(); }
+  });
+  bar.addEventListener("change", (ev) => {
+    const t = ev.target;
+    if (t.dataset.opt === "grad") { colorBy = t.checked ? "grad" : "kind"; buildScene(); return; }
+    if (t.dataset.opt === "leaves") view.hide_leaves = t.checked;
+    else if (t.dataset.opt === "nograd") view.hide_nograd = t.checked;
+    else if (t.dataset.mod) { if (t.checked) view.collapsed.add(t.dataset.mod); else view.collapsed.delete(t.dataset.mod); }
+    else return;
+    update();
+  });
+  const onColor = () => { colorBy = model.get("color_by"); bar.querySelector('[data-opt="grad"]').checked = colorBy === "grad"; buildScene(); };
+  model.on("change:color_by", onColor);
+
+  // first paint: measured from render() to the end of the first canvas draw
+  canvas.afterDraw = (ms) => {
+    if (!root.dataset.firstPaintMs) {
+      root.dataset.firstPaintMs = (performance.now() - t0).toFixed(1);
+      root.dataset.firstDrawMs = ms.toFixed(1);
+    }
+    root.dataset.lastDrawMs = ms.toFixed(1);
+    root.dataset.draws = String(canvas.drawCount);
+  };
+  update(true);
+  canvas.onFirstSize = () => canvas.initialView(data.roots && data.roots[0]);
+  canvas.drawNow();
+
+  // hooks for tests and power users (the browser console): el.labkitGraph
+  el.labkitGraph = {
+    canvas, data, view, select,
+    layoutFor: (v) => layoutFor(data, v),
+    screenPos: (id) => canvas.screenPos(id),
+    toSVG: () => canvas.toSVG(),
+  };
+  return () => { model.off("change:color_by", onColor); canvas.destroy(); delete el.labkitGraph; };
+}
+
+export default { render };

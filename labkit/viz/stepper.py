@@ -1,0 +1,194 @@
+"""``step(fn, params=model)``: replay one forward and backward pass op by op.
+
+    w = step(lambda: ((a * b + c).tanh() - y) ** 2)        # micrograd-style scalars
+    w = step(lambda: loss_fn(model(x), target), params=model)
+
+``fn()`` runs inside :func:`labkit.graph.record`, its result (a scalar loss) is back-propagated,
+and the widget replays the tape: the **forward** phase highlights each op as it computes and
+shows its inputs and output (all values for tensors of up to 64 elements); the **backward** phase
+shows the gradient arriving at each node, the local derivative rule in words and the gradient it
+sends to each input (on the edges, too, for scalars).  Prev / Next / Play and a slider; the
+arrow keys step when the widget has focus.
+
+The whole tape is in the widget state, so stepping happens in the browser alone: it works while
+the kernel is busy and in a saved notebook.  A static SVG plus the list of steps is the
+fallback where widgets cannot render.
+"""
+from __future__ import annotations
+
+import html
+import pathlib
+
+import anywidget
+import traitlets
+
+from .. import graph as _graph
+from ..tensor import Tensor
+from . import graphview as _gv
+from . import layout as _layout
+
+__all__ = ["step", "Stepper", "tape_graph"]
+
+STATIC = pathlib.Path(__file__).resolve().parent.parent / "static"
+
+
+def tape_graph(tape):
+    """The forward data-flow graph of a tape: one node per op call (``"f<k>"``) and one per
+    tensor that no recorded op produced (``"t:<tid>"``: parameters, leaves, inputs); edges from
+    the producer of each input tensor to the op using it.  Also the replay ``steps``."""
+    d = tape.to_dict() if hasattr(tape, "to_dict") else tape
+    tensors = d["tensors"]
+    producer = {}
+    nodes, edges = [], []
+    for f in d["forward"]:
+        for tid in f["outputs"]:
+            producer.setdefault(tid, f"f{f['step']}")
+    leaves = {}
+    for f in d["forward"]:
+        for i, tid in enumerate(f["inputs"]):
+            if isinstance(tid, str) and tid not in producer and tid not in leaves:
+                t = tensors[tid]
+                kind = "param" if t.get("name") else ("leaf" if t["requires_grad"] else "input")
+                leaves[tid] = {"id": f"t:{tid}", "kind": kind, "label": t.get("name") or tid,
+                               "op": None, "shape": t["shape"], "dtype": t["dtype"],
+                               "requires_grad": t["requires_grad"], "tensor": tid,
+                               "value": t.get("value"), "grad": t.get("grad"), "module": ""}
+    nodes.extend(leaves.values())
+    node_of_graph = {}
+    for f in d["forward"]:
+        out = tensors.get(f["outputs"][0]) if f["outputs"] else None
+        nid = f"f{f['step']}"
+        if f.get("node"):
+            node_of_graph[f["node"]] = nid
+        nodes.append({"id": nid, "kind": "op", "label": f["op"], "op": f["op"],
+                      "shape": out["shape"] if out else None,
+                      "dtype": out["dtype"] if out else None,
+                      "requires_grad": bool(out and out["requires_grad"]),
+                      "tensor": f["outputs"][0] if f["outputs"] else None,
+                      "value": out.get("value") if out else None,
+                      "grad": out.get("grad") if out else None, "module": ""})
+        for i, tid in enumerate(f["inputs"]):
+            if isinstance(tid, str):
+                src = producer.get(tid) or f"t:{tid}"
+                edges.append({"source": src, "target": nid, "index": i, "tensor": tid})
+    steps = [{"phase": "forward", "entry": f["step"], "node": f"f{f['step']}"}
+             for f in d["forward"]]
+    for b in d["backward"]:
+        if b["op"] == "AccumulateGrad":
+            tid = b["outputs"][0] if b["outputs"] else None
+            nid = (f"t:{tid}" if tid in leaves else producer.get(tid)) if tid else None
+        else:
+            nid = node_of_graph.get(b["node"])
+        steps.append({"phase": "backward", "entry": b["step"], "node": nid})
+    for n in nodes:
+        n["w"] = _layout.node_width(n["label"], _gv.shape_text(n.get("shape")))
+    return nodes, edges, steps
+
+
+class Stepper(anywidget.AnyWidget):
+    """Op-by-op replay of a recorded forward and backward pass.  Build it with :func:`step`."""
+
+    _esm = STATIC / "stepper.js"
+    _css = STATIC / "graph.css"
+    data = traitlets.Dict().tag(sync=True)
+    step = traitlets.Int(0).tag(sync=True)          # where the replay starts
+    title = traitlets.Unicode("").tag(sync=True)
+    height = traitlets.Int(460).tag(sync=True)
+    interval_ms = traitlets.Int(700).tag(sync=True)
+
+    @traitlets.validate("step")
+    def _check_step(self, proposal):
+        v = proposal["value"]
+        n = len(self.data.get("steps", []))
+        if n and not 0 <= v < n:
+            raise traitlets.TraitError(f"step must be in [0, {n - 1}], got {v}")
+        return v
+
+    @property
+    def steps(self):
+        return self.data.get("steps", [])
+
+    @property
+    def tape(self):
+        return self.data.get("tape", {})
+
+    def describe(self, i):
+        """One line of text for step ``i`` (what the widget's header says)."""
+        s = self.steps[i]
+        tape = self.tape
+        if s["phase"] == "forward":
+            f = tape["forward"][s["entry"]]
+            out = tape["tensors"].get(f["outputs"][0]) if f["outputs"] else None
+            val = _short(out.get("value")) if out else ""
+            return f"forward {i + 1}: {f['op']} -> {val}"
+        b = tape["backward"][s["entry"]]
+        g = _short(b["grad_outputs"][0]) if b["grad_outputs"] else ""
+        return f"backward {i + 1}: {b['label']} receives grad {g}"
+
+    def to_svg(self):
+        return _gv.graph_svg(self.data)
+
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = super()._repr_mimebundle_(**kwargs)
+        data, meta = bundle if isinstance(bundle, tuple) else (bundle, {})
+        data = dict(data)
+        try:
+            items = "".join(f"<li>{html.escape(self.describe(i))}</li>"
+                            for i in range(min(len(self.steps), 200)))
+            data.setdefault("text/html",
+                            f'<div class="labkit-stepper-static"><div style="font:12px sans-serif">'
+                            f'{html.escape(self.title or "labkit stepper")}: '
+                            f'{len(self.steps)} steps (static picture; run the cell to step '
+                            f'through)</div><div style="overflow:auto;max-height:{self.height}px">'
+                            f'{self.to_svg()}</div><ol style="font:11px monospace">{items}</ol>'
+                            f'</div>')
+        except Exception:                      # a fallback must never break the live widget
+            pass
+        return data, meta
+
+    def __repr__(self):
+        return f"<labkit Stepper: {len(self.steps)} steps>"
+
+
+def _short(st):
+    if not st:
+        return ""
+    if "values" in st and st["numel"] == 1:
+        v = st["values"][0]
+        return f"{v:.4g}" if isinstance(v, float) else str(v)
+    if "values" in st:
+        return "[" + ", ".join(f"{v:.3g}" if isinstance(v, float) else str(v)
+                               for v in st["values"][:6]) + (", ...]" if st["numel"] > 6 else "]")
+    return f"shape {st['shape']} mean {st.get('mean', 0):.4g}"
+
+
+def step(fn, params=None, *, backward=True, title="", height=460, interval_ms=700):
+    """Record ``fn()`` (which returns a scalar loss), back-propagate it, and replay the pass.
+
+    Args:
+        fn: a function of no arguments returning the loss tensor (a Tape also works).
+        params: a Module or dict naming the parameters.
+        backward: call ``loss.backward()`` inside the recording (default True).
+    """
+    if isinstance(fn, (_graph.Tape, dict)):
+        tape = fn.to_dict() if hasattr(fn, "to_dict") else fn
+    else:
+        with _graph.record(params=params) as rec:
+            loss = fn()
+            if not isinstance(loss, Tensor):
+                raise TypeError(f"step(fn): fn() must return the loss tensor, got "
+                                f"{type(loss).__name__}")
+            if backward:
+                if loss.numel() != 1:
+                    raise ValueError(f"step(fn): fn() must return a scalar loss (got shape "
+                                     f"{tuple(loss.shape)}); reduce it, e.g. .sum() or .mean()")
+                if not loss.requires_grad:
+                    raise ValueError("step(fn): the loss does not require grad; give some input "
+                                     "requires_grad=True or pass params with parameters")
+                loss.backward()
+        tape = rec.to_dict()
+    nodes, edges, steps = tape_graph(tape)
+    vnodes, vedges, lay = _gv.compute_layout(nodes, edges)
+    data = {"version": 1, "nodes": nodes, "edges": edges, "steps": steps, "tape": tape,
+            "layout": _gv.pack_layout(lay)}
+    return Stepper(data=data, title=title, height=height, interval_ms=interval_ms)
