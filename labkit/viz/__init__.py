@@ -4,6 +4,8 @@
     b = labkit.viz.boundary(model, X, y)       # decision boundary + first-layer neurons (2-D data)
     labkit.viz.lr_find(model, loss_fn, loader) # learning-rate range test with a suggestion
     labkit.viz.watch(model)                    # per-layer gradient / activation health
+    labkit.viz.graph(loss, params=model)       # the backward graph; click a node for stats
+    labkit.viz.step(lambda: loss_fn(model(x), y))   # replay forward and backward op by op
 
 Widgets are anywidgets: they work offline (the JavaScript ships in labkit/static) in JupyterLab 4,
 Notebook 7 and VS Code, update in place, and are throttled so that training is not slowed down.
@@ -19,6 +21,10 @@ _EXPORTS = {
     "LRFinderResult": "lr_find",
     "watch": "watch",
     "Watch": "watch",
+    "graph": "graphview",
+    "GraphView": "graphview",
+    "step": "stepper",
+    "Stepper": "stepper",
 }
 
 __all__ = sorted(_EXPORTS)
