@@ -211,8 +211,8 @@ def _check_index_arg(name, x, dim, index):
         n = x.shape[dim]
         lo, hi = index._np.min(), index._np.max()
         if lo < -n or hi >= n:
-            raise IndexError(f"{name}(): index {hi if hi >= n else lo} is out of bounds for "
-                             f"dimension {dim} with size {n}")
+            raise RuntimeError(f"{name}(): index {hi if hi >= n else lo} is out of bounds for "
+                               f"dimension {dim} with size {n}")
 
 
 @register("gather")
@@ -359,7 +359,12 @@ def masked_select(input, mask):
 @register("nonzero")
 def nonzero(input, *, as_tuple=False):
     a = as_tensor_arg(input)._np
-    nz = np.nonzero(a) if a.ndim else np.nonzero(a.reshape(1))
+    if a.ndim == 0:                  # PyTorch: (1, 0) or (0, 0) indices; as_tuple: one 1-D tensor
+        n = int(bool(a))
+        if as_tuple:
+            return (_make(np.zeros(n, np.int64)),)
+        return _make(np.zeros((n, 0), np.int64))
+    nz = np.nonzero(a)
     if as_tuple:
         return tuple(_make(i.astype(np.int64)) for i in nz)
     return _make(np.stack(nz, axis=1).astype(np.int64) if nz else np.zeros((0, 0), np.int64))

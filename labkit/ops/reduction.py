@@ -262,10 +262,13 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
 
 
 def _check_nonempty(x, name, dim):
-    if x._np.size == 0 and (dim is None or x._np.shape[dim] == 0):
-        raise IndexError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0"
-                         if dim is None else
-                         f"{name}(): Expected reduction dim {dim} to have non-zero size.")
+    if x._np.size == 0 and dim is None:
+        raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() "
+                           f"== 0. Specify the reduction dim with the 'dim' argument (the "
+                           f"tensor has shape {list(x.shape)}).")
+    if x._np.size == 0 and x._np.shape[dim] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {dim} to have non-zero size (shape "
+                         f"{list(x.shape)}).")
 
 
 def _maxmin(input, dim, keepdim, is_max, other=None):

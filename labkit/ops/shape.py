@@ -405,7 +405,7 @@ def narrow(input, dim, start, length):
     if start < 0:
         start += n
     if not (0 <= start <= n and 0 <= length and start + length <= n):
-        raise IndexError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
     idx = (slice(None),) * d + (slice(start, start + length),)
     return input[idx]
 
