@@ -193,9 +193,12 @@ def pow(input, exponent):
     if not isinstance(input, Tensor):                     # scalar ** tensor
         base = as_tensor_arg(input)
         if not isinstance(base, Tensor):
-            e = exponent if exponent.dtype.is_floating_point else to_float(exponent)
-            base = _make(np.asarray(input, dtype=e._np.dtype))
-            return Pow.apply(base, e)
+            if exponent.dtype.is_floating_point or isinstance(input, float):
+                e = exponent if exponent.dtype.is_floating_point else to_float(exponent)
+                return Pow.apply(_make(np.asarray(input, dtype=e._np.dtype)), e)
+            if (exponent._np < 0).any():                  # int ** int tensor stays integer
+                raise RuntimeError("Integers to negative integer powers are not allowed.")
+            return _make(np.power(np.int64(input), exponent._np.astype(np.int64)))
         input = base
     if not isinstance(exponent, Tensor):
         if input.dtype.is_floating_point or isinstance(exponent, (int, np.integer)):
@@ -529,6 +532,10 @@ def _unary(cls, x, need_float=True):
         x = as_tensor_arg(x)
         if not isinstance(x, Tensor):
             x = _make(np.asarray(x, dtype=D.get_default_dtype().np))
+    if cls is Neg and x._np.dtype.kind == "b":
+        raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you "
+                           "are trying to invert a mask, use the `~` or `logical_not()` operator "
+                           "instead.")
     if need_float and x._np.dtype.kind != "f":
         x = to_float(x)
     return cls.apply(x)
@@ -765,7 +772,9 @@ def _zero_grad_op(name, npfn):
 
     def op(input):
         if input._np.dtype.kind != "f":
-            return input.clone() if name != "sign" else _make(np.sign(input._np))
+            if name == "sign" and input._np.dtype.kind != "b":
+                return _make(np.sign(input._np))
+            return input.clone()
         return cls.apply(input)
     op.__name__ = name
     register(name)(op)
