@@ -34,6 +34,7 @@ function render({ model, el }) {
   // ---- DOM ----------------------------------------------------------------------------------
   const root = document.createElement("div");
   root.className = "labkit-graph";
+  root.dataset.title = model.get("title") || "";
   const bar = document.createElement("div");
   bar.className = "labkit-graph-toolbar";
   const title = model.get("title");

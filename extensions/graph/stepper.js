@@ -38,6 +38,7 @@ function render({ model, el }) {
   const root = document.createElement("div");
   root.className = "labkit-graph labkit-stepper";
   root.tabIndex = 0;
+  root.dataset.title = model.get("title") || "";
   const title = model.get("title");
   const bar = document.createElement("div");
   bar.className = "labkit-graph-toolbar";

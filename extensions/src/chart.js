@@ -24,7 +24,9 @@ export function formatNumber(v) {
   if (v === null || v === undefined || Number.isNaN(v)) return "nan";
   if (!Number.isFinite(v)) return v > 0 ? "inf" : "-inf";
   const a = Math.abs(v);
-  if (a !== 0 && (a >= 1e5 || a < 1e-3)) return v.toExponential(2).replace("e+", "e");
+  if (a !== 0 && (a >= 1e5 || a < 1e-3)) {
+    return v.toExponential(2).replace(/\.?0+e/, "e").replace("e+", "e");
+  }
   return String(Number(v.toPrecision(4)));
 }
 
@@ -55,11 +57,11 @@ export function logTicks(l0, l1) {
   const out = [];
   const k0 = Math.ceil(l0 - 1e-9), k1 = Math.floor(l1 + 1e-9);
   const every = Math.max(1, Math.ceil((k1 - k0 + 1) / 8));
-  for (let k = k0; k <= k1; k += every) out.push(Math.pow(10, k));
+  for (let k = k0; k <= k1; k += every) out.push(Number(`1e${k}`));
   if (out.length < 2) {                     // less than a decade visible: add 2x and 5x
     for (let k = Math.floor(l0); k <= Math.ceil(l1); k++) {
       for (const m of [2, 5]) {
-        const v = m * Math.pow(10, k);
+        const v = Number(`${m}e${k}`);
         if (Math.log10(v) >= l0 && Math.log10(v) <= l1) out.push(v);
       }
     }

@@ -77,7 +77,7 @@ function el(tag, cls, text) {
 }
 
 function renderProgress(p) {
-  if (!p) return null;
+  if (!p || p.n === undefined) return null;
   const parts = [];
   if (p.epochs > 1) parts.push(`epoch ${Math.min(p.epoch + 1, p.epochs)}/${p.epochs}`);
   parts.push(p.total ? `${p.n}/${p.total}` : `${p.n} it`);

@@ -22,6 +22,7 @@ N_VAL = EPOCHS
 N_RUN2 = 20
 # loss + acc per batch, val_loss + val_acc per epoch, second run: loss only
 TOTAL_POINTS = 2 * N_TRAIN + 2 * N_VAL + N_RUN2
+STDOUT = ".jp-RenderedText[data-mime-type=\"application/vnd.jupyter.stdout\"]"
 
 CELLS = [
     "import time, math\nimport labkit as lk\nmon = lk.viz.Monitor('browser test')\nmon",
@@ -80,7 +81,7 @@ def test_monitor_live_in_jupyterlab_and_notebook7(jlab, notebook_page, artifacts
     assert int(root.get_attribute("data-step")) == N_TRAIN
     msgs = int(root.get_attribute("data-messages"))
     assert 5 <= msgs <= 10 * 8, msgs                           # throttled: <= 10/s over ~5 s
-    out = page.locator(".jp-OutputArea-output", has_text="POINTS").inner_text()
+    out = page.locator(STDOUT, has_text="POINTS").inner_text()
     assert out.strip() == f"POINTS {TOTAL_POINTS}"
     charts = page.locator(".labkit-monitor .labkit-chart")
     assert charts.count() == 2                                 # loss, acc
@@ -159,3 +160,88 @@ def test_monitor_live_in_jupyterlab_and_notebook7(jlab, notebook_page, artifacts
     widget_errors = [e for e in p7.errors()
                      if any(w in e.lower() for w in ("labkit", "anywidget", "widget", "monitor"))]
     assert not widget_errors, widget_errors
+
+
+PLAYGROUND = "playground.ipynb"
+PLAYGROUND_CELLS = [
+    """\
+import time
+import numpy as np
+import labkit as lk
+from labkit import nn
+rng = np.random.default_rng(0)
+X = rng.standard_normal((200, 2)).astype("float32")
+y = (X[:, 0] * X[:, 1] > 0).astype("float32")
+lk.manual_seed(0)
+model = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 1))
+b = lk.viz.boundary(model, X, y, every=5, max_rate=10)
+b""",
+    """\
+opt = lk.optim.Adam(model.parameters(), lr=0.05)
+Xt, yt = lk.tensor(X), lk.tensor(y)[:, None]
+for i in range(150):
+    opt.zero_grad()
+    loss = nn.functional.binary_cross_entropy_with_logits(model(Xt), yt)
+    loss.backward()
+    opt.step()
+    time.sleep(0.02)
+print("UPDATES", b.updates)""",
+    """\
+from labkit.utils.data import DataLoader, TensorDataset
+clf = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2))
+loader = DataLoader(TensorDataset(Xt, lk.tensor(y).long()), batch_size=20, shuffle=True)
+res = lk.viz.lr_find(clf, nn.CrossEntropyLoss(), loader, start_lr=1e-4, end_lr=10, num_iter=60)
+print("LR", res.suggestion is not None)""",
+]
+
+
+def test_boundary_and_lr_find_live(jlab, notebook_page, artifacts):
+    nb = new_notebook(cells=[new_code_cell(c) for c in PLAYGROUND_CELLS], metadata={
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nbformat.write(nb, jlab["root"] / PLAYGROUND)
+    p = notebook_page("playground")
+    page = p.page
+    p.open(PLAYGROUND)
+    t0 = time.perf_counter()
+    p.run_all()
+    page.wait_for_selector(".labkit-boundary[data-updates]", timeout=60_000)
+    seen, t_live = [], time.perf_counter()
+    while time.perf_counter() - t_live < 60:
+        n = int(page.get_attribute(".labkit-boundary", "data-updates") or 0)
+        if not seen or seen[-1] != n:
+            seen.append(n)
+        if page.locator(".labkit-monitor").count():        # lr_find started: training is over
+            break
+        page.wait_for_timeout(100)
+    print("boundary data-updates seen in the browser:", seen)
+    assert len(seen) >= 4 and seen == sorted(seen), seen
+    p.wait_cells_done()
+    tick("playground_run_all_to_idle", t0)
+    updates = int(page.locator(STDOUT, has_text="UPDATES").inner_text().split()[1])
+    assert int(page.get_attribute(".labkit-boundary", "data-updates")) == updates
+
+    # plane: both class colours painted; 8 neuron thumbnails
+    colours = page.evaluate("""() => {
+        const c = document.querySelector('.labkit-boundary-view');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let blue = 0, orange = 0;
+        for (let i = 0; i < d.length; i += 4) {
+            if (d[i + 2] > d[i] + 60) blue++;
+            if (d[i] > d[i + 2] + 60) orange++;
+        }
+        return [blue, orange]; }""")
+    assert min(colours) > 500, colours
+    assert page.locator(".labkit-boundary .labkit-neuron canvas").count() == 8
+    assert "first hidden layer" in page.inner_text(".labkit-boundary .labkit-caption")
+    page.locator(".labkit-boundary").scroll_into_view_if_needed()
+    p.shot("boundary-widget.png", ".labkit-boundary")
+
+    # lr_find: loss against a log learning-rate axis, raw + smoothed, suggestion marked
+    assert page.locator(STDOUT, has_text="LR ").inner_text().strip() == "LR True"
+    lrmon = page.locator(".labkit-monitor")
+    assert int(lrmon.get_attribute("data-points")) > 20
+    assert lrmon.get_attribute("data-series") == "2"
+    assert "learning-rate finder" in lrmon.inner_text()
+    lrmon.scroll_into_view_if_needed()
+    p.shot("lr-find-widget.png", ".labkit-monitor")
+    assert not p.errors(), p.errors()
