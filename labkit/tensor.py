@@ -85,7 +85,10 @@ def _to_array(data, dtype=None):
     else:
         if isinstance(data, (list, tuple)) and data and _contains_tensor(data):
             data = _untensor(data)
-        arr = np.asarray(data)
+        try:
+            arr = np.asarray(data)
+        except ValueError:
+            raise _ragged_error(data) from None
         if dtype is None:
             if arr.dtype.kind == "f":
                 arr = arr.astype(D.get_default_dtype().np)
@@ -108,6 +111,25 @@ def _to_array(data, dtype=None):
         else:
             raise TypeError(f"can't convert array of dtype {arr.dtype} to a labkit tensor")
     return arr
+
+
+def _ragged_error(data):
+    """PyTorch's ValueError for nested lists of unequal lengths, naming the dim."""
+    level, dim = [data], 0
+    while level:
+        seqs = [x for x in level if isinstance(x, (list, tuple))]
+        if seqs and len(seqs) != len(level):
+            return ValueError(f"expected sequence of length {len(seqs[0])} at dim {dim} (got a "
+                              f"number): nested lists must be rectangular")
+        lengths = {len(x) for x in seqs}
+        if len(lengths) > 1:
+            n0 = len(seqs[0])
+            bad = next(len(x) for x in seqs if len(x) != n0)
+            return ValueError(f"expected sequence of length {n0} at dim {dim} (got {bad}): "
+                              f"nested lists must be rectangular (pad the short rows)")
+        level = [y for x in seqs for y in x]
+        dim += 1
+    return ValueError("can't convert this data to a tensor: nested lists must be rectangular")
 
 
 def _contains_tensor(seq):

@@ -158,8 +158,16 @@ def add(input, other, *, alpha=1, out=None):
     return r if out is None else _out(r, out)
 
 
+def _is_bool(x):
+    return isinstance(x, Tensor) and x._np.dtype.kind == "b"
+
+
 @register("sub", "subtract")
 def sub(input, other, *, alpha=1, out=None):
+    if _is_bool(input) or _is_bool(other):
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If "
+                           "you are trying to invert a mask, use the `~` or `logical_not()` "
+                           "operator instead.")
     return _out(_binary(Sub, input, _scale(other, alpha) if alpha != 1 else other), out)
 
 
@@ -184,7 +192,7 @@ def div(input, other, *, rounding_mode=None, out=None):
         r = q.trunc() if q.dtype.is_floating_point else q
         a, b, dt = promote(input, other)
         return r if dt.is_floating_point else r.to(dt)
-    raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
+    raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
                      f"found '{rounding_mode}'")
 
 
@@ -963,7 +971,7 @@ def _bitwise(npfn, name):
     def op(input, other):
         a, b, dt = promote(input, other)
         if dt.is_floating_point:
-            raise TypeError(f"\"{name}\" is not implemented for floating-point tensors; use "
+            raise NotImplementedError(f"\"{name}\" is not implemented for floating-point tensors; use "
                             f"logical ops or compare first (e.g. (x > 0) & (y > 0))")
         return _make(npfn(_np(a), _np(b)))
     return op
@@ -977,7 +985,7 @@ bitwise_xor = register("bitwise_xor")(_bitwise(np.bitwise_xor, "bitwise_xor"))
 @register("bitwise_not")
 def bitwise_not(input):
     if input.dtype.is_floating_point:
-        raise TypeError("bitwise_not is not implemented for floating-point tensors")
+        raise NotImplementedError("bitwise_not is not implemented for floating-point tensors")
     return _make(np.invert(input._np))
 
 

@@ -148,7 +148,16 @@ def index_put(input, indices, values, accumulate=False):
     v = as_tensor_arg(values)
     if isinstance(v, Tensor):
         v = cast(v, input.dtype)
-    return IndexPut.apply(input, v, np_idx, accumulate)
+    try:
+        return IndexPut.apply(input, v, np_idx, accumulate)
+    except ValueError:
+        raise RuntimeError(f"shape mismatch: value tensor of shape {list(np.shape(_arr(v)))} "
+                           f"cannot be broadcast to indexing result of shape "
+                           f"{list(input._np[np_idx].shape)}") from None
+
+
+def _arr(v):
+    return v._np if isinstance(v, Tensor) else v
 
 
 @method("__setitem__")
@@ -156,11 +165,6 @@ def setitem(self, idx, value):
     from .inplace import assign_result
     np_idx, _ = _convert_index(idx, self._np.shape)
     v = as_tensor_arg(value)
-    if isinstance(v, Tensor):
-        if v._np.dtype.kind == "f" and self._np.dtype.kind != "f":
-            raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
-                               f"{self.dtype.name} for the destination and {v.dtype.name} for "
-                               f"the source.")
     if not _needs_graph(self, v):
         try:
             self._np[np_idx] = v._np if isinstance(v, Tensor) else v

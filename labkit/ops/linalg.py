@@ -113,6 +113,11 @@ def dot(input, other):
 
 @register("outer", "ger")
 def outer(input, vec2):
+    """``input[:, None] * vec2[None, :]`` for two 1-D tensors."""
+    for name, t in (("self", input), ("vec2", vec2)):
+        if t.ndim != 1:
+            raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {t.ndim}-D (shape "
+                               f"{list(t.shape)}); flatten it first, e.g. x.reshape(-1)")
     return input.reshape(-1, 1) * vec2.reshape(1, -1)
 
 

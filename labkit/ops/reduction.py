@@ -317,7 +317,8 @@ def amin(input, dim=(), keepdim=False):
 def argmax(input, dim=None, keepdim=False):
     x = _t(input)
     if dim is None:
-        _check_nonempty(x, "argmax", None)
+        if x._np.size == 0:
+            raise IndexError("argmax(): Expected reduction dim to be specified for input.numel() == 0.")
         r = np.argmax(x._np)
         return _make(np.asarray(r, dtype=np.int64).reshape((1,) * x.ndim if keepdim else ()))
     return _maxmin(x, dim, keepdim, True).indices
@@ -327,7 +328,8 @@ def argmax(input, dim=None, keepdim=False):
 def argmin(input, dim=None, keepdim=False):
     x = _t(input)
     if dim is None:
-        _check_nonempty(x, "argmin", None)
+        if x._np.size == 0:
+            raise IndexError("argmin(): Expected reduction dim to be specified for input.numel() == 0.")
         r = np.argmin(x._np)
         return _make(np.asarray(r, dtype=np.int64).reshape((1,) * x.ndim if keepdim else ()))
     return _maxmin(x, dim, keepdim, False).indices

@@ -342,7 +342,7 @@ def cat(tensors, dim=0):
     """Join tensors along an existing dim (sizes must match in every other dim)."""
     tensors = [as_tensor_arg(t) for t in tensors]
     if not tensors:
-        raise RuntimeError("cat(): expected a non-empty list of Tensors")
+        raise ValueError("cat(): expected a non-empty list of Tensors")
     real = [t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)] or tensors[:1]
     nd = real[0].ndim
     if nd == 0:
