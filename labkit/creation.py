@@ -124,8 +124,12 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     if end is None:
         start, end = 0, start
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
-    if step == 0:
+    if vals[2] == 0:
         raise RuntimeError("step must be nonzero")
+    if (vals[1] - vals[0]) * vals[2] < 0:
+        raise RuntimeError(f"upper bound and lower bound inconsistent with step sign: "
+                           f"arange({vals[0]}, {vals[1]}, {vals[2]}) would be empty; use a "
+                           f"{'negative' if vals[1] < vals[0] else 'positive'} step")
     if dtype is None:
         dtype = D.int64 if all(isinstance(v, numbers.Integral) for v in vals) else D.get_default_dtype()
     n = builtins.max(0, math.ceil((vals[1] - vals[0]) / vals[2]))

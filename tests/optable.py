@@ -923,6 +923,51 @@ OPS += [
 ]
 
 
+# ---- creation (no tensor inputs: the torch test still checks dtype, shape and values)
+OPS += [
+    Op("arange", lambda M, a, b, k: M.arange(a, b, k), np.arange,
+       st.tuples(st.integers(-5, 5), st.integers(-5, 9), st.sampled_from([1, 2, 3]))
+       .filter(lambda a: a[0] <= a[1]), grad=False),
+    Op("arange_float_step", lambda M, a, b, k: M.arange(a, b, k),
+       lambda a, b, k: np.arange(a, b, k).astype(np.float32),
+       st.tuples(st.sampled_from([0, 0.5, -1]), st.sampled_from([1, 2.5, 3]),
+                 st.sampled_from([0.1, 0.25, 0.5])), grad=False),
+    Op("linspace", lambda M, a, b, n: M.linspace(a, b, n),
+       lambda a, b, n: np.linspace(a, b, n).astype(np.float32),
+       st.tuples(st.integers(-3, 3), st.integers(-3, 3), st.integers(0, 7)), grad=False),
+    Op("full_dtypes", lambda M, v: M.full((2, 3), v), lambda v: np.full((2, 3), v, dtype=
+        np.bool_ if isinstance(v, bool) else np.int64 if isinstance(v, int) else np.float32),
+       st.tuples(st.sampled_from([1.5, 2, True, -0.25])), grad=False),
+    Op("eye", lambda M, n, m: M.eye(n, m), lambda n, m: np.eye(n, m, dtype=np.float32),
+       st.tuples(st.integers(0, 4), st.integers(0, 4)), grad=False),
+    Op("zeros_ones_dtype", lambda M, s: (M.zeros(s, dtype=M.int64), M.ones(s, dtype=M.bool),
+                                         M.empty(s).float() * 0),
+       lambda s: (np.zeros(s, np.int64), np.ones(s, bool), np.zeros(s)),
+       st.tuples(hnp.array_shapes(min_dims=0, max_dims=3, min_side=0)), grad=False),
+    Op("tensor_nested", lambda M, d: M.tensor(d),
+       lambda d: np.asarray(d, dtype=np.float32 if any(isinstance(v, float) for v in
+                                                         np.ravel(d).tolist()) else None),
+       st.tuples(st.sampled_from([[[1, 2], [3, 4]], [1.5, 2], [True, False], [[1, 2.5]], 3, 2.0,
+                                  [[True, 2]]])), grad=False),
+    Op("like_family", lambda M, x: (M.zeros_like(x), M.ones_like(x, dtype=M.int64),
+                                    M.full_like(x, 7)),
+       lambda x: (np.zeros_like(x), np.ones(x.shape, np.int64), np.full_like(x, 7)), unary(),
+       grad=False),
+    Op("tril_indices", lambda M, n, m, k: M.tril_indices(n, m, k),
+       lambda n, m, k: np.stack(np.tril_indices(n, k, m)),
+       st.tuples(st.integers(1, 4), st.integers(1, 4), st.integers(-1, 1)), grad=False),
+    Op("triu_indices", lambda M, n, m, k: M.triu_indices(n, m, k),
+       lambda n, m, k: np.stack(np.triu_indices(n, k, m)),
+       st.tuples(st.integers(1, 4), st.integers(1, 4), st.integers(-1, 1)), grad=False),
+    Op("conversions", lambda M, x: (x.long(), x.int(), x.double(), x.bool(),
+                                    x.to(M.int64), x.type_as(M.tensor([1]))),
+       lambda x: (np.trunc(x).astype(np.int64), np.trunc(x).astype(np.int32), x,
+                  x != 0, np.trunc(x).astype(np.int64),
+                  np.trunc(x).astype(np.int64)), unary(lambda r, s: np.round(r.uniform(-3, 3, s), 2)),
+       grad=False),
+]
+
+
 def _np_index_fill(x, i):
     y = x.copy()
     y[:, i] = -1.0
