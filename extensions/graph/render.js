@@ -36,8 +36,8 @@ export function fmt(v) {
   if (typeof v === "string") return v;
   if (Number.isInteger(v) && Math.abs(v) < 1e6) return String(v);
   const a = Math.abs(v);
-  if (a !== 0 && (a < 1e-3 || a >= 1e5)) return v.toExponential(3);
-  return v.toFixed(4).replace(/\.?0+$/, "") || "0";
+  if (a !== 0 && (a < 1e-4 || a >= 1e5)) return v.toExponential(3);
+  return String(Number(v.toPrecision(4)));            // 4 significant digits
 }
 
 const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]));
@@ -211,8 +211,10 @@ export class GraphCanvas {
       ctx.globalAlpha = n.alpha ?? 1;
       ctx.fillStyle = n.fill || "#fff";
       ctx.beginPath();
-      if (k > 0.25 && ctx.roundRect) ctx.roundRect(n.x - n.w / 2, n.y - n.h / 2, n.w, n.h, 4);
-      else ctx.rect(n.x - n.w / 2, n.y - n.h / 2, n.w, n.h);
+      // at tiny zoom every node stays at least 3 px, so a fitted 2,000-node graph is visible
+      const w = Math.max(n.w, 3 / k), h = Math.max(n.h, 3 / k);
+      if (k > 0.25 && ctx.roundRect) ctx.roundRect(n.x - w / 2, n.y - h / 2, w, h, 4);
+      else ctx.rect(n.x - w / 2, n.y - h / 2, w, h);
       ctx.fill();
       ctx.lineWidth = (n.lw || 1) / Math.max(k, 0.5);
       ctx.strokeStyle = n.stroke || "#555";
@@ -233,8 +235,8 @@ export class GraphCanvas {
       ctx.font = "10px sans-serif";
       for (const e of this.scene.edges) {
         if (!e.label || !inView(...e.bbox)) continue;
-        const m = Math.floor(e.pts.length / 4) * 2;
-        const x = (e.pts[m] + e.pts[m - 2 >= 0 ? m - 2 : m]) / 2, y = (e.pts[m + 1] + e.pts[m - 1 >= 0 ? m - 1 : m + 1]) / 2;
+        // 35% of the way along the first segment: edges meet at their target, not at their source
+        const x = e.pts[0] + 0.35 * (e.pts[2] - e.pts[0]), y = e.pts[1] + 0.35 * (e.pts[3] - e.pts[1]);
         const wd = ctx.measureText(e.label).width + 6;
         ctx.fillStyle = "rgba(255,255,255,0.9)";
         ctx.fillRect(x - wd / 2, y - 7, wd, 13);

@@ -81,7 +81,11 @@ def tape_graph(tape):
             nid = node_of_graph.get(b["node"])
         steps.append({"phase": "backward", "entry": b["step"], "node": nid})
     for n in nodes:
-        n["w"] = _layout.node_width(n["label"], _gv.shape_text(n.get("shape")))
+        sub = _gv.shape_text(n.get("shape"))
+        v = n.get("value") or {}
+        if v.get("numel") == 1:
+            sub = "-0.0000 g=-0.0000"       # room for "value g=grad" (4 significant digits)
+        n["w"] = _layout.node_width(n["label"], sub)
     return nodes, edges, steps
 
 

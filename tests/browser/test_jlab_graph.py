@@ -172,6 +172,9 @@ def test_graph_and_stepper_in_jupyterlab(jlab, notebook_page, artifacts):
     stepper.screenshot(path=str(artifacts / "stepper.png"))
 
     # ---- 200 / 2,000 nodes: first paint, fit redraw, browser layout == Python layout ----
+    big = page.locator(".labkit-graph[data-title='big']")
+    big.scroll_into_view_if_needed()
+    big.screenshot(path=str(artifacts / "graph-big-initial.png"))
     timings = {}
     for title, n in (("mid", info["n_mid"]), ("big", info["n_big"])):
         v = page.locator(f".labkit-graph[data-title='{title}']")
@@ -206,18 +209,19 @@ def test_graph_and_stepper_in_jupyterlab(jlab, notebook_page, artifacts):
     mid.locator(".lk-modules summary").click()
     mid.locator("input[data-mod='blocks']").check()
     assert mid.get_attribute("data-layout-source") == "js"
-    assert mid.get_attribute("data-nodes") == "3"                     # blocks, Pow, Mean
+    # blocks + the last block's ReLU, Mul, Add (no module below them: see the heuristic) + loss
+    assert mid.get_attribute("data-nodes") == "6"
     mid.locator("input[data-mod='blocks.3']").check()                # inside a collapsed parent
-    assert mid.get_attribute("data-nodes") == "3"
-    mid.locator("input[data-mod='blocks']").uncheck()
-    assert mid.get_attribute("data-nodes") == str(info["n_mid"] - 8 + 1)
+    assert mid.get_attribute("data-nodes") == "6"
+    mid.locator("input[data-mod='blocks']").uncheck()                # blocks.3 stays collapsed
+    assert mid.get_attribute("data-nodes") == str(info["n_mid"] - 5 + 1)
     mid.locator("button[data-act=expand-all]").click()
     assert mid.get_attribute("data-nodes") == str(info["n_mid"])
     assert mid.get_attribute("data-layout-source") == "python"
     mid.locator("input[data-opt=leaves]").check()
     assert mid.get_attribute("data-nodes") == str(info["n_mid"] - 50)
     mid.screenshot(path=str(artifacts / "graph-mid.png"))
-    page.locator(".labkit-graph[data-title='big']").screenshot(path=str(artifacts / "graph-big.png"))
+    big.screenshot(path=str(artifacts / "graph-big-fit.png"))
 
     errors = p.errors()
     print("browser console errors:", errors)
