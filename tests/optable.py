@@ -866,7 +866,7 @@ OPS += [
        unary(lambda r, s: r.integers(0, 6, s), st.tuples(st.integers(0, 6))), grad=False),
     Op("searchsorted", lambda M, s, v: M.searchsorted(s, v), lambda s, v: np.searchsorted(s, v),
        st.tuples(array((5,), lambda r, s: np.sort(r.uniform(-2, 2, s))), array((2, 3))),
-       grad=False),
+       grad=False, layouts=False),
     Op("isin", lambda M, a, b: M.isin(a, b), np.isin, binary(ints, ints), grad=False),
     Op("aminmax", lambda M, x: M.aminmax(x, dim=0), lambda x: (x.min(0), x.max(0)),
        unary(shape=nonempty)),

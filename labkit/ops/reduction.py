@@ -212,7 +212,8 @@ class Logsumexp(Function):
     def backward(ctx, g):
         x, s = ctx.saved_tensors
         gb = _expand_back(g, x.shape, ctx.axes, ctx.keepdim)
-        return gb * np.exp(x - s), None, None
+        with np.errstate(invalid="ignore"):                # -inf - -inf in an all -inf row
+            return gb * np.exp(x - s), None, None
 
 
 # ----------------------------------------------------------------------------- public functions
