@@ -98,6 +98,32 @@ RULES = {
     "Lerp": "d/da = 1-w, d/db = w, d/dw = b-a",
     "Addcmul": "d/da = 1, d/db = v*c, d/dc = v*b",
     "AccumulateGrad": "adds the incoming gradient into the leaf's .grad",
+    # fused nn ops (labkit.nn.functional)
+    "Linear": "y = x W^T + b: dx = G W, dW = G^T x, db = sum of G over the batch",
+    "Conv2d": "dx = transposed convolution of G with the kernels; dW = correlation of x with G; "
+              "db = sum of G",
+    "ConvTranspose2d": "the gradient of a transposed convolution is a convolution (and vice versa)",
+    "Unfold": "fold (sum) the gradient patches back onto the image",
+    "MaxPool2d": "only the max element of each window receives the gradient",
+    "AvgPool2d": "each element of a window receives G / (window size)",
+    "BatchNorm": "normalised over the batch: dx = (G - mean(G) - x_hat * mean(G * x_hat)) / std",
+    "LayerNorm": "normalised over the features: dx = (G - mean(G) - x_hat * mean(G * x_hat)) / std",
+    "GroupNorm": "normalised over each group: as LayerNorm, within the group",
+    "Dropout": "dropped elements get 0, kept ones G / (1 - p)",
+    "Embedding": "scatter-add G into the rows of the table that were looked up",
+    "CrossEntropy": "d loss / d logits = (softmax(logits) - one_hot(target)) / N",
+    "NLLLoss": "d loss / d logp = -1/N at the target class, 0 elsewhere",
+    "BinaryCrossEntropy": "d loss / dp = (p - y) / (p (1 - p)) / N",
+    "BCEWithLogits": "d loss / d logit = (sigmoid(logit) - y) / N",
+    "LeakyReLU": "1 where x > 0, the negative slope elsewhere",
+    "ELU": "1 where x > 0, alpha * e^x elsewhere",
+    "GELU": "d(x Phi(x))/dx = Phi(x) + x phi(x)",
+    "SiLU": "d(x s(x))/dx = s(x) (1 + x (1 - s(x)))",
+    "Softplus": "d softplus(x)/dx = sigmoid(x)",
+    "Mish": "d(x tanh(softplus x))/dx = tanh(sp) + x sigmoid(x) (1 - tanh(sp)^2)",
+    "Hardtanh": "1 inside [min, max], 0 outside",
+    "LogSigmoid": "d log s(x)/dx = 1 - s(x)",
+    "ConstantPad": "crop the gradient back to the unpadded region",
 }
 
 
