@@ -16,7 +16,7 @@ class MatMul(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return np.matmul(a, b)
+        return _mm(a, b)
 
     @staticmethod
     def backward(ctx, g):
@@ -27,7 +27,7 @@ class MatMul(Function):
             return (g * b if na else None), (g * a if nb else None)
         if a.ndim == 1:                                   # (k) @ (..., k, n) -> (..., n)
             if na:
-                ga = np.matmul(b, g[..., None])[..., 0]
+                ga = _mm(b, g[..., None])[..., 0]
             if nb:
                 gb = a[:, None] * g[..., None, :]
             return ga, gb
@@ -35,13 +35,35 @@ class MatMul(Function):
             if na:
                 ga = g[..., :, None] * b[None, :]
             if nb:
-                gb = np.matmul(np.swapaxes(a, -1, -2), g[..., None])[..., 0]
+                gb = _mm(np.swapaxes(a, -1, -2), g[..., None])[..., 0]
             return ga, gb
         if na:
-            ga = np.matmul(g, np.swapaxes(b, -1, -2))
+            ga = _mm(g, np.swapaxes(b, -1, -2))
         if nb:
-            gb = np.matmul(np.swapaxes(a, -1, -2), g)
+            if b.ndim == 2 and a.ndim > 2:     # shared weight: one 2-D product over the batch
+                gb = np.matmul(a.reshape(-1, a.shape[-1]).T, g.reshape(-1, g.shape[-1]))
+            else:
+                gb = _mm(np.swapaxes(a, -1, -2), g)
         return ga, gb
+
+
+def _mm(a, b):
+    """``np.matmul`` that always reaches BLAS.
+
+    NumPy hands a *batched* product to BLAS only when each operand's matrices are contiguous; a
+    transposed operand (``q @ k.transpose(-2, -1)``, a backward's ``g @ W^T``) otherwise falls to a
+    plain loop that is ~100x slower.  (batch, n, k) @ (k, m) becomes one 2-D product, and batched
+    operands are made contiguous first (a cheap copy next to the loop it avoids).
+    """
+    if a.ndim <= 2 and b.ndim <= 2:
+        return np.matmul(a, b)
+    if b.ndim == 2 and a.ndim > 2 and a.flags.c_contiguous:
+        return np.matmul(a.reshape(-1, a.shape[-1]), b).reshape(a.shape[:-1] + (b.shape[-1],))
+    if a.ndim > 2 and not a.flags.c_contiguous:
+        a = np.ascontiguousarray(a)
+    if b.ndim > 2 and not b.flags.c_contiguous:
+        b = np.ascontiguousarray(b)
+    return np.matmul(a, b)
 
 
 def _shape_err(a, b):
