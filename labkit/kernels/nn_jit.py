@@ -78,27 +78,30 @@ def col2im(cols, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, out):
 
 @njit(**_opts)
 def max_pool2d(x, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, out, idx):
+    # Loop over kernel offsets outside and output pixels inside (like im2col): the inner loop is
+    # branch-light and runs over contiguous output rows.  Candidates for one output are visited in
+    # (ki, kj) order and only a strictly larger value wins, so ties pick the first (as PyTorch).
     N, C, H, W = x.shape
     for n in range(N):
         for c in range(C):
             for oh in range(OH):
                 for ow in range(OW):
-                    best = f32(-np.inf)
-                    bi = -1
-                    for ki in range(KH):
+                    out[n, c, oh, ow] = f32(-np.inf)
+                    idx[n, c, oh, ow] = -1
+            for ki in range(KH):
+                oh_lo, oh_hi = _valid_range(ph - ki * dh, sh, H, OH)
+                for kj in range(KW):
+                    ow_lo, ow_hi = _valid_range(pw - kj * dw, sw, W, OW)
+                    off = kj * dw - pw
+                    for oh in range(oh_lo, oh_hi):
                         ih = oh * sh - ph + ki * dh
-                        if ih < 0 or ih >= H:
-                            continue
-                        for kj in range(KW):
-                            iw = ow * sw - pw + kj * dw
-                            if iw < 0 or iw >= W:
-                                continue
+                        for ow in range(ow_lo, ow_hi):
+                            iw = ow * sw + off
                             v = x[n, c, ih, iw]
-                            if v > best or (v != v and best == best):
-                                best = v
-                                bi = ih * W + iw
-                    out[n, c, oh, ow] = best
-                    idx[n, c, oh, ow] = bi
+                            b = out[n, c, oh, ow]
+                            if v > b or (v != v and b == b) or idx[n, c, oh, ow] < 0:
+                                out[n, c, oh, ow] = v
+                                idx[n, c, oh, ow] = ih * W + iw
 
 
 @njit(**_opts)
