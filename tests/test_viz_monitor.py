@@ -152,7 +152,8 @@ def test_throttle_spaces_messages_in_time():
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < 0.5:
         mon.log(loss=1.0)
-    assert 3 <= len(times) <= 12, len(times)
+    elapsed = time.perf_counter() - t0
+    assert 2 <= len(times) <= 20 * elapsed + 1, (len(times), elapsed)
     gaps = np.diff(times)
     assert gaps.min() >= 1 / 20 - 1e-3
 

@@ -67,6 +67,9 @@ export function logTicks(l0, l1) {
     }
     out.sort((a, b) => a - b);
   }
+  if (out.length < 2) {                     // a narrow range: plain ticks, placed on the log axis
+    return niceTicks(Math.pow(10, l0), Math.pow(10, l1), 3).filter((v) => v > 0);
+  }
   return out;
 }
 

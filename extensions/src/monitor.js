@@ -133,10 +133,21 @@ export default function () {
     const progText = el("span", "labkit-progress-text");
     prog.append(bar, progText);
 
+    const alertBox = el("div", "labkit-alerts");
     const legend = el("div", "labkit-legend");
     const panels = el("div", "labkit-panels");
     const hint = el("div", "labkit-hint", "hover for values · drag to zoom · double-click to reset");
-    root.append(head, prog, legend, panels, hint);
+    root.append(head, prog, alertBox, legend, panels, hint);
+
+    function renderAlerts() {
+      const list = model.get("alerts") || [];
+      alertBox.textContent = "";
+      for (const a of list) alertBox.appendChild(el("div", "labkit-alert", "⚠ " + a));
+      alertBox.style.display = list.length ? "" : "none";
+      root.dataset.alerts = String(list.length);
+    }
+    model.on("change:alerts", renderAlerts);
+    renderAlerts();
 
     const hiddenRuns = new Set();
     let charts = new Map();     // metric -> LineChart

@@ -84,6 +84,7 @@ class Monitor(DisplayMixin, anywidget.AnyWidget):
     log_y = traitlets.Bool(False).tag(sync=True)
     log_x = traitlets.Bool(False).tag(sync=True)
     markers = traitlets.List().tag(sync=True)
+    alerts = traitlets.List(traitlets.Unicode()).tag(sync=True)
     _data = traitlets.Dict().tag(sync=True)
     _progress = traitlets.Dict().tag(sync=True)
 
@@ -115,6 +116,7 @@ class Monitor(DisplayMixin, anywidget.AnyWidget):
         self._track_gen = None           # weakref to the running track generator
         self._progress_dirty = False
         self._last_progress = None
+        self._alerted = set()
         if isinstance(runs, dict):
             for name, hist in runs.items():
                 self._load_run(str(name), hist)
@@ -244,8 +246,21 @@ class Monitor(DisplayMixin, anywidget.AnyWidget):
             x = _to_step(step)
         for sp, metric, v in items:
             self._append(run, sp, metric, x, v)
+            if not math.isfinite(v):
+                name = metric if sp == "train" else f"{sp}_{metric}"
+                self.alert(f"{name} is {v} at step {x}" + (f" (run {run})" if len(self._runs) > 1
+                                                            else ""), key=(run, sp, metric))
         self._version += 1
         self._maybe_send()
+
+    def alert(self, message, key=None):
+        """Show a warning line above the charts (once per ``key``; default: the message)."""
+        key = message if key is None else key
+        if key in self._alerted:
+            return False
+        self._alerted.add(key)
+        self.alerts = self.alerts + [str(message)]
+        return True
 
     # ------------------------------------------------------------------ progress
     def track(self, iterable, epochs=1, total=None, desc=None):

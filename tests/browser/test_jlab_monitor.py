@@ -192,6 +192,17 @@ clf = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2))
 loader = DataLoader(TensorDataset(Xt, lk.tensor(y).long()), batch_size=20, shuffle=True)
 res = lk.viz.lr_find(clf, nn.CrossEntropyLoss(), loader, start_lr=1e-4, end_lr=10, num_iter=60)
 print("LR", res.suggestion is not None)""",
+    """\
+w = lk.viz.watch(clf, every=3)
+w""",
+    """\
+opt = lk.optim.SGD(clf.parameters(), lr=0.05)
+for epoch in range(3):
+    for xb, yb in loader:
+        opt.zero_grad()
+        nn.functional.cross_entropy(clf(xb), yb).backward()
+        opt.step()
+print("SAMPLES", w.samples)""",
 ]
 
 
@@ -238,10 +249,23 @@ def test_boundary_and_lr_find_live(jlab, notebook_page, artifacts):
 
     # lr_find: loss against a log learning-rate axis, raw + smoothed, suggestion marked
     assert page.locator(STDOUT, has_text="LR ").inner_text().strip() == "LR True"
-    lrmon = page.locator(".labkit-monitor")
+    lrmon = page.locator(".labkit-monitor").first
     assert int(lrmon.get_attribute("data-points")) > 20
     assert lrmon.get_attribute("data-series") == "2"
     assert "learning-rate finder" in lrmon.inner_text()
     lrmon.scroll_into_view_if_needed()
     p.shot("lr-find-widget.png", ".labkit-monitor")
+
+    # watch: one panel per statistic, one line per layer (2 layers), log scale
+    samples = int(page.locator(STDOUT, has_text="SAMPLES").inner_text().split()[1])
+    assert samples == 3 * 10 // 3
+    wmon = page.locator(".labkit-monitor").nth(1)
+    assert "gradient health" in wmon.inner_text()
+    metrics = [c.get_attribute("data-metric") for c in wmon.locator(".labkit-chart").all()]
+    assert metrics == ["grad norm", "grad mean |g|", "grad std", "update / weight",
+                       "dead fraction"], metrics
+    assert wmon.locator(".labkit-legend-run").count() == 2
+    assert wmon.locator(".labkit-logy").is_checked()
+    wmon.scroll_into_view_if_needed()
+    p.shot("watch-widget.png", ".labkit-monitor >> nth=1")
     assert not p.errors(), p.errors()
