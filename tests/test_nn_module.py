@@ -8,7 +8,6 @@ import pytest
 
 import labkit as lk
 from labkit import nn
-import labkit.nn.functional as F
 
 torch = pytest.importorskip("torch")
 tnn = torch.nn

@@ -17,7 +17,6 @@ import warnings
 import numpy as np
 
 import labkit as _lk
-from .. import dtypes as D
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..random import _rng

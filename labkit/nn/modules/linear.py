@@ -1,9 +1,7 @@
 """Identity, Linear, Bilinear, Flatten, Unflatten."""
 import math
 
-from ... import creation as _c  # noqa: F401  (labkit.empty)
 import labkit as _lk
-from ...tensor import Tensor
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter

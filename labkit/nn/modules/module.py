@@ -10,7 +10,6 @@ Everything else (``parameters()``, ``state_dict()``, ``train()``, ``to()``, ``re
 registries.  Calling a module runs ``forward``; hooks (used by the live widgets) run around it and
 cost nothing when none is registered.
 """
-import functools
 import itertools
 import weakref
 from collections import OrderedDict, namedtuple

@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 import labkit as _lk
-from ...tensor import Tensor, _make
+from ...tensor import _make
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
