@@ -246,8 +246,18 @@ export default function () {
       root.dataset.seq = String(store.seq);
     }
 
+    // Keep the chart objects (and the user's zoom) when only the data changed; rebuild the
+    // panels only when the set of metrics changed.
+    function refresh() {
+      const same = store.metrics.length === charts.size && store.metrics.every((m) => charts.has(m));
+      if (!same) { rebuild(); return; }
+      for (const [m, c] of charts) c.setSeries(seriesFor(m));
+      rebuildLegend();
+      updateStatus();
+    }
+
     const onStore = (kind) => {
-      if (kind === "reset") { rebuild(); return; }
+      if (kind === "reset") { refresh(); return; }
       if (kind === "append") for (const c of charts.values()) c.requestDraw();
       updateStatus();
     };
