@@ -941,7 +941,7 @@ OPS += [
     Op("eye", lambda M, n, m: M.eye(n, m), lambda n, m: np.eye(n, m, dtype=np.float32),
        st.tuples(st.integers(0, 4), st.integers(0, 4)), grad=False),
     Op("zeros_ones_dtype", lambda M, s: (M.zeros(s, dtype=M.int64), M.ones(s, dtype=M.bool),
-                                         M.empty(s).float() * 0),
+                                         M.empty(s).zero_()),   # empty() may hold NaN: zero it
        lambda s: (np.zeros(s, np.int64), np.ones(s, bool), np.zeros(s)),
        st.tuples(hnp.array_shapes(min_dims=0, max_dims=3, min_side=0)), grad=False),
     Op("tensor_nested", lambda M, d: M.tensor(d),
