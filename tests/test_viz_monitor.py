@@ -155,7 +155,7 @@ def test_throttle_spaces_messages_in_time():
     elapsed = time.perf_counter() - t0
     assert 2 <= len(times) <= 20 * elapsed + 1, (len(times), elapsed)
     gaps = np.diff(times)
-    assert gaps.min() >= 1 / 20 - 1e-3
+    assert gaps.min() >= 1 / 20 - 5e-3        # stamps taken a little after the throttle check
 
 
 def test_full_state_for_saved_notebooks_and_nan():
