@@ -80,8 +80,8 @@ def _to_array(data, dtype=None):
     """Convert Python data / arrays / tensors (also nested lists of tensors) to an ndarray."""
     if isinstance(data, Tensor):
         arr = data._np
-    elif isinstance(data, np.ndarray):
-        arr = data
+    elif isinstance(data, (np.ndarray, np.generic)):
+        arr = np.asarray(data)            # NumPy arrays and scalars keep their dtype (as torch)
     else:
         if isinstance(data, (list, tuple)) and data and _contains_tensor(data):
             data = _untensor(data)

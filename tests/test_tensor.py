@@ -275,3 +275,10 @@ def test_set_printoptions():
     finally:
         lk.set_printoptions(profile="default")
     assert repr(lk.tensor([1.2345, 2.0])) == "tensor([1.2345, 2.0000])"
+
+
+def test_numpy_scalars_keep_their_dtype_like_torch():
+    import numpy as np
+    import torch
+    for v in (np.float64(1.5), np.float32(2.0), np.int32(3), np.int64(4), np.bool_(True)):
+        assert lk.tensor(v).dtype.name == str(torch.tensor(v).dtype).split(".")[1], v
