@@ -5,6 +5,7 @@ incremental, binary), and the executed notebook proves that the final widget sta
 PNG fallback are saved in the .ipynb.
 """
 import os
+import re
 import pathlib
 import time
 
@@ -142,3 +143,13 @@ def test_monitor_live_updates_and_saved_state(tmp_path):
     assert got[("run 0", "val", "loss")]["y"] == [0.5]
     assert saved["state"]["_progress"]["status"] == "stopped"
     assert "labkit-monitor" in saved["state"]["_esm"]
+
+    # ---- static export: the PNG fallback is what a widget-less HTML shows (nbconvert's default
+    # priority puts the widget view first: it then renders from the saved state via its CDN
+    # widget manager; --NbConvertBase.display_data_priority can put image/png first) ----
+    nbconvert = pytest.importorskip("nbconvert")
+    from traitlets.config import Config
+    c = Config()
+    c.NbConvertBase.display_data_priority = ["image/png", "text/html", "text/plain"]
+    html, _ = nbconvert.HTMLExporter(config=c).from_notebook_node(nb)
+    assert len(re.findall(r'<img [^>]*src="data:image/png', html)) == 1
