@@ -462,7 +462,7 @@ export class LineChart {
 }
 
 // Stack several canvases (charts) into one PNG data URL, with an optional header line.
-export function composePNG(canvases, { columns = 1, header = "", background = "#ffffff", color = "#222" } = {}) {
+export function composePNG(canvases, { columns = 1, header = "", legend = [], background = "#ffffff", color = "#222" } = {}) {
   const dpr = window.devicePixelRatio || 1;
   const cw = Math.max(...canvases.map((c) => c.width));
   const ch = Math.max(...canvases.map((c) => c.height));
@@ -479,6 +479,17 @@ export function composePNG(canvases, { columns = 1, header = "", background = "#
     ctx.font = `${Math.round(12 * dpr)}px sans-serif`;
     ctx.textBaseline = "middle";
     ctx.fillText(header, 8 * dpr, head / 2);
+    let x = 16 * dpr + ctx.measureText(header).width;
+    for (const item of legend) {           // coloured line + label per run / split
+      ctx.strokeStyle = item.color || color;
+      ctx.lineWidth = 2 * dpr;
+      ctx.setLineDash((item.dash || []).map((d) => d * dpr));
+      ctx.beginPath(); ctx.moveTo(x, head / 2); ctx.lineTo(x + 18 * dpr, head / 2); ctx.stroke();
+      ctx.setLineDash([]);
+      ctx.fillStyle = color;
+      ctx.fillText(item.label, x + 22 * dpr, head / 2);
+      x += 34 * dpr + ctx.measureText(item.label).width;
+    }
   }
   canvases.forEach((c, i) => {
     ctx.drawImage(c, (i % columns) * cw, head + Math.floor(i / columns) * ch);

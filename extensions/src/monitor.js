@@ -292,8 +292,14 @@ export default function () {
       const cs = getComputedStyle(root);
       const bg = cs.getPropertyValue("--jp-layout-color0").trim() || "#ffffff";
       const p = renderProgress(store.progress);
-      const header = [model.get("title"), p && p.text].filter(Boolean).join(" — ");
-      const url = composePNG(canvases, { columns: Math.min(2, canvases.length), header,
+      const header = [model.get("title"), p && p.text].filter(Boolean).join(" — ") || " ";
+      const legendItems = [];
+      if (store.runs.length > 1) {
+        for (const r of store.runs) if (!hiddenRuns.has(r)) legendItems.push({ label: r, color: colorOf(r) });
+      }
+      const splits = [...new Set([...store.series.values()].map((s) => s.split))];
+      if (splits.length > 1) for (const sp of splits) legendItems.push({ label: sp, dash: dashFor(sp) });
+      const url = composePNG(canvases, { columns: Math.min(2, canvases.length), header, legend: legendItems,
         background: bg, color: cs.color || "#222" });
       root.dataset.lastPng = String(url.length);
       downloadDataURL(url, (model.get("title") || "labkit-monitor").replace(/[^\w.-]+/g, "_") + ".png");
