@@ -79,6 +79,7 @@ function el(tag, cls, text) {
 function renderProgress(p) {
   if (!p || p.n === undefined) return null;
   const parts = [];
+  if (p.desc) parts.push(String(p.desc));
   if (p.epochs > 1) parts.push(`epoch ${Math.min(p.epoch + 1, p.epochs)}/${p.epochs}`);
   parts.push(p.total ? `${p.n}/${p.total}` : `${p.n} it`);
   if (p.rate > 0) parts.push(p.rate >= 1 ? `${formatNumber(p.rate)} it/s` : `${formatNumber(1 / p.rate)} s/it`);
