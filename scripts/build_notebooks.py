@@ -521,7 +521,7 @@ the loss; a good learning rate sits where the loss falls fastest. The model is r
 opt = lk.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
 result = lk.viz.lr_find(model, nn.functional.cross_entropy, loader, optimizer=opt,
                         start_lr=1e-4, end_lr=10, num_iter=60)
-print(f"suggested lr: {result.suggestion:.3g}")"""),
+print("suggested lr:", f"{result.suggestion:.3g}" if result.suggestion else "none (the loss never fell)")"""),
     (M, """## A schedule: one-cycle
 
 Warm up, then anneal: often the fastest way to a good model."""),
