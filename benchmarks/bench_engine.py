@@ -252,17 +252,22 @@ def main():
     ap.add_argument("--budget", type=float, default=0.2, help="seconds of timing per turn")
     ap.add_argument("--only", default="", help="comma-separated substrings of case names")
     ap.add_argument("--no-startup", action="store_true")
-    ap.add_argument("--torch-threads", type=int, default=0, help="torch.set_num_threads (0: default)")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="threads for BLAS and torch in the workers (0: library defaults); "
+                         "1 gives stable numbers on a loaded machine")
     args = ap.parse_args()
     if args.worker:
-        return worker(args.worker, args.torch_threads)
+        return worker(args.worker, args.threads)
     rounds = args.rounds or (2 if args.quick else 3)
 
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    if args.threads:                      # read by OpenBLAS / OpenMP when the worker starts
+        for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            env[k] = str(args.threads)
     procs = {}
     for lib in LIBS:
         p = subprocess.Popen([sys.executable, __file__, "--worker", lib,
-                              "--torch-threads", str(args.torch_threads)], stdin=subprocess.PIPE,
+                              "--threads", str(args.threads)], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
         procs[lib] = p
     for lib, p in procs.items():
@@ -303,7 +308,7 @@ def main():
 
     print(f"\nlabkit benchmark ({rounds} rounds, medians; ratios are time ratios, < 1 = labkit "
           f"faster); load average {load0:.1f} at start, {os.getloadavg()[0]:.1f} at end on "
-          f"{os.cpu_count()} CPUs; torch threads: {args.torch_threads or 'default'}\n")
+          f"{os.cpu_count()} CPUs; BLAS/torch threads: {args.threads or 'default'}\n")
     hdr = f"{'case':32s} {'size':>7s} {'labkit':>10s} {'numpy':>10s} {'torch':>10s} " \
           f"{'lk/np':>6s} {'lk/torch':>8s}  target"
     print(hdr)

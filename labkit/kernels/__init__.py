@@ -76,7 +76,7 @@ def _ok(*arrs):
 
 # ------------------------------------------------------------------ output buffers
 POOL_MIN_BYTES = 32 << 20          # below this glibc already reuses mapped pages
-POOL_MAX_BYTES = 512 << 20         # the most the pool keeps (in use or free)
+POOL_MAX_BYTES = 256 << 20         # the most the pool keeps (in use or free)
 _pool = []                         # 1-D uint8 arrays; free when only the pool refers to them
 _pool_lock = threading.Lock()
 _POOL_OK = getattr(sys, "_is_gil_enabled", lambda: True)()   # refcounts are exact with the GIL
