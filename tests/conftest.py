@@ -30,3 +30,24 @@ def _seed():
 
 def pytest_report_header(config):
     return [f"labkit JIT: {kernels.USE_JIT}; torch: {getattr(torch, '__version__', 'not installed')}"]
+
+
+# CI sets LABKIT_NO_SKIPS=1: every dependency is installed there, so a skipped test means a
+# missing install step, and the run must fail rather than quietly test less.
+_SKIPPED = []
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped and os.environ.get("LABKIT_NO_SKIPS"):
+        _SKIPPED.append(report.nodeid)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _SKIPPED and session.exitstatus == 0:
+        session.exitstatus = 1
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _SKIPPED:
+        terminalreporter.write_line(f"LABKIT_NO_SKIPS: {len(_SKIPPED)} tests were skipped "
+                                    f"(e.g. {_SKIPPED[0]}); failing the run", red=True)
