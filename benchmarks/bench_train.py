@@ -1,0 +1,415 @@
+"""Training-step time, time to accuracy and memory: labkit vs PyTorch (CPU), same model, same batch.
+
+    .venv/bin/python benchmarks/bench_train.py                 # ~2 minutes
+    .venv/bin/python benchmarks/bench_train.py --quick         # ~1 minute
+    .venv/bin/python benchmarks/bench_train.py --threads 1     # BLAS / torch limited to 1 thread
+    .venv/bin/python benchmarks/bench_train.py --only mlp64 lstm --profile   # cProfile labkit
+
+How it measures (see shared/docs/performance.md: 2 shared cores, thread pools that fight):
+- each library runs in its own worker process (torch never meets Numba's or OpenBLAS's threads);
+  the workers take turns: the driver asks one to time a case, waits, pauses 50 ms, asks the other;
+  every case is repeated over several rounds and the table shows the median of the rounds;
+- a turn runs the step 3 times untimed (compilation, caches), then times steps for ~0.25 s (at
+  least 5) and reports their median;
+- the same model is built from the same initial weights (labkit's, copied into torch with
+  labkit.interop.to_torch) and fed the same batch; a step is zero_grad + forward + loss +
+  backward (+ optimizer step where the case says so);
+- "time to 97%" trains the digits CNN of tests/test_train_e2e.py (normalised inputs, AdamW 3e-3,
+  batch 64, shuffled) until the test accuracy, checked after each epoch, reaches 97%: wall time
+  from the first step, including the evaluations, excluding imports and the data set load;
+- memory (fresh worker per library and measurement):
+  * peak step memory = the process's peak RSS during 200 MLP steps (B=512, the largest case)
+    minus its RSS just before them, the peak reset with /proc/self/clear_refs ("5"), the
+    model, data and one warm-up step already in place; plus, for labkit only, tracemalloc's peak
+    over one step (NumPy reports its array allocations to tracemalloc; torch's allocator does not);
+  * flat memory = RSS after 1,000 and after 10,000 MLP steps (B=64); growth = the difference.
+Ratios are labkit / torch time (below 1: labkit is faster).
+
+Results and profile notes (2026-11-27, the 2-vCPU dev machine *shared with 4 other engineers*:
+load 3-5 during the runs, so absolute times are 2-8x the quiet-machine references; read ratios)
+-----------------------------------------------------------------------------------------------
+threads=1 (OPENBLAS/OMP=1, torch.set_num_threads(1)), 5 rounds, medians; two runs (A at load ~3.5,
+B at load ~2), ratio = median of per-round labkit/torch ratios:
+
+  case                                   labkit    torch   ratio A  ratio B  target
+  MLP 784-256-256-10 SGD, B=64           1.38ms   1.27ms   0.92     1.07     <= 0.8
+  MLP 784-256-256-10 SGD, B=512          7.44ms   7.99ms   1.01     0.95     <= 0.8
+  LeNet-5 CNN 28x28 SGD, B=64           17.84ms   7.11ms   2.39     2.57     <= 1.0
+  Transformer block E64 H2 T64 B32      18.99ms  13.44ms   1.18     1.42     <= 1.0
+  LSTM in64 h128 T32 B32 fwd+bwd        26.08ms   8.56ms   3.07     2.98     <= 1.0
+  digits CNN to 97% test acc             0.51s    0.27s    1.84     1.91     (6 / 7 epochs)
+  MLP B=512 peak RSS above steady        0.77MB   4.75MB   (labkit tracemalloc peak: 1.01 MB/step)
+  MLP B=64 RSS growth 1k -> 10k steps    0.00MB   0.00MB   (run A: 0.00 / 1.58 MB; flat, no leak)
+  (times: run B)
+
+Default threads (run at load ~4): ratios MLP64 0.79, MLP512 0.54, LeNet 2.59, transformer 2.71,
+LSTM 5.50, digits 2.33; torch's own times there were 2-20x its threads=1 times.
+Default threads are very noisy on a loaded machine: OpenBLAS's 2-thread sgemm (and torch's
+OpenMP pool) wait for a scheduler slice on the busy core (tests/test_train_e2e.py: the char LSTM
+step went from 45 ms to 811 ms at load 9), so compare the threads=1 table.
+
+Where the time goes (cProfile of labkit, OPENBLAS_NUM_THREADS=1; `--profile --only CASE`):
+* LSTM (3.1x): ~520 autograd nodes per step (15 per time step: linear, add, 4 chunk slices,
+  3 sigmoid, tanh, 3 mul/add, tanh, mul; plus 32 unbind slices).  engine.run_backward's own
+  time is ~1/3 of the step; _apply_raw ~28 us per op forward.  (a) unbind/chunk are one Index
+  node per piece, whose backward allocates a zero array of the *whole* input and the engine then
+  adds them: O(L^2) for unbind(0) of the (L,N,4H) input projection (lk.stack(x.unbind(0))
+  backward: 10.8 ms vs 3.4 ms for an elementwise op of the same size).  (b) chunk() slices are not
+  C-contiguous, so kernels.unary sends sigmoid to the NumPy reference (3.5 ms/step, 96 calls).
+  A fused LSTM-cell Function (prototype with plain NumPy: 30.5 -> 24.3 ms, gradients equal) plus a
+  one-node Split/Unbind (backward = one concatenate/stack) and a Numba cell kernel are the fix.
+* LeNet (2.4x): conv im2col 2 calls 1.5-1.8 ms each (short rows: OW = 28 / 10 floats per inner
+  loop), conv backward 5 ms/step, max_pool2d 1.1-1.9 ms per call for (64,6,28,28).  torch's whole
+  conv1 forward is 0.58 ms.  Slice copies in im2col's inner loop: 1.48 -> 0.82 ms (conv1),
+  1.34 -> 1.22 ms (conv2); a direct convolution for small C is the real fix (perf doc trap 7).
+* Transformer (1.2x): Linear forward+backward are 2/3 of the step.  np.matmul on 3-D input
+  (B,T,E) @ W^T runs B small GEMMs: reshaping to 2-D first is 1.3-1.45x faster
+  ((32,64,64)@(256,64)^T: 1.09 -> 0.75 ms; backward g@W 0.91 -> 0.74 ms).
+  Attention's _mm makes ascontiguousarray copies (20 per step, ~1.2 ms).  (cProfile also
+  charges _record_versions 140 us/call here: an artefact; timed directly it is 3.5 us.  The
+  cyclic GC does not run during these steps: gc.disable() changes nothing.)
+* MLP (0.92x at B=64): 80% is BLAS; forward x @ W.T (NT) is 25% slower than NN in OpenBLAS for
+  (64,784)x(784,256) (0.336 vs 0.268 ms); Python overhead per step ~0.25 ms.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+PAUSE = 0.05
+
+# name -> (description, target ratio or None, torch reference on a quiet machine)
+CASES = {
+    "mlp64": ("MLP 784-256-256-10 ReLU, CE, SGD step, B=64", 0.8, "0.91 ms"),
+    "mlp512": ("MLP 784-256-256-10 ReLU, CE, SGD step, B=512", 0.8, "3.26 ms"),
+    "lenet64": ("LeNet-5 CNN 28x28, CE, SGD step, B=64", 1.0, "3.5 ms"),
+    "transformer": ("Transformer block E=64 2 heads T=64 B=32, causal, fwd+bwd", 1.0, "8-11 ms"),
+    "lstm": ("LSTM in=64 hidden=128 T=32 B=32, fwd+bwd", 1.0, ""),
+}
+
+
+# ------------------------------------------------------------------------------ models
+def _mods(lib):
+    if lib == "torch":
+        import torch
+        return torch, torch.nn, torch.nn.functional
+    import labkit
+    return labkit, labkit.nn, labkit.nn.functional
+
+
+def _to(lib, lk_model):
+    if lib == "torch":
+        import labkit.interop
+        return labkit.interop.to_torch(lk_model)
+    return lk_model
+
+
+def build(lib, case):
+    """A zero-argument callable doing one training step of ``case`` with ``lib``."""
+    import numpy as np
+    import labkit
+    torch, nn, F = _mods(lib)
+    rng = np.random.default_rng(0)
+    labkit.manual_seed(0)
+    T = (lambda a: torch.from_numpy(a)) if lib == "torch" else (lambda a: labkit.tensor(a))
+    ln = labkit.nn
+    if case in ("mlp64", "mlp512"):
+        B = 64 if case == "mlp64" else 512
+        model = _to(lib, ln.Sequential(ln.Linear(784, 256), ln.ReLU(), ln.Linear(256, 256),
+                                       ln.ReLU(), ln.Linear(256, 10)))
+        x = T(rng.standard_normal((B, 784), dtype=np.float32))
+        y = T(rng.integers(0, 10, B))
+        opt = torch.optim.SGD(model.parameters(), lr=0.01)
+
+        def step():
+            opt.zero_grad()
+            F.cross_entropy(model(x), y).backward()
+            opt.step()
+        return step
+    if case == "lenet64":
+        model = _to(lib, ln.Sequential(
+            ln.Conv2d(1, 6, 5, padding=2), ln.ReLU(), ln.MaxPool2d(2),
+            ln.Conv2d(6, 16, 5), ln.ReLU(), ln.MaxPool2d(2), ln.Flatten(),
+            ln.Linear(16 * 5 * 5, 120), ln.ReLU(), ln.Linear(120, 84), ln.ReLU(),
+            ln.Linear(84, 10)))
+        x = T(rng.standard_normal((64, 1, 28, 28), dtype=np.float32))
+        y = T(rng.integers(0, 10, 64))
+        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+        def step():
+            opt.zero_grad()
+            F.cross_entropy(model(x), y).backward()
+            opt.step()
+        return step
+    if case == "transformer":
+        E, H, L, B = 64, 2, 64, 32
+        block = _to(lib, ln.TransformerEncoderLayer(E, H, dim_feedforward=4 * E, dropout=0.0,
+                                                     batch_first=True))
+        mask = T(np.triu(np.full((L, L), -np.inf, np.float32), 1))
+        x = T(rng.standard_normal((B, L, E), dtype=np.float32)).requires_grad_()
+        w = T(rng.standard_normal((B, L, E), dtype=np.float32))
+
+        def step():
+            block.zero_grad()
+            x.grad = None
+            ((block(x, src_mask=mask, is_causal=True) * w).sum()).backward()
+        return step
+    if case == "lstm":
+        B, L, I, Hd = 32, 32, 64, 128
+        rnn = _to(lib, ln.LSTM(I, Hd, batch_first=True))
+        x = T(rng.standard_normal((B, L, I), dtype=np.float32)).requires_grad_()
+        w = T(rng.standard_normal((B, L, Hd), dtype=np.float32))
+
+        def step():
+            rnn.zero_grad()
+            x.grad = None
+            ((rnn(x)[0] * w).sum()).backward()
+        return step
+    raise KeyError(case)
+
+
+def _time(fn, budget):
+    for _ in range(3):
+        fn()
+    ts = []
+    end = time.perf_counter() + budget
+    while len(ts) < 5 or time.perf_counter() < end:
+        t = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t)
+    return statistics.median(ts), len(ts)
+
+
+def _threads(lib, n):
+    if n:
+        if lib == "torch":
+            import torch
+            torch.set_num_threads(n)
+
+
+def worker(lib, threads):
+    import labkit  # noqa: F401  (numba-free import; torch workers import torch after it)
+    _threads(lib, threads)
+    steps = {}
+    print(json.dumps({"ready": lib}), flush=True)
+    for line in sys.stdin:
+        req = json.loads(line)
+        case = req["case"]
+        if case not in steps:
+            steps[case] = build(lib, case)
+        t, k = _time(steps[case], req["budget"])
+        print(json.dumps({"t": t, "k": k}), flush=True)
+
+
+# ------------------------------------------------------------------------------ one-shot jobs
+def digits_to_97(lib, threads, max_epochs=30):
+    import numpy as np
+    import labkit
+    import labkit.datasets as D
+    _threads(lib, threads)
+    torch, nn, F = _mods(lib)
+    train, test = D.digits(split=0.8, seed=0)
+    m, s = train.X.mean(), train.X.std()
+    Xtr, Xte = ((train.X - m) / s).numpy(), ((test.X - m) / s).numpy()
+    ytr, yte = train.y.numpy(), test.y.numpy()
+    T = (lambda a: torch.from_numpy(a)) if lib == "torch" else (lambda a: labkit.tensor(a))
+    ds = (torch.utils.data.TensorDataset(T(Xtr), T(ytr)))
+    Xte, yte = T(Xte), T(yte)
+    torch.manual_seed(0)
+    labkit.manual_seed(0)
+    ln = labkit.nn
+    model = _to(lib, ln.Sequential(ln.Conv2d(1, 16, 3, padding=1), ln.ReLU(), ln.MaxPool2d(2),
+                                   ln.Flatten(), ln.Linear(16 * 4 * 4, 10)))
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    loader = torch.utils.data.DataLoader(ds, batch_size=64, shuffle=True)
+    t0 = time.perf_counter()
+    acc = 0.0
+    for epoch in range(1, max_epochs + 1):
+        model.train()
+        for xb, yb in loader:
+            opt.zero_grad()
+            F.cross_entropy(model(xb), yb).backward()
+            opt.step()
+        model.eval()
+        with torch.no_grad():
+            acc = (model(Xte).argmax(1) == yte).float().mean().item()
+        if acc >= 0.97:
+            break
+    return {"seconds": time.perf_counter() - t0, "epochs": epoch, "acc": acc}
+
+
+def _rss():
+    with open("/proc/self/status") as fh:
+        d = dict(line.split(":", 1) for line in fh)
+    return int(d["VmRSS"].split()[0]) * 1024, int(d["VmHWM"].split()[0]) * 1024
+
+
+def peak_memory(lib, threads):
+    import gc
+    _threads(lib, threads)
+    step = build(lib, "mlp512")
+    step()
+    gc.collect()
+    base, _ = _rss()
+    with open("/proc/self/clear_refs", "w") as fh:     # reset VmHWM to the current RSS
+        fh.write("5")
+    for _ in range(200):
+        step()
+    _, hwm = _rss()
+    out = {"rss_peak_delta": hwm - base}
+    if lib == "labkit":
+        import tracemalloc
+        tracemalloc.start()
+        step()
+        tracemalloc.reset_peak()
+        cur0 = tracemalloc.get_traced_memory()[0]
+        step()
+        cur, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        out["tracemalloc_peak"] = peak - cur0
+    return out
+
+
+def flat_memory(lib, threads, steps=10_000):
+    import gc
+    _threads(lib, threads)
+    step = build(lib, "mlp64")
+    t0 = time.perf_counter()
+    for i in range(steps):
+        step()
+        if i + 1 == 1000:
+            gc.collect()
+            r1000 = _rss()[0]
+    gc.collect()
+    return {"rss_1000": r1000, "rss_end": _rss()[0], "steps": steps,
+            "seconds": time.perf_counter() - t0}
+
+
+def _job(name, lib, threads, env):
+    code = (f"import sys, json; sys.path.insert(0, {HERE!r}); sys.path.insert(0, {ROOT!r}); "
+            f"import bench_train as b; print(json.dumps(b.{name}({lib!r}, {threads})))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                       cwd=ROOT, timeout=600)
+    if r.returncode:
+        raise RuntimeError(f"{name}({lib}) failed:\n{r.stderr[-3000:]}")
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+# ------------------------------------------------------------------------------ profiling
+def profile(case, n=30, top=25):
+    import cProfile
+    import pstats
+    step = build("labkit", case)
+    for _ in range(3):
+        step()
+    pr = cProfile.Profile()
+    pr.enable()
+    for _ in range(n):
+        step()
+    pr.disable()
+    print(f"\n=== cProfile, labkit, {case}, {n} steps (per-step times: divide by {n})")
+    pstats.Stats(pr).sort_stats("tottime").print_stats(top)
+
+
+# ------------------------------------------------------------------------------ driver
+def _env(threads):
+    env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    if threads:
+        env.update(OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads),
+                   MKL_NUM_THREADS=str(threads))
+    return env
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="fewer rounds, skip 10k-step memory")
+    ap.add_argument("--rounds", type=int, default=None)
+    ap.add_argument("--budget", type=float, default=0.25, help="seconds timed per turn")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="limit BLAS/OpenMP/torch threads (0: each library's default)")
+    ap.add_argument("--only", nargs="*", default=None, help="cases to time (default: all)")
+    ap.add_argument("--no-extra", action="store_true", help="skip digits and memory jobs")
+    ap.add_argument("--profile", action="store_true", help="cProfile labkit on the cases")
+    ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        return worker(args.worker, args.threads)
+    cases = args.only or list(CASES)
+    if args.profile:
+        for c in cases:
+            profile(c)
+        return
+    rounds = args.rounds or (3 if args.quick else 5)
+    env = _env(args.threads)
+    procs = {}
+    for lib in ("labkit", "torch"):
+        p = subprocess.Popen([sys.executable, __file__, "--worker", lib, "--threads",
+                              str(args.threads)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             text=True, env=env, cwd=ROOT)
+        assert json.loads(p.stdout.readline())["ready"] == lib
+        procs[lib] = p
+
+    def ask(lib, case):
+        p = procs[lib]
+        p.stdin.write(json.dumps({"case": case, "budget": args.budget}) + "\n")
+        p.stdin.flush()
+        line = p.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the {lib} worker died on {case}")
+        return json.loads(line)["t"]
+
+    times = {c: {"labkit": [], "torch": []} for c in cases}
+    ratios = {c: [] for c in cases}
+    for r in range(rounds):
+        for c in cases:
+            order = ("labkit", "torch") if r % 2 == 0 else ("torch", "labkit")
+            got = {}
+            for lib in order:
+                got[lib] = ask(lib, c)
+                times[c][lib].append(got[lib])
+                time.sleep(PAUSE)
+            ratios[c].append(got["labkit"] / got["torch"])
+    for p in procs.values():
+        p.stdin.close()
+        p.wait()
+
+    print(f"\nbench_train: {rounds} rounds, threads={'default' if not args.threads else args.threads}"
+          f", medians (ratio = labkit/torch; median of the per-round ratios)")
+    print(f"{'case':<58} {'labkit':>9} {'torch':>9} {'ratio':>6} {'target':>7}  ok")
+    for c in cases:
+        desc, target, ref = CASES[c]
+        tl, tt = statistics.median(times[c]["labkit"]), statistics.median(times[c]["torch"])
+        ratio = statistics.median(ratios[c])
+        ok = "" if target is None else ("yes" if ratio <= target else "NO")
+        print(f"{desc:<58} {tl * 1e3:7.2f}ms {tt * 1e3:7.2f}ms {ratio:6.2f} "
+              f"{'<= ' + str(target) if target else '':>7}  {ok}")
+    if args.no_extra:
+        return
+    print()
+    d = {lib: _job("digits_to_97", lib, args.threads, env) for lib in ("labkit", "torch")}
+    print(f"{'digits CNN to 97% test accuracy (wall, epochs)':<58} "
+          f"{d['labkit']['seconds']:8.2f}s {d['torch']['seconds']:8.2f}s "
+          f"{d['labkit']['seconds'] / d['torch']['seconds']:6.2f}   "
+          f"(epochs {d['labkit']['epochs']} / {d['torch']['epochs']}, acc "
+          f"{d['labkit']['acc']:.3f} / {d['torch']['acc']:.3f})")
+    m = {lib: _job("peak_memory", lib, args.threads, env) for lib in ("labkit", "torch")}
+    mb = 1 / 2 ** 20
+    print(f"{'MLP B=512 step: peak RSS above the steady state':<58} "
+          f"{m['labkit']['rss_peak_delta'] * mb:7.2f}MB {m['torch']['rss_peak_delta'] * mb:7.2f}MB"
+          f"   (labkit tracemalloc peak per step: {m['labkit']['tracemalloc_peak'] * mb:.2f} MB)")
+    if not args.quick:
+        f = {lib: _job("flat_memory", lib, args.threads, env) for lib in ("labkit", "torch")}
+        print(f"{'MLP B=64, RSS growth from step 1,000 to 10,000':<58} "
+              f"{(f['labkit']['rss_end'] - f['labkit']['rss_1000']) * mb:7.2f}MB "
+              f"{(f['torch']['rss_end'] - f['torch']['rss_1000']) * mb:7.2f}MB   (RSS at 10k: "
+              f"{f['labkit']['rss_end'] * mb:.0f} / {f['torch']['rss_end'] * mb:.0f} MB; "
+              f"{f['labkit']['seconds']:.1f} s / {f['torch']['seconds']:.1f} s for 10k steps)")
+
+
+if __name__ == "__main__":
+    main()
