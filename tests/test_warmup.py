@@ -26,6 +26,39 @@ print(json.dumps({"seconds": time.perf_counter() - t0,
 """
 
 
+# After warm-up, real float32 work must not compile anything new: the WARMUP examples have the
+# run-time types (dtype, ndim, layout, np.float32 vs float, int64 vs bool).
+_SIGNATURES = """
+import json
+import labkit
+import labkit.nn as nn
+import labkit.nn.functional as F
+from labkit import warmup as W
+labkit.warmup(verbose=False)
+sigs = lambda: {m.__name__ + "." + n: len(d.signatures) for m, n, d in W.discover()
+                if n in getattr(m, "WARMUP", {})}
+before = sigs()
+x = labkit.randn(4, 8, requires_grad=True)
+y = (x.exp().sum() + x.sigmoid().sum() + x.tanh().sum() + F.gelu(x).sum() + F.silu(x).sum()
+     + x.softmax(-1)[:, 0].sum() + x.log_softmax(-1)[:, 1].sum() + x.relu().sum()
+     + labkit.addcmul(x, x, x, value=0.5).sum() + labkit.lerp(x, x * 2, 0.3).sum())
+y.backward()
+model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                      nn.LayerNorm(8), nn.Linear(8, 3))
+xb, yb = labkit.randn(2, 1, 4, 4), labkit.tensor([0, 2])
+for opt in (labkit.optim.SGD(model.parameters(), lr=0.1, momentum=0.9),
+            labkit.optim.Adam(model.parameters()), labkit.optim.AdamW(model.parameters()),
+            labkit.optim.RMSprop(model.parameters()), labkit.optim.Adagrad(model.parameters()),
+            labkit.optim.Adadelta(model.parameters())):
+    for _ in range(2):
+        opt.zero_grad()
+        F.cross_entropy(model(xb), yb).backward()
+        opt.step()
+after = sigs()
+print(json.dumps({k: [before[k], after[k]] for k in after if after[k] != before[k]}))
+"""
+
+
 def _run(code, cache_dir, *args, **env):
     e = dict(os.environ, NUMBA_CACHE_DIR=str(cache_dir), PYTHONPATH=ROOT, **env)
     return subprocess.run([sys.executable, *args] + ([code] if code else []), cwd=ROOT, env=e,
@@ -48,6 +81,10 @@ def test_cold_then_warm_cache(tmp_path):
     assert not bad, bad
     # loading from the cache must be much cheaper than compiling (ratio, not absolute time)
     assert second["seconds"] * 3 < first["seconds"], (first["seconds"], second["seconds"])
+
+    new = _run(_SIGNATURES, tmp_path, "-c")
+    assert new.returncode == 0, new.stderr
+    assert json.loads(new.stdout.strip().splitlines()[-1]) == {}, "compiled after warm-up"
 
     cli = _run(None, tmp_path, "-m", "labkit", "warmup")
     assert cli.returncode == 0, cli.stderr
