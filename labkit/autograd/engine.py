@@ -6,6 +6,7 @@ reader expects and the one the stepper replays.  Gradients reaching an input are
 input's shape here (the single place broadcasting is undone) and cast to the input's dtype.
 """
 import heapq
+import math
 
 import numpy as np
 
@@ -32,6 +33,12 @@ def unbroadcast(g, shape):
     if nd:
         g = g.reshape(shape)
     return g
+
+
+def _priority(node):
+    """Heap key: leaves' AccumulateGrad first (their .grad is final as soon as they are ready,
+    as in PyTorch), then the most recently created node (reverse forward order)."""
+    return -math.inf if type(node) is AccumulateGrad else -node.seq
 
 
 def _collect(roots):
@@ -69,7 +76,7 @@ def run_backward(roots, retain_graph=False, capture=None, accumulate=True, only_
             root_nodes.append(node)
         buf[nr] = g if buf[nr] is None else buf[nr] + g
     deps = _collect(root_nodes)
-    ready = [(-n.seq, id(n), n) for n in root_nodes if deps.get(n, 0) == 0]
+    ready = [(_priority(n), id(n), n) for n in root_nodes if deps.get(n, 0) == 0]
     heapq.heapify(ready)
     observers = _Observers.backward
     anomaly = F._anomaly.enabled
@@ -118,7 +125,7 @@ def run_backward(roots, retain_graph=False, capture=None, accumulate=True, only_
             if d == 0:
                 if nxt not in buffers:          # nothing arrived: the branch had no gradient
                     buffers[nxt] = [None] * nxt._n_out
-                heapq.heappush(ready, (-nxt.seq, id(nxt), nxt))
+                heapq.heappush(ready, (_priority(nxt), id(nxt), nxt))
         if not retain_graph and node._saved is not None:
             node._saved = None                  # free what forward saved (a second backward
             node._freed = True                  # through this node raises PyTorch's error)

@@ -430,11 +430,56 @@ def split(tensor, split_size_or_sections, dim=0):
         if builtins.sum(sizes) != n:
             raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} "
                                f"(input tensor's size at dimension {d}), but got split_sizes={sizes}")
-    out, start = [], 0
-    for s in sizes:
-        out.append(narrow(tensor, d, start, s))
-        start += s
-    return tuple(out)
+    return _split(tensor, d, sizes, False)
+
+
+class Split(Function):
+    """split/chunk/unbind: one node with one output per piece.
+
+    One node (not one indexing node per piece) keeps backward linear: it concatenates the
+    pieces' gradients once, instead of each piece scattering into a zero array the size of the
+    whole input (quadratic in the number of pieces, e.g. an LSTM unbinding 32 time steps).
+    """
+    raw = True
+    node_name = "SplitWithSizesBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim, sizes, squeeze):
+        ctx.set_materialize_grads(False)
+        ctx.shape, ctx.dtype, ctx.dim, ctx.sizes, ctx.squeeze = x.shape, x.dtype, dim, sizes, squeeze
+        outs, start = [], 0
+        for n in sizes:
+            key = start if squeeze else slice(start, start + n)
+            outs.append(x[(slice(None),) * dim + (key,)])
+            start += n
+        return tuple(outs)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        d, parts = ctx.dim, []
+        for g, n in zip(grads, ctx.sizes):
+            if g is None:                            # this piece was not used
+                shape = list(ctx.shape)
+                if ctx.squeeze:
+                    del shape[d]
+                else:
+                    shape[d] = n
+                g = np.zeros(shape, dtype=ctx.dtype)
+            parts.append(g)
+        full = np.stack(parts, axis=d) if ctx.squeeze else np.concatenate(parts, axis=d)
+        return full, None, None, None
+
+
+class Unbind(Split):
+    raw = True
+    node_name = "UnbindBackward0"
+
+
+def _split(tensor, dim, sizes, squeeze):
+    outs = (Unbind if squeeze else Split).apply(tensor, dim, tuple(sizes), squeeze)
+    for o in outs:
+        as_view(o, tensor)
+    return outs
 
 
 @register("chunk")
@@ -451,7 +496,9 @@ def chunk(input, chunks, dim=0):
 @register("unbind")
 def unbind(input, dim=0):
     d = dim_arg(dim, input.ndim)
-    return tuple(select(input, d, i) for i in range(input.shape[d]))
+    if input.shape[d] == 0:
+        return ()
+    return _split(input, d, [1] * input.shape[d], True)
 
 
 class Flip(Function):
