@@ -29,6 +29,10 @@ in benchmarks/bench_threads.py):
   threadpoolctl around each kernel costs more than the kernel at these sizes and slows the matmul.
   Only with ``OPENBLAS_THREAD_TIMEOUT=4`` set before NumPy is imported (which a library cannot do)
   did 2 threads win in the loop (1e6: 0.63 ms vs 0.81; 4e6: 1.23 ms vs 2.0).
+  Reruns on the loaded machine (00:30, load 1.5-3) were too noisy to rank: omp+PASSIVE beat serial
+  in some (1e6: 0.70 vs 1.14 ms) and tied in others.  It is not adopted: it needs
+  ``OMP_WAIT_POLICY`` in the environment before libgomp loads and a process-wide Numba threading
+  layer, and it would change torch's OpenMP behaviour in the same process too.
 * So: no size threshold was found where 2 threads pay in a realistic loop; the kernels stay serial,
   labkit never touches Numba's threading layer or OpenBLAS's threads, and the second core is left
   to BLAS, where the time of a training step goes.  Revisit if TBB becomes available.
