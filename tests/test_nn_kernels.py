@@ -38,7 +38,7 @@ def test_im2col_col2im_jit_matches_reference(g):
     N, C, H, W, KH, KW, sh, sw, ph, pw, dh, dw = g
     OH, OW = _out(H, KH, sh, ph, dh), _out(W, KW, sw, pw, dw)
     x = r(N, C, H, W)
-    a = np.empty((C * KH * KW, N * OH * OW), np.float32)
+    a = np.empty((N, C * KH * KW, OH * OW), np.float32)
     b = np.full_like(a, np.nan)
     ref.im2col(x, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, a)
     jit.im2col(x, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, b)

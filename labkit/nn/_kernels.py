@@ -26,7 +26,7 @@ def _mod(*arrs):
 
 def im2col(x, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW):
     N, C = x.shape[:2]
-    cols = np.empty((C * KH * KW, N * OH * OW), x.dtype)
+    cols = np.empty((N, C * KH * KW, OH * OW), x.dtype)
     _mod(x).im2col(x, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, cols)
     return cols
 

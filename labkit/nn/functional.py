@@ -537,11 +537,12 @@ def _conv_out(n, k, s, p, d):
 
 
 class Conv2d(Function):
-    """2-D convolution as im2col (a Numba kernel) + one matrix product per group.
+    """2-D convolution as im2col (a Numba kernel) + one batched matrix product per group.
 
-    ``cols`` has one row per (input channel, kernel offset) and one column per output pixel of the
-    whole batch, so ``W (OC, C*KH*KW) @ cols`` computes every output at once.  Backward reuses the
-    saved ``cols`` for the weight gradient and scatters ``W^T @ grad`` back with col2im.
+    ``cols`` (N, C*KH*KW, OH*OW) holds, per image, one row per (input channel, kernel offset): the
+    input pixel that offset sees at each output pixel.  ``W (OC, C*KH*KW) @ cols[n]`` is image n's
+    output, already in (OC, OH*OW) order, so the batched product writes NCHW directly.  Backward
+    reuses the saved ``cols`` for the weight gradient and scatters ``W^T @ grad`` back with col2im.
     """
     raw = True
     node_name = "ConvolutionBackward0"
@@ -553,22 +554,18 @@ class Conv2d(Function):
         (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
         OH, OW = _conv_out(H, KH, sh, ph, dh), _conv_out(W, KW, sw, pw, dw)
         x = np.ascontiguousarray(x)
-        cols = NK.im2col(x, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW)       # (C*KK, N*OH*OW)
+        cols = NK.im2col(x, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW)       # (N, C*KK, OH*OW)
         wm = w.reshape(OC, Cg * KH * KW)
+        y = np.empty((N, OC, OH * OW), x.dtype)
         if groups == 1:
-            out = np.matmul(wm, cols)                                      # (OC, N*P)
+            np.matmul(wm, cols, out=y)
         else:
-            out = np.empty((OC, cols.shape[1]), x.dtype)
             ocg, rows = OC // groups, Cg * KH * KW
             for g in range(groups):
-                np.matmul(wm[g * ocg:(g + 1) * ocg], cols[g * rows:(g + 1) * rows],
-                          out=out[g * ocg:(g + 1) * ocg])
-        y = np.empty((N, OC, OH * OW), x.dtype)
-        src = out.reshape(OC, N, OH * OW).transpose(1, 0, 2)
+                np.matmul(wm[g * ocg:(g + 1) * ocg], cols[:, g * rows:(g + 1) * rows],
+                          out=y[:, g * ocg:(g + 1) * ocg])
         if b is not None:
-            np.add(src, b[:, None], out=y)
-        else:
-            np.copyto(y, src)
+            y += b[:, None]
         ctx.save_for_backward(x, w, cols)          # freed by the engine after backward
         ctx.geom = (KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, groups)
         return y.reshape(N, OC, OH, OW)
@@ -580,30 +577,29 @@ class Conv2d(Function):
         nx, nw, nb = ctx.needs_input_grad[:3]
         N, OC = g.shape[:2]
         Cg = w.shape[1]
-        gm = np.ascontiguousarray(g.reshape(N, OC, OH * OW).transpose(1, 0, 2)).reshape(OC, -1)
+        g3 = g.reshape(N, OC, OH * OW)
         wm = w.reshape(OC, Cg * KH * KW)
         gx = gw = gb = None
         ocg, rows = OC // groups, Cg * KH * KW
         if nw:
-            if groups == 1:
-                gw = np.matmul(gm, cols.T).reshape(w.shape)
-            else:
-                gw = np.empty_like(wm)
-                for gi in range(groups):
-                    np.matmul(gm[gi * ocg:(gi + 1) * ocg], cols[gi * rows:(gi + 1) * rows].T,
-                              out=gw[gi * ocg:(gi + 1) * ocg])
-                gw = gw.reshape(w.shape)
+            # gw[o, k] = sum over images n and pixels p of g[n, o, p] * cols[n, k, p]: per-image
+            # products (small-matrix BLAS kernels), then a sum over the batch
+            gw = np.empty_like(wm)
+            for gi in range(groups):
+                o, r = slice(gi * ocg, (gi + 1) * ocg), slice(gi * rows, (gi + 1) * rows)
+                gw[o] = np.matmul(cols[:, r], g3[:, o].transpose(0, 2, 1)).sum(axis=0).T
+            gw = gw.reshape(w.shape)
         if nx:
             if groups == 1:
-                gcols = np.matmul(wm.T, gm)
+                gcols = np.matmul(wm.T, g3)                                 # (N, C*KK, OH*OW)
             else:
                 gcols = np.empty_like(cols)
                 for gi in range(groups):
-                    np.matmul(wm[gi * ocg:(gi + 1) * ocg].T, gm[gi * ocg:(gi + 1) * ocg],
-                              out=gcols[gi * rows:(gi + 1) * rows])
+                    o, r = slice(gi * ocg, (gi + 1) * ocg), slice(gi * rows, (gi + 1) * rows)
+                    np.matmul(wm[o].T, g3[:, o], out=gcols[:, r])
             gx = NK.col2im(gcols, x.shape, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW)
         if nb:
-            gb = g.sum(axis=(0, 2, 3))
+            gb = g3.sum(axis=(0, 2))
         return gx, gw, gb, None, None, None, None
 
 
@@ -719,22 +715,23 @@ class ConvTranspose2d(Function):
         OW = (W - 1) * sw - 2 * pw + dw * (KW - 1) + output_padding[1] + 1
         Cout = Cog * groups
         cig, rows = Cin // groups, Cog * KH * KW
-        xm = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).reshape(Cin, N * H * W)
+        x = np.ascontiguousarray(x)
+        x3 = x.reshape(N, Cin, H * W)
         wm = w.reshape(Cin, rows)
-        cols = np.empty((Cout * KH * KW, N * H * W), x.dtype)
+        cols = np.empty((N, Cout * KH * KW, H * W), x.dtype)
         for gi in range(groups):
-            np.matmul(wm[gi * cig:(gi + 1) * cig].T, xm[gi * cig:(gi + 1) * cig],
-                      out=cols[gi * rows:(gi + 1) * rows])
+            np.matmul(wm[gi * cig:(gi + 1) * cig].T, x3[:, gi * cig:(gi + 1) * cig],
+                      out=cols[:, gi * rows:(gi + 1) * rows])
         y = NK.col2im(cols, (N, Cout, OH, OW), KH, KW, sh, sw, ph, pw, dh, dw, H, W)
         if b is not None:
             y += b[:, None, None]
-        ctx.save_for_backward(w, xm)
+        ctx.save_for_backward(w, x)
         ctx.geom = (N, Cin, H, W, KH, KW, sh, sw, ph, pw, dh, dw, groups)
         return y
 
     @staticmethod
     def backward(ctx, g):
-        w, xm = ctx.saved_tensors
+        w, x = ctx.saved_tensors
         N, Cin, H, W, KH, KW, sh, sw, ph, pw, dh, dw, groups = ctx.geom
         nx, nw, nb = ctx.needs_input_grad[:3]
         Cog = w.shape[1]
@@ -743,16 +740,18 @@ class ConvTranspose2d(Function):
         wm = w.reshape(Cin, rows)
         gx = gw = gb = None
         if nx:
-            gxm = np.empty((Cin, N * H * W), g.dtype)
+            gx = np.empty((N, Cin, H * W), g.dtype)
             for gi in range(groups):
-                np.matmul(wm[gi * cig:(gi + 1) * cig], gcols[gi * rows:(gi + 1) * rows],
-                          out=gxm[gi * cig:(gi + 1) * cig])
-            gx = np.ascontiguousarray(gxm.reshape(Cin, N, H, W).transpose(1, 0, 2, 3))
+                np.matmul(wm[gi * cig:(gi + 1) * cig], gcols[:, gi * rows:(gi + 1) * rows],
+                          out=gx[:, gi * cig:(gi + 1) * cig])
+            gx = gx.reshape(N, Cin, H, W)
         if nw:
+            x3 = x.reshape(N, Cin, H * W)
             gw = np.empty_like(wm)
             for gi in range(groups):
-                np.matmul(xm[gi * cig:(gi + 1) * cig], gcols[gi * rows:(gi + 1) * rows].T,
-                          out=gw[gi * cig:(gi + 1) * cig])
+                gw[gi * cig:(gi + 1) * cig] = np.matmul(
+                    x3[:, gi * cig:(gi + 1) * cig],
+                    gcols[:, gi * rows:(gi + 1) * rows].transpose(0, 2, 1)).sum(axis=0)
             gw = gw.reshape(w.shape)
         if nb:
             gb = g.sum(axis=(0, 2, 3))
@@ -809,17 +808,14 @@ class Unfold(Function):
 
     @staticmethod
     def forward(ctx, x, k, d, p, s, OH, OW):
-        N, C = x.shape[:2]
-        cols = NK.im2col(np.ascontiguousarray(x), k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1],
-                         OH, OW)
         ctx.geom = (x.shape, k, d, p, s, OH, OW)
-        return np.ascontiguousarray(cols.reshape(cols.shape[0], N, OH * OW).transpose(1, 0, 2))
+        return NK.im2col(np.ascontiguousarray(x), k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1],
+                         OH, OW)                                # (N, C*kH*kW, L): unfold's layout
 
     @staticmethod
     def backward(ctx, g):
         shape, k, d, p, s, OH, OW = ctx.geom
-        cols = np.ascontiguousarray(g.transpose(1, 0, 2)).reshape(g.shape[1], -1)
-        return (NK.col2im(cols, shape, k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1], OH, OW),
+        return (NK.col2im(np.ascontiguousarray(g), shape, k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1], OH, OW),
                 None, None, None, None, None, None)
 
 
@@ -862,16 +858,13 @@ class _Fold(Function):
     @staticmethod
     def forward(ctx, x, shape, k, d, p, s, OH, OW):
         ctx.geom = (k, d, p, s, OH, OW)
-        cols = np.ascontiguousarray(x.transpose(1, 0, 2)).reshape(x.shape[1], -1)
-        return NK.col2im(cols, shape, k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1], OH, OW)
+        return NK.col2im(np.ascontiguousarray(x), shape, k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1], OH, OW)
 
     @staticmethod
     def backward(ctx, g):
         k, d, p, s, OH, OW = ctx.geom
-        N = g.shape[0]
-        cols = NK.im2col(np.ascontiguousarray(g), k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1],
-                         OH, OW)
-        gx = np.ascontiguousarray(cols.reshape(cols.shape[0], N, OH * OW).transpose(1, 0, 2))
+        gx = NK.im2col(np.ascontiguousarray(g), k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1],
+                       OH, OW)
         return (gx,) + (None,) * 7
 
 
