@@ -222,3 +222,27 @@ def cross_entropy_backward(z, y, w, eps, ignore_index, lse, g, out):
         for j in range(C):
             out[r, j] = gr * (Q * _exp32(z[r, j] - ls) - eps / C * w[j])
         out[r, t] -= gr * (f32(1.0) - eps) * wy
+
+
+def _a(*shape, dtype=np.float32):
+    return np.zeros(shape, dtype)
+
+
+_CONV = (2, 2, 1, 1, 0, 0, 1, 1, 2, 2)        # KH, KW, sh, sw, ph, pw, dh, dw, OH, OW (ints)
+_POOL = (2, 2, 2, 2, 0, 0, 1, 1, 1, 1)
+
+# labkit.warmup(): tiny arguments with the run-time types of labkit/nn/_kernels.py's calls
+WARMUP = {
+    "im2col": lambda: (_a(1, 1, 3, 3), *_CONV, _a(1, 4, 4)),
+    "col2im": lambda: (_a(1, 4, 4), *_CONV, _a(1, 1, 3, 3)),
+    "max_pool2d": lambda: (_a(1, 1, 2, 2), *_POOL, _a(1, 1, 1, 1), _a(1, 1, 1, 1, dtype=np.int64)),
+    "max_pool2d_backward": lambda: (_a(1, 1, 1, 1), _a(1, 1, 1, 1, dtype=np.int64),
+                                    _a(1, 1, 2, 2)),
+    "layer_norm": lambda: (_a(2, 3), _a(3), _a(3), f32(1e-5), _a(2, 3), _a(2), _a(2)),
+    "layer_norm_backward": lambda: (_a(2, 3), _a(2, 3), _a(3), _a(2), _a(2), _a(2, 3), _a(3),
+                                    _a(3)),
+    "cross_entropy": lambda: (_a(2, 3), _a(2, dtype=np.int64), _a(3) + 1, f32(0), -100, _a(2),
+                              _a(2)),
+    "cross_entropy_backward": lambda: (_a(2, 3), _a(2, dtype=np.int64), _a(3) + 1, f32(0), -100,
+                                       _a(2), _a(2), _a(2, 3)),
+}
