@@ -72,6 +72,35 @@ def test_max_pool_jit_matches_reference(g):
     np.testing.assert_array_equal(outs[0][0], outs[1][0])
     np.testing.assert_array_equal(outs[0][1], outs[1][1])
     np.testing.assert_allclose(outs[0][3], outs[1][3], atol=1e-6)
+    if dh == dw == 1:
+        t_out, t_idx = torch.nn.functional.max_pool2d(torch.from_numpy(x), (KH, KW), (sh, sw),
+                                                      (ph, pw), return_indices=True)
+        np.testing.assert_array_equal(outs[1][0], t_out.numpy())
+        np.testing.assert_array_equal(outs[1][1], t_idx.numpy())
+
+
+@needs_jit
+@pytest.mark.parametrize("shape", [(2, 3, 8, 8), (1, 2, 7, 9), (3, 1, 2, 2)])
+def test_max_pool_2x2_fast_path_matches_reference(shape):
+    x = r(*shape)
+    x[0, 0, 0, :3] = np.nan                         # NaN wins, the last NaN's index (torch)
+    x[-1, -1, :2, :2] = -np.inf                     # an all -inf window still gets an index
+    x[0, -1, 0, :2] = 1.5                           # a tie: the first maximum wins
+    OH, OW = shape[2] // 2, shape[3] // 2
+    outs = []
+    for f in (lambda o, i: ref.max_pool2d(x, 2, 2, 2, 2, 0, 0, 1, 1, OH, OW, o, i),
+              lambda o, i: jit.max_pool2d_2x2(x, o, i),
+              lambda o, i: jit.max_pool2d(x, 2, 2, 2, 2, 0, 0, 1, 1, OH, OW, o, i)):
+        out = np.empty(shape[:2] + (OH, OW), np.float32)
+        idx = np.empty(out.shape, np.int64)
+        f(out, idx)
+        outs.append((out, idx))
+    for out, idx in outs[1:]:
+        np.testing.assert_array_equal(out, outs[0][0])
+        np.testing.assert_array_equal(idx, outs[0][1])
+    t_out, t_idx = torch.nn.functional.max_pool2d(torch.from_numpy(x), 2, return_indices=True)
+    np.testing.assert_array_equal(outs[1][0], t_out.numpy())
+    np.testing.assert_array_equal(outs[1][1], t_idx.numpy())
 
 
 @needs_jit
