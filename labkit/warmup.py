@@ -34,8 +34,8 @@ A kernel without an entry is reported as ``no example`` (and ``tests/test_warmup
 ``tests/test_warmup.py`` also checks that, after warm-up, real float32 work compiles nothing new
 (the examples have the run-time types).
 
-``_PENDING`` below holds examples for the kernel modules written before this convention
-(``nn_jit``, ``optim_jit``); a module's own ``WARMUP`` entry wins.  They belong in those modules.
+``_pending()`` below holds examples for a kernel module written before this convention
+(``optim_jit``); a module's own ``WARMUP`` entry wins.  They belong in that module.
 
 Statuses: ``compiled`` (not in the cache: compiled and saved), ``cached`` (loaded from the disk
 cache), ``ready`` (already loaded in this process), ``no example``, ``error: ...``.
@@ -88,24 +88,7 @@ def _pending():
     def a(*shape, dtype=np.float32):
         return np.zeros(shape, dtype)
 
-    def i64(*shape):
-        return np.zeros(shape, np.int64)
-
-    conv = (2, 2, 1, 1, 0, 0, 1, 1, 2, 2)        # KH, KW, sh, sw, ph, pw, dh, dw, OH, OW (ints)
-    pool = (2, 2, 2, 2, 0, 0, 1, 1, 1, 1)
     return {
-        "nn_jit": {   # as called by labkit/nn/_kernels.py
-            "im2col": lambda: (a(1, 1, 3, 3), *conv, a(4, 4)),
-            "col2im": lambda: (a(4, 4), *conv, a(1, 1, 3, 3)),
-            "max_pool2d": lambda: (a(1, 1, 2, 2), *pool, a(1, 1, 1, 1), i64(1, 1, 1, 1)),
-            "max_pool2d_backward": lambda: (a(1, 1, 1, 1), i64(1, 1, 1, 1), a(1, 1, 2, 2)),
-            "layer_norm": lambda: (a(2, 3), a(3), a(3), f32(1e-5), a(2, 3), a(2), a(2)),
-            "layer_norm_backward": lambda: (a(2, 3), a(2, 3), a(3), a(2), a(2), a(2, 3), a(3),
-                                            a(3)),
-            "cross_entropy": lambda: (a(2, 3), i64(2), a(3) + 1, f32(0), -100, a(2), a(2)),
-            "cross_entropy_backward": lambda: (a(2, 3), i64(2), a(3) + 1, f32(0), -100, a(2),
-                                               a(2), a(2, 3)),
-        },
         "optim_jit": {   # as called by labkit/optim/optimizer.py _fused_update
             "sgd": lambda: (a(4), a(4), a(4), f32(0.1), f32(0), f32(0.9), f32(0), False, False,
                             True),
