@@ -7,7 +7,7 @@ BLAS call costs more in thread hand-over than it gains (shared/docs/performance.
 import numpy as np
 from numba import njit
 
-from .jit import _exp32
+from .jit import _exp32, _sigmoid32, _tanh32
 
 FM = {"nsz", "arcp", "contract", "afn", "reassoc"}
 _opts = dict(cache=True, fastmath=FM, error_model="numpy", nogil=True)
@@ -136,7 +136,7 @@ def max_pool2d(x, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, out, idx):
 @njit(**_opts)
 def max_pool2d_2x2(x, out, idx):
     # The common case max_pool2d(x, 2): 2x2 windows, stride 2, no padding, each output from
-    # input rows 2*oh and 2*oh + 1.
+    # input rows 2*oh and 2*oh + 1 (every window inside: 2 * OH <= H, 2 * OW <= W).
     N, C, H, W = x.shape
     OH, OW = out.shape[2], out.shape[3]
     for n in range(N):
@@ -285,3 +285,58 @@ WARMUP = {
     "cross_entropy_backward": lambda: (_a(2, 3), _a(2, dtype=np.int64), _a(3) + 1, f32(0), -100,
                                        _a(2), _a(2), _a(2, 3)),
 }
+
+
+# ------------------------------------------------------------------ LSTM cell (one time step)
+@njit(**_opts)
+def lstm_cell(xg, hg, c_prev, acts, c, h):
+    # Gate pre-activations = xg + hg, (N, 4H) in PyTorch's order i, f, g, o (xg: the input part
+    # x W_ih^T + b_ih + b_hh, hg: h_prev W_hh^T).  Writes the activations into ``acts`` (kept for
+    # backward) and the new state:  c = f * c_prev + i * g,  h = o * tanh(c).
+    N, G = xg.shape
+    H = G // 4
+    for n in range(N):
+        x, r, a = xg[n], hg[n], acts[n]
+        cp, cn, hn = c_prev[n], c[n], h[n]
+        xi, xf, xc, xo = x[:H], x[H:2 * H], x[2 * H:3 * H], x[3 * H:]
+        ri, rf, rc, ro = r[:H], r[H:2 * H], r[2 * H:3 * H], r[3 * H:]
+        ai, af, ac, ao = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]
+        for j in range(H):
+            i = _sigmoid32(xi[j] + ri[j])
+            f = _sigmoid32(xf[j] + rf[j])
+            g = _tanh32(xc[j] + rc[j])
+            o = _sigmoid32(xo[j] + ro[j])
+            ai[j], af[j], ac[j], ao[j] = i, f, g, o
+            cj = f * cp[j] + i * g
+            cn[j] = cj
+            hn[j] = o * _tanh32(cj)
+
+
+@njit(**_opts)
+def lstm_cell_backward(acts, c_prev, c, dh, dh_out, dc, dgates):
+    # dh: gradient reaching h from the next step, dh_out: from this step's output; dc: gradient
+    # reaching c -- overwritten with the gradient for c_prev.  dgates (N, 4H): for the
+    # pre-activations (the chain rule through c = f c_prev + i g, h = o tanh(c) and the
+    # activations: sigmoid' = s (1 - s), tanh' = 1 - t^2).
+    N, G = acts.shape
+    H = G // 4
+    for n in range(N):
+        a, d = acts[n], dgates[n]
+        cp, cn, dhn, dho, dcn = c_prev[n], c[n], dh[n], dh_out[n], dc[n]
+        ai, af, ac, ao = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]
+        di, df, dg, do = d[:H], d[H:2 * H], d[2 * H:3 * H], d[3 * H:]
+        for j in range(H):
+            i, f, g, o = ai[j], af[j], ac[j], ao[j]
+            tc = _tanh32(cn[j])
+            dhj = dhn[j] + dho[j]
+            dcj = dcn[j] + dhj * o * (f32(1.0) - tc * tc)
+            di[j] = dcj * g * i * (f32(1.0) - i)
+            df[j] = dcj * cp[j] * f * (f32(1.0) - f)
+            dg[j] = dcj * i * (f32(1.0) - g * g)
+            do[j] = dhj * tc * o * (f32(1.0) - o)
+            dcn[j] = dcj * f
+
+
+WARMUP["lstm_cell"] = lambda: (_a(2, 8), _a(2, 8), _a(2, 2), _a(2, 8), _a(2, 2), _a(2, 2))
+WARMUP["lstm_cell_backward"] = lambda: (_a(2, 8), _a(2, 2), _a(2, 2), _a(2, 2), _a(2, 2), _a(2, 2),
+                                        _a(2, 8))

@@ -41,7 +41,8 @@ def max_pool2d(x, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW):
     N, C = x.shape[:2]
     out = np.empty((N, C, OH, OW), x.dtype)
     idx = np.empty((N, C, OH, OW), np.int64)
-    if (KH, KW, sh, sw, ph, pw, dh, dw) == (2, 2, 2, 2, 0, 0, 1, 1):
+    if (KH, KW, sh, sw, ph, pw, dh, dw) == (2, 2, 2, 2, 0, 0, 1, 1) and \
+            2 * OH <= x.shape[2] and 2 * OW <= x.shape[3]:     # (not ceil_mode's partial windows)
         _mod(x).max_pool2d_2x2(x, out, idx)
     else:
         _mod(x).max_pool2d(x, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, out, idx)
