@@ -297,3 +297,17 @@ def test_no_parallel_kernels():
         if isinstance(v, CPUDispatcher):
             assert not v.targetoptions.get("parallel"), k
     assert "numba" in sys.modules
+
+
+def test_softmax_max_and_nan_at_every_position():
+    # the row max is taken with 8 interleaved accumulators plus a tail loop: try every slot
+    for m in (1, 7, 8, 13, 17):
+        for pos in range(m):
+            x = np.full((2, m), -3.0, F32)
+            x[0, pos] = 80.0                               # exp(80 - 0) would overflow float32
+            x[1, pos] = np.nan
+            y = K.rowwise("softmax_lastdim", x)
+            assert y[0, pos] == 1.0 and np.all(y[0, np.arange(m) != pos] == 0)
+            assert np.isnan(y[1]).all()
+            ly = K.rowwise("log_softmax_lastdim", x)
+            assert ly[0, pos] == 0.0 and np.isnan(ly[1]).all()
