@@ -209,3 +209,51 @@ def test_pool2d_hypothesis(c):
         (ol * lk.tensor(up)).sum().backward()
         (ot * torch.tensor(up)).sum().backward()
         np.testing.assert_allclose(xl.grad.numpy(), xt.grad.numpy(), atol=1e-5)
+
+
+@needs_jit
+def test_lstm_cell_jit_matches_reference():
+    N, H = 3, 5
+    xg, hg = r(N, 4 * H) * 2, r(N, 4 * H)
+    c_prev, dh, dh_out, dc0 = r(N, H), r(N, H), r(N, H), r(N, H)
+    res = []
+    for mod in (ref, jit):
+        acts, c, h = np.empty((N, 4 * H), np.float32), np.empty((N, H), np.float32), \
+            np.empty((N, H), np.float32)
+        mod.lstm_cell(xg, hg, c_prev, acts, c, h)
+        dc, dg = dc0.copy(), np.empty((N, 4 * H), np.float32)
+        mod.lstm_cell_backward(acts, c_prev, c, dh, dh_out, dc, dg)
+        res.append((acts, c, h, dc, dg))
+    for a, b in zip(*res):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kw", [dict(), dict(bidirectional=True, batch_first=True),
+                                dict(num_layers=2, bias=False)])
+def test_lstm_layer_gradients_vs_torch(kw, dtype):
+    """Loss on output, h_n and c_n with a given initial state: every gradient as torch's."""
+    lm = lk.nn.LSTM(4, 6, **kw).to(getattr(lk, np.dtype(dtype).name))
+    tm = torch.nn.LSTM(4, 6, **kw).to(getattr(torch, np.dtype(dtype).name))
+    with torch.no_grad():
+        for (n, p), (tn, tp) in zip(lm.named_parameters(), tm.named_parameters()):
+            assert n == tn
+            tp.copy_(torch.from_numpy(p.detach().numpy()))
+    D = 2 if kw.get("bidirectional") else 1
+    L = kw.get("num_layers", 1)
+    x = (r(3, 7, 4) if kw.get("batch_first") else r(7, 3, 4)).astype(dtype)
+    h0, c0 = r(D * L, 3, 6).astype(dtype), r(D * L, 3, 6).astype(dtype)
+    wo, wh, wc = r(*((3, 7) if kw.get("batch_first") else (7, 3)), D * 6), r(D * L, 3, 6), \
+        r(D * L, 3, 6)
+    grads = []
+    for lib, m in ((lk, lm), (torch, tm)):
+        xs = [lib.tensor(a).requires_grad_() for a in (x, h0, c0)]
+        out, (h, c) = m(xs[0], (xs[1], xs[2]))
+        loss = (out * lib.tensor(wo.astype(dtype))).sum() + (h * lib.tensor(wh.astype(dtype))).sum() \
+            + (c * lib.tensor(wc.astype(dtype))).sum()
+        loss.backward()
+        grads.append([out.detach().numpy(), h.detach().numpy(), c.detach().numpy()]
+                     + [t.grad.numpy() for t in xs] + [p.grad.numpy() for p in m.parameters()])
+    tol = 1e-5 if dtype == np.float32 else 1e-10
+    for a, b in zip(*grads):
+        np.testing.assert_allclose(a, b, rtol=tol * 10, atol=tol)

@@ -137,3 +137,34 @@ def cross_entropy_backward(z, y, w, eps, ignore_index, lse, g, out):
     res = Q[:, None] * p - eps / C * w[None, :]
     res[np.arange(R), ys] -= (1 - eps) * wy
     out[...] = np.where(valid[:, None], res * g[:, None], 0)
+
+
+def _sigmoid(x):
+    return 0.5 * (np.tanh(0.5 * x) + 1)
+
+
+def lstm_cell(xg, hg, c_prev, acts, c, h):
+    """One LSTM step: gates ``xg + hg`` (N, 4H) in order i, f, g, o; ``acts`` = their activations;
+    ``c = f * c_prev + i * g``, ``h = o * tanh(c)``."""
+    z = xg + hg
+    H = z.shape[1] // 4
+    acts[:, :H], acts[:, H:2 * H] = _sigmoid(z[:, :H]), _sigmoid(z[:, H:2 * H])
+    acts[:, 2 * H:3 * H], acts[:, 3 * H:] = np.tanh(z[:, 2 * H:3 * H]), _sigmoid(z[:, 3 * H:])
+    i, f, g, o = np.split(acts, 4, axis=1)
+    c[...] = f * c_prev + i * g
+    h[...] = o * np.tanh(c)
+
+
+def lstm_cell_backward(acts, c_prev, c, dh, dh_out, dc, dgates):
+    """Gradients of one step: ``dgates`` for the pre-activations; ``dc`` (in: for c) becomes the
+    gradient for ``c_prev``.  ``dh + dh_out`` is the gradient reaching h."""
+    i, f, g, o = np.split(acts, 4, axis=1)
+    H = i.shape[1]
+    tc = np.tanh(c)
+    dht = dh + dh_out
+    dct = dc + dht * o * (1 - tc * tc)
+    dgates[:, :H] = dct * g * i * (1 - i)
+    dgates[:, H:2 * H] = dct * c_prev * f * (1 - f)
+    dgates[:, 2 * H:3 * H] = dct * i * (1 - g * g)
+    dgates[:, 3 * H:] = dht * tc * o * (1 - o)
+    dc[...] = dct * f

@@ -126,23 +126,27 @@ class RNNBase(Module):
             outs = []
             for d in range(D):
                 w_ih, w_hh, b_ih, b_hh = self._layer_params(layer, d)
-                xw = F.linear(layer_in, w_ih, b_ih).unbind(0)   # input projection, all steps
+                xw = F.linear(layer_in, w_ih, b_ih)     # input projection of all steps at once
                 h = h0[layer * D + d]
                 c = c0[layer * D + d] if is_lstm else None
+                if is_lstm:
+                    # the loop below with _lstm_step, as one graph node (F.LSTMLayer)
+                    out, h, c = F.lstm_layer(xw, h, c, w_hh, b_hh, reverse=d == 1)
+                    outs.append(out)
+                    h_n.append(h)
+                    c_n.append(c)
+                    continue
+                xw = xw.unbind(0)
                 steps = range(L - 1, -1, -1) if d == 1 else range(L)
                 seq = [None] * L
                 for t in steps:
-                    if is_lstm:
-                        h, c = _lstm_step(xw[t], h, c, w_hh, b_hh)
-                    elif self.mode == "GRU":
+                    if self.mode == "GRU":
                         h = _gru_step(xw[t], h, w_hh, b_hh)
                     else:
                         h = _rnn_step(xw[t], h, w_hh, b_hh, self.mode == "RNN_RELU")
                     seq[t] = h
                 outs.append(_lk.stack(seq, 0))
                 h_n.append(h)
-                if is_lstm:
-                    c_n.append(c)
             layer_in = outs[0] if D == 1 else _lk.cat(outs, -1)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 layer_in = F.dropout(layer_in, self.dropout, True)
