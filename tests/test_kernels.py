@@ -311,3 +311,39 @@ def test_softmax_max_and_nan_at_every_position():
             assert np.isnan(y[1]).all()
             ly = K.rowwise("log_softmax_lastdim", x)
             assert ly[0, pos] == 0.0 and np.isnan(ly[1]).all()
+
+
+_FAULTS_SCRIPT = r"""
+import resource, numpy as np, labkit.kernels as K
+def step():                                   # a step's activations: 40 x 1 MiB, then freed
+    acts = [np.ones(1 << 18, np.float32) for _ in range(40)]
+    del acts
+for _ in range(3):
+    step()
+f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(10):
+    step()
+print(K.MALLOC_TUNED, (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0) / 10)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc mallopt is Linux-only")
+def test_malloc_tuning_keeps_freed_activations_mapped():
+    # glibc's default trim threshold returns a freed step's 40 MiB to the system, so every step
+    # faults its pages in again (~10,000 faults); labkit's mallopt keeps them mapped.
+    import os
+    import subprocess
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("MALLOC_") and k != "GLIBC_TUNABLES"}
+
+    def run(**extra):
+        out = subprocess.run([sys.executable, "-c", _FAULTS_SCRIPT], env={**env, **extra},
+                             capture_output=True, text=True, check=True).stdout.split()
+        return out[0], float(out[1])
+
+    tuned, faults = run()
+    off, faults_off = run(LABKIT_MALLOC_TUNE="0")
+    user, _ = run(MALLOC_TRIM_THRESHOLD_="131072")
+    assert (tuned, off, user) == ("True", "False", "False")
+    assert faults < 200, f"{faults} page faults per step with labkit's malloc settings"
+    assert faults_off > 5000, f"only {faults_off} faults/step with glibc defaults: test is moot"
