@@ -109,9 +109,49 @@ def _to(lib, lk_model):
     return lk_model
 
 
+def numpy_mlp(case):
+    """The MLP step written by hand in NumPy (the floor for an engine that calls NumPy's BLAS):
+    the same shapes, float32, in-place updates, no autograd."""
+    import numpy as np
+    B = 64 if case == "mlp64" else 512
+    rng = np.random.default_rng(0)
+    sizes = [(784, 256), (256, 256), (256, 10)]
+    Ws = [rng.uniform(-i ** -0.5, i ** -0.5, (o, i)).astype(np.float32) for i, o in sizes]
+    bs = [np.zeros(o, np.float32) for _, o in sizes]
+    x = rng.standard_normal((B, 784), dtype=np.float32)
+    y = rng.integers(0, 10, B)
+    lr = np.float32(0.01)
+
+    def step():
+        acts = [x]
+        for k, (W, b) in enumerate(zip(Ws, bs)):
+            h = acts[-1] @ W.T
+            h += b
+            if k < 2:
+                np.maximum(h, 0, out=h)
+            acts.append(h)
+        z = acts[-1]
+        z -= z.max(1, keepdims=True)
+        np.exp(z, out=z)
+        z /= z.sum(1, keepdims=True)              # softmax; loss = mean(-log p[y])
+        z[np.arange(B), y] -= 1
+        g = z
+        g *= np.float32(1 / B)
+        for k in (2, 1, 0):
+            gW, gb = g.T @ acts[k], g.sum(0)
+            if k:
+                g = g @ Ws[k]
+                g *= acts[k] > 0
+            Ws[k] -= lr * gW
+            bs[k] -= lr * gb
+    return step
+
+
 def build(lib, case):
     """A zero-argument callable doing one training step of ``case`` with ``lib``."""
     import numpy as np
+    if lib == "numpy":
+        return numpy_mlp(case)
     import labkit
     torch, nn, F = _mods(lib)
     rng = np.random.default_rng(0)
@@ -193,7 +233,8 @@ def _threads(lib, n):
 
 
 def worker(lib, threads):
-    import labkit  # noqa: F401  (numba-free import; torch workers import torch after it)
+    if lib != "numpy":
+        import labkit  # noqa: F401  (numba-free import; torch workers import torch after it)
     _threads(lib, threads)
     steps = {}
     print(json.dumps({"ready": lib}), flush=True)
@@ -347,7 +388,7 @@ def main():
     rounds = args.rounds or (3 if args.quick else 5)
     env = _env(args.threads)
     procs = {}
-    for lib in ("labkit", "torch"):
+    for lib in ("labkit", "torch", "numpy"):
         p = subprocess.Popen([sys.executable, __file__, "--worker", lib, "--threads",
                               str(args.threads)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                              text=True, env=env, cwd=ROOT)
@@ -363,17 +404,21 @@ def main():
             raise RuntimeError(f"the {lib} worker died on {case}")
         return json.loads(line)["t"]
 
-    times = {c: {"labkit": [], "torch": []} for c in cases}
+    times = {c: {"labkit": [], "torch": [], "numpy": []} for c in cases}
     ratios = {c: [] for c in cases}
+    np_ratios = {c: [] for c in cases}
     for r in range(rounds):
         for c in cases:
-            order = ("labkit", "torch") if r % 2 == 0 else ("torch", "labkit")
+            libs = ("labkit", "torch", "numpy") if c.startswith("mlp") else ("labkit", "torch")
+            order = libs if r % 2 == 0 else libs[::-1]
             got = {}
             for lib in order:
                 got[lib] = ask(lib, c)
                 times[c][lib].append(got[lib])
                 time.sleep(PAUSE)
             ratios[c].append(got["labkit"] / got["torch"])
+            if "numpy" in got:
+                np_ratios[c].append(got["numpy"] / got["torch"])
     for p in procs.values():
         p.stdin.close()
         p.wait()
@@ -388,6 +433,10 @@ def main():
         ok = "" if target is None else ("yes" if ratio <= target else "NO")
         print(f"{desc:<58} {tl * 1e3:7.2f}ms {tt * 1e3:7.2f}ms {ratio:6.2f} "
               f"{'<= ' + str(target) if target else '':>7}  {ok}")
+        if np_ratios[c]:
+            tn = statistics.median(times[c]["numpy"])
+            print(f"{'  the same step in hand-written NumPy (numpy/torch)':<58} {tn * 1e3:7.2f}ms "
+                  f"{'':>9} {statistics.median(np_ratios[c]):6.2f}")
     if args.no_extra:
         return
     print()
