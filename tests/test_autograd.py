@@ -594,3 +594,44 @@ def test_source_capture_is_off_by_default_and_on_when_asked():
     with lk.autograd.detect_anomaly():
         assert (x * 2).grad_fn.source is not None
     assert (x * 2).grad_fn.source is None
+
+
+def test_leaf_grads_never_alias_shared_gradients():
+    # Add passes its incoming gradient straight through to both inputs, and backward(gradient=g)
+    # hands over the caller's array: every .grad must still own its storage.
+    import numpy as np
+    a = lk.randn(3, requires_grad=True)
+    b = lk.randn(3, requires_grad=True)
+    g = lk.ones(3)
+    (a + b).backward(g)
+    assert not np.shares_memory(a.grad.numpy(), b.grad.numpy())
+    assert not np.shares_memory(a.grad.numpy(), g.numpy())
+    a.grad.add_(1)
+    assert b.grad.tolist() == [1, 1, 1] and g.tolist() == [1, 1, 1]
+    # autograd.grad captures the gradient reaching an input while another leaf accumulates it
+    c = lk.randn(3, requires_grad=True)
+    y = c * 1
+    (gy,) = lk.autograd.grad((y + 0).sum(), [y], retain_graph=True)
+    assert gy.tolist() == [1, 1, 1]
+
+
+def test_fresh_gradients_are_adopted_without_a_copy(monkeypatch):
+    # A gradient that nothing else refers to (a matmul's output) becomes .grad as it is.
+    import numpy as np
+    import labkit.autograd.engine as E
+    copies = []
+
+    class _NP:
+        def __getattr__(self, k):
+            return getattr(np, k)
+
+        def array(self, *a, **k):
+            copies.append(1)
+            return np.array(*a, **k)
+
+    w = lk.randn(64, 32, requires_grad=True)
+    x = lk.randn(8, 64)
+    monkeypatch.setattr(E, "np", _NP())
+    (x @ w).relu().sum().backward()
+    assert copies == [] and w.grad.shape == (64, 32)
+    assert lk.allclose(w.grad, x.T @ ((x @ w) > 0).float())

@@ -7,6 +7,7 @@ input's shape here (the single place broadcasting is undone) and cast to the inp
 """
 import heapq
 import math
+import sys
 
 import numpy as np
 
@@ -94,7 +95,7 @@ def run_backward(roots, retain_graph=False, capture=None, accumulate=True, only_
                     capture[(node, i)] = g if capture[(node, i)] is None else capture[(node, i)] + g
         if type(node) is AccumulateGrad:
             if accumulate and (only_inputs is None or node in only_inputs) and grads[0] is not None:
-                _accumulate(node, grads[0])
+                _accumulate(node, grads[0] if observers else grads.pop())   # pop: see _SOLE
             if observers:
                 for ob in observers:
                     ob(node, grads, ())
@@ -126,6 +127,7 @@ def run_backward(roots, retain_graph=False, capture=None, accumulate=True, only_
                 if nxt not in buffers:          # nothing arrived: the branch had no gradient
                     buffers[nxt] = [None] * nxt._n_out
                 heapq.heappush(ready, (_priority(nxt), id(nxt), nxt))
+        in_grads = g = None                     # the buffers hold the gradients now (see _SOLE)
         if not retain_graph and node._saved is not None:
             node._saved = None                  # free what forward saved (a second backward
             node._freed = True                  # through this node raises PyTorch's error)
@@ -181,6 +183,13 @@ def _call_backward(node, grads, retain_graph):
     return out
 
 
+def _probe_refs(g):
+    return sys.getrefcount(g)
+
+
+_SOLE = _probe_refs(np.empty(1))     # references to a temporary passed as an argument, seen inside
+
+
 def _accumulate(node, g):
     var = node.variable
     if var is None:
@@ -191,8 +200,13 @@ def _accumulate(node, g):
             if r is not None:
                 g = r._np if isinstance(r, F._Tensor) else np.asarray(r)
     if var._grad is None:
-        # Own the storage: the array may be shared with other gradients (Add passes its grad through).
-        var._grad = F._make(np.array(g, dtype=var._np.dtype, copy=True), False, None, 0)
+        # .grad must own its storage: the array may be shared with other gradients (Add passes its
+        # grad through, autograd.grad captures it).  A fresh array nobody else refers to (most
+        # gradients: a matmul's or a kernel's output) is adopted without a copy.
+        if not (g.dtype == var._np.dtype and g.base is None and g.flags.c_contiguous
+                and sys.getrefcount(g) <= _SOLE):
+            g = np.array(g, dtype=var._np.dtype, copy=True)
+        var._grad = F._make(g, False, None, 0)
     else:
         gt = var._grad
         if gt._np.shape != g.shape:

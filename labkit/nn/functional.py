@@ -1751,6 +1751,8 @@ def _class_weight(weight, C, dtype):
 
 
 def _check_targets(y, C, ignore_index):
+    if not y.size or (y.min() >= 0 and y.max() < C):     # the usual case: two cheap passes
+        return
     bad = (y != ignore_index) & ((y < 0) | (y >= C))
     if bad.any():
         v = int(y[bad].ravel()[0])
@@ -1770,7 +1772,7 @@ class CrossEntropy(Function):
     @staticmethod
     def forward(ctx, x, y, w, eps, ignore_index, reduction):
         C = x.shape[1]
-        xm = np.moveaxis(x, 1, -1)
+        xm = x if x.ndim == 2 else np.moveaxis(x, 1, -1)
         z = np.ascontiguousarray(xm).reshape(-1, C)
         yr = np.ascontiguousarray(y, dtype=np.int64).reshape(-1)
         loss, lse = NK.cross_entropy(z, yr, w, eps, ignore_index)
@@ -1795,7 +1797,7 @@ class CrossEntropy(Function):
             scale = g.item() if reduction == "sum" else g.item() / ctx.denom
             gr = np.full(z.shape[0], scale, z.dtype)
         gz = NK.cross_entropy_backward(z, yr, w, eps, ignore_index, lse, gr)
-        gx = np.moveaxis(gz.reshape(mshape), -1, 1)
+        gx = gz.reshape(mshape) if len(mshape) == 2 else np.moveaxis(gz.reshape(mshape), -1, 1)
         return gx, None, None, None, None, None
 
 
