@@ -34,9 +34,6 @@ A kernel without an entry is reported as ``no example`` (and ``tests/test_warmup
 ``tests/test_warmup.py`` also checks that, after warm-up, real float32 work compiles nothing new
 (the examples have the run-time types).
 
-``_pending()`` below holds examples for a kernel module written before this convention
-(``optim_jit``); a module's own ``WARMUP`` entry wins.  They belong in that module.
-
 Statuses: ``compiled`` (not in the cache: compiled and saved), ``cached`` (loaded from the disk
 cache), ``ready`` (already loaded in this process), ``no example``, ``error: ...``.
 """
@@ -80,35 +77,9 @@ def _counts(disp):
     return sum(st.cache_hits.values()), sum(st.cache_misses.values())
 
 
-def _pending():
-    """Examples for kernels of modules that have no ``WARMUP`` of their own yet (see docstring)."""
-    import numpy as np
-    f32 = np.float32
-
-    def a(*shape, dtype=np.float32):
-        return np.zeros(shape, dtype)
-
-    return {
-        "optim_jit": {   # as called by labkit/optim/optimizer.py _fused_update
-            "sgd": lambda: (a(4), a(4), a(4), f32(0.1), f32(0), f32(0.9), f32(0), False, False,
-                            True),
-            "adam": lambda: (a(4), a(4), a(4), a(4), a(0), f32(0), f32(1), f32(0.9), f32(0.999),
-                             f32(1e-3), f32(1), f32(1e-8), False, False, False),
-            "rmsprop": lambda: (a(4), a(4), a(4), a(0), a(0), f32(0.01), f32(0.99), f32(1e-8),
-                                f32(0), f32(0), False, False),
-            "adagrad": lambda: (a(4), a(4), a(4), f32(0.01), f32(1e-10), f32(0), False),
-            "adadelta": lambda: (a(4), a(4), a(4), a(4), f32(1.0), f32(0.9), f32(1e-6), f32(0),
-                                 False),
-        },
-    }
-
-
 def example(mod, name):
     """The warm-up example of kernel ``name`` in module ``mod`` (None if it has none)."""
-    ex = getattr(mod, "WARMUP", {}).get(name)
-    if ex is None:
-        ex = _pending().get(mod.__name__.rsplit(".", 1)[-1], {}).get(name)
-    return ex
+    return getattr(mod, "WARMUP", {}).get(name)
 
 
 def _warm_one(mod, name, disp):

@@ -115,3 +115,21 @@ def adadelta(p, g, square_avg, acc_delta, lr, rho, eps, weight_decay, maximize):
         delta = np.sqrt(acc_delta[i] + eps) / np.sqrt(sq + eps) * d
         acc_delta[i] = acc_delta[i] * rho + w * delta * delta
         p[i] = p[i] + (-lr) * delta
+
+
+def _a(n):
+    return np.zeros(n, np.float32)
+
+
+# labkit.warmup(): tiny arguments with the run-time types of labkit/optim/optimizer.py's
+# _fused_update (1-D float32 arrays, float32 scalars, bool flags; unused state buffers are empty)
+WARMUP = {
+    "sgd": lambda: (_a(4), _a(4), _a(4), f32(0.1), f32(0), f32(0.9), f32(0), False, False, True),
+    "adam": lambda: (_a(4), _a(4), _a(4), _a(4), _a(0), f32(0), f32(1), f32(0.9), f32(0.999),
+                     f32(1e-3), f32(1), f32(1e-8), False, False, False),
+    "rmsprop": lambda: (_a(4), _a(4), _a(4), _a(0), _a(0), f32(0.01), f32(0.99), f32(1e-8),
+                        f32(0), f32(0), False, False),
+    "adagrad": lambda: (_a(4), _a(4), _a(4), f32(0.01), f32(1e-10), f32(0), False),
+    "adadelta": lambda: (_a(4), _a(4), _a(4), _a(4), f32(1.0), f32(0.9), f32(1e-6), f32(0),
+                         False),
+}
