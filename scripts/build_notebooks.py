@@ -268,6 +268,25 @@ The node is named after your Function: `SoftplusBackward`."""),
     (C, """w = lk.randn(4, requires_grad=True)
 loss = (softplus(w) * 2).mean()
 lk.viz.graph(loss, params={"w": w})"""),
+    (M, """## 5. Gradcheck every op in a model, on the graph
+
+`gradcheck=True` re-runs each op of the computation in float64 and compares its backward rule
+with finite differences: green agrees, amber sits on a kink (ReLU at 0, tied maxima), red is
+wrong. Here a Function forgets the factor 2 of `d(x²)/dx`: only its node turns red."""),
+    (C, """class BuggySquare(lk.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return x * grad                    # bug: d(x^2)/dx is 2x
+
+layer = lk.nn.Linear(3, 4)
+xb = lk.randn(8, 3)
+lk.viz.graph(lambda: BuggySquare.apply(softplus(layer(xb))).mean(), params=layer, gradcheck=True)"""),
     (M, """## Exercise: `x ** 2` as a Function
 
 Fill in `forward` and `backward`. The check compares values and gradients and runs gradcheck."""),

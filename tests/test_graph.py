@@ -111,3 +111,69 @@ def test_summarize_matches_numpy_and_handles_nonfinite():
     json.dumps(s)
     big = graph.summarize(np.arange(1000, dtype=np.float32))
     assert "values" not in big and big["numel"] == 1000
+
+
+# ------------------------------------------------------------------ check_ops: gradcheck per op
+class _Square(lk.autograd.Function):
+    wrong = False
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return a * a
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return g * a if _Square.wrong else 2 * a * g
+
+
+def _by_op(results):
+    out = {}
+    for r in results.values():
+        out.setdefault(r["op"], []).append(r)
+    return out
+
+
+def test_check_ops_passes_correct_rules_and_names_a_wrong_one(monkeypatch):
+    from labkit import nn
+    lk.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 5), nn.Tanh(), nn.Dropout(0.3), nn.LayerNorm(5))
+    x, y = lk.randn(4, 6), lk.randint(0, 5, (4,))
+    with graph.record() as tape:
+        loss = nn.functional.cross_entropy(_Square.apply(model(x)), y) + x.sum() * 0
+    ok = graph.check_ops(tape)
+    ops = _by_op(ok)
+    for name in ("Linear", "Tanh", "Dropout", "LayerNorm", "_Square", "CrossEntropy"):
+        assert [r["status"] for r in ops[name]] == ["ok"], (name, ops[name])
+        assert ops[name][0]["error"] < 1e-6
+    assert json.loads(json.dumps(ok)) == ok
+    monkeypatch.setattr(_Square, "wrong", True)
+    bad = _by_op(graph.check_ops(tape))["_Square"][0]
+    assert bad["status"] == "fail" and bad["error"] > 0.3
+    assert "input 0" in bad["detail"] and "finite differences" in bad["detail"]
+    # every other op is still fine: the check is op by op, a wrong rule does not spread
+    assert sum(r["status"] == "fail" for r in graph.check_ops(tape).values()) == 1
+    assert loss.requires_grad
+
+
+def test_check_ops_kinks_rng_and_inplace():
+    x = lk.tensor([[-1.0, 0.0, 2.0, 2.0]], requires_grad=True)
+    with graph.record() as tape:
+        r = x.relu()                                 # ReLU exactly at 0
+        m = r.max(dim=1).values                      # tied maxima (2, 2): one index wins
+        h = x * 1
+        h.add_(3)                                    # an in-place op on a non-leaf
+        d = lk.nn.functional.dropout(h, 0.5)         # random: the same mask in every call
+        out = m.sum() + d.sum()
+    state = lk.get_rng_state()
+    res = _by_op(graph.check_ops(tape))
+    assert res["Relu"][0]["status"] == "kink" and "one-sided" in res["Relu"][0]["detail"]
+    (mx,) = [r for name, rs in res.items() if name.startswith("Max") for r in rs]
+    assert mx["status"] == "kink", res
+    assert all(r["status"] == "ok" for name in ("Dropout", "Mul", "Add") for r in res.get(name, []))
+    assert res["Dropout"][0]["status"] == "ok"
+    assert lk.get_rng_state().tolist() == state.tolist()      # the user's RNG is untouched
+    assert out.requires_grad
+    with pytest.raises(TypeError, match="Tape"):
+        graph.check_ops(tape.to_dict())

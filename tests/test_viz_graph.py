@@ -7,13 +7,12 @@ import random
 import re
 import time
 
-import numpy as np
 import pytest
 
 import labkit as lk
 from labkit.viz import layout as L
-from labkit.viz.graphview import (GraphView, assign_modules, graph, graph_svg, module_tree,
-                                  prepare, visible_graph)
+from labkit.viz.graphview import (GraphView, assign_modules, graph, module_tree, prepare,
+                                  visible_graph)
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -299,3 +298,36 @@ def test_shipped_bundles_match_sources():
                                           f"`cd extensions && node graph/build.mjs`")
         text = (ROOT / "labkit" / "static" / name).read_text()
         assert "http://" not in text.replace("http://www.w3.org", "") and "https://" not in text
+
+
+def test_gradcheck_colours_nodes_and_needs_a_tape():
+    from labkit.viz.graphview import CHECK_FILL
+
+    class Half(lk.autograd.Function):              # backward off by a factor of 2
+        @staticmethod
+        def forward(ctx, a):
+            return a * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    lk.manual_seed(0)
+    model = lk.nn.Sequential(lk.nn.Linear(3, 4), lk.nn.ReLU(), lk.nn.Linear(4, 1))
+    x = lk.randn(5, 3)
+    g = graph(lambda: Half.apply(model(x)).pow(2).mean(), params=model, gradcheck=True)
+    assert g.color_by == "check"
+    status = [(n["label"], n["check"]["status"]) for n in g.nodes if "check" in n]
+    assert [lab for lab, st in status if st != "ok"] == ["HalfBackward"]
+    assert ("HalfBackward", "fail") in status and ("AddmmBackward0", "ok") in status
+    assert len(status) == len([n for n in g.nodes if n["kind"] == "op"]) == 6
+    svg = g.to_svg()
+    assert svg.count(CHECK_FILL["fail"]) == 1 and svg.count(CHECK_FILL["ok"]) == 5
+    g.color_by = "kind"
+    assert CHECK_FILL["ok"] not in g.to_svg()
+    with pytest.raises(ValueError, match="gradcheck=True"):
+        graph((model(x) ** 2).mean(), gradcheck=True)
+    plain = graph(lambda: model(x).sum())
+    assert plain.color_by == "grad"
+    with pytest.raises(Exception, match="gradcheck=True"):
+        plain.color_by = "check"

@@ -1,7 +1,7 @@
 // labkit graph view (anywidget front-end).  Everything after the first paint runs in the
 // browser: selection, pan/zoom, collapse/expand, hiding, re-layout and export need no kernel.
 import { layout, visibleGraph, packLayout } from "./layout.js";
-import { GraphCanvas, KIND_FILL, gradColor, isDark, esc, fmt, statsHTML, sourceHTML, download } from "./render.js";
+import { GraphCanvas, KIND_FILL, CHECK_FILL, gradColor, isDark, esc, fmt, statsHTML, sourceHTML, download } from "./render.js";
 
 function sameView(a, b) {
   return a.hide_leaves === b.hide_leaves && a.hide_nograd === b.hide_nograd &&
@@ -44,6 +44,7 @@ function render({ model, el }) {
     <button data-act="fit" title="show the whole graph">Fit</button>
     <button data-act="zin" title="zoom in">+</button><button data-act="zout" title="zoom out">&minus;</button>
     <label title="colour nodes by the norm of their gradient (log scale)"><input type="checkbox" data-opt="grad"> colour by grad</label>
+    <label class="lk-checkopt" title="colour op nodes by gradcheck: green = the backward rule agrees with finite differences, amber = at a non-differentiable point, red = wrong"><input type="checkbox" data-opt="check"> gradcheck</label>
     <label title="hide leaf tensors and parameters"><input type="checkbox" data-opt="leaves"> hide leaves</label>
     <label title="hide inputs that need no gradient"><input type="checkbox" data-opt="nograd"> hide no-grad</label>
     <details class="lk-modules"><summary>modules</summary><div class="lk-modlist"></div></details>
@@ -69,12 +70,28 @@ function render({ model, el }) {
     },
   });
 
-  bar.querySelector('[data-opt="grad"]').checked = colorBy === "grad";
+  const checks = data.nodes.filter((n) => n.check);
+  const syncColorChecks = () => {
+    bar.querySelector('[data-opt="grad"]').checked = colorBy === "grad";
+    bar.querySelector('[data-opt="check"]').checked = colorBy === "check";
+    updateLegend();
+  };
+  syncColorChecks();
+  if (!checks.length) bar.querySelector(".lk-checkopt").style.display = "none";
+  else {
+    const count = (st) => checks.filter((n) => n.check.status === st).length;
+    root.dataset.checkFail = String(count("fail"));
+    bar.querySelector(".lk-checkopt").title += ` (${count("ok")} ok, ${count("kink")} at kinks, ${count("fail")} wrong)`;
+  }
   bar.querySelector('[data-opt="leaves"]').checked = view.hide_leaves;
   bar.querySelector('[data-opt="nograd"]').checked = view.hide_nograd;
   if (!data.nodes.some((n) => n.requires_grad === false)) bar.querySelector('[data-opt="nograd"]').parentElement.style.display = "none";
-  if (logs.length) {
-    bar.querySelector(".lk-legend").innerHTML = `<span>|grad| ${fmt(10 ** lo)}</span><span class="lk-ramp"></span><span>${fmt(10 ** hi)}</span>`;
+  function updateLegend() {
+    const sw = (st, text) => `<span class="lk-swatch" style="background:${CHECK_FILL[st]}"></span><span>${text}</span>`;
+    bar.querySelector(".lk-legend").innerHTML =
+      colorBy === "check" ? `<span>gradcheck</span>${sw("ok", "ok")}${sw("kink", "at a kink")}${sw("fail", "wrong")}`
+      : colorBy === "grad" && logs.length ? `<span>|grad| ${fmt(10 ** lo)}</span><span class="lk-ramp"></span><span>${fmt(10 ** hi)}</span>`
+      : "";
   }
 
   // module list
@@ -92,11 +109,17 @@ function render({ model, el }) {
     if (v.members) {
       let best = null;
       for (const m of v.members) { const g = norms.get(m); if (g !== undefined && (best === null || g > best)) best = g; }
-      const fill = colorBy === "grad" && best !== null ? gradColor(best, lo, hi) : KIND_FILL.group;
+      let fill = colorBy === "grad" && best !== null ? gradColor(best, lo, hi) : KIND_FILL.group;
+      if (colorBy === "check") {      // a module shows its worst member
+        const sts = v.members.map((m) => byId.get(m)?.check?.status);
+        const worst = ["fail", "kink", "ok"].find((st) => sts.includes(st));
+        if (worst) fill = CHECK_FILL[worst];
+      }
       return { fill, stroke: "#b45309", lw: 2, textColor: isDark(fill) ? "#fff" : "#111", label: v.label + " [+]" };
     }
     const n = byId.get(v.id);
-    const g = colorBy === "grad" ? gradColor(norms.get(v.id), lo, hi) : null;
+    const g = colorBy === "grad" ? gradColor(norms.get(v.id), lo, hi)
+      : colorBy === "check" && n.check ? CHECK_FILL[n.check.status] : null;
     const fill = g || KIND_FILL[n.kind] || "#fff";
     return { fill, stroke: n.kind === "param" ? "#2563eb" : n.kind === "input" ? "#9ca3af" : "#555",
       lw: n.kind === "param" ? 1.5 : 1, textColor: isDark(fill) ? "#fff" : "#111", label: v.label };
@@ -160,6 +183,9 @@ function render({ model, el }) {
       `<div class="lk-head"><b class="lk-label">${esc(n.label)}</b> <span class="lk-kind">${esc(n.kind)}${n.module ? " in " + esc(n.module) : ""}</span></div>` +
       `<div class="lk-sec">shape [${(n.shape || []).join(", ")}] ${esc(n.dtype || "")}${n.requires_grad === false ? " (needs no gradient)" : ""}</div>` +
       (n.rule ? `<div class="lk-sec lk-rule"><b>local derivative</b><div>${esc(n.rule)}</div></div>` : "") +
+      (n.check ? `<div class="lk-sec lk-check lk-check-${esc(n.check.status)}"><b>gradcheck: ${esc(n.check.status)}</b>` +
+        (n.check.error !== null ? ` (rel. error ${fmt(n.check.error)})` : "") +
+        (n.check.detail ? `<div>${esc(n.check.detail)}</div>` : "") + `</div>` : "") +
       sourceHTML(n.source) +
       statsHTML("value", n.value, "#4b5563") +
       statsHTML("grad", n.grad, "#b45309") +
@@ -194,14 +220,17 @@ function render({ model, el }) {
   });
   bar.addEventListener("change", (ev) => {
     const t = ev.target;
-    if (t.dataset.opt === "grad") { colorBy = t.checked ? "grad" : "kind"; buildScene(); return; }
+    if (t.dataset.opt === "grad" || t.dataset.opt === "check") {
+      colorBy = t.checked ? t.dataset.opt : "kind";
+      syncColorChecks(); buildScene(); return;
+    }
     if (t.dataset.opt === "leaves") view.hide_leaves = t.checked;
     else if (t.dataset.opt === "nograd") view.hide_nograd = t.checked;
     else if (t.dataset.mod) { if (t.checked) view.collapsed.add(t.dataset.mod); else view.collapsed.delete(t.dataset.mod); }
     else return;
     update();
   });
-  const onColor = () => { colorBy = model.get("color_by"); bar.querySelector('[data-opt="grad"]').checked = colorBy === "grad"; buildScene(); };
+  const onColor = () => { colorBy = model.get("color_by"); syncColorChecks(); buildScene(); };
   model.on("change:color_by", onColor);
 
   // first paint: measured from render() to the end of the first canvas draw

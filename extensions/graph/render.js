@@ -3,6 +3,8 @@
 // labels only when they are legible, so 2,000+ nodes stay smooth.
 
 export const KIND_FILL = { param: "#dbeafe", leaf: "#e5e7eb", input: "#f3f4f6", op: "#ffffff", group: "#fef3c7" };
+// gradcheck result colours (same as CHECK_FILL in labkit/viz/graphview.py)
+export const CHECK_FILL = { ok: "#86efac", kink: "#fcd34d", fail: "#dc2626", skipped: "#e5e7eb" };
 
 const STOPS = [[0.0, [68, 1, 84]], [0.25, [59, 82, 139]], [0.5, [33, 145, 140]],
   [0.75, [94, 201, 98]], [1.0, [253, 231, 37]]];

@@ -166,7 +166,6 @@ def _call_backward(node, grads, retain_graph):
                 grads = [np.zeros(1, dtype=np.float32) if g is None else g for g in grads]
             out = fn.backward(node, *grads)
     else:
-        T = F._Tensor
         tg = []
         for g in grads:
             tg.append(None if g is None else F._make(g, False, None, 0))

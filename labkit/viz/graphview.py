@@ -302,7 +302,21 @@ def grad_color(norm, lo, hi):
     return "#fde725"
 
 
-def graph_svg(data, max_labels=5000):
+# gradcheck colours (same as CHECK_FILL in render.js): rule agrees / one-sided at a kink / wrong
+CHECK_FILL = {"ok": "#86efac", "kink": "#fcd34d", "fail": "#dc2626", "skipped": "#e5e7eb"}
+
+
+def node_fill(n, color_by, norms, lo, hi):
+    """A node's fill colour under ``color_by`` (None: its kind's colour)."""
+    if color_by == "check":
+        c = n.get("check")
+        return CHECK_FILL.get(c["status"]) if c else None
+    if color_by == "grad":
+        return grad_color(norms.get(n["id"]), lo, hi)
+    return None
+
+
+def graph_svg(data, max_labels=5000, color_by="grad"):
     """The initial view of ``data`` (from :func:`prepare`) as a standalone SVG string."""
     lay = data["layout"]
     by_id = {n["id"]: n for n in data["nodes"]}
@@ -328,7 +342,7 @@ def graph_svg(data, max_labels=5000):
             kind, label, sub, g = "group", nid[2:], "module", None
         else:
             kind, label, sub = n["kind"], n["label"], shape_text(n.get("shape"))
-            g = grad_color(norms.get(nid), lo, hi)
+            g = node_fill(n, color_by, norms, lo, hi)
         fill = g or _KIND_FILL.get(kind, "#fff")
         stroke = "#2563eb" if kind == "param" else "#555"
         out.append(f'<g><title>{html.escape(label)} {html.escape(sub)}</title>'
@@ -363,8 +377,11 @@ class GraphView(anywidget.AnyWidget):
     @traitlets.validate("color_by")
     def _check_color(self, proposal):
         v = proposal["value"]
-        if v not in ("grad", "kind"):
-            raise traitlets.TraitError(f"color_by must be 'grad' or 'kind', not {v!r}")
+        if v not in ("grad", "kind", "check"):
+            raise traitlets.TraitError(f"color_by must be 'grad', 'kind' or 'check', not {v!r}")
+        if v == "check" and not any("check" in n for n in self.nodes):
+            raise traitlets.TraitError("color_by='check' needs gradcheck results: build the view "
+                                       "with labkit.viz.graph(..., gradcheck=True)")
         return v
 
     @property
@@ -377,7 +394,7 @@ class GraphView(anywidget.AnyWidget):
 
     def to_svg(self):
         """The initial view as a standalone SVG string (for slides, or where widgets can't)."""
-        return graph_svg(self.data)
+        return graph_svg(self.data, color_by=self.color_by)
 
     def save_svg(self, path):
         pathlib.Path(path).write_text(self.to_svg())
@@ -403,7 +420,7 @@ class GraphView(anywidget.AnyWidget):
 
 
 def graph(tensor_or_trace, params=None, *, tape=None, collapse=(), hide_leaves=False,
-          hide_nograd=False, color_by="grad", title="", height=520):
+          hide_nograd=False, color_by=None, gradcheck=False, title="", height=520):
     """Show the backward graph behind a tensor as an interactive widget.
 
     Args:
@@ -416,7 +433,12 @@ def graph(tensor_or_trace, params=None, *, tape=None, collapse=(), hide_leaves=F
             value/gradient statistics, and inputs that need no gradient are shown.
         collapse: module paths to show collapsed at first (``True``: every top-level module).
         hide_leaves / hide_nograd: start with leaves / no-gradient inputs hidden.
-        color_by: ``"grad"`` (log gradient norm) or ``"kind"``.
+        color_by: ``"grad"`` (log gradient norm, the default), ``"kind"``, or ``"check"``
+            (the gradcheck result; the default with ``gradcheck=True``).
+        gradcheck: check every op's backward rule against finite differences
+            (:func:`labkit.graph.check_ops`, float64, op by op) and colour the nodes: green
+            agrees, amber at a non-differentiable point (ReLU at 0, tied maxima), red wrong.
+            Needs the recorded ops: pass a function, or ``tape=``.
     """
     if callable(tensor_or_trace) and not isinstance(tensor_or_trace, (Tensor, dict)):
         with _graph.record(params=params) as rec:
@@ -437,6 +459,18 @@ def graph(tensor_or_trace, params=None, *, tape=None, collapse=(), hide_leaves=F
     if tape is not None:
         tr = _enrich_from_tape({"nodes": [dict(n) for n in tr["nodes"]],
                                 "edges": list(tr["edges"]), "roots": tr.get("roots", [])}, tape)
+    if gradcheck:
+        if not hasattr(tape, "calls"):
+            raise ValueError("graph(gradcheck=True) re-runs the recorded ops: pass a function "
+                             "returning the loss, e.g. graph(lambda: loss_fn(model(x), y), "
+                             "gradcheck=True), or the tape of `with labkit.graph.record() as "
+                             "tape:` as tape=tape")
+        checks = _graph.check_ops(tape)
+        for n in tr["nodes"]:
+            if n["id"] in checks:
+                n["check"] = checks[n["id"]]
+    if color_by is None:
+        color_by = "check" if gradcheck else "grad"
     if collapse is True:
         mods = assign_modules(tr["nodes"], tr["edges"])
         collapse = sorted({m.split(".")[0] for m in mods.values() if m})

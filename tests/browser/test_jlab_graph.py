@@ -58,6 +58,19 @@ t0 = time.perf_counter(); big = graph(loss_b, params=p_b, title="big", height=36
 timing["big"] = time.perf_counter() - t0
 big""",
     """\
+class BadSquare(torch.autograd.Function):          # a custom op with a wrong backward rule
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return a * a
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return g * a                                  # should be 2 * a * g
+m2 = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1))   # (model's grads stay as shown)
+gc = graph(lambda: BadSquare.apply(m2(x) - y).mean(), params=m2, gradcheck=True, title="check")
+gc""",
+    """\
 w = model[0].weight
 print("INFO", json.dumps({"w0_mean": w.mean().item(), "w0_grad_norm": w.grad.norm().item(),
       "n_mid": len(mid.nodes), "n_big": len(big.nodes), "n_g": len(g.nodes),
@@ -143,6 +156,28 @@ def test_graph_and_stepper_in_jupyterlab(jlab, notebook_page, artifacts):
     assert "graph(lambda" in panel.locator(".lk-source pre").inner_text()
     click_node(page, "mlp", "0.weight")
     gview.screenshot(path=str(artifacts / "graph-mlp.png"))
+
+    # ---- gradcheck colouring: the wrong custom op is red, its panel says why ----
+    cview = page.locator(".labkit-graph[data-title='check']")
+    assert cview.get_attribute("data-check-fail") == "1"
+    assert cview.locator("input[data-opt=check]").is_checked()
+    click_node(page, "check", "BadSquareBackward")
+    cpanel = cview.locator(".labkit-graph-panel")
+    assert "gradcheck: fail" in cpanel.locator(".lk-check-fail").inner_text()
+    assert "finite differences" in cpanel.locator(".lk-check-fail").inner_text()
+    rgb = page.evaluate(f"""(t) => {{
+        const api = ({API})(t);
+        const n = api.data.nodes.find((n) => n.label === "BadSquareBackward");
+        const cv = api.canvas, b = cv.byId.get(n.id);
+        const x = (b.x - b.w / 2 + 4) * cv.k + cv.tx, y = b.y * cv.k + cv.ty;   // inside, left edge
+        const c = document.querySelector(`.labkit-graph[data-title='${{t}}'] canvas`);
+        const r = c.getBoundingClientRect(), k = c.width / r.width;
+        return Array.from(c.getContext('2d').getImageData(Math.round(x * k), Math.round(y * k),
+                          1, 1).data).slice(0, 3); }}""", "check")
+    assert rgb[0] > 180 and rgb[1] < 90 and rgb[2] < 90, rgb           # #dc2626
+    click_node(page, "check", "AddmmBackward0")
+    assert "gradcheck: ok" in cpanel.locator(".lk-check").inner_text()
+    cview.screenshot(path=str(artifacts / "graph-gradcheck.png"))
 
     # ---- export: SVG and PNG downloads of the current view ----
     with page.expect_download() as dl:
