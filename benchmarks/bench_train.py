@@ -87,6 +87,7 @@ PAUSE = 0.05
 CASES = {
     "mlp64": ("MLP 784-256-256-10 ReLU, CE, SGD step, B=64", 0.8, "0.91 ms"),
     "mlp512": ("MLP 784-256-256-10 ReLU, CE, SGD step, B=512", 0.8, "3.26 ms"),
+    "overhead": ("MLP 4-4-4-10, B=64 (no real math: framework overhead per step)", None, ""),
     "lenet64": ("LeNet-5 CNN 28x28, CE, SGD step, B=64", 1.0, "3.5 ms"),
     "transformer": ("Transformer block E=64 2 heads T=64 B=32, causal, fwd+bwd", 1.0, "8-11 ms"),
     "lstm": ("LSTM in=64 hidden=128 T=32 B=32, fwd+bwd", 1.0, ""),
@@ -158,11 +159,12 @@ def build(lib, case):
     labkit.manual_seed(0)
     T = (lambda a: torch.from_numpy(a)) if lib == "torch" else (lambda a: labkit.tensor(a))
     ln = labkit.nn
-    if case in ("mlp64", "mlp512"):
-        B = 64 if case == "mlp64" else 512
-        model = _to(lib, ln.Sequential(ln.Linear(784, 256), ln.ReLU(), ln.Linear(256, 256),
-                                       ln.ReLU(), ln.Linear(256, 10)))
-        x = T(rng.standard_normal((B, 784), dtype=np.float32))
+    if case in ("mlp64", "mlp512", "overhead"):
+        B = 512 if case == "mlp512" else 64
+        I, Hd = (4, 4) if case == "overhead" else (784, 256)
+        model = _to(lib, ln.Sequential(ln.Linear(I, Hd), ln.ReLU(), ln.Linear(Hd, Hd),
+                                       ln.ReLU(), ln.Linear(Hd, 10)))
+        x = T(rng.standard_normal((B, I), dtype=np.float32))
         y = T(rng.integers(0, 10, B))
         opt = torch.optim.SGD(model.parameters(), lr=0.01)
 

@@ -544,6 +544,9 @@ def _unary(cls, x, need_float=True):
         raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you "
                            "are trying to invert a mask, use the `~` or `logical_not()` operator "
                            "instead.")
+    if cls is Abs and x._np.dtype.kind == "b":
+        raise NotImplementedError('"abs_cpu" not implemented for \'Bool\': abs of a bool tensor is '
+                                  'the tensor itself (or convert it first: x.long().abs())')
     if need_float and x._np.dtype.kind != "f":
         x = to_float(x)
     return cls.apply(x)

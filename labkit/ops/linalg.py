@@ -320,7 +320,12 @@ def _softmax_dim(dim, x, name):
 
 @register("softmax")
 def softmax(input, dim=None, dtype=None):
-    x = to_float(input) if dtype is None else input.to(dtype)
+    if dtype is None and isinstance(input, Tensor) and input._np.dtype.kind != "f":
+        kind = {"i": "Long", "b": "Bool", "u": "Byte"}.get(input._np.dtype.kind, str(input.dtype))
+        raise NotImplementedError(f'"softmax_lastdim_kernel_impl" not implemented for \'{kind}\': '
+                                  f'softmax needs a floating-point tensor; convert it with '
+                                  f'x.float() or pass dtype=labkit.float32')
+    x = input if dtype is None else input.to(dtype)
     if x.ndim == 0:
         return x * 0 + 1
     return Softmax.apply(x, _softmax_dim(dim, x, "softmax"))
@@ -328,7 +333,12 @@ def softmax(input, dim=None, dtype=None):
 
 @register("log_softmax")
 def log_softmax(input, dim=None, dtype=None):
-    x = to_float(input) if dtype is None else input.to(dtype)
+    if dtype is None and isinstance(input, Tensor) and input._np.dtype.kind != "f":
+        kind = {"i": "Long", "b": "Bool", "u": "Byte"}.get(input._np.dtype.kind, str(input.dtype))
+        raise NotImplementedError(f'"log_softmax_lastdim_kernel_impl" not implemented for \'{kind}\': '
+                                  f'log_softmax needs a floating-point tensor; convert it with '
+                                  f'x.float() or pass dtype=labkit.float32')
+    x = input if dtype is None else input.to(dtype)
     if x.ndim == 0:
         return x * 0
     return LogSoftmax.apply(x, _softmax_dim(dim, x, "log_softmax"))
