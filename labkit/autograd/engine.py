@@ -187,6 +187,8 @@ def _probe_refs(g):
 
 
 _SOLE = _probe_refs(np.empty(1))     # references to a temporary passed as an argument, seen inside
+if not getattr(sys, "_is_gil_enabled", lambda: True)():
+    _SOLE = 0                        # free-threaded Python: refcounts are not exact, always copy
 
 
 def _accumulate(node, g):
