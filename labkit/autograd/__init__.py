@@ -3,7 +3,7 @@ import numpy as np
 
 from . import function as _F
 from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
-from .engine import run_backward, unbroadcast
+from .engine import run_backward, run_backward_graph, unbroadcast
 from .function import Function, Node, once_differentiable
 from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
                         set_grad_enabled)
@@ -22,7 +22,7 @@ def _as_list(x):
     return [x]
 
 
-def _root_grads(tensors, grad_tensors, who):
+def _root_grads(tensors, grad_tensors, who, keep_graph=False):
     roots = []
     grad_tensors = _as_list(grad_tensors) or [None] * len(tensors)
     if len(grad_tensors) != len(tensors):
@@ -39,30 +39,28 @@ def _root_grads(tensors, grad_tensors, who):
                                    f"shape, or reduce first, e.g. loss.sum().backward()")
             g = np.ones(t._np.shape, dtype=t._np.dtype)
         else:
-            g = g._np if isinstance(g, _F._Tensor) else np.asarray(g, dtype=t._np.dtype)
+            gt = g if isinstance(g, _F._Tensor) else None
+            g = g._np if gt is not None else np.asarray(g, dtype=t._np.dtype)
             if g.shape != t._np.shape:
                 raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of "
                                    f"{list(g.shape)} and output[{i}] has a shape of "
                                    f"{list(t._np.shape)}.")
-            g = g.astype(t._np.dtype, copy=False)
+            if keep_graph and gt is not None and gt._rg:       # create_graph: d/d(grad_output)
+                g = gt if g.dtype == t._np.dtype else gt.type_as(t)
+            else:
+                g = g.astype(t._np.dtype, copy=False)
         node = t.grad_fn if t.grad_fn is not None else t._accumulator()
         roots.append((node, t._out_nr, g))
     return roots
 
 
-def _no_create_graph(create_graph):
-    if create_graph:
-        raise NotImplementedError(
-            "create_graph=True (higher-order gradients) is not supported by labkit: backward rules "
-            "run on raw arrays. Use labkit.interop.to_torch for Hessian-vector products, or "
-            "estimate second derivatives with finite differences of gradients.")
-
-
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
-    """Accumulate gradients of ``tensors`` into the ``.grad`` of graph leaves."""
-    _no_create_graph(create_graph)
+    """Accumulate gradients of ``tensors`` into the ``.grad`` of graph leaves.
+
+    ``create_graph=True`` makes the gradients themselves differentiable (higher-order
+    gradients; see ``labkit/autograd/higher.py`` for the ops that support it)."""
     tensors = _as_list(tensors)
-    roots = _root_grads(tensors, grad_tensors, "backward")
+    roots = _root_grads(tensors, grad_tensors, "backward", keep_graph=create_graph)
     only = None
     if inputs is not None:
         only = set()
@@ -70,23 +68,31 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
             if t.grad_fn is not None:
                 raise NotImplementedError("backward(inputs=...) supports leaf tensors only in labkit")
             only.add(t._accumulator())
-    run_backward(roots, retain_graph=bool(retain_graph), only_inputs=only)
+    if create_graph:
+        run_backward_graph(roots, only_inputs=only)
+    else:
+        run_backward(roots, retain_graph=bool(retain_graph), only_inputs=only)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
          only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
-    """Return d(outputs)/d(inputs) without touching any ``.grad``."""
-    _no_create_graph(create_graph)
+    """Return d(outputs)/d(inputs) without touching any ``.grad``.
+
+    With ``create_graph=True`` the returned gradients are on a graph of their own, so they can be
+    differentiated again (Hessian-vector products, gradient penalties)."""
     outputs = _as_list(outputs)
     single = not isinstance(inputs, (list, tuple))
     inputs = _as_list(inputs)
     for i, t in enumerate(inputs):
         if not t._rg:
             raise RuntimeError(f"One of the differentiated Tensors (input {i}) does not require grad")
-    roots = _root_grads(outputs, grad_outputs, "grad")
+    roots = _root_grads(outputs, grad_outputs, "grad", keep_graph=create_graph)
     keys = [((t.grad_fn if t.grad_fn is not None else t._accumulator()), t._out_nr) for t in inputs]
     capture = {k: None for k in keys}
-    run_backward(roots, retain_graph=bool(retain_graph), capture=capture, accumulate=False)
+    if create_graph:
+        run_backward_graph(roots, capture=capture, accumulate=False)
+    else:
+        run_backward(roots, retain_graph=bool(retain_graph), capture=capture, accumulate=False)
     res = []
     for i, (k, t) in enumerate(zip(keys, inputs)):
         g = capture[k]
@@ -97,7 +103,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 raise RuntimeError(f"One of the differentiated Tensors (input {i}) appears to not "
                                    f"have been used in the graph. Set allow_unused=True if this is "
                                    f"the desired behavior.")
-        if g is not None:
+        if isinstance(g, _F._Tensor):                    # create_graph: keep it on its graph
+            from .higher import sum_to
+            g = sum_to(g, t._np.shape)
+        elif g is not None:
             g = _F._make(unbroadcast(np.asarray(g), t._np.shape).astype(t._np.dtype, copy=False))
         res.append(g)
     return tuple(res)

@@ -214,3 +214,98 @@ def _accumulate(node, g):
             g = unbroadcast(g, gt._np.shape)
         np.add(gt._np, g, out=gt._np, casting="unsafe")
         gt._vc[0] += 1
+
+
+# ------------------------------------------------------------------ create_graph=True
+def run_backward_graph(roots, capture=None, accumulate=True, only_inputs=None):
+    """``run_backward`` for ``create_graph=True``: the gradients are Tensors on a new graph.
+
+    The same walk (Kahn order, newest node first), but each node runs its *differentiable*
+    rule (``higher.py``), gradients are summed and unbroadcast with Tensor ops, and a leaf's
+    ``.grad`` becomes a Tensor that itself has a ``grad_fn``.  The graph is always kept (as in
+    PyTorch, ``retain_graph`` defaults to ``create_graph``).
+    """
+    from . import higher
+    higher.ensure_rules()
+    T = F._Tensor
+    root_nodes = []
+    buffers = {}
+
+    def add(buf, nr, g):
+        buf[nr] = g if buf[nr] is None else buf[nr] + g
+
+    for node, nr, g in roots:
+        if not isinstance(g, T):
+            g = F._make(g, False, None, 0)
+        buf = buffers.get(node)
+        if buf is None:
+            buf = buffers[node] = [None] * node._n_out
+            root_nodes.append(node)
+        add(buf, nr, g)
+    deps = _collect(root_nodes)
+    ready = [(_priority(n), id(n), n) for n in root_nodes if deps.get(n, 0) == 0]
+    heapq.heapify(ready)
+    while ready:
+        _, _, node = heapq.heappop(ready)
+        grads = buffers.pop(node)
+        if node._pre_hooks:
+            for hook in node._pre_hooks:
+                r = hook(grads)
+                if r is not None:
+                    grads = r
+        if capture is not None:
+            for i, g in enumerate(grads):
+                if (node, i) in capture and g is not None:
+                    c = capture[(node, i)]
+                    capture[(node, i)] = g if c is None else c + g
+        if type(node) is AccumulateGrad:
+            if accumulate and (only_inputs is None or node in only_inputs) and grads[0] is not None:
+                _accumulate_graph(node, grads[0])
+            continue
+        in_grads = higher.call(node, grads)
+        n_in = len(node.next_functions)
+        if len(in_grads) > n_in and all(o is None for o in in_grads[n_in:]):
+            in_grads = in_grads[:n_in]
+        if len(in_grads) != n_in:
+            raise RuntimeError(f"function {node.name()} returned an incorrect number of gradients "
+                               f"(expected {n_in}, got {len(in_grads)})")
+        if node._hooks:
+            for hook in node._hooks:
+                r = hook(in_grads, grads)
+                if r is not None:
+                    in_grads = tuple(r)
+        for (nxt, nr), g, meta in zip(node.next_functions, in_grads, node._in_meta):
+            if nxt is None:
+                continue
+            if g is not None:
+                if not isinstance(g, T):
+                    g = F._make(np.asarray(g), False, None, 0)
+                shape, dtype = meta
+                g = higher.sum_to(g, shape)
+                if g._np.dtype != dtype:
+                    g = g.type_as(F._make(np.zeros((), dtype), False, None, 0))
+                buf = buffers.get(nxt)
+                if buf is None:
+                    buf = buffers[nxt] = [None] * nxt._n_out
+                add(buf, nr, g)
+            d = deps[nxt] - 1
+            deps[nxt] = d
+            if d == 0:
+                if nxt not in buffers:
+                    buffers[nxt] = [None] * nxt._n_out
+                heapq.heappush(ready, (_priority(nxt), id(nxt), nxt))
+
+
+def _accumulate_graph(node, g):
+    var = node.variable
+    if var is None:
+        return
+    if var._hooks:
+        for hook in var._hooks:
+            r = hook(g)
+            if r is not None:
+                g = r
+    shape = var._np.shape
+    from . import higher
+    g = higher.sum_to(g, shape)
+    var._grad = g if var._grad is None else var._grad + g

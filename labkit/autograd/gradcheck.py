@@ -101,5 +101,34 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
     return True
 
 
-def gradgradcheck(*args, **kwargs):
-    raise NotImplementedError("labkit does not support higher-order gradients (create_graph=True)")
+def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e-3,
+                  raise_exception=True, gen_non_contig_grad_outputs=False, **unused):
+    """Check second derivatives: gradcheck of ``v -> autograd.grad(func(x), x, v,
+    create_graph=True)`` (the first-order gradients as a function of the inputs and of the
+    output weights ``v``), as ``torch.autograd.gradgradcheck`` does.  ``grad_outputs`` default to
+    random float64 tensors (seeded) that require grad."""
+    from . import grad as autograd_grad
+    if not isinstance(inputs, (tuple, list)):
+        inputs = (inputs,)
+    inputs = tuple(inputs)
+    idx = _inputs_needing_grad(inputs)
+    outs = _flat_outputs(func(*inputs))
+    if grad_outputs is None:
+        rng = np.random.default_rng(0)
+        grad_outputs = [_F._make(rng.standard_normal(o._np.shape), True, None, 0) for o in outs]
+    elif not isinstance(grad_outputs, (tuple, list)):
+        grad_outputs = [grad_outputs]
+    grad_outputs = list(grad_outputs)
+    n = len(inputs)
+
+    def first_order(*args):
+        from .grad_mode import enable_grad
+        xs, vs = args[:n], args[n:]
+        with enable_grad():                  # (numerical_jacobian calls this under no_grad)
+            ys = _flat_outputs(func(*xs))
+            gs = autograd_grad(ys, [xs[k] for k in idx], grad_outputs=list(vs)[:len(ys)],
+                               create_graph=True, allow_unused=True, materialize_grads=True)
+        return tuple(gs)
+
+    return gradcheck(first_order, inputs + tuple(grad_outputs), eps=eps, atol=atol, rtol=rtol,
+                     raise_exception=raise_exception)

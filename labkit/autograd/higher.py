@@ -1,0 +1,249 @@
+"""Differentiable backward rules: what ``backward``/``grad`` run with ``create_graph=True``.
+
+The built-in ops' ``backward`` methods work on NumPy arrays (fast, and what every ordinary
+backward uses).  For higher-order gradients -- a Hessian-vector product, a gradient penalty, the
+second derivative of ``sin`` -- the gradient itself must be a graph.  This module holds, in one
+place, the same rules written with Tensor ops, so that the engine can build that graph:
+
+    @rule(Mul)
+    def _(node, g):
+        a, b = node._saved
+        A, B = saved_input(node, 0, a), saved_input(node, 1, b)
+        return g * B, g * A
+
+``saved_input(node, i, arr)`` turns an array the op saved into the Tensor it came from (attached to
+the graph through the op's ``next_functions``), ``saved_output(node, arr)`` the op's own output
+(attached to ``node``).  User-defined Functions (``raw = False``) need nothing here: their
+``backward`` already uses Tensor ops.  An op without a rule raises ``NotImplementedError`` naming
+it; ``SUPPORTED`` lists the ops that have one.
+"""
+import numpy as np
+
+from . import function as F
+from .function import AccumulateGrad
+
+RULES = {}
+
+
+def rule(*classes):
+    """Register ``fn(node, *grad_outputs) -> tuple of Tensor | None`` for these Functions."""
+    def deco(fn):
+        for c in classes:
+            RULES[c] = fn
+        return fn
+    return deco
+
+
+def saved_input(node, i, arr):
+    """The forward input ``i`` of ``node`` as a Tensor on the graph (its value: ``arr``)."""
+    fn, nr = node.next_functions[i]
+    if fn is None:                                  # a constant: needs no gradient
+        return F._make(np.asarray(arr), False, None, 0)
+    if type(fn) is AccumulateGrad:
+        leaf = fn.variable
+        if leaf is not None and leaf._np is arr:
+            return leaf
+        t = F._make(arr, True, None, 0)
+        t._accum = fn                               # gradients reach the same leaf
+        return t
+    return F._make(arr, True, fn, nr)
+
+
+def saved_output(node, arr, k=0):
+    """Output ``k`` of ``node`` as a Tensor on the graph."""
+    return F._make(arr, True, node, k)
+
+
+def supported():
+    """Names of the built-in ops that support ``create_graph=True``."""
+    return sorted(c.__name__ for c in RULES)
+
+
+def call(node, grads):
+    """Run ``node``'s backward differentiably (grad mode on); returns a tuple of Tensor | None."""
+    from . import grad_mode
+    fn = node._fn
+    if node._freed:
+        node.saved_tensors                          # raises the "backward a second time" error
+    with grad_mode.enable_grad():
+        if not fn.raw:
+            out = fn.backward(node, *grads)
+        else:
+            r = RULES.get(fn)
+            if r is None:
+                raise NotImplementedError(
+                    f"create_graph=True: {node.name()} has no differentiable backward rule yet, so "
+                    f"gradients of its gradient cannot be computed. Ops that support it: "
+                    f"{', '.join(supported())}. (A custom labkit.autograd.Function whose backward "
+                    f"uses Tensor ops also works.)")
+            if len(grads) == 1 and grads[0] is None:
+                return (None,) * len(node.next_functions)
+            out = r(node, *grads)
+    return out if isinstance(out, tuple) else (out,)
+
+
+def sum_to(g, shape):
+    """Tensor version of ``engine.unbroadcast``: sum ``g`` down to ``shape``."""
+    shape = tuple(shape)
+    if tuple(g.shape) == shape:
+        return g
+    nd = g.ndim - len(shape)
+    if nd < 0:
+        return g.expand(shape)
+    axes = tuple(range(nd)) + tuple(i + nd for i, s in enumerate(shape)
+                                    if s == 1 and g.shape[i + nd] != 1)
+    if axes:
+        g = g.sum(dim=axes, keepdim=True)
+    return g.reshape(shape) if nd else g
+
+
+# ------------------------------------------------------------------------------ the rules
+def _register_all():
+    from ..ops import elementwise as E, reduction as R, shape as S, linalg as L, indexing as I
+    from ..nn import functional as NF
+    import labkit as lk
+
+    def ins(node, *arrs):
+        return [saved_input(node, i, a) for i, a in enumerate(arrs)]
+
+    rule(E.Add)(lambda node, g: (g, g))
+    rule(E.Sub)(lambda node, g: (g, -g))
+    rule(E.Neg)(lambda node, g: -g)
+    rule(S.Clone)(lambda node, g: g)
+    rule(S.Expand)(lambda node, g: (g, None))       # the engine sums g back to the input's shape
+
+    @rule(E.Mul)
+    def _mul(node, g):
+        A, B = ins(node, *node._saved)
+        na, nb = node.needs_input_grad
+        return (g * B if na else None), (g * A if nb else None)
+
+    @rule(E.Div)
+    def _div(node, g):
+        A, B = ins(node, *node._saved)
+        na, nb = node.needs_input_grad
+        return (g / B if na else None), (-g * A / (B * B) if nb else None)
+
+    @rule(E.Pow)
+    def _pow(node, g):
+        a, b, y = node._saved
+        A, B = ins(node, a, b)
+        na, nb = node.needs_input_grad
+        ga = gb = None
+        if na:
+            ga = g * B * A ** (B - 1)
+            ga = lk.where(B == 0, lk.zeros_like(ga), ga)
+        if nb:
+            logA = lk.where(A > 0, A.clamp_min(np.finfo(np.float64).tiny).log(),
+                            lk.zeros_like(A))
+            gb = g * saved_output(node, y) * logA
+        return ga, gb
+
+    def _unary(cls, f, uses="input"):
+        @rule(cls)
+        def _r(node, g):
+            (s,) = node._saved
+            t = saved_input(node, 0, s) if uses == "input" else saved_output(node, s)
+            return f(g, t)
+
+    _unary(E.Exp, lambda g, y: g * y, "output")
+    _unary(E.Log, lambda g, x: g / x)
+    _unary(E.Log1p, lambda g, x: g / (1 + x))
+    _unary(E.Expm1, lambda g, y: g * (y + 1), "output")
+    _unary(E.Sqrt, lambda g, y: g / (2 * y), "output")
+    _unary(E.Rsqrt, lambda g, y: -0.5 * g * y * y * y, "output")
+    _unary(E.Sin, lambda g, x: g * x.cos())
+    _unary(E.Cos, lambda g, x: -g * x.sin())
+    _unary(E.Tanh, lambda g, y: g * (1 - y * y), "output")
+    _unary(E.Sigmoid, lambda g, y: g * y * (1 - y), "output")
+    _unary(E.Relu, lambda g, y: g * (y.detach() > 0), "output")
+    _unary(E.Abs, lambda g, x: g * x.detach().sign())
+
+    @rule(E.Where)
+    def _where(node, g):
+        (cond,) = node._saved
+        c = F._make(cond, False, None, 0)
+        z = lk.zeros_like(g)
+        return None, lk.where(c, g, z), lk.where(c, z, g)
+
+    def _expand_back(node, g):
+        shape, axes, keepdim = node.shape, node.axes, node.keepdim
+        if axes is None:
+            axes = tuple(range(len(shape)))
+        if not keepdim:
+            kept = [1 if i in axes else s for i, s in enumerate(shape)]
+            g = g.reshape(kept)
+        return g.expand(shape)
+
+    rule(R.Sum)(lambda node, g: (_expand_back(node, g), None, None, None))
+    rule(R.Mean)(lambda node, g: (_expand_back(node, g / node.n), None, None))
+    rule(S.Reshape)(lambda node, g: (g.reshape(node.in_shape), None, None))
+    rule(S.Permute)(lambda node, g: (g.permute(node.inv), None))
+
+    @rule(L.MatMul)
+    def _matmul(node, g):
+        a, b = node._saved
+        A, B = ins(node, a, b)
+        na, nb = node.needs_input_grad
+        if a.ndim == 1 and b.ndim == 1:
+            return (g * B if na else None), (g * A if nb else None)
+        A2 = A.unsqueeze(0) if a.ndim == 1 else A
+        B2 = B.unsqueeze(-1) if b.ndim == 1 else B
+        G2 = g.unsqueeze(-2) if a.ndim == 1 else g
+        G2 = G2.unsqueeze(-1) if b.ndim == 1 else G2
+        ga = G2 @ B2.mT if na else None
+        gb = A2.mT @ G2 if nb else None
+        if ga is not None and a.ndim == 1:
+            ga = ga.squeeze(-2)
+        if gb is not None and b.ndim == 1:
+            gb = gb.squeeze(-1)
+        return ga, gb
+
+    @rule(NF.Linear)
+    def _linear(node, g):
+        x, w = node._saved
+        X, W = ins(node, x, w)
+        nx, nw, nb = node.needs_input_grad
+        g2 = g.reshape(-1, g.shape[-1])
+        gx = (g2 @ W).reshape(x.shape) if nx else None
+        gw = g2.mT @ X.reshape(-1, x.shape[-1]) if nw else None
+        gb = g2.sum(0) if nb else None
+        return gx, gw, gb
+
+    @rule(I.Index)
+    def _index(node, g):
+        z = lk.zeros(node.shape, dtype=g.dtype)
+        return I.IndexPut.apply(z, g, node.idx, not node.basic), None, None
+
+    @rule(I.IndexPut)
+    def _index_put(node, g):
+        idx = node.idx
+        parts = idx if isinstance(idx, tuple) else (idx,)
+        basic = not any(isinstance(p, (np.ndarray, list)) for p in parts)
+        gx = g
+        if not node.accumulate:
+            keep = np.ones(g.shape, dtype=g._np.dtype)
+            keep[idx] = 0
+            gx = g * F._make(keep, False, None, 0)
+        gv = I.Index.apply(g, idx, basic)
+        return gx, gv, None, None
+
+    @rule(L.Softmax)
+    def _softmax(node, g):
+        Y = saved_output(node, node._saved[0])
+        return Y * (g - (g * Y).sum(node.dim, keepdim=True)), None
+
+    @rule(L.LogSoftmax)
+    def _log_softmax(node, g):
+        Y = saved_output(node, node._saved[0])
+        return g - Y.exp() * g.sum(node.dim, keepdim=True), None
+
+
+_registered = False
+
+
+def ensure_rules():
+    global _registered
+    if not _registered:
+        _register_all()
+        _registered = True

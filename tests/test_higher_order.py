@@ -1,0 +1,203 @@
+"""Higher-order gradients: create_graph=True, gradgradcheck, Hessian-vector products vs PyTorch."""
+import numpy as np
+import pytest
+
+import labkit as lk
+from labkit.autograd import higher
+
+torch = pytest.importorskip("torch")          # imported after labkit (safe order, see conftest)
+
+F64 = lk.float64
+
+
+def _x(*shape, seed=0, positive=False):
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal(shape)
+    if positive:
+        a = np.abs(a) + 0.5
+    return lk.tensor(a, dtype=F64, requires_grad=True)
+
+
+# every op with a differentiable rule, as (name, function of the inputs, input makers)
+OPS = [
+    ("add", lambda a, b: a + b, (lambda: _x(3, 4), lambda: _x(4, seed=1))),
+    ("sub", lambda a, b: a - b, (lambda: _x(3, 4), lambda: _x(3, 1, seed=1))),
+    ("mul", lambda a, b: a * b, (lambda: _x(3, 4), lambda: _x(4, seed=1))),
+    ("div", lambda a, b: a / b, (lambda: _x(3, 4), lambda: _x(4, seed=1, positive=True))),
+    ("pow_scalar", lambda a: a ** 3, (lambda: _x(5),)),
+    ("pow_tensor", lambda a, b: a ** b, (lambda: _x(5, positive=True), lambda: _x(5, seed=1))),
+    ("neg", lambda a: -a, (lambda: _x(5),)),
+    ("exp", lambda a: a.exp(), (lambda: _x(5),)),
+    ("log", lambda a: a.log(), (lambda: _x(5, positive=True),)),
+    ("log1p", lambda a: a.log1p(), (lambda: _x(5, positive=True),)),
+    ("expm1", lambda a: a.expm1(), (lambda: _x(5),)),
+    ("sqrt", lambda a: a.sqrt(), (lambda: _x(5, positive=True),)),
+    ("rsqrt", lambda a: a.rsqrt(), (lambda: _x(5, positive=True),)),
+    ("sin", lambda a: a.sin(), (lambda: _x(5),)),
+    ("cos", lambda a: a.cos(), (lambda: _x(5),)),
+    ("tanh", lambda a: a.tanh(), (lambda: _x(5),)),
+    ("sigmoid", lambda a: a.sigmoid(), (lambda: _x(5),)),
+    ("relu_square", lambda a: a.relu() ** 2, (lambda: _x(6),)),
+    ("abs_cube", lambda a: a.abs() ** 3, (lambda: _x(6),)),
+    ("where", lambda a, b: lk.where(a > 0, a * b, b ** 2), (lambda: _x(6), lambda: _x(6, seed=1))),
+    ("sum_dim", lambda a: (a ** 2).sum(1), (lambda: _x(3, 4),)),
+    ("mean_keepdim", lambda a: (a ** 2).mean(0, keepdim=True), (lambda: _x(3, 4),)),
+    ("reshape_permute", lambda a: (a.reshape(2, 6).permute(1, 0) ** 2), (lambda: _x(3, 4),)),
+    ("expand_clone", lambda a: a.expand(3, 4).clone() ** 2, (lambda: _x(1, 4),)),
+    ("matmul_2d", lambda a, b: (a @ b) ** 2, (lambda: _x(3, 4), lambda: _x(4, 2, seed=1))),
+    ("matmul_batched", lambda a, b: (a @ b).tanh(), (lambda: _x(2, 3, 4), lambda: _x(4, 2, seed=1))),
+    ("matmul_vec", lambda a, b: (a @ b) ** 2, (lambda: _x(4), lambda: _x(4, 3, seed=1))),
+    ("matvec", lambda a, b: (a @ b) ** 2, (lambda: _x(3, 4), lambda: _x(4, seed=1))),
+    ("dot", lambda a, b: (a @ b) ** 2, (lambda: _x(4), lambda: _x(4, seed=1))),
+    ("linear", lambda x, w, b: lk.nn.functional.linear(x, w, b).tanh(),
+     (lambda: _x(2, 3, 4), lambda: _x(5, 4, seed=1), lambda: _x(5, seed=2))),
+    ("index_basic", lambda a: a[1:, ::2] ** 2, (lambda: _x(3, 4),)),
+    ("index_advanced", lambda a: a[[0, 2, 0]] ** 2, (lambda: _x(3, 4),)),
+    ("setitem", lambda a: _setitem(a), (lambda: _x(3, 4),)),
+    ("softmax", lambda a: a.softmax(1), (lambda: _x(3, 4),)),
+    ("log_softmax", lambda a: a.log_softmax(0), (lambda: _x(3, 4),)),
+]
+
+
+def _setitem(a):
+    b = a * 1
+    b[0] = a[1] ** 2
+    return b ** 2
+
+
+@pytest.mark.parametrize("name,fn,makers", OPS, ids=[o[0] for o in OPS])
+def test_gradgradcheck_every_supported_op(name, fn, makers):
+    inputs = tuple(m() for m in makers)
+    assert lk.autograd.gradgradcheck(fn, inputs)
+
+
+@pytest.mark.parametrize("name,fn,makers", OPS, ids=[o[0] for o in OPS])
+def test_second_order_matches_torch(name, fn, makers):
+    # d/dx <v, d/dx <w, f(x)>>: both orders vs PyTorch, float64
+    inputs = [m() for m in makers]
+    out = fn(*inputs)
+    rng = np.random.default_rng(5)
+    w = rng.standard_normal(tuple(out.shape))
+    gs = lk.autograd.grad((out * lk.tensor(w, dtype=F64)).sum(), inputs, create_graph=True)
+    vs = [rng.standard_normal(tuple(x.shape)) for x in inputs]
+    s = sum((g * lk.tensor(v, dtype=F64)).sum() for g, v in zip(gs, vs))
+
+    tin = [torch.tensor(x.detach().numpy(), requires_grad=True) for x in inputs]
+    tfn = {"setitem": _setitem_torch,
+           "linear": lambda x, w, b: torch.nn.functional.linear(x, w, b).tanh(),
+           "where": lambda a, b: torch.where(a > 0, a * b, b ** 2)}.get(name, fn)
+    tout = tfn(*tin)
+    tgs = torch.autograd.grad((tout * torch.tensor(w)).sum(), tin, create_graph=True)
+    ts = sum((g * torch.tensor(v)).sum() for g, v in zip(tgs, vs))
+    for g, tg in zip(gs, tgs):
+        np.testing.assert_allclose(g.detach().numpy(), tg.detach().numpy(), rtol=1e-10, atol=1e-12)
+    assert s.requires_grad == ts.requires_grad      # linear ops: the gradient is a constant
+    if not ts.requires_grad:
+        return
+    hv = lk.autograd.grad(s, inputs, allow_unused=True)
+    thv = torch.autograd.grad(ts, tin, allow_unused=True)
+    for h, th in zip(hv, thv):
+        if th is None:
+            assert h is None or np.all(h.numpy() == 0)
+        else:
+            np.testing.assert_allclose(h.numpy(), th.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def _setitem_torch(a):
+    b = a * 1
+    b[0] = a[1] ** 2
+    return b ** 2
+
+
+def test_hessian_vector_product_of_an_mlp_matches_torch():
+    lk.manual_seed(0)
+    model = lk.nn.Sequential(lk.nn.Linear(4, 8), lk.nn.Tanh(), lk.nn.Linear(8, 3)).double()
+    x = lk.randn(6, 4, dtype=F64)
+    y = lk.tensor([0, 2, 1, 1, 0, 2])
+    tmodel = lk.interop.to_torch(model)
+    params, tparams = list(model.parameters()), list(tmodel.parameters())
+    loss = lk.nn.functional.log_softmax(model(x), 1)[lk.arange(6), y].mean().neg()
+    tloss = -torch.log_softmax(tmodel(torch.from_numpy(x.numpy())), 1)[torch.arange(6),
+                                                                        torch.from_numpy(y.numpy())].mean()
+    vs = [lk.randn(*p.shape, dtype=F64) for p in params]
+    gs = lk.autograd.grad(loss, params, create_graph=True)
+    hv = lk.autograd.grad(sum((g * v).sum() for g, v in zip(gs, vs)), params)
+    tgs = torch.autograd.grad(tloss, tparams, create_graph=True)
+    thv = torch.autograd.grad(sum((g * torch.from_numpy(v.numpy())).sum()
+                                  for g, v in zip(tgs, vs)), tparams)
+    for a, b in zip(hv, thv):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_gradient_penalty_trains_the_weights():
+    # WGAN-GP style: the norm of d(critic)/d(input) is part of the loss of the critic's weights
+    lk.manual_seed(0)
+    critic = lk.nn.Sequential(lk.nn.Linear(3, 5), lk.nn.Tanh(), lk.nn.Linear(5, 1)).double()
+    t = lk.interop.to_torch(critic)
+    x = lk.randn(4, 3, dtype=F64, requires_grad=True)
+    (gx,) = lk.autograd.grad(critic(x).sum(), x, create_graph=True)
+    penalty = ((gx.norm(2, dim=1) - 1) ** 2).mean()
+    penalty.backward()
+    tx = torch.from_numpy(x.detach().numpy()).requires_grad_()
+    (tgx,) = torch.autograd.grad(t(tx).sum(), tx, create_graph=True)
+    ((tgx.norm(2, dim=1) - 1) ** 2).mean().backward()
+    for (name, p), tp in zip(critic.named_parameters(), t.parameters()):
+        if tp.grad is None:                          # the last bias does not reach d/dx
+            assert p.grad is None, name
+            continue
+        np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-9, atol=1e-12)
+    assert critic[0].weight.grad is not None and critic[2].weight.grad is not None
+
+
+def test_backward_create_graph_leaves_a_differentiable_grad():
+    x = lk.tensor(2.0, dtype=F64, requires_grad=True)
+    (x ** 3).backward(create_graph=True)
+    assert x.grad.item() == pytest.approx(12.0) and x.grad.grad_fn is not None
+    g = x.grad
+    x.grad = None
+    g.backward()                                   # d(3x^2)/dx = 6x
+    assert x.grad.item() == pytest.approx(12.0)
+    y = lk.tensor([0.5, 1.0], dtype=F64, requires_grad=True)
+    (d1,) = lk.autograd.grad(y.sin().sum(), y, create_graph=True)
+    (d2,) = lk.autograd.grad(d1.sum(), y, create_graph=True)
+    (d3,) = lk.autograd.grad(d2.sum(), y)          # third derivative of sin: -cos
+    np.testing.assert_allclose(d3.numpy(), -np.cos([0.5, 1.0]), rtol=1e-12)
+
+
+def test_unsupported_op_names_itself_and_the_supported_ones():
+    x = _x(5)
+    with pytest.raises(NotImplementedError, match=r"CumsumBackward0.*Ops that support it: .*Mul"):
+        lk.autograd.grad(x.cumsum(0).sum(), x, create_graph=True)
+    assert "MatMul" in higher.supported() and "Linear" in higher.supported()
+
+
+def test_custom_function_with_tensor_backward_is_twice_differentiable():
+    class Cube(lk.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            ctx.save_for_backward(a)
+            return a ** 3
+
+        @staticmethod
+        def backward(ctx, g):
+            (a,) = ctx.saved_tensors
+            return g * 3 * a ** 2
+
+    x = _x(4)
+    assert lk.autograd.gradgradcheck(Cube.apply, (x,))
+
+    class Wrong(Cube):
+        @staticmethod
+        def backward(ctx, g):
+            (a,) = ctx.saved_tensors
+            return g * 3 * a.detach() ** 2         # right first derivative, no second
+
+    assert lk.autograd.gradcheck(Wrong.apply, (x,))
+    with pytest.raises(lk.autograd.gradcheck.__globals__["GradcheckError"]):
+        lk.autograd.gradgradcheck(Wrong.apply, (x,))
+
+
+def test_ordinary_backward_is_unchanged_and_graph_free():
+    x = _x(3)
+    (x.tanh() * 2).sum().backward()
+    assert x.grad.grad_fn is None and not x.grad.requires_grad
