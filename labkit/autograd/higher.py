@@ -15,7 +15,8 @@ place, the same rules written with Tensor ops, so that the engine can build that
 the graph through the op's ``next_functions``), ``saved_output(node, arr)`` the op's own output
 (attached to ``node``).  User-defined Functions (``raw = False``) need nothing here: their
 ``backward`` already uses Tensor ops.  An op without a rule raises ``NotImplementedError`` naming
-it; ``SUPPORTED`` lists the ops that have one.
+it; ``supported()`` lists the ops that have one.  (Layers above the engine register their own
+rules where they define their Functions, e.g. ``nn.functional.Linear``.)
 """
 import numpy as np
 
@@ -100,7 +101,6 @@ def sum_to(g, shape):
 # ------------------------------------------------------------------------------ the rules
 def _register_all():
     from ..ops import elementwise as E, reduction as R, shape as S, linalg as L, indexing as I
-    from ..nn import functional as NF
     import labkit as lk
 
     def ins(node, *arrs):
@@ -198,17 +198,6 @@ def _register_all():
         if gb is not None and b.ndim == 1:
             gb = gb.squeeze(-1)
         return ga, gb
-
-    @rule(NF.Linear)
-    def _linear(node, g):
-        x, w = node._saved
-        X, W = ins(node, x, w)
-        nx, nw, nb = node.needs_input_grad
-        g2 = g.reshape(-1, g.shape[-1])
-        gx = (g2 @ W).reshape(x.shape) if nx else None
-        gw = g2.mT @ X.reshape(-1, x.shape[-1]) if nw else None
-        gb = g2.sum(0) if nb else None
-        return gx, gw, gb
 
     @rule(I.Index)
     def _index(node, g):

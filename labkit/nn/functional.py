@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 
 import labkit as _lk
-from ..autograd import grad_mode
+from ..autograd import grad_mode, higher
 from ..autograd.function import Function
 from ..random import _rng
 from ..tensor import Tensor, _make
@@ -493,6 +493,19 @@ class Linear(Function):
             if nb:
                 gb = g2.sum(axis=0)
         return gx, gw, gb
+
+
+@higher.rule(Linear)
+def _linear_double_backward(node, g):
+    """Linear's backward with Tensor ops, for create_graph=True (see autograd/higher.py)."""
+    x, w = node._saved
+    X, W = higher.saved_input(node, 0, x), higher.saved_input(node, 1, w)
+    nx, nw, nb = node.needs_input_grad
+    g2 = g.reshape(-1, g.shape[-1])
+    gx = (g2 @ W).reshape(x.shape) if nx else None
+    gw = g2.mT @ X.reshape(-1, x.shape[-1]) if nw else None
+    gb = g2.sum(0) if nb else None
+    return gx, gw, gb
 
 
 def linear(input, weight, bias=None):
