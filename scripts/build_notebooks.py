@@ -208,6 +208,14 @@ for _ in range(2):
     (w * 3).sum().backward()
 print(w.grad)      # 6, not 3
 w.grad = None      # what optimizer.zero_grad() does"""),
+    (M, """## Gradients of gradients
+
+With `create_graph=True` the gradient is itself a tensor on a graph, so you can differentiate it
+again: the curvature of `tanh`, a Hessian-vector product, a gradient penalty."""),
+    (C, """x = lk.linspace(-3, 3, 7, requires_grad=True)
+(dy,) = lk.autograd.grad(x.tanh().sum(), x, create_graph=True)    # 1 - tanh²
+(d2y,) = lk.autograd.grad(dy.sum(), x)                            # -2 tanh (1 - tanh²)
+print(dy.detach(), d2y, sep="\\n")"""),
     (M, """Next: **03 · your own op**."""),
 )
 

@@ -201,3 +201,51 @@ def test_ordinary_backward_is_unchanged_and_graph_free():
     x = _x(3)
     (x.tanh() * 2).sum().backward()
     assert x.grad.grad_fn is None and not x.grad.requires_grad
+
+
+# ------------------------------------------------------------------ autograd.functional vs torch
+def _f(M, x, w):
+    return (w @ x).tanh() * x.sum()
+
+
+def _s(M, x, w):
+    return ((w @ x).tanh() ** 2).sum() + (x ** 3).sum()
+
+
+def test_functional_jacobian_hessian_and_products_match_torch():
+    fn = lk.autograd.functional
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(3), rng.standard_normal((2, 3))
+    L = lambda arr: lk.tensor(arr, dtype=F64)                      # noqa: E731
+    T = torch.tensor
+    J = fn.jacobian(lambda x, w: _f(lk, x, w), (L(a), L(b)))
+    TJ = torch.autograd.functional.jacobian(lambda x, w: _f(torch, x, w), (T(a), T(b)))
+    assert [tuple(j.shape) for j in J] == [(2, 3), (2, 2, 3)]
+    for j, tj in zip(J, TJ):
+        np.testing.assert_allclose(j.numpy(), tj.numpy(), rtol=1e-12, atol=1e-14)
+    H = fn.hessian(lambda x, w: _s(lk, x, w), (L(a), L(b)))
+    TH = torch.autograd.functional.hessian(lambda x, w: _s(torch, x, w), (T(a), T(b)))
+    for i in range(2):
+        for k in range(2):
+            np.testing.assert_allclose(H[i][k].numpy(), TH[i][k].numpy(), rtol=1e-12, atol=1e-14)
+    H1 = fn.hessian(lambda x: _s(lk, x, L(b)), L(a))
+    assert tuple(H1.shape) == (3, 3)
+    np.testing.assert_allclose(H1.numpy(), H1.numpy().T, atol=1e-14)          # symmetric
+    for name, f, n in (("vjp", _f, 2), ("jvp", _f, 3), ("hvp", _s, 3), ("vhp", _s, 3)):
+        v = rng.standard_normal(n)
+        out, r = getattr(fn, name)(lambda x: f(lk, x, L(b)), L(a), L(v))
+        tout, tr = getattr(torch.autograd.functional, name)(lambda x: f(torch, x, T(b)), T(a), T(v))
+        np.testing.assert_allclose(out.numpy(), tout.numpy(), rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(r.numpy(), tr.numpy(), rtol=1e-12, atol=1e-14)
+        assert not r.requires_grad
+
+
+def test_functional_leaves_the_callers_tensors_alone_and_checks_arguments():
+    x = lk.tensor([1.0, 2.0], dtype=F64, requires_grad=True)
+    J = lk.autograd.functional.jacobian(lambda t: t ** 2, x)
+    np.testing.assert_allclose(J.numpy(), np.diag([2.0, 4.0]))
+    assert x.grad is None
+    with pytest.raises(RuntimeError, match="single Tensor containing a single element"):
+        lk.autograd.functional.hessian(lambda t: t ** 2, x)
+    with pytest.raises(RuntimeError, match="independent of input 1"):
+        lk.autograd.functional.jacobian(lambda t, u: t * 2, (x, x.detach()), strict=True)

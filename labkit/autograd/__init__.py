@@ -110,3 +110,5 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             g = _F._make(unbroadcast(np.asarray(g), t._np.shape).astype(t._np.dtype, copy=False))
         res.append(g)
     return tuple(res)
+
+from . import functional  # noqa: E402,F401  (torch.autograd.functional's place)
