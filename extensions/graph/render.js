@@ -162,7 +162,8 @@ export class GraphCanvas {
     const ctx = this.ctx, dpr = this.dpr || 1, k = this.k;
     const [cw, ch] = this.size();
     ctx.setTransform(1, 0, 0, 1, 0, 0);
-    ctx.fillStyle = "#ffffff";
+    // the notebook's background (dark themes too); exports (toSVG, toPNGCanvas) stay white
+    ctx.fillStyle = getComputedStyle(this.wrap).getPropertyValue("--jp-layout-color0").trim() || "#ffffff";
     ctx.fillRect(0, 0, this.canvas.width, this.canvas.height);
     this.paint(ctx, dpr * k, dpr * this.tx, dpr * this.ty,
       [-this.tx / k, -this.ty / k, (cw - this.tx) / k, (ch - this.ty) / k], k);

@@ -258,6 +258,19 @@ def test_graph_and_stepper_in_jupyterlab(jlab, notebook_page, artifacts):
     mid.screenshot(path=str(artifacts / "graph-mid.png"))
     big.screenshot(path=str(artifacts / "graph-big-fit.png"))
 
+    # ---- dark themes: the canvas takes the notebook's background colour ----
+    bg = page.evaluate(f"""(t) => {{
+        const api = ({API})(t), wrap = api.canvas.wrap;
+        const pick = () => Array.from(api.canvas.ctx.getImageData(2, 2, 1, 1).data).slice(0, 3);
+        const before = pick();
+        wrap.style.setProperty("--jp-layout-color0", "rgb(17, 17, 17)");
+        api.canvas.drawNow();
+        const dark = pick();
+        wrap.style.removeProperty("--jp-layout-color0");
+        api.canvas.drawNow();
+        return {{before, dark}}; }}""", "mlp")
+    assert bg["dark"] == [17, 17, 17] and bg["before"] != bg["dark"], bg
+
     errors = p.errors()
     print("browser console errors:", errors)
     assert not [e for e in errors if e.startswith("pageerror") or
