@@ -69,10 +69,20 @@ def _magics(ip):
     class LabkitMagics(Magics):
         @line_magic
         def lk_graph(self, line):
-            """%lk_graph EXPR — show the backward graph of a tensor expression."""
+            """%lk_graph [--gradcheck] EXPR — show the backward graph of a tensor expression.
+
+            With ``--gradcheck`` the (scalar) expression is evaluated again while recording, and
+            every op's backward rule is checked against finite differences (red: wrong)."""
             from .viz import graph
-            value = self.shell.ev(line)
-            return graph(value)
+            line = line.strip()
+            if line.startswith("--gradcheck"):
+                expr = line[len("--gradcheck"):].strip()
+                if not expr:
+                    raise ValueError("usage: %lk_graph --gradcheck EXPR  (EXPR: a scalar loss)")
+                return graph(lambda: self.shell.ev(expr), gradcheck=True)
+            if not line:
+                raise ValueError("usage: %lk_graph [--gradcheck] EXPR")
+            return graph(self.shell.ev(line))
 
         @cell_magic
         def lk_step(self, line, cell):

@@ -55,3 +55,25 @@ def test_source_lines_captured_in_notebooks(ip):
     ip.run_cell("x = lk.ones(2, requires_grad=True)\ny = (x * 5).sum()", cell_id="cell-e")
     y = ip.user_ns["y"]
     assert y.grad_fn.next_functions[0][0].source is not None
+
+
+def test_lk_graph_and_lk_step_magics(ip):
+    pytest.importorskip("anywidget")
+    ip.run_cell("import labkit as lk\nx = lk.tensor([1.0, -2.0], requires_grad=True)\n"
+                "class Bad(lk.autograd.Function):\n"
+                "    @staticmethod\n"
+                "    def forward(ctx, a):\n"
+                "        return a * 3\n"
+                "    @staticmethod\n"
+                "    def backward(ctx, g):\n"
+                "        return g\n")
+    g = ip.run_line_magic("lk_graph", "(x.tanh() * 2).sum()")
+    assert {n["label"] for n in g.nodes} >= {"TanhBackward0", "MulBackward0", "SumBackward0"}
+    assert g.color_by == "grad"
+    gc = ip.run_line_magic("lk_graph", "--gradcheck Bad.apply(x.sin()).sum()")
+    status = {n["label"]: n["check"]["status"] for n in gc.nodes if "check" in n}
+    assert status == {"SinBackward0": "ok", "BadBackward": "fail", "SumBackward0": "ok"}
+    with pytest.raises(ValueError, match="usage"):
+        ip.run_line_magic("lk_graph", "--gradcheck")
+    s = ip.run_cell_magic("lk_step", "", "y = x * 2\n(y.exp()).sum()")
+    assert s is not None and "Exp" in {f["op"] for f in s.tape["forward"]}
