@@ -636,3 +636,31 @@ def test_fresh_gradients_are_adopted_without_a_copy(monkeypatch):
     (x @ w).relu().sum().backward()
     assert copies == [] and w.grad.shape == (64, 32)
     assert lk.allclose(w.grad, x.T @ ((x @ w) > 0).float())
+
+
+def test_grad_runs_only_the_part_of_the_graph_it_needs():
+    # as in PyTorch: autograd.grad w.r.t. an intermediate runs nothing below it, so the rest of
+    # the graph keeps its saved values and its hooks do not fire
+    fired = []
+    x = lk.tensor([0.5, 1.5], requires_grad=True)
+    h = x.exp()
+    h.grad_fn.register_hook(lambda gi, go: fired.append("exp"))
+    y = (h * 2).sin().sum()
+    (gh,) = lk.autograd.grad(y, h)
+    np.testing.assert_allclose(gh.numpy(), 2 * np.cos(2 * np.exp([0.5, 1.5])), rtol=1e-6)
+    assert fired == [] and x.grad is None
+    h.sum().backward()                     # Exp's saved output is still there
+    np.testing.assert_allclose(x.grad.numpy(), np.exp([0.5, 1.5]), rtol=1e-6)
+    assert fired == ["exp"]
+    with pytest.raises(RuntimeError, match="second time"):
+        lk.autograd.grad(y, h)             # the part that did run was freed
+
+
+def test_backward_inputs_skips_branches_that_lead_elsewhere():
+    fired = []
+    a = lk.tensor([1.0, 2.0], requires_grad=True)
+    b = lk.tensor([3.0, 4.0], requires_grad=True)
+    tb = b.tanh()
+    tb.grad_fn.register_hook(lambda gi, go: fired.append("tanh"))
+    (a * 3 + tb).sum().backward(inputs=[a])
+    assert a.grad.tolist() == [3.0, 3.0] and b.grad is None and fired == []

@@ -42,8 +42,9 @@ def _priority(node):
     return -math.inf if type(node) is AccumulateGrad else -node.seq
 
 
-def _collect(roots):
-    """Dependency counts (how many gradient contributions each node waits for)."""
+def _collect(roots, needed=None):
+    """Dependency counts (how many gradient contributions each node waits for), over the nodes
+    in ``needed`` only when it is given."""
     deps = {}
     seen = set()
     stack = [n for n in roots]
@@ -52,13 +53,51 @@ def _collect(roots):
     while stack:
         node = stack.pop()
         for nxt, _ in node.next_functions:
-            if nxt is None:
+            if nxt is None or (needed is not None and nxt not in needed):
                 continue
             deps[nxt] = deps.get(nxt, 0) + 1
             if nxt not in seen:
                 seen.add(nxt)
                 stack.append(nxt)
     return deps
+
+
+def _needed(roots, targets):
+    """The nodes from which a target can be reached (targets included): with ``autograd.grad``
+    or ``backward(inputs=...)`` only these run, as in PyTorch (hooks elsewhere do not fire, and
+    the rest of the graph keeps its saved values)."""
+    needed = {}
+    stack = [(n, False) for n in roots]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            needed[node] = node in targets or any(
+                needed.get(nxt, False) for nxt, _ in node.next_functions if nxt is not None)
+            continue
+        if node in needed:
+            continue
+        needed[node] = False                 # a DAG: every child is finished before its parent
+        stack.append((node, True))
+        for nxt, _ in node.next_functions:
+            if nxt is not None and nxt not in needed:
+                stack.append((nxt, False))
+    return {n for n, v in needed.items() if v}
+
+
+def _plan(root_nodes, capture, only_inputs):
+    """(needed nodes or None, dependency counts) for a backward pass."""
+    if capture is None and only_inputs is None:
+        return None, _collect(root_nodes)
+    targets = set(only_inputs or ())
+    if capture is not None:
+        targets.update(k[0] for k in capture)
+    needed = _needed(root_nodes, targets)
+    return needed, _collect([n for n in root_nodes if n in needed], needed)
+
+
+def _runs(node, needed):
+    """Whether ``node``'s backward has to run (something below it is wanted)."""
+    return needed is None or any(nxt in needed for nxt, _ in node.next_functions)
 
 
 def run_backward(roots, retain_graph=False, capture=None, accumulate=True, only_inputs=None):
@@ -76,8 +115,9 @@ def run_backward(roots, retain_graph=False, capture=None, accumulate=True, only_
             buf = buffers[node] = [None] * node._n_out
             root_nodes.append(node)
         buf[nr] = g if buf[nr] is None else buf[nr] + g
-    deps = _collect(root_nodes)
-    ready = [(_priority(n), id(n), n) for n in root_nodes if deps.get(n, 0) == 0]
+    needed, deps = _plan(root_nodes, capture, only_inputs)
+    ready = [(_priority(n), id(n), n) for n in root_nodes
+             if deps.get(n, 0) == 0 and (needed is None or n in needed)]
     heapq.heapify(ready)
     observers = _Observers.backward
     anomaly = F._anomaly.enabled
@@ -100,6 +140,8 @@ def run_backward(roots, retain_graph=False, capture=None, accumulate=True, only_
                 for ob in observers:
                     ob(node, grads, ())
             continue
+        if not _runs(node, needed):
+            continue
         in_grads = _call_backward(node, grads, retain_graph)
         if node._hooks:
             for hook in node._hooks:
@@ -113,7 +155,7 @@ def run_backward(roots, retain_graph=False, capture=None, accumulate=True, only_
             for ob in observers:
                 ob(node, grads, in_grads)
         for (nxt, nr), g, meta in zip(node.next_functions, in_grads, node._in_meta):
-            if nxt is None:
+            if nxt is None or (needed is not None and nxt not in needed):
                 continue
             if g is not None:
                 g = _fit(g, meta, node)
@@ -242,8 +284,9 @@ def run_backward_graph(roots, capture=None, accumulate=True, only_inputs=None):
             buf = buffers[node] = [None] * node._n_out
             root_nodes.append(node)
         add(buf, nr, g)
-    deps = _collect(root_nodes)
-    ready = [(_priority(n), id(n), n) for n in root_nodes if deps.get(n, 0) == 0]
+    needed, deps = _plan(root_nodes, capture, only_inputs)
+    ready = [(_priority(n), id(n), n) for n in root_nodes
+             if deps.get(n, 0) == 0 and (needed is None or n in needed)]
     heapq.heapify(ready)
     while ready:
         _, _, node = heapq.heappop(ready)
@@ -262,6 +305,8 @@ def run_backward_graph(roots, capture=None, accumulate=True, only_inputs=None):
             if accumulate and (only_inputs is None or node in only_inputs) and grads[0] is not None:
                 _accumulate_graph(node, grads[0])
             continue
+        if not _runs(node, needed):
+            continue
         in_grads = higher.call(node, grads)
         n_in = len(node.next_functions)
         if len(in_grads) > n_in and all(o is None for o in in_grads[n_in:]):
@@ -275,7 +320,7 @@ def run_backward_graph(roots, capture=None, accumulate=True, only_inputs=None):
                 if r is not None:
                     in_grads = tuple(r)
         for (nxt, nr), g, meta in zip(node.next_functions, in_grads, node._in_meta):
-            if nxt is None:
+            if nxt is None or (needed is not None and nxt not in needed):
                 continue
             if g is not None:
                 if not isinstance(g, T):
