@@ -3,7 +3,7 @@ import numpy as np
 
 from . import function as _F
 from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
-from .engine import run_backward, run_backward_graph, unbroadcast
+from .engine import run_backward, unbroadcast
 from .function import Function, Node, once_differentiable
 from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
                         set_grad_enabled)
@@ -68,10 +68,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
             if t.grad_fn is not None:
                 raise NotImplementedError("backward(inputs=...) supports leaf tensors only in labkit")
             only.add(t._accumulator())
-    if create_graph:
-        run_backward_graph(roots, only_inputs=only)
-    else:
-        run_backward(roots, retain_graph=bool(retain_graph), only_inputs=only)
+    run_backward(roots, retain_graph=bool(retain_graph), only_inputs=only,
+                 create_graph=create_graph)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
@@ -89,10 +87,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     roots = _root_grads(outputs, grad_outputs, "grad", keep_graph=create_graph)
     keys = [((t.grad_fn if t.grad_fn is not None else t._accumulator()), t._out_nr) for t in inputs]
     capture = {k: None for k in keys}
-    if create_graph:
-        run_backward_graph(roots, capture=capture, accumulate=False)
-    else:
-        run_backward(roots, retain_graph=bool(retain_graph), capture=capture, accumulate=False)
+    run_backward(roots, retain_graph=bool(retain_graph), capture=capture, accumulate=False,
+                 create_graph=create_graph)
     res = []
     for i, (k, t) in enumerate(zip(keys, inputs)):
         g = capture[k]

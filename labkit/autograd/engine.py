@@ -100,13 +100,29 @@ def _runs(node, needed):
     return needed is None or any(nxt in needed for nxt, _ in node.next_functions)
 
 
-def run_backward(roots, retain_graph=False, capture=None, accumulate=True, only_inputs=None):
-    """Run backward from ``roots``: a list of (node, output_nr, grad ndarray).
+def run_backward(roots, retain_graph=False, capture=None, accumulate=True, only_inputs=None,
+                 create_graph=False):
+    """Run backward from ``roots``: a list of (node, output_nr, grad ndarray or Tensor).
 
     ``capture``: dict {(node, output_nr): None} filled with the gradient reaching that output
     (autograd.grad).  ``accumulate``: write into leaves' ``.grad``.  ``only_inputs``: set of
     AccumulateGrad nodes allowed to accumulate (``backward(inputs=...)``).
+
+    ``create_graph``: the gradients are Tensors on a new graph (higher-order gradients): each
+    node runs its differentiable rule (``higher.py``), gradients are unbroadcast with Tensor ops,
+    a leaf's ``.grad`` gets a ``grad_fn``, and the graph is kept (``retain_graph`` defaults to
+    ``create_graph`` in PyTorch).  The walk is the same.
     """
+    if create_graph:
+        from . import higher
+        higher.ensure_rules()
+        roots = [(n, nr, g if isinstance(g, F._Tensor) else F._make(g, False, None, 0))
+                 for n, nr, g in roots]
+        call, fit, accumulate_into = _call_graph, _fit_graph, _accumulate_graph
+        retain_graph, observers, anomaly = True, (), False
+    else:
+        call, fit, accumulate_into = _call_backward, _fit, _accumulate
+        observers, anomaly = _Observers.backward, F._anomaly.enabled
     root_nodes = []
     buffers = {}
     for node, nr, g in roots:
@@ -119,8 +135,6 @@ def run_backward(roots, retain_graph=False, capture=None, accumulate=True, only_
     ready = [(_priority(n), id(n), n) for n in root_nodes
              if deps.get(n, 0) == 0 and (needed is None or n in needed)]
     heapq.heapify(ready)
-    observers = _Observers.backward
-    anomaly = F._anomaly.enabled
     while ready:
         _, _, node = heapq.heappop(ready)
         grads = buffers.pop(node)
@@ -135,14 +149,14 @@ def run_backward(roots, retain_graph=False, capture=None, accumulate=True, only_
                     capture[(node, i)] = g if capture[(node, i)] is None else capture[(node, i)] + g
         if type(node) is AccumulateGrad:
             if accumulate and (only_inputs is None or node in only_inputs) and grads[0] is not None:
-                _accumulate(node, grads[0] if observers else grads.pop())   # pop: see _SOLE
+                accumulate_into(node, grads[0] if observers else grads.pop())   # pop: see _SOLE
             if observers:
                 for ob in observers:
                     ob(node, grads, ())
             continue
         if not _runs(node, needed):
             continue
-        in_grads = _call_backward(node, grads, retain_graph)
+        in_grads = call(node, grads, retain_graph)
         if node._hooks:
             for hook in node._hooks:
                 r = hook(in_grads, grads)
@@ -158,7 +172,7 @@ def run_backward(roots, retain_graph=False, capture=None, accumulate=True, only_
             if nxt is None or (needed is not None and nxt not in needed):
                 continue
             if g is not None:
-                g = _fit(g, meta, node)
+                g = fit(g, meta, node)
                 buf = buffers.get(nxt)
                 if buf is None:
                     buf = buffers[nxt] = [None] * nxt._n_out
@@ -212,8 +226,11 @@ def _call_backward(node, grads, retain_graph):
         for g in grads:
             tg.append(None if g is None else F._make(g, False, None, 0))
         out = fn.backward(node, *tg)
-    if not isinstance(out, tuple):
-        out = (out,)
+    return _one_per_input(node, out if isinstance(out, tuple) else (out,))
+
+
+def _one_per_input(node, out):
+    """The gradients a backward returned, one per forward input (extra trailing Nones dropped)."""
     n_in = len(node.next_functions)
     if len(out) != n_in:
         if len(out) > n_in and all(o is None for o in out[n_in:]):
@@ -259,86 +276,20 @@ def _accumulate(node, g):
 
 
 # ------------------------------------------------------------------ create_graph=True
-def run_backward_graph(roots, capture=None, accumulate=True, only_inputs=None):
-    """``run_backward`` for ``create_graph=True``: the gradients are Tensors on a new graph.
-
-    The same walk (Kahn order, newest node first), but each node runs its *differentiable*
-    rule (``higher.py``), gradients are summed and unbroadcast with Tensor ops, and a leaf's
-    ``.grad`` becomes a Tensor that itself has a ``grad_fn``.  The graph is always kept (as in
-    PyTorch, ``retain_graph`` defaults to ``create_graph``).
-    """
+def _call_graph(node, grads, retain_graph):
     from . import higher
-    higher.ensure_rules()
-    T = F._Tensor
-    root_nodes = []
-    buffers = {}
+    return _one_per_input(node, higher.call(node, grads))
 
-    def add(buf, nr, g):
-        buf[nr] = g if buf[nr] is None else buf[nr] + g
 
-    for node, nr, g in roots:
-        if not isinstance(g, T):
-            g = F._make(g, False, None, 0)
-        buf = buffers.get(node)
-        if buf is None:
-            buf = buffers[node] = [None] * node._n_out
-            root_nodes.append(node)
-        add(buf, nr, g)
-    needed, deps = _plan(root_nodes, capture, only_inputs)
-    ready = [(_priority(n), id(n), n) for n in root_nodes
-             if deps.get(n, 0) == 0 and (needed is None or n in needed)]
-    heapq.heapify(ready)
-    while ready:
-        _, _, node = heapq.heappop(ready)
-        grads = buffers.pop(node)
-        if node._pre_hooks:
-            for hook in node._pre_hooks:
-                r = hook(grads)
-                if r is not None:
-                    grads = r
-        if capture is not None:
-            for i, g in enumerate(grads):
-                if (node, i) in capture and g is not None:
-                    c = capture[(node, i)]
-                    capture[(node, i)] = g if c is None else c + g
-        if type(node) is AccumulateGrad:
-            if accumulate and (only_inputs is None or node in only_inputs) and grads[0] is not None:
-                _accumulate_graph(node, grads[0])
-            continue
-        if not _runs(node, needed):
-            continue
-        in_grads = higher.call(node, grads)
-        n_in = len(node.next_functions)
-        if len(in_grads) > n_in and all(o is None for o in in_grads[n_in:]):
-            in_grads = in_grads[:n_in]
-        if len(in_grads) != n_in:
-            raise RuntimeError(f"function {node.name()} returned an incorrect number of gradients "
-                               f"(expected {n_in}, got {len(in_grads)})")
-        if node._hooks:
-            for hook in node._hooks:
-                r = hook(in_grads, grads)
-                if r is not None:
-                    in_grads = tuple(r)
-        for (nxt, nr), g, meta in zip(node.next_functions, in_grads, node._in_meta):
-            if nxt is None or (needed is not None and nxt not in needed):
-                continue
-            if g is not None:
-                if not isinstance(g, T):
-                    g = F._make(np.asarray(g), False, None, 0)
-                shape, dtype = meta
-                g = higher.sum_to(g, shape)
-                if g._np.dtype != dtype:
-                    g = g.type_as(F._make(np.zeros((), dtype), False, None, 0))
-                buf = buffers.get(nxt)
-                if buf is None:
-                    buf = buffers[nxt] = [None] * nxt._n_out
-                add(buf, nr, g)
-            d = deps[nxt] - 1
-            deps[nxt] = d
-            if d == 0:
-                if nxt not in buffers:
-                    buffers[nxt] = [None] * nxt._n_out
-                heapq.heappush(ready, (_priority(nxt), id(nxt), nxt))
+def _fit_graph(g, meta, node):
+    from . import higher
+    if not isinstance(g, F._Tensor):
+        g = F._make(np.asarray(g), False, None, 0)
+    shape, dtype = meta
+    g = higher.sum_to(g, shape)
+    if g._np.dtype != dtype:
+        g = g.type_as(F._make(np.zeros((), dtype), False, None, 0))
+    return g
 
 
 def _accumulate_graph(node, g):
