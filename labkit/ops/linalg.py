@@ -318,14 +318,21 @@ def _softmax_dim(dim, x, name):
     return dim_arg(dim, x.ndim)
 
 
+def _softmax_input(input, dtype, name):
+    """The float tensor softmax works on: ``dtype=`` converts; integer input raises as in torch."""
+    if dtype is not None:
+        return input.to(dtype)
+    if isinstance(input, Tensor) and input._np.dtype.kind != "f":
+        kind = {"i": "Long", "b": "Bool", "u": "Byte"}.get(input._np.dtype.kind, str(input.dtype))
+        raise NotImplementedError(f'"{name}_lastdim_kernel_impl" not implemented for \'{kind}\': '
+                                  f'{name} needs a floating-point tensor; convert it with '
+                                  f'x.float() or pass dtype=labkit.float32')
+    return input
+
+
 @register("softmax")
 def softmax(input, dim=None, dtype=None):
-    if dtype is None and isinstance(input, Tensor) and input._np.dtype.kind != "f":
-        kind = {"i": "Long", "b": "Bool", "u": "Byte"}.get(input._np.dtype.kind, str(input.dtype))
-        raise NotImplementedError(f'"softmax_lastdim_kernel_impl" not implemented for \'{kind}\': '
-                                  f'softmax needs a floating-point tensor; convert it with '
-                                  f'x.float() or pass dtype=labkit.float32')
-    x = input if dtype is None else input.to(dtype)
+    x = _softmax_input(input, dtype, "softmax")
     if x.ndim == 0:
         return x * 0 + 1
     return Softmax.apply(x, _softmax_dim(dim, x, "softmax"))
@@ -333,12 +340,7 @@ def softmax(input, dim=None, dtype=None):
 
 @register("log_softmax")
 def log_softmax(input, dim=None, dtype=None):
-    if dtype is None and isinstance(input, Tensor) and input._np.dtype.kind != "f":
-        kind = {"i": "Long", "b": "Bool", "u": "Byte"}.get(input._np.dtype.kind, str(input.dtype))
-        raise NotImplementedError(f'"log_softmax_lastdim_kernel_impl" not implemented for \'{kind}\': '
-                                  f'log_softmax needs a floating-point tensor; convert it with '
-                                  f'x.float() or pass dtype=labkit.float32')
-    x = input if dtype is None else input.to(dtype)
+    x = _softmax_input(input, dtype, "log_softmax")
     if x.ndim == 0:
         return x * 0
     return LogSoftmax.apply(x, _softmax_dim(dim, x, "log_softmax"))
