@@ -5,7 +5,7 @@ import numpy as np
 from .. import kernels as K
 from ..autograd.function import Function
 from ..tensor import Tensor, _make
-from ._common import as_tensor_arg, dim_arg, promote, to_float
+from ._common import as_tensor_arg, dim_arg, promote
 from ._registry import method, register
 
 
