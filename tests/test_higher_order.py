@@ -56,7 +56,35 @@ OPS = [
     ("setitem", lambda a: _setitem(a), (lambda: _x(3, 4),)),
     ("softmax", lambda a: a.softmax(1), (lambda: _x(3, 4),)),
     ("log_softmax", lambda a: a.log_softmax(0), (lambda: _x(3, 4),)),
+    ("layer_norm", lambda a, w, b: lk.nn.functional.layer_norm(a, (4,), w, b).tanh(),
+     (lambda: _x(3, 4), lambda: _x(4, seed=1), lambda: _x(4, seed=2))),
+    ("layer_norm_plain", lambda a: lk.nn.functional.layer_norm(a, (2, 3)) ** 2,
+     (lambda: _x(2, 2, 3),)),
+    ("dropout", lambda a: _dropout(lk, a), (lambda: _x(4, 5),)),
 ]
+
+_Y = np.array([2, 0, 1, 3, 1])
+CE_CASES = {
+    "cross_entropy": {},
+    "cross_entropy_options": {"weight": True, "label_smoothing": 0.2, "ignore_index": 1},
+    "cross_entropy_sum": {"reduction": "sum"},
+    "cross_entropy_none": {"reduction": "none", "weight": True},
+    "cross_entropy_3d": {"spatial": True},
+}
+OPS += [(name, (lambda a, kw=kw: _ce(lk, a, **kw)),
+         ((lambda: _x(2, 4, 3)) if kw.get("spatial") else (lambda: _x(5, 4)),))
+        for name, kw in CE_CASES.items()]
+
+
+def _ce(M, a, weight=False, spatial=False, **kw):
+    y = M.tensor(np.array([[0, 3, 1], [2, 2, 0]]) if spatial else _Y)
+    w = M.tensor(np.array([0.5, 1.0, 2.0, 1.5]), dtype=M.float64) if weight else None
+    return M.nn.functional.cross_entropy(a.tanh() * 2, y, weight=w, **kw) * 3
+
+
+def _dropout(M, a):
+    M.manual_seed(0)                       # the same mask in every call of gradgradcheck
+    return M.nn.functional.dropout(a, 0.4) ** 2
 
 
 def _setitem(a):
@@ -83,9 +111,15 @@ def test_second_order_matches_torch(name, fn, makers):
     s = sum((g * lk.tensor(v, dtype=F64)).sum() for g, v in zip(gs, vs))
 
     tin = [torch.tensor(x.detach().numpy(), requires_grad=True) for x in inputs]
+    if name == "dropout":
+        return                             # torch draws another mask: gradgradcheck covers it
     tfn = {"setitem": _setitem_torch,
+           "layer_norm": lambda a, w, b: torch.nn.functional.layer_norm(a, (4,), w, b).tanh(),
+           "layer_norm_plain": lambda a: torch.nn.functional.layer_norm(a, (2, 3)) ** 2,
            "linear": lambda x, w, b: torch.nn.functional.linear(x, w, b).tanh(),
            "where": lambda a, b: torch.where(a > 0, a * b, b ** 2)}.get(name, fn)
+    if name in CE_CASES:
+        tfn = lambda a: _ce(torch, a, **CE_CASES[name])                    # noqa: E731
     tout = tfn(*tin)
     tgs = torch.autograd.grad((tout * torch.tensor(w)).sum(), tin, create_graph=True)
     ts = sum((g * torch.tensor(v)).sum() for g, v in zip(tgs, vs))

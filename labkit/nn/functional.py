@@ -1185,6 +1185,7 @@ class LayerNorm(Function):
         b1 = np.zeros(D_, x.dtype) if b is None else np.ascontiguousarray(b).reshape(D_)
         y, mean, rstd = NK.layer_norm(x2, w1, b1, eps)
         ctx.save_for_backward(x, w, x2, w1, mean, rstd)
+        ctx.eps = eps
         return y.reshape(x.shape)
 
     @staticmethod
@@ -1196,6 +1197,26 @@ class LayerNorm(Function):
         wshape = None if w is None else w.shape
         return (gx.reshape(x.shape), gw.reshape(wshape) if nw else None,
                 gb.reshape(wshape) if nb else None, None, None)
+
+
+@higher.rule(LayerNorm)
+def _layer_norm_double_backward(node, g):
+    """LayerNorm's backward with Tensor ops (xhat and rstd recomputed from the input, so that
+    their dependence on it is on the graph), for create_graph=True."""
+    x, w = node._saved[:2]
+    X = higher.saved_input(node, 0, x)
+    D = node._saved[2].shape[1]
+    X2 = X.reshape(-1, D)
+    xc = X2 - X2.mean(1, keepdim=True)
+    rstd = ((xc * xc).mean(1, keepdim=True) + node.eps).rsqrt()
+    xhat = xc * rstd
+    g2 = g.reshape(-1, D)
+    gxhat = g2 if w is None else g2 * higher.saved_input(node, 1, w).reshape(D)
+    gx = rstd * (gxhat - gxhat.mean(1, keepdim=True) - xhat * (gxhat * xhat).mean(1, keepdim=True))
+    nw, nb = node.needs_input_grad[1:3]
+    gw = (g2 * xhat).sum(0).reshape(w.shape) if nw else None
+    gb = g2.sum(0).reshape(w.shape) if nb else None
+    return gx.reshape(x.shape), gw, gb, None, None
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
@@ -1287,6 +1308,9 @@ class Dropout(Function):
     @staticmethod
     def backward(ctx, g):
         return g * ctx.mask, None
+
+
+higher.rule(Dropout)(lambda node, g: (g * _make(node.mask), None))
 
 
 def _dropout_mask(shape, p, dtype):
@@ -1812,6 +1836,38 @@ class CrossEntropy(Function):
         gz = NK.cross_entropy_backward(z, yr, w, eps, ignore_index, lse, gr)
         gx = gz.reshape(mshape) if len(mshape) == 2 else np.moveaxis(gz.reshape(mshape), -1, 1)
         return gx, None, None, None, None, None
+
+
+@higher.rule(CrossEntropy)
+def _cross_entropy_double_backward(node, g):
+    """CrossEntropy's backward ``g_i (Q_i softmax(z_i) - q_i)`` with Tensor ops (q: the weighted,
+    smoothed target, a constant), for create_graph=True."""
+    (x,) = node._saved
+    z, yr, w, eps, ignore_index, lse, reduction, mshape = node.p
+    R, C = z.shape
+    X = higher.saved_input(node, 0, x)
+    perm = None
+    if x.ndim != 2:                                     # class dim last, as forward did
+        perm = [0] + list(range(2, x.ndim)) + [1]
+        X = X.permute(perm)
+    P = X.reshape(R, C).softmax(1)
+    valid = yr != ignore_index
+    ys = np.where(valid, yr, 0)
+    wy = w[ys]
+    Q = ((1 - eps) * wy + eps / C * w.sum()) * valid
+    q = np.broadcast_to(eps / C * w, (R, C)).copy()
+    q[np.arange(R), ys] += (1 - eps) * wy
+    q *= valid[:, None]
+    if reduction == "none":
+        G = g.reshape(R)
+    else:
+        G = (g if reduction == "sum" else g / node.denom).reshape(1).expand(R)
+    dt = x.dtype
+    gz = (P * _make(Q[:, None].astype(dt)) - _make(q.astype(dt))) * G.unsqueeze(1)
+    gx = gz.reshape(mshape)
+    if perm is not None:
+        gx = gx.permute([int(i) for i in np.argsort(perm)])
+    return gx, None, None, None, None, None
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
