@@ -61,6 +61,13 @@ OPS = [
     ("layer_norm_plain", lambda a: lk.nn.functional.layer_norm(a, (2, 3)) ** 2,
      (lambda: _x(2, 2, 3),)),
     ("dropout", lambda a: _dropout(lk, a), (lambda: _x(4, 5),)),
+    ("leaky_relu", lambda a: lk.nn.functional.leaky_relu(a, 0.2) ** 2, (lambda: _x(6),)),
+    ("silu", lambda a: lk.nn.functional.silu(a), (lambda: _x(6),)),
+    ("softplus", lambda a: lk.nn.functional.softplus(a, beta=2.0, threshold=3.0),
+     (lambda: _x(6) * 2,)),
+    ("elu", lambda a: lk.nn.functional.elu(a, 0.7) ** 2, (lambda: _x(6),)),
+    ("selu_like", lambda a: lk.nn.functional.selu(a) ** 2 if hasattr(lk.nn.functional, "selu")
+     else a ** 2, (lambda: _x(6),)),
 ]
 
 _Y = np.array([2, 0, 1, 3, 1])
@@ -114,6 +121,11 @@ def test_second_order_matches_torch(name, fn, makers):
     if name == "dropout":
         return                             # torch draws another mask: gradgradcheck covers it
     tfn = {"setitem": _setitem_torch,
+           "leaky_relu": lambda a: torch.nn.functional.leaky_relu(a, 0.2) ** 2,
+           "silu": torch.nn.functional.silu,
+           "softplus": lambda a: torch.nn.functional.softplus(a, beta=2.0, threshold=3.0),
+           "elu": lambda a: torch.nn.functional.elu(a, 0.7) ** 2,
+           "selu_like": lambda a: torch.nn.functional.selu(a) ** 2,
            "layer_norm": lambda a, w, b: torch.nn.functional.layer_norm(a, (4,), w, b).tanh(),
            "layer_norm_plain": lambda a: torch.nn.functional.layer_norm(a, (2, 3)) ** 2,
            "linear": lambda x, w, b: torch.nn.functional.linear(x, w, b).tanh(),

@@ -137,6 +137,23 @@ class LeakyReLU(Function):
         return np.where(x > 0, g, g * g.dtype.type(ctx.slope)), None
 
 
+# differentiable backward rules of the activations (create_graph=True; see autograd/higher.py)
+def _act_rule(cls, local):
+    """Register ``g * local(x, node)`` (the local derivative, with Tensor ops) for ``cls``."""
+    @higher.rule(cls)
+    def _r(node, g):
+        X = higher.saved_input(node, 0, node._saved[0])
+        return (g * local(X, node),) + (None,) * (len(node.next_functions) - 1)
+    return _r
+
+
+def _const_like(X, mask):
+    return _make(mask.astype(X._np.dtype))
+
+
+_act_rule(LeakyReLU, lambda X, n: _const_like(X, np.where(X._np > 0, 1.0, n.slope)))
+
+
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     """``x`` if ``x > 0`` else ``negative_slope * x``."""
     r = LeakyReLU.apply(input, float(negative_slope))
@@ -167,6 +184,16 @@ class ELU(Function):
         t = x.dtype.type
         neg = t(scale * alpha * input_scale) * np.exp(np.minimum(x, 0) * t(input_scale))
         return g * np.where(x > 0, t(scale), neg), None, None, None
+
+
+def _elu_local(X, n):
+    alpha, scale, isc = n.p
+    pos = X._np > 0
+    neg = (X * _const_like(X, ~pos) * isc).exp() * (scale * alpha * isc)   # exp of x <= 0 only
+    return _lk.where(_make(pos), _lk.full_like(X, scale), neg)
+
+
+_act_rule(ELU, _elu_local)
 
 
 def elu(input, alpha=1.0, inplace=False):
@@ -237,6 +264,9 @@ class SiLU(Function):
         return K.binary("silu_backward", g, x)
 
 
+_act_rule(SiLU, lambda X, n: X.sigmoid() * (1 + X * (1 - X.sigmoid())))
+
+
 def silu(input, inplace=False):
     """``x * sigmoid(x)`` (also called swish)."""
     _check_float(input, "silu")
@@ -270,6 +300,10 @@ class Softplus(Function):
         beta, threshold = ctx.p
         bx = x * x.dtype.type(beta)
         return g * np.where(bx > threshold, 1, _sigmoid_np(bx)).astype(g.dtype), None, None
+
+
+_act_rule(Softplus, lambda X, n: _lk.where(_make(X._np * n.p[0] > n.p[1]), _lk.ones_like(X),
+                                            (X * n.p[0]).sigmoid()))
 
 
 def softplus(input, beta=1.0, threshold=20.0):
