@@ -61,6 +61,11 @@ OPS = [
     ("layer_norm_plain", lambda a: lk.nn.functional.layer_norm(a, (2, 3)) ** 2,
      (lambda: _x(2, 2, 3),)),
     ("dropout", lambda a: _dropout(lk, a), (lambda: _x(4, 5),)),
+    ("conv2d", lambda x, w, b: lk.nn.functional.conv2d(x, w, b, stride=2, padding=1).tanh(),
+     (lambda: _x(2, 2, 5, 5), lambda: _x(3, 2, 3, 3, seed=1), lambda: _x(3, seed=2))),
+    ("conv2d_dilated", lambda x, w: lk.nn.functional.conv2d(x, w, dilation=2, padding=2) ** 2,
+     (lambda: _x(1, 2, 5, 4), lambda: _x(2, 2, 2, 3, seed=1))),
+    ("max_pool2d", lambda x: lk.nn.functional.max_pool2d(x, 2) ** 2, (lambda: _x(2, 2, 4, 5),)),
     ("leaky_relu", lambda a: lk.nn.functional.leaky_relu(a, 0.2) ** 2, (lambda: _x(6),)),
     ("silu", lambda a: lk.nn.functional.silu(a), (lambda: _x(6),)),
     ("softplus", lambda a: lk.nn.functional.softplus(a, beta=2.0, threshold=3.0),
@@ -121,6 +126,10 @@ def test_second_order_matches_torch(name, fn, makers):
     if name == "dropout":
         return                             # torch draws another mask: gradgradcheck covers it
     tfn = {"setitem": _setitem_torch,
+           "conv2d": lambda x, w, b: torch.nn.functional.conv2d(x, w, b, stride=2, padding=1).tanh(),
+           "conv2d_dilated": lambda x, w: torch.nn.functional.conv2d(x, w, dilation=2,
+                                                                     padding=2) ** 2,
+           "max_pool2d": lambda x: torch.nn.functional.max_pool2d(x, 2) ** 2,
            "leaky_relu": lambda a: torch.nn.functional.leaky_relu(a, 0.2) ** 2,
            "silu": torch.nn.functional.silu,
            "softplus": lambda a: torch.nn.functional.softplus(a, beta=2.0, threshold=3.0),
@@ -193,6 +202,26 @@ def test_gradient_penalty_trains_the_weights():
             continue
         np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-9, atol=1e-12)
     assert critic[0].weight.grad is not None and critic[2].weight.grad is not None
+
+
+def test_gradient_penalty_of_a_cnn_critic_matches_torch():
+    lk.manual_seed(0)
+    critic = lk.nn.Sequential(lk.nn.Conv2d(1, 4, 3, padding=1), lk.nn.LeakyReLU(0.2),
+                              lk.nn.MaxPool2d(2), lk.nn.Flatten(), lk.nn.Linear(4 * 4 * 4, 1)).double()
+    t = lk.interop.to_torch(critic)
+    x = lk.randn(3, 1, 8, 8, dtype=F64, requires_grad=True)
+    (gx,) = lk.autograd.grad(critic(x).sum(), x, create_graph=True)
+    ((gx.reshape(3, -1).norm(2, dim=1) - 1) ** 2).mean().backward()
+    tx = torch.from_numpy(x.detach().numpy()).requires_grad_()
+    (tgx,) = torch.autograd.grad(t(tx).sum(), tx, create_graph=True)
+    ((tgx.reshape(3, -1).norm(2, dim=1) - 1) ** 2).mean().backward()
+    for (name, p), tp in zip(critic.named_parameters(), t.parameters()):
+        if p.grad is None or tp.grad is None:       # (torch may keep an all-zero gradient)
+            other = p.grad if tp.grad is None else tp.grad
+            assert other is None or not np.any(other.detach().numpy()), name
+            continue
+        np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-8, atol=1e-12)
+    assert critic[0].weight.grad is not None and np.any(critic[0].weight.grad.numpy())
 
 
 def test_backward_create_graph_leaves_a_differentiable_grad():

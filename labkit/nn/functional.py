@@ -687,6 +687,31 @@ def _same_padding(input, weight, dilation, nd):
     return input, tuple(pads)
 
 
+
+@higher.rule(Conv2d)
+def _conv2d_double_backward(node, g):
+    """Conv2d's backward with Tensor ops (unfold / matmul / fold), for create_graph=True."""
+    x, w, _ = node._saved
+    KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, groups = node.geom
+    if groups != 1:
+        raise NotImplementedError("create_graph=True through a grouped convolution (groups > 1) "
+                                  "is not supported yet")
+    N, OC = g.shape[:2]
+    g3 = g.reshape(N, OC, OH * OW)
+    nx, nw, nb = node.needs_input_grad[:3]
+    geom = dict(dilation=(dh, dw), padding=(ph, pw), stride=(sh, sw))
+    gx = gw = gb = None
+    if nw:
+        cols = unfold(higher.saved_input(node, 0, x), (KH, KW), **geom)        # (N, C*KK, L)
+        gw = (g3 @ cols.transpose(1, 2)).sum(0).reshape(w.shape)
+    if nx:
+        wm = higher.saved_input(node, 1, w).reshape(OC, -1)
+        gx = fold(wm.mT @ g3, x.shape[2:], (KH, KW), **geom)
+    if nb:
+        gb = g.sum((0, 2, 3))
+    return gx, gw, gb, None, None, None, None
+
+
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D convolution (cross-correlation, as in every DL library).
 
@@ -955,6 +980,18 @@ class MaxPool2d(Function):
     @staticmethod
     def backward(ctx, g, g_idx=None):
         return (NK.max_pool2d_backward(g, ctx.idx, ctx.shape),) + (None,) * 6
+
+
+@higher.rule(MaxPool2d)
+def _max_pool2d_double_backward(node, g, g_idx=None):
+    """Scatter ``g`` to the positions of the maxima with Tensor ops (create_graph=True)."""
+    from ..ops.indexing import IndexPut
+    N, C, H, W = node.shape
+    idx = node.idx.reshape(N, C, -1)
+    where = (np.arange(N)[:, None, None], np.arange(C)[None, :, None], idx)
+    z = _lk.zeros((N, C, H * W), dtype=g.dtype)
+    gx = IndexPut.apply(z, g.reshape(N, C, -1), where, True).reshape(N, C, H, W)
+    return (gx,) + (None,) * 6
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
