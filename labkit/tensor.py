@@ -337,10 +337,13 @@ class Tensor:
             t = ref()
             g = grads[nr]
             if t is not None and g is not None:
-                if t._grad is None:
+                if isinstance(g, Tensor):              # create_graph=True: keep it on its graph
+                    t._grad = g if t._grad is None else t._grad + g
+                elif t._grad is None:
                     t._grad = _make(np.array(g, dtype=t._np.dtype), False, None, 0)
                 else:
                     t._grad._np += g
+        _retain._retains_grad = True                    # runs after the tensor's other hooks
         self.grad_fn.register_prehook(_retain)
 
     @property
@@ -362,11 +365,15 @@ class Tensor:
             g = grads[nr]
             if g is None:
                 return None
-            r = hook(_make(g, False, None, 0))
+            graph = isinstance(g, Tensor)                # create_graph=True: grads are Tensors
+            r = hook(g if graph else _make(g, False, None, 0))
             if r is None:
                 return None
             grads = list(grads)
-            grads[nr] = r._np if isinstance(r, Tensor) else np.asarray(r)
+            if graph:
+                grads[nr] = r if isinstance(r, Tensor) else _make(np.asarray(r), False, None, 0)
+            else:
+                grads[nr] = r._np if isinstance(r, Tensor) else np.asarray(r)
             return grads
         h = self.grad_fn.register_prehook(_pre)
         return h

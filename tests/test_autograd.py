@@ -664,3 +664,19 @@ def test_backward_inputs_skips_branches_that_lead_elsewhere():
     tb.grad_fn.register_hook(lambda gi, go: fired.append("tanh"))
     (a * 3 + tb).sum().backward(inputs=[a])
     assert a.grad.tolist() == [3.0, 3.0] and b.grad is None and fired == []
+
+
+@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph")
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_retain_grad_sees_the_gradient_after_the_tensors_hooks(create_graph):
+    # PyTorch runs retain_grad's hook last, whatever the registration order
+    res = {}
+    for M in (lk, torch):
+        x = M.tensor([1.0, 2.0], requires_grad=True)
+        h = x * 3
+        h.retain_grad()
+        h.register_hook(lambda g: g * 2)
+        (h ** 2).sum().backward(create_graph=create_graph)
+        res[M.__name__] = (h.grad.detach().numpy().tolist(), x.grad.detach().numpy().tolist(),
+                           h.grad.requires_grad)
+    assert res["labkit"] == res["torch"]

@@ -168,11 +168,20 @@ class Node:
         return _RemovableHandle(self._hooks, fn)
 
     def register_prehook(self, fn):
-        """``fn(grad_outputs)`` before this node's backward; may return replacement grad_outputs."""
+        """``fn(grad_outputs)`` before this node's backward; may return replacement grad_outputs.
+
+        ``retain_grad``'s hooks always run last (as in PyTorch), so ``.grad`` of a non-leaf
+        shows the gradient after the tensor's other hooks."""
         if self._pre_hooks is None:
             self._pre_hooks = []
-        self._pre_hooks.append(fn)
-        return _RemovableHandle(self._pre_hooks, fn)
+        hooks = self._pre_hooks
+        if getattr(fn, "_retains_grad", False):
+            hooks.append(fn)
+        else:
+            at = next((i for i, h in enumerate(hooks) if getattr(h, "_retains_grad", False)),
+                      len(hooks))
+            hooks.insert(at, fn)
+        return _RemovableHandle(hooks, fn)
 
     @property
     def metadata(self):
