@@ -282,3 +282,18 @@ def test_numpy_scalars_keep_their_dtype_like_torch():
     import torch
     for v in (np.float64(1.5), np.float32(2.0), np.int32(3), np.int64(4), np.bool_(True)):
         assert lk.tensor(v).dtype.name == str(torch.tensor(v).dtype).split(".")[1], v
+
+
+def test_where_method_and_return_types_follow_torch():
+    x = lk.tensor([1.0, 2.0, 3.0, 4.0])
+    tx = torch.tensor([1.0, 2.0, 3.0, 4.0])
+    assert x.where(x > 2, lk.zeros(4)).tolist() == tx.where(tx > 2, torch.zeros(4)).tolist()
+    m = lk.tensor([[1.0, 5.0], [3.0, 4.0]])
+    for name in ("max", "min"):
+        r = getattr(m, name)(dim=1)
+        assert type(r).__name__ == name and r.indices.tolist() == getattr(
+            torch.tensor(m.numpy()), name)(dim=1).indices.tolist()
+        assert repr(r).startswith(f"labkit.return_types.{name}(\nvalues=tensor(")
+    assert type(m.sort()).__name__ == "sort" and type(m.topk(1)).__name__ == "topk"
+    assert type(m.median(1)).__name__ == "median" and type(m.kthvalue(1)).__name__ == "kthvalue"
+    assert lk.return_types.aminmax(1, 2).max == 2

@@ -831,7 +831,7 @@ class Where(Function):
         return None, np.where(cond, g, z), np.where(cond, z, g)
 
 
-@register("where")
+@register("where", method=False)
 def where(condition, input=None, other=None):
     if input is None and other is None:
         from .indexing import nonzero
@@ -845,6 +845,12 @@ def where(condition, input=None, other=None):
     except ValueError:
         check_broadcast(cond, a, b)
         raise
+
+
+@method("where")
+def where_method(self, condition, y):
+    """``x.where(condition, y)``: ``x`` where ``condition`` holds, else ``y`` (as in PyTorch)."""
+    return where(condition, self, y)
 
 
 class Lerp(Function):

@@ -2,17 +2,16 @@
 cumsum/cumprod, all/any.  ``dim`` may be an int, a tuple of ints or None; ``keepdim`` as in PyTorch.
 """
 import builtins
-from collections import namedtuple
 
 import numpy as np
 
 from .. import dtypes as D
+from .. import return_types as RT
 from ..autograd.function import Function
 from ..tensor import Tensor, _make
 from ._common import as_tensor_arg, dims_arg, to_float
 from ._registry import register
 
-values_indices = namedtuple("values_indices", ["values", "indices"])
 
 
 def _expand_back(g, shape, axes, keepdim):
@@ -284,11 +283,11 @@ def _maxmin(input, dim, keepdim, is_max, other=None):
     if x.ndim == 0:                                # a 0-d tensor: itself, at index 0
         dims_arg(dim, 0)
         v, i = MaxMinDim.apply(x.reshape(1), 0, False, is_max)
-        return values_indices(v, i)
+        return (RT.max if is_max else RT.min)(v, i)
     d = dims_arg(dim, x.ndim)[0]
     _check_nonempty(x, name, d)
     v, i = MaxMinDim.apply(x, d, keepdim, is_max)
-    return values_indices(v, i)
+    return (RT.max if is_max else RT.min)(v, i)
 
 
 @register("max")
@@ -469,8 +468,7 @@ def count_nonzero(input, dim=None):
 # ----------------------------------------------------------------------------- sorting and order
 # Values are gathered with the (non-differentiable) order indices, so their gradient flows back
 # through ``gather``: each value's gradient lands on the element it came from.
-sort_result = namedtuple("sort", ["values", "indices"])
-topk_result = namedtuple("topk", ["values", "indices"])
+sort_result, topk_result = RT.sort, RT.topk
 
 
 def _order(a, dim, descending, stable=True):
@@ -531,13 +529,13 @@ def kthvalue(input, k, dim=-1, keepdim=False):
         raise RuntimeError(f"kthvalue(): selected number k={k} out of range for dimension {d} "
                            f"of size {n}")
     if x.ndim == 0:
-        return values_indices(x.clone(), _make(np.zeros((), np.int64)))
+        return RT.kthvalue(x.clone(), _make(np.zeros((), np.int64)))
     idx = np.take(_order(x._np, d, False), [k - 1], axis=d)
     vals = _sorted_by(x, d, idx)
     idx = _make(idx.astype(np.int64))
     if not keepdim:
         vals, idx = vals.squeeze(d), idx.squeeze(d)
-    return values_indices(vals, idx)
+    return RT.kthvalue(vals, idx)
 
 
 @register("median")
@@ -550,13 +548,12 @@ def median(input, dim=None, keepdim=False):
         return kthvalue(flat, (flat.shape[0] + 1) // 2, 0).values
     d = dims_arg(dim, x.ndim)[0] if x.ndim else 0
     n = x.shape[d] if x.ndim else 1
-    return kthvalue(x, (n + 1) // 2, d, keepdim)
+    return RT.median(*kthvalue(x, (n + 1) // 2, d, keepdim))
 
 
 @register("aminmax")
 def aminmax(input, *, dim=None, keepdim=False):
-    mm = namedtuple("aminmax", ["min", "max"])
-    return mm(amin(input, () if dim is None else dim, keepdim),
+    return RT.aminmax(amin(input, () if dim is None else dim, keepdim),
               amax(input, () if dim is None else dim, keepdim))
 
 

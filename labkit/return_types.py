@@ -1,0 +1,24 @@
+"""Named tuples returned by ops with several results (``torch.return_types``):
+``values, indices = x.max(dim=1)`` or ``x.max(dim=1).indices``."""
+from collections import namedtuple
+
+__all__ = ["max", "min", "sort", "topk", "kthvalue", "median", "aminmax"]
+
+
+def _make(name, fields):
+    base = namedtuple(name, fields)
+
+    def __repr__(self):
+        body = ",\n".join(f"{f}={v!r}" for f, v in zip(self._fields, self))
+        return f"labkit.return_types.{name}(\n{body})"
+    return type(name, (base,), {"__slots__": (), "__repr__": __repr__,
+                                "__module__": "labkit.return_types"})
+
+
+max = _make("max", ["values", "indices"])              # noqa: A001 (torch's names)
+min = _make("min", ["values", "indices"])              # noqa: A001
+sort = _make("sort", ["values", "indices"])
+topk = _make("topk", ["values", "indices"])
+kthvalue = _make("kthvalue", ["values", "indices"])
+median = _make("median", ["values", "indices"])
+aminmax = _make("aminmax", ["min", "max"])
