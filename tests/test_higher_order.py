@@ -66,6 +66,15 @@ OPS = [
     ("conv2d_dilated", lambda x, w: lk.nn.functional.conv2d(x, w, dilation=2, padding=2) ** 2,
      (lambda: _x(1, 2, 5, 4), lambda: _x(2, 2, 2, 3, seed=1))),
     ("max_pool2d", lambda x: lk.nn.functional.max_pool2d(x, 2) ** 2, (lambda: _x(2, 2, 4, 5),)),
+    ("mse_loss", lambda a, b: lk.nn.functional.mse_loss(a.tanh(), b) * 3,
+     (lambda: _x(3, 4), lambda: _x(3, 4, seed=1))),
+    ("mse_loss_none", lambda a: lk.nn.functional.mse_loss(a.tanh(), _T(3, 4), reduction="none"),
+     (lambda: _x(3, 4),)),
+    ("bce_logits", lambda a: lk.nn.functional.binary_cross_entropy_with_logits(
+        a, _T(3, 4, prob=True), weight=_T(4, prob=True), pos_weight=_T(4, prob=True) + 1),
+     (lambda: _x(3, 4),)),
+    ("bce_logits_sum", lambda a: lk.nn.functional.binary_cross_entropy_with_logits(
+        a, _T(3, 4, prob=True), reduction="sum"), (lambda: _x(3, 4),)),
     ("leaky_relu", lambda a: lk.nn.functional.leaky_relu(a, 0.2) ** 2, (lambda: _x(6),)),
     ("silu", lambda a: lk.nn.functional.silu(a), (lambda: _x(6),)),
     ("softplus", lambda a: lk.nn.functional.softplus(a, beta=2.0, threshold=3.0),
@@ -74,6 +83,13 @@ OPS = [
     ("selu_like", lambda a: lk.nn.functional.selu(a) ** 2 if hasattr(lk.nn.functional, "selu")
      else a ** 2, (lambda: _x(6),)),
 ]
+
+def _T(*shape, prob=False, M=None):
+    """A constant float64 tensor (of labkit, or of ``M``) with fixed values."""
+    a = np.random.default_rng(7).random(shape) if prob else \
+        np.random.default_rng(7).standard_normal(shape)
+    return (M or lk).tensor(a, dtype=(M or lk).float64)
+
 
 _Y = np.array([2, 0, 1, 3, 1])
 CE_CASES = {
@@ -126,6 +142,14 @@ def test_second_order_matches_torch(name, fn, makers):
     if name == "dropout":
         return                             # torch draws another mask: gradgradcheck covers it
     tfn = {"setitem": _setitem_torch,
+           "mse_loss": lambda a, b: torch.nn.functional.mse_loss(a.tanh(), b) * 3,
+           "mse_loss_none": lambda a: torch.nn.functional.mse_loss(a.tanh(), _T(3, 4, M=torch),
+                                                                   reduction="none"),
+           "bce_logits": lambda a: torch.nn.functional.binary_cross_entropy_with_logits(
+               a, _T(3, 4, prob=True, M=torch), weight=_T(4, prob=True, M=torch),
+               pos_weight=_T(4, prob=True, M=torch) + 1),
+           "bce_logits_sum": lambda a: torch.nn.functional.binary_cross_entropy_with_logits(
+               a, _T(3, 4, prob=True, M=torch), reduction="sum"),
            "conv2d": lambda x, w, b: torch.nn.functional.conv2d(x, w, b, stride=2, padding=1).tanh(),
            "conv2d_dilated": lambda x, w: torch.nn.functional.conv2d(x, w, dilation=2,
                                                                      padding=2) ** 2,
@@ -324,3 +348,24 @@ def test_functional_leaves_the_callers_tensors_alone_and_checks_arguments():
         lk.autograd.functional.hessian(lambda t: t ** 2, x)
     with pytest.raises(RuntimeError, match="independent of input 1"):
         lk.autograd.functional.jacobian(lambda t, u: t * 2, (x, x.detach()), strict=True)
+
+
+def test_newtons_method_on_logistic_regression_matches_torch():
+    # the Hessian of the logistic loss, the classic second-order lesson
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((20, 3)), (rng.random(20) > 0.5).astype(float)
+    w = np.zeros(3)
+    for M in (lk, torch):
+        Xm, ym = M.tensor(X), M.tensor(y)
+
+        def loss(w):
+            return M.nn.functional.binary_cross_entropy_with_logits(Xm @ w, ym)
+        wm = M.tensor(w)
+        for _ in range(3):                              # Newton steps
+            g = M.autograd.functional.jacobian(loss, wm)
+            H = M.autograd.functional.hessian(loss, wm)
+            wm = wm - M.tensor(np.linalg.solve(H.numpy(), g.numpy()))
+        if M is lk:
+            ours = wm.numpy()
+        else:
+            np.testing.assert_allclose(ours, wm.numpy(), rtol=1e-10)

@@ -522,3 +522,18 @@ GRADCHECKS = {
 def test_gradcheck(name):
     fn, inputs = GRADCHECKS[name]()
     assert gradcheck(fn, inputs, eps=1e-6, atol=1e-5)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_loss_nodes_are_named_like_torch(reduction):
+    # the autograd tutorial prints loss.grad_fn: one node per loss, reduction included
+    x = np.random.default_rng(0).random((3, 4))
+    t = np.random.default_rng(1).random((3, 4))
+    for name in ("mse_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
+                 "binary_cross_entropy_with_logits"):
+        names = []
+        for M in (lk, torch):
+            xi = M.tensor(x, requires_grad=True)
+            out = getattr(M.nn.functional, name)(xi, M.tensor(t), reduction=reduction)
+            names.append(type(out.grad_fn).__name__)
+        assert names[0] == names[1], (name, names)

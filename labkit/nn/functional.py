@@ -80,15 +80,17 @@ def _reduction_arg(size_average, reduce, reduction):
     return "mean" if size_average else "sum"
 
 
+def _check_reduction(reduction):
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"{reduction} is not a valid value for reduction (use 'mean', 'sum' or "
+                         f"'none')")
+
+
 def _reduce(loss, reduction):
+    _check_reduction(reduction)
     if reduction == "none":
         return loss
-    if reduction == "mean":
-        return loss.mean()
-    if reduction == "sum":
-        return loss.sum()
-    raise ValueError(f"{reduction} is not a valid value for reduction (use 'mean', 'sum' or "
-                     f"'none')")
+    return loss.mean() if reduction == "mean" else loss.sum()
 
 
 def _check_float(x, name):
@@ -1802,15 +1804,93 @@ def _warn_shape(input, target):
                       stacklevel=3)
 
 
+def _reduce_np(loss, reduction, dtype):
+    """Reduce an elementwise loss array inside a loss node (as PyTorch's loss nodes do)."""
+    if reduction == "none":
+        return loss.astype(dtype, copy=False)
+    total = loss.sum(dtype=np.float64)
+    if reduction == "mean":
+        total = total / loss.size if loss.size else np.nan
+    return np.asarray(total, dtype)
+
+
+def _expand_np(g, shape, reduction):
+    """The upstream gradient of a reduced loss, per element."""
+    if reduction == "none":
+        return g
+    n = int(np.prod(shape))
+    return np.broadcast_to(g if reduction == "sum" else g / g.dtype.type(max(n, 1)), shape)
+
+
+class _PointwiseLoss(Function):
+    """A loss ``f(x - y)`` per element, weighted, reduced in the same node (one graph node named
+    like PyTorch's, e.g. ``MseLossBackward0``).  Subclasses give ``f`` and ``f'`` of ``d``."""
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, t, w, reduction, p):
+        d = x - t
+        loss = ctx._fn.f(d, p)
+        if w is not None:
+            loss = loss * w
+        ctx.save_for_backward(x, t)
+        ctx.w, ctx.reduction, ctx.p, ctx.shape = w, reduction, p, loss.shape
+        return _reduce_np(loss, reduction, np.result_type(x, t))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, t = ctx.saved_tensors
+        gd = _expand_np(g, ctx.shape, ctx.reduction) * ctx._fn.df(x - t, ctx.p)
+        if ctx.w is not None:
+            gd = gd * ctx.w
+        nx, nt = ctx.needs_input_grad[:2]
+        return (gd if nx else None), (-gd if nt else None), None, None, None
+
+
+class MSELossFn(_PointwiseLoss):
+    node_name = "MseLossBackward0"
+    f = staticmethod(lambda d, p: d * d)
+    df = staticmethod(lambda d, p: 2 * d)
+
+
+class SmoothL1LossFn(_PointwiseLoss):
+    node_name = "SmoothL1LossBackward0"
+    f = staticmethod(lambda d, beta: np.where(np.abs(d) < beta, 0.5 * d * d / (beta or 1),
+                                              np.abs(d) - 0.5 * beta))
+    df = staticmethod(lambda d, beta: np.where(np.abs(d) < beta, d / (beta or 1), np.sign(d)))
+
+
+class HuberLossFn(_PointwiseLoss):
+    node_name = "HuberLossBackward0"
+    f = staticmethod(lambda d, delta: np.where(np.abs(d) < delta, 0.5 * d * d,
+                                               delta * (np.abs(d) - 0.5 * delta)))
+    df = staticmethod(lambda d, delta: np.where(np.abs(d) < delta, d, delta * np.sign(d)))
+
+
+@higher.rule(MSELossFn)
+def _mse_double_backward(node, g):
+    x, t = node._saved
+    D = higher.saved_input(node, 0, x) - higher.saved_input(node, 1, t)
+    G = g if node.reduction == "none" else (
+        g if node.reduction == "sum" else g / max(int(np.prod(node.shape)), 1)).expand(node.shape)
+    gd = 2 * D * G
+    if node.w is not None:
+        gd = gd * _make(node.w)
+    nx, nt = node.needs_input_grad[:2]
+    return (gd if nx else None), (-gd if nt else None), None, None, None
+
+
+def _pointwise_loss(cls, input, target, weight, reduction, p=None):
+    _warn_shape(input, target)
+    _check_reduction(reduction)
+    w = None if weight is None else _lk.as_tensor(weight)._np
+    return cls.apply(input, target, w, reduction, p)
+
+
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """Mean squared error ``(x - y)^2`` (mean over all elements by default)."""
     reduction = _reduction_arg(size_average, reduce, reduction)
-    _warn_shape(input, target)
-    d = input - target
-    loss = d * d
-    if weight is not None:
-        loss = loss * weight
-    return _reduce(loss, reduction)
+    return _pointwise_loss(MSELossFn, input, target, weight, reduction)
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
@@ -1826,26 +1906,14 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
     """``0.5 d^2 / beta`` if ``|d| < beta`` else ``|d| - 0.5 beta``."""
     reduction = _reduction_arg(size_average, reduce, reduction)
-    _warn_shape(input, target)
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
-    d = input - target
-    ad = d.abs()
-    if beta == 0:
-        return _reduce(ad, reduction)
-    loss = _lk.where(ad < beta, d * d * (0.5 / beta), ad - 0.5 * beta)
-    return _reduce(loss, reduction)
+    return _pointwise_loss(SmoothL1LossFn, input, target, None, reduction, float(beta))
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     """``0.5 d^2`` if ``|d| < delta`` else ``delta (|d| - 0.5 delta)``."""
-    _warn_shape(input, target)
-    d = input - target
-    ad = d.abs()
-    loss = _lk.where(ad < delta, d * d * 0.5, (ad - 0.5 * delta) * delta)
-    if weight is not None:
-        loss = loss * weight
-    return _reduce(loss, reduction)
+    return _pointwise_loss(HuberLossFn, input, target, weight, reduction, float(delta))
 
 
 def _class_weight(weight, C, dtype):
@@ -2073,18 +2141,20 @@ class BinaryCrossEntropy(Function):
     node_name = "BinaryCrossEntropyBackward0"
 
     @staticmethod
-    def forward(ctx, x, t, w):
+    def forward(ctx, x, t, w, reduction):
         logx = np.maximum(np.log(x), -100)
         log1mx = np.maximum(np.log1p(-x), -100)
         loss = -(t * logx + (1 - t) * log1mx)
         if w is not None:
             loss = loss * w
         ctx.save_for_backward(x, t, w)
-        return loss.astype(x.dtype, copy=False)
+        ctx.reduction = reduction
+        return _reduce_np(loss, reduction, x.dtype)
 
     @staticmethod
     def backward(ctx, g):
         x, t, w = ctx.saved_tensors
+        g = _expand_np(g, x.shape, ctx.reduction)
         gx = gt = None
         if ctx.needs_input_grad[0]:
             gx = g * (x - t) / np.maximum((1 - x) * x, 1e-12)
@@ -2094,7 +2164,7 @@ class BinaryCrossEntropy(Function):
             gt = g * (np.maximum(np.log1p(-x), -100) - np.maximum(np.log(x), -100))
             if w is not None:
                 gt = gt * w
-        return gx, gt, None
+        return gx, gt, None, None
 
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
@@ -2115,7 +2185,8 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         target = target.to(input.dtype)
     if weight is not None:
         weight = _lk.broadcast_to(weight.to(input.dtype), input.shape)
-    return _reduce(BinaryCrossEntropy.apply(input, target, weight), reduction)
+    _check_reduction(reduction)
+    return BinaryCrossEntropy.apply(input, target, weight, reduction)
 
 
 class BCEWithLogits(Function):
@@ -2123,18 +2194,20 @@ class BCEWithLogits(Function):
     node_name = "BinaryCrossEntropyWithLogitsBackward0"
 
     @staticmethod
-    def forward(ctx, x, t, w, pw):
+    def forward(ctx, x, t, w, pw, reduction):
         sp = np.logaddexp(0, -x)                         # softplus(-x) = -log(sigmoid(x))
         lw = 1 if pw is None else 1 + (pw - 1) * t
         loss = (1 - t) * x + lw * sp
         if w is not None:
             loss = loss * w
         ctx.save_for_backward(x, t, w, pw)
-        return loss.astype(x.dtype, copy=False)
+        ctx.reduction = reduction
+        return _reduce_np(loss, reduction, x.dtype)
 
     @staticmethod
     def backward(ctx, g):
         x, t, w, pw = ctx.saved_tensors
+        g = _expand_np(g, x.shape, ctx.reduction)
         gx = gt = None
         if w is not None:
             g = g * w
@@ -2144,7 +2217,24 @@ class BCEWithLogits(Function):
         if ctx.needs_input_grad[1]:
             gt = -x if pw is None else -x + (pw - 1) * np.logaddexp(0, -x)
             gt = g * gt
-        return gx, gt, None, None
+        return gx, gt, None, None, None
+
+
+@higher.rule(BCEWithLogits)
+def _bce_logits_double_backward(node, g):
+    """``g w ((1 - t) - lw sigmoid(-x))`` with Tensor ops (Newton's method on logistic
+    regression needs it), for create_graph=True; the target is treated as a constant."""
+    x, t, w, pw = node._saved
+    if node.needs_input_grad[1]:
+        raise NotImplementedError("create_graph=True through binary_cross_entropy_with_logits "
+                                  "with a target that requires grad is not supported yet")
+    X = higher.saved_input(node, 0, x)
+    G = g if node.reduction == "none" else (
+        g if node.reduction == "sum" else g / max(x.size, 1)).expand(x.shape)
+    if w is not None:
+        G = G * _make(w)
+    lw = 1 if pw is None else _make(np.asarray(1 + (pw - 1) * t))
+    return G * (_make(np.asarray(1 - t)) - lw * (1 - X.sigmoid())), None, None, None, None
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
@@ -2165,7 +2255,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         weight = _lk.broadcast_to(weight.to(dt), input.shape)
     if pos_weight is not None:
         pos_weight = pos_weight.to(dt)
-    return _reduce(BCEWithLogits.apply(input, target, weight, pos_weight), reduction)
+    _check_reduction(reduction)
+    return BCEWithLogits.apply(input, target, weight, pos_weight, reduction)
 
 
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
