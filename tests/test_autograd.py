@@ -680,3 +680,45 @@ def test_retain_grad_sees_the_gradient_after_the_tensors_hooks(create_graph):
         res[M.__name__] = (h.grad.detach().numpy().tolist(), x.grad.detach().numpy().tolist(),
                            h.grad.requires_grad)
     assert res["labkit"] == res["torch"]
+
+
+# grad_fn names as PyTorch prints them (tutorials print them; the graph views show them)
+_NAMED = {
+    "x.T": lambda M, x, v, b: x.T, "x.t()": lambda M, x, v, b: x.t(),
+    "x.mT": lambda M, x, v, b: x.mT, "transpose": lambda M, x, v, b: x.transpose(0, 1),
+    "unsqueeze": lambda M, x, v, b: x.unsqueeze(0), "squeeze()": lambda M, x, v, b: x[None].squeeze(),
+    "squeeze(0)": lambda M, x, v, b: x[None].squeeze(0), "x[None]": lambda M, x, v, b: x[None],
+    "x[0]": lambda M, x, v, b: x[0], "x[:, 1]": lambda M, x, v, b: x[:, 1],
+    "x[1:3]": lambda M, x, v, b: x[1:3], "x[0, 1:3]": lambda M, x, v, b: x[0, 1:3],
+    "x[..., 0]": lambda M, x, v, b: x[..., 0], "x[[0, 1]]": lambda M, x, v, b: x[[0, 1]],
+    "x[mask]": lambda M, x, v, b: x[x > 0], "narrow": lambda M, x, v, b: x.narrow(0, 1, 2),
+    "sum()": lambda M, x, v, b: x.sum(), "sum(1)": lambda M, x, v, b: x.sum(1),
+    "mean(1)": lambda M, x, v, b: x.mean(1), "max()": lambda M, x, v, b: x.max(),
+    "min()": lambda M, x, v, b: x.min(), "max(1)": lambda M, x, v, b: x.max(1).values,
+    "amax(1)": lambda M, x, v, b: x.amax(1), "amin(1)": lambda M, x, v, b: x.amin(1),
+    "bmm": lambda M, x, v, b: b.bmm(b.mT), "mv": lambda M, x, v, b: x.mv(v),
+    "dot": lambda M, x, v, b: v.dot(v), "mm": lambda M, x, v, b: x.mm(x.T),
+    "x @ v": lambda M, x, v, b: x @ v, "1 - x": lambda M, x, v, b: 1 - x,
+    "x - 1": lambda M, x, v, b: x - 1, "clamp": lambda M, x, v, b: x.clamp(-1, 1),
+    "tril": lambda M, x, v, b: x.tril(), "triu": lambda M, x, v, b: x.triu(),
+    "index_select": lambda M, x, v, b: x.index_select(0, M.tensor([0])),
+    "split": lambda M, x, v, b: x.split(2)[0], "split([1, 3])": lambda M, x, v, b: x.split([1, 3])[0],
+    "chunk": lambda M, x, v, b: x.chunk(2)[0], "unbind": lambda M, x, v, b: x.unbind(0)[0],
+    "norm": lambda M, x, v, b: x.norm(), "x ** v": lambda M, x, v, b: x ** v,
+    "2 ** x": lambda M, x, v, b: 2.0 ** x, "view": lambda M, x, v, b: x.view(12),
+    "linear": lambda M, x, v, b: M.nn.functional.linear(x, M.ones(2, 3), M.ones(2)),
+    "linear, no bias": lambda M, x, v, b: M.nn.functional.linear(x, M.ones(2, 3)),
+    "expand": lambda M, x, v, b: v.expand(2, 3), "cat": lambda M, x, v, b: M.cat([x, x]),
+    "gather": lambda M, x, v, b: x.gather(1, M.zeros(4, 1, dtype=M.long)),
+}
+
+
+@pytest.mark.parametrize("expr", list(_NAMED))
+def test_grad_fn_names_match_torch(expr):
+    names = []
+    for M in (lk, torch):
+        M.manual_seed(0)
+        x, v = M.randn(4, 3, requires_grad=True), M.randn(3, requires_grad=True)
+        b = M.randn(2, 4, 3, requires_grad=True)
+        names.append(type(_NAMED[expr](M, x, v, b).grad_fn).__name__)
+    assert names[0] == names[1]

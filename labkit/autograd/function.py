@@ -278,6 +278,23 @@ class Function(metaclass=FunctionMeta):
             return _apply_raw(cls, args)
         return _apply_user(cls, args)
 
+    @classmethod
+    def variant(cls, node_name):
+        """This Function under another node name, as PyTorch names one kernel by how it was
+        called: ``Index.variant("SelectBackward0")`` for ``x[0]``.  Same forward, backward and
+        class ``__name__`` (the rules of ``graph`` and ``autograd.higher`` apply unchanged)."""
+        variants = cls.__dict__.get("_variants")
+        if variants is None:
+            variants = {}
+            type.__setattr__(cls, "_variants", variants)
+        sub = variants.get(node_name)
+        if sub is None:
+            sub = variants[node_name] = FunctionMeta(
+                cls.__name__, (cls,), {"node_name": node_name, "raw": cls.raw,
+                                       "__module__": cls.__module__,
+                                       "__qualname__": cls.__qualname__})
+        return sub
+
 
 def _apply_raw(cls, args):
     """Fast path for built-in ops: unwrap tensors to arrays, run forward, wire up the node.

@@ -70,7 +70,7 @@ def call(node, grads):
         if not fn.raw:
             out = fn.backward(node, *grads)
         else:
-            r = RULES.get(fn)
+            r = next((RULES[c] for c in fn.__mro__ if c in RULES), None)    # (variants too)
             if r is None:
                 raise NotImplementedError(
                     f"create_graph=True: {node.name()} has no differentiable backward rule yet, so "

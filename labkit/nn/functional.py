@@ -571,7 +571,11 @@ def linear(input, weight, bias=None):
         raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
                            f"{names.get(input.dtype.name, input.dtype.name)} and "
                            f"{names.get(weight.dtype.name, weight.dtype.name)}{hint}")
-    return Linear.apply(input, weight, bias)
+    return (Linear if bias is not None or input.ndim != 2 else _LINEAR_NO_BIAS).apply(
+        input, weight, bias)
+
+
+_LINEAR_NO_BIAS = Linear.variant("MmBackward0")          # PyTorch's name for x @ W^T alone
 
 
 def bilinear(input1, input2, weight, bias=None):

@@ -75,7 +75,8 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        y = np.power(a, b)
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):   # NaN/inf, as torch
+            y = np.power(a, b)
         ctx.save_for_backward(a, b, y)
         return y
 
@@ -163,12 +164,12 @@ def _is_bool(x):
 
 
 @register("sub", "subtract")
-def sub(input, other, *, alpha=1, out=None):
+def sub(input, other, *, alpha=1, out=None, _fn=Sub):
     if _is_bool(input) or _is_bool(other):
         raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If "
                            "you are trying to invert a mask, use the `~` or `logical_not()` "
                            "operator instead.")
-    return _out(_binary(Sub, input, _scale(other, alpha) if alpha != 1 else other), out)
+    return _out(_binary(_fn, input, _scale(other, alpha) if alpha != 1 else other), out)
 
 
 @register("mul", "multiply")
@@ -203,7 +204,8 @@ def pow(input, exponent):
         if not isinstance(base, Tensor):
             if exponent.dtype.is_floating_point or isinstance(input, float):
                 e = exponent if exponent.dtype.is_floating_point else to_float(exponent)
-                return Pow.apply(_make(np.asarray(input, dtype=e._np.dtype)), e)
+                return Pow.variant("PowBackward2").apply(
+                    _make(np.asarray(input, dtype=e._np.dtype)), e)
             if (exponent._np < 0).any():                  # int ** int tensor stays integer
                 raise RuntimeError("Integers to negative integer powers are not allowed.")
             return _make(np.power(np.int64(input), exponent._np.astype(np.int64)))
@@ -214,7 +216,7 @@ def pow(input, exponent):
                 raise RuntimeError("Integers to negative integer powers are not allowed.")
             return Pow.apply(input, exponent if input.dtype.is_floating_point else int(exponent))
         return Pow.apply(to_float(input), float(exponent))
-    return _binary(Pow, input, exponent)
+    return _binary(Pow.variant("PowBackward1"), input, exponent)
 
 
 @register("maximum")
@@ -755,7 +757,7 @@ def clamp(input, min=None, max=None):
         return Clamp.apply(x, lo, hi)
     if x._np.dtype.kind != "f" and (isinstance(min, float) or isinstance(max, float)):
         x = to_float(x)
-    return Clamp.apply(x, min, max)
+    return Clamp.variant("ClampBackward1").apply(x, min, max)       # scalar bounds
 
 
 @register("clamp_min")
@@ -1036,7 +1038,7 @@ def _r(fn):
 method("__add__")(add)
 method("__radd__")(_r(add))
 method("__sub__")(sub)
-method("__rsub__")(_r(sub))
+method("__rsub__")(lambda self, other: sub(other, self, _fn=Sub.variant("RsubBackward1")))
 method("__mul__")(mul)
 method("__rmul__")(_r(mul))
 method("__truediv__")(div)

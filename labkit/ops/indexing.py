@@ -107,10 +107,26 @@ class Index(Function):
         return out, None, None
 
 
+def _basic_index_fn(idx):
+    """PyTorch applies a basic index step by step and names the node after the last step:
+    ``x[0]`` SelectBackward0, ``x[1:3]`` SliceBackward0, ``x[None]`` UnsqueezeBackward0."""
+    name = "AliasBackward0"
+    for part in (idx if isinstance(idx, tuple) else (idx,)):
+        if part is None:
+            name = "UnsqueezeBackward0"
+        elif isinstance(part, slice):
+            if part != slice(None):
+                name = "SliceBackward0"
+        elif part is not Ellipsis:
+            name = "SelectBackward0"
+    return Index.variant(name)
+
+
 @method("__getitem__")
-def getitem(self, idx):
+def getitem(self, idx, _fn=None):
     np_idx, basic = _convert_index(idx, self._np.shape)
-    r = Index.apply(self, np_idx, basic)
+    fn = _fn or (_basic_index_fn(idx) if basic else Index)
+    r = fn.apply(self, np_idx, basic)
     if basic:
         as_view(r, self)
     elif type(r._np) is not np.ndarray:
@@ -307,7 +323,8 @@ def index_select(input, dim, index):
         index = _make(np.asarray(index, dtype=np.int64))
     if index.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
-    return getitem(input, (slice(None),) * d + (index.reshape(-1),))
+    return getitem(input, (slice(None),) * d + (index.reshape(-1),),
+                   _fn=Index.variant("IndexSelectBackward0"))
 
 
 @register("index_add")

@@ -89,7 +89,14 @@ def matmul(input, other):
         except ValueError:
             raise RuntimeError(f"matmul: batch dimensions {list(a.shape[:-2])} and "
                                f"{list(b.shape[:-2])} cannot be broadcast together") from None
-    return MatMul.apply(a, b)
+    return _MATMUL_NODES[(min(a.ndim, 3), min(b.ndim, 3))].apply(a, b)
+
+
+# PyTorch names the node by the product it ran: dot, mv, mm, bmm
+_MATMUL_NODES = {(1, 1): MatMul.variant("DotBackward0"), (2, 1): MatMul.variant("MvBackward0"),
+                 (3, 3): MatMul.variant("BmmBackward0")}
+for _k in ((1, 2), (1, 3), (2, 2), (2, 3), (3, 1), (3, 2)):
+    _MATMUL_NODES[_k] = MatMul
 
 
 method("__matmul__")(matmul)

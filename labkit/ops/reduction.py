@@ -229,7 +229,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
         npd = D.as_dtype(dtype).np
     elif x._np.dtype.kind in "biu":
         npd = np.int64                           # integer sums are int64, like PyTorch
-    return Sum.apply(x, axes, keepdim, npd)
+    return (Sum if dim is None else Sum.variant("SumBackward1")).apply(x, axes, keepdim, npd)
 
 
 @register("mean")
@@ -241,7 +241,8 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
         raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a "
                            f"floating point or complex dtype. Got: {x.dtype.name}. Convert first, "
                            f"e.g. x.float().mean()")
-    return Mean.apply(x, dims_arg(dim, x.ndim), keepdim)
+    return (Mean if dim is None else Mean.variant("MeanBackward1")).apply(
+        x, dims_arg(dim, x.ndim), keepdim)
 
 
 @register("nansum")
@@ -279,7 +280,8 @@ def _maxmin(input, dim, keepdim, is_max, other=None):
         return (maximum if is_max else minimum)(x, dim)
     if dim is None:
         _check_nonempty(x, name, None)
-        return AMaxMin.apply(x, None, False, is_max)
+        return AMaxMin.variant("MaxBackward1" if is_max else "MinBackward1").apply(
+            x, None, False, is_max)
     if x.ndim == 0:                                # a 0-d tensor: itself, at index 0
         dims_arg(dim, 0)
         v, i = MaxMinDim.apply(x.reshape(1), 0, False, is_max)
@@ -310,7 +312,7 @@ def amax(input, dim=(), keepdim=False):
 @register("amin")
 def amin(input, dim=(), keepdim=False):
     x = _t(input)
-    return AMaxMin.apply(x, dims_arg(dim, x.ndim), keepdim, False)
+    return AMaxMin.variant("AminBackward0").apply(x, dims_arg(dim, x.ndim), keepdim, False)
 
 
 @register("argmax")
@@ -389,7 +391,7 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
 
 class Norm2(Function):
     raw = True
-    node_name = "NormBackward1"
+    node_name = "LinalgVectorNormBackward0"
 
     @staticmethod
     def forward(ctx, x, axes, keepdim):

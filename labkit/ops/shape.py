@@ -73,11 +73,10 @@ class Reshape(Function):
         return g.reshape(ctx.in_shape), None, None
 
 
-def _reshape(x, shape, must_view):
+def _reshape(x, shape, must_view, node_name=None):
     shape = _infer_shape(shape, x._np.size, x._np.shape)
-    if shape == x._np.shape and not must_view:
-        pass
-    r = Reshape.apply(x, shape, must_view)
+    fn = Reshape if node_name is None else Reshape.variant(node_name)
+    r = fn.apply(x, shape, must_view)
     if np.shares_memory(r._np, x._np) if r._np.size else True:
         as_view(r, x)
     return r
@@ -156,14 +155,14 @@ def permute(input, *dims):
 
 
 @register("transpose", "swapaxes", "swapdims")
-def transpose(input, dim0, dim1):
+def transpose(input, dim0, dim1, _node="TransposeBackward0"):
     nd = input.ndim
     if nd == 0:
         return input
     d0, d1 = dim_arg(dim0, nd), dim_arg(dim1, nd)
     dims = list(range(nd))
     dims[d0], dims[d1] = dims[d1], dims[d0]
-    return as_view(Permute.apply(input, tuple(dims)), input)
+    return as_view(Permute.variant(_node).apply(input, tuple(dims)), input)
 
 
 @register("t")
@@ -171,7 +170,7 @@ def t(input):
     if input.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D; "
                            f"use .transpose(-2, -1) or .mT for batches of matrices")
-    return transpose(input, 0, 1) if input.ndim == 2 else input
+    return transpose(input, 0, 1, _node="TBackward0") if input.ndim == 2 else input
 
 
 Tensor.T = property(lambda self: permute(self, tuple(range(self.ndim - 1, -1, -1))))
@@ -208,7 +207,7 @@ def squeeze(input, dim=None):
     else:
         dims = {dim_arg(d, input.ndim) for d in (dim if isinstance(dim, (tuple, list)) else (dim,))}
         new = tuple(s for i, s in enumerate(sh) if not (i in dims and s == 1))
-    return _reshape(input, new, False)
+    return _reshape(input, new, False, "SqueezeBackward0" if dim is None else "SqueezeBackward1")
 
 
 @register("unsqueeze")
@@ -216,7 +215,7 @@ def unsqueeze(input, dim):
     nd = input.ndim + 1
     d = _wrap_dim(dim, nd)
     sh = input._np.shape
-    return _reshape(input, sh[:d] + (1,) + sh[d:], False)
+    return _reshape(input, sh[:d] + (1,) + sh[d:], False, "UnsqueezeBackward0")
 
 
 class Expand(Function):
@@ -430,7 +429,8 @@ def split(tensor, split_size_or_sections, dim=0):
         if builtins.sum(sizes) != n:
             raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} "
                                f"(input tensor's size at dimension {d}), but got split_sizes={sizes}")
-    return _split(tensor, d, sizes, False)
+    return _split(tensor, d, sizes, False,
+                  isinstance(split_size_or_sections, numbers.Integral))
 
 
 class Split(Function):
@@ -475,8 +475,9 @@ class Unbind(Split):
     node_name = "UnbindBackward0"
 
 
-def _split(tensor, dim, sizes, squeeze):
-    outs = (Unbind if squeeze else Split).apply(tensor, dim, tuple(sizes), squeeze)
+def _split(tensor, dim, sizes, squeeze, equal=False):
+    fn = Unbind if squeeze else Split.variant("SplitBackward0") if equal else Split
+    outs = fn.apply(tensor, dim, tuple(sizes), squeeze)
     for o in outs:
         as_view(o, tensor)
     return outs
@@ -575,14 +576,14 @@ class Tri(Function):
 def tril(input, diagonal=0):
     if input.ndim < 2:
         raise RuntimeError("tril: input tensor must have at least 2 dimensions")
-    return Tri.apply(input, diagonal, True)
+    return Tri.variant("TrilBackward0").apply(input, diagonal, True)
 
 
 @register("triu")
 def triu(input, diagonal=0):
     if input.ndim < 2:
         raise RuntimeError("triu: input tensor must have at least 2 dimensions")
-    return Tri.apply(input, diagonal, False)
+    return Tri.variant("TriuBackward0").apply(input, diagonal, False)
 
 
 class Clone(Function):
