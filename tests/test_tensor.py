@@ -297,3 +297,16 @@ def test_where_method_and_return_types_follow_torch():
     assert type(m.sort()).__name__ == "sort" and type(m.topk(1)).__name__ == "topk"
     assert type(m.median(1)).__name__ == "median" and type(m.kthvalue(1)).__name__ == "kthvalue"
     assert lk.return_types.aminmax(1, 2).max == 2
+
+
+@pytest.mark.parametrize("right", [False, True])
+def test_bucketize_and_searchsorted_match_torch(right):
+    vals = [[0.5, 2.0, 2.5, 9.0], [1.0, 3.0, -1.0, 2.0]]
+    for M in (lk, torch):
+        b = M.bucketize(M.tensor(vals), M.tensor([1.0, 2.0, 3.0]), right=right)
+        s = M.searchsorted(M.tensor([[1.0, 3, 5, 7], [2, 4, 6, 8]]), M.tensor(vals), right=right)
+        s1 = M.searchsorted(M.tensor([1.0, 2, 3]), M.tensor(vals), out_int32=True, right=right)
+        if M is lk:
+            ours = (b.tolist(), s.tolist(), s1.tolist(), str(s1.dtype)[-5:])
+        else:
+            assert ours == (b.tolist(), s.tolist(), s1.tolist(), str(s1.dtype)[-5:])

@@ -585,6 +585,41 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     return out[0] if len(out) == 1 else tuple(out)
 
 
+@register("searchsorted", method=False)
+def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None, sorter=None):
+    """Indices where ``input`` would be inserted into ``sorted_sequence`` to keep it sorted (per
+    row of the last dim when the sequence is N-D)."""
+    seq = _t(sorted_sequence)._np
+    vals = input._np if isinstance(input, Tensor) else np.asarray(input)
+    if side is not None:
+        right = side == "right"
+    if sorter is not None:
+        seq = np.take_along_axis(seq, _t(sorter)._np, -1)
+    mode = "right" if right else "left"
+    if seq.ndim <= 1:
+        r = np.searchsorted(seq, vals, side=mode)
+    else:
+        if seq.shape[:-1] != vals.shape[:-1]:
+            raise RuntimeError(f"torch.searchsorted(): boundaries tensor should be 1 dimension or "
+                               f"the first N-1 dimensions of boundaries tensor and input value "
+                               f"tensor must match, but we got boundaries tensor "
+                               f"{list(seq.shape)} and input value tensor {list(vals.shape)}")
+        s2, v2 = seq.reshape(-1, seq.shape[-1]), vals.reshape(-1, vals.shape[-1])
+        r = np.stack([np.searchsorted(a, b, side=mode) for a, b in zip(s2, v2)]).reshape(
+            vals.shape)
+    return _make(np.asarray(r, np.int32 if out_int32 else np.int64))
+
+
+@register("bucketize")
+def bucketize(input, boundaries, *, out_int32=False, right=False):
+    """The bucket of each value: ``boundaries[i-1] < x <= boundaries[i]`` (``right=False``)."""
+    b = _t(boundaries)
+    if b.ndim != 1:
+        raise RuntimeError(f"bucketize: boundaries tensor must be 1 dimension, but got dim("
+                           f"{b.ndim})")
+    return searchsorted(b, input, out_int32=out_int32, right=right)
+
+
 @register("bincount")
 def bincount(input, weights=None, minlength=0):
     x = _t(input)
