@@ -217,6 +217,90 @@ def _register_all():
         gv = I.Index.apply(g, idx, basic)
         return gx, gv, None, None
 
+    def const(a):
+        return F._make(np.asarray(a), False, None, 0)
+
+    def expand_back(node, g, shape):
+        """Tensor version of reduction._expand_back (``node.axes``/``node.keepdim``)."""
+        axes = tuple(range(len(shape))) if node.axes is None else node.axes
+        if not node.keepdim:
+            g = g.reshape([1 if i in axes else s for i, s in enumerate(shape)])
+        return g.expand(shape)
+
+    @rule(S.Cat)
+    def _cat(node, g):
+        parts, start = [], 0
+        for size, skip in zip(node.sizes, node.skip):
+            parts.append(lk.zeros(0, dtype=g.dtype) if skip else g.narrow(node.dim, start, size))
+            start += size
+        return (None, *parts)
+
+    rule(S.Stack)(lambda node, g: (None, *[g.select(node.dim, i) for i in range(node.n)]))
+    rule(S.Flip)(lambda node, g: (g.flip(node.dims), None))
+    rule(R.Cumsum)(lambda node, g: (g.flip(node.dim).cumsum(node.dim).flip(node.dim), None))
+
+    @rule(I.MaskedFill)
+    def _masked_fill(node, g):
+        m = node.mask
+        gv = (g * const(m.astype(g._np.dtype))).sum() if node.needs_input_grad[2] else None
+        return g * const((~m).astype(g._np.dtype)), None, gv
+
+    def _max_min(is_max):
+        def r(node, g):
+            a, b = node._saved
+            win = a > b if is_max else a < b
+            w = np.where(win, 1.0, np.where(a == b, 0.5, 0.0)).astype(g._np.dtype)
+            return g * const(w), g * const(1 - w)
+        return r
+    rule(E.Maximum)(_max_min(True))
+    rule(E.Minimum)(_max_min(False))
+
+    @rule(E.Clamp)
+    def _clamp(node, g):
+        x, lo, hi = node._saved
+        keep = np.ones(x.shape, dtype=bool)
+        if lo is not None:
+            keep &= x >= lo
+        if hi is not None:
+            keep &= x <= hi
+        na = node.needs_input_grad
+        dt = g._np.dtype
+        return (g * const(keep.astype(dt)) if na[0] else None,
+                g * const((x < lo).astype(dt)) if na[1] and lo is not None else None,
+                g * const((x > hi).astype(dt)) if na[2] and hi is not None else None)
+
+    @rule(R.AMaxMin)
+    def _amax(node, g):
+        x, y = node._saved
+        yb = R._expand_back(y, x.shape, node.axes, node.keepdim)
+        mask = (x == yb).astype(g._np.dtype)
+        share = mask / mask.sum(axis=node.axes, keepdims=True)     # ties split evenly
+        return expand_back(node, g, x.shape) * const(share), None, None, None
+
+    @rule(R.MaxMinDim)
+    def _max_dim(node, g, g_idx=None):
+        (idx_k,) = node._saved
+        gk = g if node.keepdim else g.unsqueeze(node.dim)
+        z = lk.zeros(node.shape, dtype=g.dtype)
+        return z.scatter(node.dim, const(idx_k.astype(np.int64)), gk), None, None, None
+
+    @rule(R.Logsumexp)
+    def _logsumexp(node, g):
+        x, _ = node._saved
+        X = saved_input(node, 0, x)
+        axes = node.axes
+        P = (X - X.logsumexp(axes, keepdim=True)).exp()                 # softmax over the axes
+        return expand_back(node, g, x.shape) * P, None, None
+
+    @rule(R.Norm2)
+    def _norm2(node, g):
+        x, y = node._saved
+        X = saved_input(node, 0, x)
+        axes = node.axes if node.axes is not None else tuple(range(x.ndim))
+        Y = X.norm(2, dim=axes, keepdim=True)
+        safe = const((y == 0).astype(x.dtype))                          # d|x| at 0: 0
+        return expand_back(node, g, x.shape) * X / (Y + safe) * (1 - safe), None, None
+
     @rule(L.Softmax)
     def _softmax(node, g):
         Y = saved_output(node, node._saved[0])
