@@ -301,6 +301,53 @@ def _register_all():
         safe = const((y == 0).astype(x.dtype))                          # d|x| at 0: 0
         return expand_back(node, g, x.shape) * X / (Y + safe) * (1 - safe), None, None
 
+    @rule(R.Var)
+    def _var(node, g):
+        x, _ = node._saved
+        X = saved_input(node, 0, x)
+        axes = node.axes if node.axes is not None else tuple(range(x.ndim))
+        Xc = X - X.mean(axes, keepdim=True)
+        return expand_back(node, g, x.shape) * 2 * Xc / node.denom, None, None, None
+
+    @rule(R.Std)
+    def _std(node, g):
+        x, _, y = node._saved
+        X = saved_input(node, 0, x)
+        axes = node.axes if node.axes is not None else tuple(range(x.ndim))
+        Xc = X - X.mean(axes, keepdim=True)
+        Y = ((Xc * Xc).sum(axes, keepdim=True) / node.denom).sqrt()
+        zero = const((R._expand_back(y, x.shape, node.axes, node.keepdim) == 0).astype(x.dtype))
+        return (expand_back(node, g, x.shape) * Xc / (Y * node.denom + zero) * (1 - zero),
+                None, None, None)
+
+    @rule(I.Gather)
+    def _gather(node, g):
+        where = list(np.indices(node.index.shape, sparse=True))
+        where[node.dim] = node.index
+        z = lk.zeros(node.shape, dtype=g.dtype)
+        return I.IndexPut.apply(z, g, tuple(where), True), None, None
+
+    @rule(S.Repeat)
+    def _repeat(node, g):
+        inter = []
+        for r, s in zip(node.reps, node.xshape):
+            inter += [r, s]
+        return g.reshape(inter).sum(tuple(range(0, len(inter), 2))), None
+
+    @rule(S.Split)
+    def _split(node, *grads):
+        d, parts = node.dim, []
+        for g, n in zip(grads, node.sizes):
+            if g is None:
+                shape = list(node.shape)
+                if node.squeeze:
+                    del shape[d]
+                else:
+                    shape[d] = n
+                g = lk.zeros(shape, dtype=lk.tensor(np.zeros((), node.dtype)).dtype)
+            parts.append(g)
+        return (lk.stack(parts, d) if node.squeeze else lk.cat(parts, d)), None, None, None
+
     @rule(L.Softmax)
     def _softmax(node, g):
         Y = saved_output(node, node._saved[0])

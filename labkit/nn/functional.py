@@ -1462,6 +1462,22 @@ class Embedding(Function):
         return None, gw, None, None
 
 
+@higher.rule(Embedding)
+def _embedding_double_backward(node, g):
+    """Scatter-add the rows' gradients with Tensor ops (create_graph=True)."""
+    from ..ops.indexing import IndexPut
+    shape, padding_idx, scale = node.p
+    idx = node.idx.reshape(-1)
+    g2 = g.reshape(-1, shape[1])
+    if scale:
+        counts = np.bincount(idx, minlength=shape[0]).astype(g._np.dtype)
+        g2 = g2 / _make(counts[idx][:, None])
+    if padding_idx is not None:
+        g2 = g2 * _make((idx != padding_idx)[:, None].astype(g._np.dtype))
+    gw = IndexPut.apply(_lk.zeros(shape, dtype=g.dtype), g2, (idx,), True)
+    return None, gw, None, None
+
+
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
               scale_grad_by_freq=False, sparse=False):
     """Look up rows of ``weight`` (``(num_embeddings, dim)``) at the integer ``input``.
