@@ -377,3 +377,23 @@ def test_default_init_statistics_match_torch():
     assert abs(conv.weight.detach().numpy().std() - b / np.sqrt(3)) < 0.05 * b
     emb = nn.Embedding(1000, 50)
     assert abs(emb.weight.detach().numpy().std() - 1.0) < 0.02
+
+
+def test_every_layer_repr_and_parameter_count_match_torch():
+    def build(M):
+        n = M.nn
+        return [n.Linear(3, 4), n.Conv2d(3, 8, 3, stride=2, padding=1), n.Conv1d(2, 4, 5),
+                n.ConvTranspose2d(4, 2, 2, stride=2), n.MaxPool2d(2), n.AvgPool2d(3, stride=1),
+                n.AdaptiveAvgPool2d(1), n.BatchNorm2d(8), n.BatchNorm1d(4), n.LayerNorm(5),
+                n.GroupNorm(2, 4), n.Dropout(0.3), n.Dropout2d(), n.Embedding(10, 4, padding_idx=0),
+                n.ReLU(), n.LeakyReLU(0.2), n.GELU(), n.Softmax(dim=-1), n.Flatten(),
+                n.Unflatten(1, (2, 3)), n.LSTM(4, 8, num_layers=2, batch_first=True), n.GRU(4, 8),
+                n.RNN(4, 8), n.MultiheadAttention(8, 2),
+                n.TransformerEncoderLayer(8, 2, dim_feedforward=16), n.Identity(),
+                n.Bilinear(2, 3, 4), n.Tanh(), n.Sigmoid(), n.CrossEntropyLoss(label_smoothing=0.1),
+                n.MSELoss(), n.BCEWithLogitsLoss(), n.Hardtanh(), n.ELU(), n.SiLU(), n.Mish(),
+                n.Softplus(), n.LogSoftmax(dim=1), n.InstanceNorm2d(3),
+                n.InstanceNorm2d(3, affine=True)]
+    for a, b in zip(build(lk), build(torch)):
+        assert repr(a) == repr(b)
+        assert sum(p.numel() for p in a.parameters()) == sum(p.numel() for p in b.parameters())

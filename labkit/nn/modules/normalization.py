@@ -195,21 +195,26 @@ class InstanceNorm2d(Module):
     """Normalise each channel of each sample (no running stats; ``affine=False`` by default)."""
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False,
-                 track_running_stats=False, device=None, dtype=None):
+                 track_running_stats=False, device=None, dtype=None, *, bias=True):
         super().__init__()
         if track_running_stats:
             raise NotImplementedError("InstanceNorm2d(track_running_stats=True) is not "
                                       "supported by labkit")
         self.num_features, self.eps, self.affine = num_features, eps, affine
+        self.momentum, self.track_running_stats = momentum, track_running_stats
         if affine:
             self.weight = Parameter(_lk.ones(num_features, dtype=dtype))
-            self.bias = Parameter(_lk.zeros(num_features, dtype=dtype))
         else:
             self.register_parameter("weight", None)
+        if affine and bias:
+            self.bias = Parameter(_lk.zeros(num_features, dtype=dtype))
+        else:
             self.register_parameter("bias", None)
 
     def forward(self, input):
         return F.instance_norm(input, weight=self.weight, bias=self.bias, eps=self.eps)
 
     def extra_repr(self):
-        return f"{self.num_features}, eps={self.eps}, affine={self.affine}"
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, bias={self.bias is not None}, "
+                f"track_running_stats={self.track_running_stats}")
