@@ -97,6 +97,10 @@ OPS = [
     ("embedding", lambda w: lk.nn.functional.embedding(lk.tensor([[0, 2], [2, 3]]), w,
                                                        padding_idx=3).tanh(),
      (lambda: _x(4, 3),)),
+    ("batch_norm_train", lambda x, w, b: _bn(lk, x, w, b, True).tanh(),
+     (lambda: _x(4, 3, 2), lambda: _x(3, seed=1), lambda: _x(3, seed=2))),
+    ("batch_norm_eval", lambda x, w: _bn(lk, x, w, None, False) ** 2,
+     (lambda: _x(4, 3), lambda: _x(3, seed=1))),
     ("leaky_relu", lambda a: lk.nn.functional.leaky_relu(a, 0.2) ** 2, (lambda: _x(6),)),
     ("silu", lambda a: lk.nn.functional.silu(a), (lambda: _x(6),)),
     ("softplus", lambda a: lk.nn.functional.softplus(a, beta=2.0, threshold=3.0),
@@ -132,6 +136,12 @@ def _ce(M, a, weight=False, spatial=False, **kw):
     return M.nn.functional.cross_entropy(a.tanh() * 2, y, weight=w, **kw) * 3
 
 
+def _bn(M, x, w, b, training):
+    rm = M.tensor(np.array([0.1, -0.2, 0.3]), dtype=M.float64)
+    rv = M.tensor(np.array([1.5, 0.5, 2.0]), dtype=M.float64)
+    return M.nn.functional.batch_norm(x, rm, rv, w, b, training=training)
+
+
 def _dropout(M, a):
     M.manual_seed(0)                       # the same mask in every call of gradgradcheck
     return M.nn.functional.dropout(a, 0.4) ** 2
@@ -164,6 +174,8 @@ def test_second_order_matches_torch(name, fn, makers):
     if name == "dropout":
         return                             # torch draws another mask: gradgradcheck covers it
     tfn = {"setitem": _setitem_torch,
+           "batch_norm_train": lambda x, w, b: _bn(torch, x, w, b, True).tanh(),
+           "batch_norm_eval": lambda x, w: _bn(torch, x, w, None, False) ** 2,
            "gather": lambda a: a.gather(1, torch.tensor([[0, 0], [3, 1], [2, 2]])) ** 2,
            "embedding": lambda w: torch.nn.functional.embedding(
                torch.tensor([[0, 2], [2, 3]]), w, padding_idx=3).tanh(),

@@ -1192,13 +1192,13 @@ class BatchNorm(Function):
             y = y * w.reshape(bshape)
         if b is not None:
             y = y + b.reshape(bshape)
-        ctx.save_for_backward(w, xhat, rstd)
-        ctx.training = training
+        ctx.save_for_backward(w, xhat, rstd, x)             # (x: for create_graph=True)
+        ctx.training, ctx.eps, ctx.mean = training, eps, None if training else mean
         return y.astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
-        w, xhat, rstd = ctx.saved_tensors
+        w, xhat, rstd, _ = ctx.saved_tensors
         C = g.shape[1]
         axes = (0,) + tuple(range(2, g.ndim))
         bshape = (1, C) + (1,) * (g.ndim - 2)
@@ -1215,6 +1215,33 @@ class BatchNorm(Function):
             else:
                 gx = g * scale.reshape(bshape)
         return (gx, gxh_sum if nw else None, gb if nb else None) + (None,) * 5
+
+
+@higher.rule(BatchNorm)
+def _batch_norm_double_backward(node, g):
+    """BatchNorm's backward with Tensor ops, xhat recomputed from the input (training: batch
+    statistics on the graph; eval: the running ones, constants), for create_graph=True."""
+    w, _, rstd, x = node._saved
+    X = higher.saved_input(node, 0, x)
+    C = x.shape[1]
+    axes = (0,) + tuple(range(2, x.ndim))
+    bshape = (1, C) + (1,) * (x.ndim - 2)
+    if node.training:
+        xc = X - X.mean(axes, keepdim=True)
+        r = ((xc * xc).mean(axes, keepdim=True) + node.eps).rsqrt()
+    else:
+        xc = X - _make(node.mean.reshape(bshape).astype(x.dtype))
+        r = _make(rstd.reshape(bshape))
+    xhat = xc * r
+    gxhat = g if w is None else g * higher.saved_input(node, 1, w).reshape(bshape)
+    if node.training:
+        gx = r * (gxhat - gxhat.mean(axes, keepdim=True)
+                  - xhat * (gxhat * xhat).mean(axes, keepdim=True))
+    else:
+        gx = gxhat * r
+    nx, nw, nb = node.needs_input_grad[:3]
+    return ((gx if nx else None), ((g * xhat).sum(axes) if nw else None),
+            (g.sum(axes) if nb else None)) + (None,) * 5
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
