@@ -17,6 +17,8 @@ differently, ``atol``/``rtol`` for float32 comparisons.
 from dataclasses import dataclass
 from typing import Callable, Optional
 
+import math
+
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -452,6 +454,7 @@ OPS = [
     Op("sqrt", lambda M, x: M.sqrt(x), np.sqrt, unary(pos)),
     Op("rsqrt", lambda M, x: M.rsqrt(x), lambda x: 1 / np.sqrt(x), unary(pos)),
     Op("sin", lambda M, x: M.sin(x), np.sin, unary()),
+    Op("erf", lambda M, x: M.erf(x), np.vectorize(math.erf, otypes=[np.float64]), unary()),
     Op("cos", lambda M, x: M.cos(x), np.cos, unary()),
     Op("tanh", lambda M, x: M.tanh(x), np.tanh, unary()),
     Op("sigmoid", lambda M, x: M.sigmoid(x), lambda x: 1 / (1 + np.exp(-x)), unary()),

@@ -101,6 +101,9 @@ OPS = [
      (lambda: _x(4, 3, 2), lambda: _x(3, seed=1), lambda: _x(3, seed=2))),
     ("batch_norm_eval", lambda x, w: _bn(lk, x, w, None, False) ** 2,
      (lambda: _x(4, 3), lambda: _x(3, seed=1))),
+    ("erf", lambda a: a.erf(), (lambda: _x(6),)),
+    ("gelu", lambda a: lk.nn.functional.gelu(a), (lambda: _x(6),)),
+    ("gelu_tanh", lambda a: lk.nn.functional.gelu(a, approximate="tanh"), (lambda: _x(6),)),
     ("leaky_relu", lambda a: lk.nn.functional.leaky_relu(a, 0.2) ** 2, (lambda: _x(6),)),
     ("silu", lambda a: lk.nn.functional.silu(a), (lambda: _x(6),)),
     ("softplus", lambda a: lk.nn.functional.softplus(a, beta=2.0, threshold=3.0),
@@ -174,6 +177,8 @@ def test_second_order_matches_torch(name, fn, makers):
     if name == "dropout":
         return                             # torch draws another mask: gradgradcheck covers it
     tfn = {"setitem": _setitem_torch,
+           "gelu_tanh": lambda a: torch.nn.functional.gelu(a, approximate="tanh"),
+           "gelu": torch.nn.functional.gelu,
            "batch_norm_train": lambda x, w, b: _bn(torch, x, w, b, True).tanh(),
            "batch_norm_eval": lambda x, w: _bn(torch, x, w, None, False) ** 2,
            "gather": lambda a: a.gather(1, torch.tensor([[0, 0], [3, 1], [2, 2]])) ** 2,

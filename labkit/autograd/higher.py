@@ -153,6 +153,7 @@ def _register_all():
     _unary(E.Sqrt, lambda g, y: g / (2 * y), "output")
     _unary(E.Rsqrt, lambda g, y: -0.5 * g * y * y * y, "output")
     _unary(E.Sin, lambda g, x: g * x.cos())
+    _unary(E.Erf, lambda g, x: g * (2 / np.sqrt(np.pi)) * (-(x * x)).exp())
     _unary(E.Cos, lambda g, x: -g * x.sin())
     _unary(E.Tanh, lambda g, y: g * (1 - y * y), "output")
     _unary(E.Sigmoid, lambda g, y: g * y * (1 - y), "output")

@@ -19,6 +19,8 @@ Cody-Waite split of ``n * ln2``.  Kernels use ``FM`` (with ``reassoc``) so their
 Helpers start with ``_``; every public dispatcher is a kernel with an entry in ``WARMUP`` (tiny
 example arguments, used by ``labkit.warmup`` to compile or load it ahead of time).
 """
+import math
+
 import numpy as np
 from numba import njit
 
@@ -117,6 +119,12 @@ def _ndtr32(v):
 def exp(x, out):
     for i in range(x.size):
         out[i] = _exp32(x[i])
+
+
+@njit(**_opts)
+def erf(x, out):
+    for i in range(x.size):
+        out[i] = math.erf(x[i])                 # libm's erf: < 1 ulp
 
 
 @njit(**_opts)
@@ -309,7 +317,7 @@ def _m():
 
 
 WARMUP = {
-    **{k: (lambda: (_v(), _v())) for k in ("exp", "sigmoid", "tanh", "gelu", "silu")},
+    **{k: (lambda: (_v(), _v())) for k in ("exp", "erf", "sigmoid", "tanh", "gelu", "silu")},
     **{k: (lambda: (_v(), _v(), _v())) for k in ("relu_backward", "sigmoid_backward",
                                                   "tanh_backward", "gelu_backward",
                                                   "silu_backward")},

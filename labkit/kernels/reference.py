@@ -20,6 +20,10 @@ def exp(x):
     return np.exp(x)
 
 
+def erf(x):
+    return _erf(x.astype(np.float64)).astype(x.dtype, copy=False)
+
+
 def sigmoid(x):
     # 1/(1+exp(-x)) overflows exp for very negative x; this form is stable on both sides
     e = np.exp(-np.abs(x))

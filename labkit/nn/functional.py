@@ -242,6 +242,19 @@ class GELU(Function):
         return K.binary("gelu_backward", g, x), None
 
 
+def _gelu_local(X, node):
+    """d gelu / dx with Tensor ops (create_graph=True)."""
+    if node.approximate == "tanh":
+        c = GELU._C
+        th = (c * (X + 0.044715 * X * X * X)).tanh()
+        return 0.5 * (1 + th) + 0.5 * X * (1 - th * th) * (c * (1 + 3 * 0.044715 * X * X))
+    cdf = 0.5 * (1 + (X * 0.7071067811865476).erf())
+    return cdf + X * (-0.5 * X * X).exp() * 0.3989422804014327
+
+
+_act_rule(GELU, _gelu_local)
+
+
 def gelu(input, approximate="none"):
     """Gaussian Error Linear Unit ``x * Phi(x)``; ``approximate='tanh'`` uses the tanh formula."""
     if approximate not in ("none", "tanh"):

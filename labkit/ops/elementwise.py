@@ -422,6 +422,20 @@ class Rsqrt(Function):
         return -0.5 * g * y * y * y
 
 
+class Erf(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return K.unary("erf", x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * (x.dtype.type(2 / np.sqrt(np.pi)) * np.exp(-x * x))
+
+
 class Sin(Function):
     raw = True
 
@@ -571,6 +585,7 @@ expm1 = _make_unary("expm1", Expm1)
 sqrt = _make_unary("sqrt", Sqrt)
 rsqrt = _make_unary("rsqrt", Rsqrt)
 sin = _make_unary("sin", Sin)
+erf = _make_unary("erf", Erf, aliases=("special_erf",))
 cos = _make_unary("cos", Cos)
 tanh = _make_unary("tanh", Tanh)
 sigmoid = _make_unary("sigmoid", Sigmoid)
