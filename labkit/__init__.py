@@ -77,8 +77,11 @@ def __getattr__(name):
     # Lazy submodules keep `import labkit` fast and the import order one-way.
     import importlib
     if name in ("nn", "optim", "utils", "datasets", "graph", "viz", "interop", "exercises",
-                "serialization"):
+                "serialization", "linalg"):
         return importlib.import_module(f"{__name__}.{name}")
+    if name in ("inverse", "det", "slogdet", "logdet", "pinverse", "cholesky"):
+        la = importlib.import_module(f"{__name__}.linalg")
+        return getattr(la, {"inverse": "inv", "pinverse": "pinv"}.get(name, name))
     if name in ("save", "load"):
         return getattr(importlib.import_module(f"{__name__}.serialization"), name)
     if name == "warmup":

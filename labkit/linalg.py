@@ -1,0 +1,346 @@
+"""``labkit.linalg`` (~ ``torch.linalg``): the linear algebra of a first course, on NumPy's LAPACK.
+
+Differentiable: ``inv``, ``det``, ``slogdet``, ``solve``, ``lstsq``, ``pinv`` (full rank),
+``vector_norm``, ``matrix_norm``/``norm`` (Frobenius), ``svdvals``, ``eigvalsh``, ``cholesky``.
+Forward only (a clear error if a gradient is asked for): ``svd``, ``eigh``, ``qr``.
+Every function takes batches of matrices ``(..., n, n)`` like PyTorch.
+
+The backward rules (A^-T = the inverse transposed):
+
+    inv:     dA = -A^-T G A^-T              det:  dA = G det(A) A^-T
+    solve:   dB = A^-T G,  dA = -dB X^T     slogdet (logabsdet): dA = G A^-T
+    svdvals: dA = U diag(G) V^T             eigvalsh: dA = Q diag(G) Q^T
+    cholesky (A = L L^T): dA = L^-T Phi(L^T G) L^-1, symmetrised (Phi: lower half, diagonal / 2)
+"""
+from collections import namedtuple
+
+import numpy as np
+
+from .autograd.function import Function
+from .tensor import Tensor, _make
+
+__all__ = ["inv", "det", "slogdet", "solve", "lstsq", "pinv", "norm", "vector_norm",
+           "matrix_norm", "svd", "svdvals", "eigh", "eigvalsh", "qr", "cholesky"]
+
+_mT = lambda a: np.swapaxes(a, -1, -2)  # noqa: E731
+
+
+def _square(name, A):
+    if not isinstance(A, Tensor):
+        raise TypeError(f"linalg.{name}: expected a Tensor, got {type(A).__name__}")
+    if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
+        raise RuntimeError(f"linalg.{name}: A must be batches of square matrices, but they are "
+                           f"{A.shape[-2] if A.ndim >= 2 else '?'} by {A.shape[-1] if A.ndim else '?'}"
+                           f" matrices (shape {list(A.shape)})")
+    if A._np.dtype.kind != "f":
+        raise RuntimeError(f"linalg.{name}: Expected a floating point tensor as input. Got "
+                           f"{A.dtype}; convert it with A.float()")
+
+
+def _lapack(name, fn, *args):
+    try:
+        return fn(*args)
+    except np.linalg.LinAlgError as e:
+        raise RuntimeError(f"linalg.{name}: The input is not invertible / not positive-definite "
+                           f"({e}); check for linearly dependent rows, or add a small multiple of "
+                           f"the identity (A + 1e-6 * I)") from None
+
+
+class Inv(Function):
+    raw = True
+    node_name = "LinalgInvExBackward0"
+
+    @staticmethod
+    def forward(ctx, A):
+        Ai = _lapack("inv", np.linalg.inv, A)
+        ctx.save_for_backward(Ai)
+        return Ai
+
+    @staticmethod
+    def backward(ctx, g):
+        (Ai,) = ctx.saved_tensors
+        return -_mT(Ai) @ g @ _mT(Ai)
+
+
+def inv(A):
+    """The inverse of square matrices ``A`` (batches too)."""
+    _square("inv", A)
+    return Inv.apply(A)
+
+
+class Det(Function):
+    raw = True
+    node_name = "LinalgDetBackward0"
+
+    @staticmethod
+    def forward(ctx, A):
+        d = np.linalg.det(A).astype(A.dtype)
+        ctx.save_for_backward(A, d)
+        return np.asarray(d)
+
+    @staticmethod
+    def backward(ctx, g):
+        A, d = ctx.saved_tensors
+        return (g * d)[..., None, None] * _mT(_lapack("det", np.linalg.inv, A))
+
+
+def det(A):
+    """The determinant of square matrices ``A``."""
+    _square("det", A)
+    return Det.apply(A)
+
+
+class Slogdet(Function):
+    raw = True
+    node_name = "LinalgSlogdetBackward0"
+
+    @staticmethod
+    def forward(ctx, A):
+        sign, logabs = np.linalg.slogdet(A)
+        ctx.save_for_backward(A)
+        ctx.set_materialize_grads(False)
+        sign = np.asarray(sign.astype(A.dtype))
+        ctx.mark_non_differentiable(sign)
+        return sign, np.asarray(logabs.astype(A.dtype))
+
+    @staticmethod
+    def backward(ctx, g_sign, g_logabs):
+        (A,) = ctx.saved_tensors
+        if g_logabs is None:
+            return None
+        return g_logabs[..., None, None] * _mT(_lapack("slogdet", np.linalg.inv, A))
+
+
+_SlogdetResult = namedtuple("slogdet", ["sign", "logabsdet"])
+
+
+def slogdet(A):
+    """``(sign, log|det A|)``, stable where ``det`` would under- or overflow."""
+    _square("slogdet", A)
+    return _SlogdetResult(*Slogdet.apply(A))
+
+
+def logdet(A):
+    """``log(det A)``: NaN where the determinant is negative (``labkit.logdet``, as torch)."""
+    sign, logabs = slogdet(A)
+    return logabs.where(sign >= 0, float("nan"))
+
+
+class Solve(Function):
+    raw = True
+    node_name = "LinalgSolveExBackward0"
+
+    @staticmethod
+    def forward(ctx, A, B, vec):
+        Bm = B[..., None] if vec else B
+        X = _lapack("solve", np.linalg.solve, A, Bm)
+        ctx.save_for_backward(A, X)
+        ctx.vec = vec
+        return X[..., 0] if vec else X
+
+    @staticmethod
+    def backward(ctx, g):
+        A, X = ctx.saved_tensors
+        gm = g[..., None] if ctx.vec else g
+        gB = _lapack("solve", np.linalg.solve, _mT(A), gm)
+        gA = -gB @ _mT(X)
+        return gA, (gB[..., 0] if ctx.vec else gB), None
+
+
+def solve(A, B, *, left=True):
+    """``X`` with ``A @ X = B`` (``B`` a vector or matrices; batches broadcast)."""
+    _square("solve", A)
+    if not left:
+        return solve(A.mT, B.mT).mT
+    vec = B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
+    if B.shape[-2 if not vec else -1] != A.shape[-1]:
+        raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation AX = B "
+                           f"({A.shape[-2]}x{A.shape[-1]} and {list(B.shape)})")
+    if B._np.dtype != A._np.dtype:
+        B = B.to(A.dtype)
+    return Solve.apply(A, B, vec)
+
+
+_LstsqResult = namedtuple("lstsq", ["solution", "residuals", "rank", "singular_values"])
+
+
+def lstsq(A, B, rcond=None, *, driver=None):
+    """Least squares ``min ||A X - B||`` for a full-column-rank ``A`` (m >= n): the normal
+    equations ``(A^T A) X = A^T B``, differentiable; ``residuals`` when m > n."""
+    if A.ndim < 2:
+        raise RuntimeError(f"linalg.lstsq: input must have at least 2 dimensions, got "
+                           f"{list(A.shape)}")
+    m, n = A.shape[-2:]
+    vec = B.ndim == A.ndim - 1
+    Bm = B.unsqueeze(-1) if vec else B
+    X = solve(A.mT @ A, A.mT @ Bm)
+    driver = driver or "gelsy"                   # which extras are filled follows PyTorch's CPU
+    empty = _make(np.zeros(0, A._np.dtype))
+    res = ((A @ X - Bm) ** 2).sum(-2) if m > n and driver in ("gels", "gelsd", "gelss") \
+        else empty
+    rank = _make(np.asarray(np.linalg.matrix_rank(A._np), dtype=np.int64)) if driver != "gels" \
+        else _make(np.zeros(0, np.int64))
+    sv = _make(np.linalg.svd(A._np, compute_uv=False).astype(A._np.dtype)) \
+        if driver in ("gelsd", "gelss") else empty
+    return _LstsqResult(X.squeeze(-1) if vec else X, res, rank, sv)
+
+
+def pinv(A, *, hermitian=False):
+    """The Moore-Penrose pseudo-inverse (differentiable for full-rank ``A``)."""
+    m, n = A.shape[-2:]
+    return solve(A.mT @ A, A.mT) if m >= n else (solve(A @ A.mT, A)).mT
+
+
+def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
+    """``(sum |x|^ord)^(1/ord)`` over ``dim`` (all elements by default); ``inf``: max |x|."""
+    if dtype is not None:
+        x = x.to(dtype)
+    if ord == 2:
+        return x.norm(2, dim=dim, keepdim=keepdim) if dim is not None else x.norm()
+    a = x.abs()
+    d = tuple(range(x.ndim)) if dim is None else dim
+    if ord == float("inf"):
+        return a.amax(d, keepdim=keepdim)
+    if ord == -float("inf"):
+        return a.amin(d, keepdim=keepdim)
+    if ord == 0:                                 # a count: zero gradient, as in PyTorch
+        return (a != 0).to(x.dtype).sum(d, keepdim=keepdim) + (a * 0).sum(d, keepdim=keepdim)
+    return (a ** ord).sum(d, keepdim=keepdim) ** (1.0 / ord)
+
+
+def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
+    """Frobenius (``'fro'``), nuclear (``'nuc'``), 1/inf (max column/row sum) or 2 (largest
+    singular value) norm of matrices."""
+    if dtype is not None:
+        A = A.to(dtype)
+    if ord == "fro":
+        return vector_norm(A, 2, dim, keepdim)
+    d0, d1 = dim
+    if ord in (1, -1, float("inf"), -float("inf")):
+        sums = A.abs().sum(d0 if ord in (1, -1) else d1, keepdim=True)
+        red = sums.amax if ord > 0 else sums.amin
+        out = red(d1 if ord in (1, -1) else d0, keepdim=True)
+        return out if keepdim else out.squeeze((d0, d1))
+    if ord in ("nuc", 2, -2):
+        s = svdvals(A.movedim((d0, d1), (-2, -1)))
+        out = s.sum(-1) if ord == "nuc" else (s.amax(-1) if ord == 2 else s.amin(-1))
+        return out.reshape(out.shape + (1, 1)) if keepdim else out
+    raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
+
+
+def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
+    """``vector_norm`` for vectors (or with an int ``dim``), ``matrix_norm`` for matrices."""
+    if ord is None:
+        return vector_norm(A, 2, dim, keepdim, dtype=dtype)
+    if (dim is None and A.ndim == 2) or (isinstance(dim, (tuple, list)) and len(dim) == 2):
+        return matrix_norm(A, ord, tuple(dim) if dim is not None else (-2, -1), keepdim,
+                           dtype=dtype)
+    return vector_norm(A, ord, dim, keepdim, dtype=dtype)
+
+
+class SvdVals(Function):
+    raw = True
+    node_name = "LinalgSvdBackward0"
+
+    @staticmethod
+    def forward(ctx, A):
+        U, S, Vh = np.linalg.svd(A, full_matrices=False)
+        ctx.save_for_backward(U, Vh)
+        return S.astype(A.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        U, Vh = ctx.saved_tensors
+        return (U * g[..., None, :]) @ Vh
+
+
+def svdvals(A):
+    """Singular values, largest first (differentiable; distinct values assumed)."""
+    return SvdVals.apply(A)
+
+
+class EigvalsH(Function):
+    raw = True
+    node_name = "LinalgEighBackward0"
+
+    @staticmethod
+    def forward(ctx, A, UPLO):
+        w, Q = np.linalg.eigh(A, UPLO=UPLO)
+        ctx.save_for_backward(Q)
+        return w.astype(A.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        (Q,) = ctx.saved_tensors
+        return (Q * g[..., None, :]) @ _mT(Q), None
+
+
+def eigvalsh(A, UPLO="L"):
+    """Eigenvalues of symmetric matrices, ascending (differentiable; the ``UPLO`` half is read,
+    and the gradient is the symmetric ``Q diag(G) Q^T``, as in PyTorch)."""
+    _square("eigvalsh", A)
+    return EigvalsH.apply(A, UPLO)
+
+
+class Cholesky(Function):
+    raw = True
+    node_name = "LinalgCholeskyExBackward0"
+
+    @staticmethod
+    def forward(ctx, A):
+        L = _lapack("cholesky", np.linalg.cholesky, A)
+        ctx.save_for_backward(L)
+        return L
+
+    @staticmethod
+    def backward(ctx, g):
+        (L,) = ctx.saved_tensors
+        phi = np.tril(_mT(L) @ g)
+        phi[..., np.arange(L.shape[-1]), np.arange(L.shape[-1])] *= 0.5
+        Linv = np.linalg.inv(L)
+        gA = _mT(Linv) @ phi @ Linv
+        return 0.5 * (gA + _mT(gA))
+
+
+def cholesky(A, *, upper=False):
+    """``L`` with ``A = L L^T`` for symmetric positive-definite ``A`` (differentiable)."""
+    _square("cholesky", A)
+    L = Cholesky.apply(A)
+    return L.mT if upper else L
+
+
+def _forward_only(name, A):
+    if A.requires_grad:
+        from .autograd.grad_mode import is_grad_enabled
+        if is_grad_enabled():
+            raise NotImplementedError(
+                f"linalg.{name} has no backward in labkit: call it under labkit.no_grad() (or on "
+                f"A.detach()), or use the differentiable svdvals / eigvalsh / cholesky / solve")
+    return A._np
+
+
+_SvdResult = namedtuple("svd", ["U", "S", "Vh"])
+_EighResult = namedtuple("eigh", ["eigenvalues", "eigenvectors"])
+_QrResult = namedtuple("qr", ["Q", "R"])
+
+
+def svd(A, full_matrices=True):
+    """``U, S, Vh`` with ``A = U diag(S) Vh`` (forward only; see ``svdvals``)."""
+    U, S, Vh = np.linalg.svd(_forward_only("svd", A), full_matrices=full_matrices)
+    dt = A._np.dtype
+    return _SvdResult(_make(U.astype(dt)), _make(S.astype(dt)), _make(Vh.astype(dt)))
+
+
+def eigh(A, UPLO="L"):
+    """Eigenvalues (ascending) and eigenvectors of symmetric matrices (forward only)."""
+    _square("eigh", A)
+    w, Q = np.linalg.eigh(_forward_only("eigh", A), UPLO=UPLO)
+    dt = A._np.dtype
+    return _EighResult(_make(w.astype(dt)), _make(Q.astype(dt)))
+
+
+def qr(A, mode="reduced"):
+    """``Q, R`` with ``A = Q R`` (forward only)."""
+    Q, R = np.linalg.qr(_forward_only("qr", A), mode=mode)
+    dt = A._np.dtype
+    return _QrResult(_make(Q.astype(dt)), _make(R.astype(dt)))
