@@ -29,6 +29,8 @@ import sys
 import tempfile
 import time
 
+from _harness import time_calls  # noqa: E402  (benchmarks/ is on sys.path: the script's folder)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 PAUSE = 0.1                  # seconds between turns (idle OpenBLAS threads spin ~0.1 s)
@@ -137,14 +139,8 @@ def _build(lib, case, n):
 
 
 def _time(fn, budget):
-    fn()                                              # compile / warm caches, untimed
-    ts = []
-    end = time.perf_counter() + budget
-    while len(ts) < 3 or (time.perf_counter() < end and len(ts) < 100000):
-        t = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t)
-    return statistics.median(ts), len(ts)
+    med, _, n = time_calls(fn, budget, warmup=1, min_calls=3)
+    return med, n
 
 
 def _time_pair(f, g, budget):

@@ -28,6 +28,8 @@ import subprocess
 import sys
 import time
 
+from _harness import time_calls  # noqa: E402  (benchmarks/ is on sys.path: the script's folder)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
@@ -137,18 +139,6 @@ def build(lib, case):
     raise KeyError(case)
 
 
-def _time(fn, budget):
-    for _ in range(3):
-        fn()
-    ts = []
-    end = time.perf_counter() + budget
-    while len(ts) < 5 or time.perf_counter() < end:
-        t = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t)
-    return statistics.median(ts), min(ts)
-
-
 def worker(lib, threads):
     import labkit  # noqa: F401  (numba-free import; the torch worker imports torch after it)
     if lib == "torch":
@@ -161,7 +151,7 @@ def worker(lib, threads):
         case = req["case"]
         if case not in steps:
             steps[case] = build(lib, case)
-        med, mn = _time(steps[case], req["budget"])
+        med, mn, _ = time_calls(steps[case], req["budget"])
         print(json.dumps({"med": med, "min": mn}), flush=True)
 
 

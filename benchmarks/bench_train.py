@@ -68,6 +68,8 @@ import subprocess
 import sys
 import time
 
+from _harness import time_calls  # noqa: E402  (benchmarks/ is on sys.path: the script's folder)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 PAUSE = 0.05
@@ -204,18 +206,6 @@ def build(lib, case):
     raise KeyError(case)
 
 
-def _time(fn, budget):
-    for _ in range(3):
-        fn()
-    ts = []
-    end = time.perf_counter() + budget
-    while len(ts) < 5 or time.perf_counter() < end:
-        t = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t)
-    return statistics.median(ts), len(ts)
-
-
 def _threads(lib, n):
     if n:
         if lib == "torch":
@@ -234,7 +224,7 @@ def worker(lib, threads):
         case = req["case"]
         if case not in steps:
             steps[case] = build(lib, case)
-        t, k = _time(steps[case], req["budget"])
+        t, _, k = time_calls(steps[case], req["budget"])
         print(json.dumps({"t": t, "k": k}), flush=True)
 
 
