@@ -3,7 +3,7 @@ import numpy as np
 
 from . import function as _F
 from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
-from .engine import run_backward, unbroadcast
+from .engine import run_backward, sum_to, unbroadcast
 from .function import Function, Node, once_differentiable
 from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
                         set_grad_enabled)
@@ -58,7 +58,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     """Accumulate gradients of ``tensors`` into the ``.grad`` of graph leaves.
 
     ``create_graph=True`` makes the gradients themselves differentiable (higher-order
-    gradients; see ``labkit/autograd/higher.py`` for the ops that support it)."""
+    gradients: every built-in op supports it)."""
     tensors = _as_list(tensors)
     roots = _root_grads(tensors, grad_tensors, "backward", keep_graph=create_graph)
     only = None
@@ -100,7 +100,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                                    f"have been used in the graph. Set allow_unused=True if this is "
                                    f"the desired behavior.")
         if isinstance(g, _F._Tensor):                    # create_graph: keep it on its graph
-            from .higher import sum_to
             g = sum_to(g, t._np.shape)
         elif g is not None:
             g = _F._make(unbroadcast(np.asarray(g), t._np.shape).astype(t._np.dtype, copy=False))

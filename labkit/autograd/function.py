@@ -2,25 +2,41 @@
 
 Every differentiable op is a subclass of :class:`Function` with two static methods::
 
-    class Exp(Function):
+    class Sin(Function):
+        raw = True
+        derivative = "d(sin a)/da = cos a"          # in words, for the graph view
+
         @staticmethod
         def forward(ctx, x):              # x: a NumPy array (built-in ops work on raw arrays)
-            y = np.exp(x)
-            ctx.save_for_backward(y)
-            return y
+            ctx.save_for_backward(x)
+            return np.sin(x)
 
         @staticmethod
-        def backward(ctx, grad):          # grad: array shaped like the output
-            (y,) = ctx.saved_tensors
-            return grad * y               # one gradient per forward input (None if not needed)
+        def backward(ctx, grad):          # one rule, for every order of derivative
+            (x,) = ctx.saved_tensors
+            return grad * ctx.xp.cos(x)   # one gradient per forward input (None if not needed)
 
-Calling ``Exp.apply(t)`` runs forward and, when gradients are needed, creates the graph node
-``ExpBackward0`` (the output's ``grad_fn``).  The node *is* the ``ctx``: it keeps saved values,
+Calling ``Sin.apply(t)`` runs forward and, when gradients are needed, creates the graph node
+``SinBackward0`` (the output's ``grad_fn``).  The node *is* the ``ctx``: it keeps saved values,
 ``needs_input_grad`` and ``next_functions`` (the nodes of the inputs, as in PyTorch).
 
-Built-in ops set ``raw = True`` and see NumPy arrays; user-defined Functions (``raw = False``, the
-default, like ``torch.autograd.Function``) see and return Tensors.  Broadcasting is undone in one
-place, the engine, which sums each gradient back to its input's shape.
+**One rule, two uses.**  An ordinary backward calls ``backward`` with NumPy arrays (fast):
+``ctx.saved_tensors`` are the arrays forward saved and ``ctx.xp`` is ``numpy``.  With
+``create_graph=True`` the engine calls the *same* ``backward`` with Tensors: the gradients are
+Tensors, ``ctx.saved_tensors`` are the saved inputs/outputs as tensors on the graph, and ``ctx.xp``
+is the gradients' array namespace (``grad.__array_namespace__()``, Tensor functions under NumPy's
+names), so the gradient is itself differentiable.  A rule therefore uses operators (``g * y``,
+``a @ b``, ``x > 0``), NumPy-style methods common to both (``reshape``, ``mT``, ``shape``) and
+``ctx.xp.<name>`` for functions (``xp.where``, ``xp.sum(g, axis=..., keepdims=True)``).
+Non-differentiable state (indices, masks, shapes) is stored on ``ctx`` (``ctx.dim = dim``).
+
+Where a fused NumPy/Numba backward is faster, the Function also defines
+``fused_backward(ctx, *grads)`` (arrays only); ordinary backward runs it, ``create_graph=True``
+runs ``backward``, and a test checks that the two agree.
+
+Built-in ops set ``raw = True``; user-defined Functions (``raw = False``, the default, like
+``torch.autograd.Function``) see and return Tensors in forward and backward.  Broadcasting is
+undone in one place, the engine, which sums each gradient back to its input's shape.
 """
 import itertools
 import os
@@ -97,13 +113,15 @@ class Node:
     __slots__ = ("next_functions", "needs_input_grad", "_in_meta", "seq", "_saved", "_src",
                  "__dict__", "__weakref__")
     _fn = None            # the Function class this node runs backward for
-    _saved_vc = None      # [(version counter, version at save time, shape, dtype name)]
+    _saved_vc = None      # [(version counter, version at save time, saved index, source)]
     _n_out = 1
     _freed = False        # saved values were released by a backward without retain_graph
     _pre_hooks = None
     _hooks = None
     materialize_grads = True
     _non_diff = ()
+    xp = np               # the array namespace of the gradients: NumPy, or the Tensor namespace
+                          # while the engine runs a rule with create_graph=True
 
     def name(self):
         return type(self).__name__
@@ -138,7 +156,7 @@ class Node:
         return saved
 
     def _check_versions(self):
-        for vc, ver, i in self._saved_vc:
+        for vc, ver, i, _ in self._saved_vc:
             if vc[0] != ver:
                 s = self._saved[i]
                 arr = s._np if isinstance(s, _Tensor) else s
@@ -251,6 +269,8 @@ class FunctionMeta(type):
         node_name = ns.get("node_name") or (name + ("Backward0" if ns.get("raw") else "Backward"))
         cls._node_cls = type(node_name, (Node,), {"__slots__": (), "_fn": cls,
                                                   "__module__": cls.__module__})
+        # what an ordinary (first-order) backward runs: the fused override where there is one
+        cls._backward_arrays = cls.fused_backward or cls.backward
 
 
 class Function(metaclass=FunctionMeta):
@@ -263,6 +283,8 @@ class Function(metaclass=FunctionMeta):
     """
     raw = False            # True: forward/backward take and return NumPy arrays (built-in ops)
     differentiable = True
+    derivative = None      # the local derivative in words, shown by the graph view
+    fused_backward = None  # optional: a faster backward for NumPy arrays only (see below)
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -279,10 +301,22 @@ class Function(metaclass=FunctionMeta):
         return _apply_user(cls, args)
 
     @classmethod
+    def call(cls, ctx, *args):
+        """Use this primitive inside another Function's backward rule (``ctx``: that rule's).
+
+        On arrays (an ordinary backward) its ``forward`` runs directly, with no graph node; on
+        Tensors (``create_graph=True``) it is applied, so the gradient stays differentiable.
+        E.g. ``Unfold.backward`` is ``_Fold.call(ctx, g, ...)`` and ``_Fold.backward`` is
+        ``Unfold.call(ctx, g, ...)``: a linear op and its adjoint, each the other's rule."""
+        if ctx.xp is np:
+            return cls.forward(_Scratch(), *args)
+        return cls.apply(*args)
+
+    @classmethod
     def variant(cls, node_name):
         """This Function under another node name, as PyTorch names one kernel by how it was
         called: ``Index.variant("SelectBackward0")`` for ``x[0]``.  Same forward, backward and
-        class ``__name__`` (the rules of ``graph`` and ``autograd.higher`` apply unchanged)."""
+        class ``__name__`` (its words and rules apply unchanged)."""
         variants = cls.__dict__.get("_variants")
         if variants is None:
             variants = {}
@@ -294,6 +328,21 @@ class Function(metaclass=FunctionMeta):
                                        "__module__": cls.__module__,
                                        "__qualname__": cls.__qualname__})
         return sub
+
+
+class _Scratch:
+    """A throwaway ctx: ``Function.call`` runs a forward on arrays outside the graph."""
+    xp = np
+    needs_input_grad = ()
+
+    def save_for_backward(self, *values):
+        pass
+
+    def mark_non_differentiable(self, *outputs):
+        pass
+
+    def set_materialize_grads(self, value):
+        pass
 
 
 def _apply_raw(cls, args):
@@ -393,29 +442,33 @@ def _connect(ctx, args):
 
 
 def _record_versions(ctx, args, outputs):
-    """Remember the version of every saved array that belongs to a tensor (in-place detection)."""
+    """Remember the version of every saved array that belongs to a tensor (in-place detection),
+    and where it came from: input ``j`` (``j``) or output ``k`` (``~k``), so that a rule run with
+    ``create_graph=True`` gets it back as a tensor on the graph (``engine._graph_saved``)."""
     info = None
     Tensor = _Tensor
     for i, s in enumerate(ctx._saved):
         owner = None
-        if type(s) is np.ndarray:
-            for t in args:
+        if type(s) is np.ndarray or isinstance(s, np.generic):    # (0-d results may be scalars)
+            for j, t in enumerate(args):
                 if isinstance(t, Tensor) and t._np is s:
                     owner = t
                     break
             else:
-                for t in outputs:
+                for k, t in enumerate(outputs):
                     if t is not None and t._np is s:
                         owner = t
+                        j = ~k
                         break
         elif isinstance(s, Tensor):
             owner = s
+            j = None
         if owner is not None:
             vc = owner._vc
             if info is None:
-                info = [(vc, vc[0], i)]
+                info = [(vc, vc[0], i, j)]
             else:
-                info.append((vc, vc[0], i))
+                info.append((vc, vc[0], i, j))
     ctx._saved_vc = info
 
 

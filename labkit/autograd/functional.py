@@ -2,8 +2,8 @@
 (same names, signatures and output layouts as ``torch.autograd.functional``).
 
 Everything is built from ``autograd.grad``: a Jacobian is one backward pass per output element
-(reverse mode), a Hessian the Jacobian of the gradient (``create_graph=True``, see
-``higher.py``), and ``jvp``/``hvp`` use the double-backward trick.  Meant for the sizes of a
+(reverse mode), a Hessian the Jacobian of the gradient (``create_graph=True``), and
+``jvp``/``hvp`` use the double-backward trick.  Meant for the sizes of a
 lesson (a few hundred elements), not for large models.
 """
 import numpy as np

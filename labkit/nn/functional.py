@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 
 import labkit as _lk
-from ..autograd import grad_mode, higher
+from ..autograd import grad as autograd_grad, grad_mode
 from ..autograd.function import Function
 from ..random import _rng
 from ..tensor import Tensor, _make
@@ -125,6 +125,7 @@ def relu_(input):
 
 class LeakyReLU(Function):
     raw = True
+    derivative = "1 where x > 0, the negative slope elsewhere"
     node_name = "LeakyReluBackward0"
 
     @staticmethod
@@ -136,24 +137,7 @@ class LeakyReLU(Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return np.where(x > 0, g, g * g.dtype.type(ctx.slope)), None
-
-
-# differentiable backward rules of the activations (create_graph=True; see autograd/higher.py)
-def _act_rule(cls, local):
-    """Register ``g * local(x, node)`` (the local derivative, with Tensor ops) for ``cls``."""
-    @higher.rule(cls)
-    def _r(node, g):
-        X = higher.saved_input(node, 0, node._saved[0])
-        return (g * local(X, node),) + (None,) * (len(node.next_functions) - 1)
-    return _r
-
-
-def _const_like(X, mask):
-    return _make(mask.astype(X._np.dtype))
-
-
-_act_rule(LeakyReLU, lambda X, n: _const_like(X, np.where(X._np > 0, 1.0, n.slope)))
+        return ctx.xp.where(x > 0, g, g * ctx.slope), None
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
@@ -168,6 +152,7 @@ def leaky_relu_(input, negative_slope=0.01):
 
 class ELU(Function):
     raw = True
+    derivative = "1 where x > 0, alpha * e^x elsewhere (scaled for SELU / CELU)"
     node_name = "EluBackward0"
 
     @staticmethod
@@ -183,19 +168,9 @@ class ELU(Function):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         alpha, scale, input_scale = ctx.p
-        t = x.dtype.type
-        neg = t(scale * alpha * input_scale) * np.exp(np.minimum(x, 0) * t(input_scale))
-        return g * np.where(x > 0, t(scale), neg), None, None, None
-
-
-def _elu_local(X, n):
-    alpha, scale, isc = n.p
-    pos = X._np > 0
-    neg = (X * _const_like(X, ~pos) * isc).exp() * (scale * alpha * isc)   # exp of x <= 0 only
-    return _lk.where(_make(pos), _lk.full_like(X, scale), neg)
-
-
-_act_rule(ELU, _elu_local)
+        xp = ctx.xp
+        neg = (scale * alpha * input_scale) * xp.exp(xp.minimum(x, 0.0) * input_scale)
+        return g * xp.where(x > 0, scale, neg), None, None, None
 
 
 def elu(input, alpha=1.0, inplace=False):
@@ -217,6 +192,7 @@ def celu(input, alpha=1.0, inplace=False):
 
 class GELU(Function):
     raw = True
+    derivative = "d(x Phi(x))/dx = Phi(x) + x phi(x)"
     node_name = "GeluBackward0"
     _C = math.sqrt(2.0 / math.pi)
 
@@ -233,6 +209,19 @@ class GELU(Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
+        xp = ctx.xp
+        if ctx.approximate == "tanh":
+            c = GELU._C
+            th = xp.tanh(c * (x + 0.044715 * x * x * x))
+            d = 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * (c * (1 + 3 * 0.044715 * x * x))
+        else:
+            d = 0.5 * (1 + xp.erf(x * 0.7071067811865476)) + \
+                x * xp.exp(-0.5 * x * x) * 0.3989422804014327
+        return g * d, None
+
+    @staticmethod
+    def fused_backward(ctx, g):
+        (x,) = ctx.saved_tensors
         if ctx.approximate == "tanh":
             t = x.dtype.type
             inner = t(GELU._C) * (x + t(0.044715) * x * x * x)
@@ -240,19 +229,6 @@ class GELU(Function):
             d_inner = t(GELU._C) * (1 + t(3 * 0.044715) * x * x)
             return g * (t(0.5) * (1 + th) + t(0.5) * x * (1 - th * th) * d_inner), None
         return K.binary("gelu_backward", g, x), None
-
-
-def _gelu_local(X, node):
-    """d gelu / dx with Tensor ops (create_graph=True)."""
-    if node.approximate == "tanh":
-        c = GELU._C
-        th = (c * (X + 0.044715 * X * X * X)).tanh()
-        return 0.5 * (1 + th) + 0.5 * X * (1 - th * th) * (c * (1 + 3 * 0.044715 * X * X))
-    cdf = 0.5 * (1 + (X * 0.7071067811865476).erf())
-    return cdf + X * (-0.5 * X * X).exp() * 0.3989422804014327
-
-
-_act_rule(GELU, _gelu_local)
 
 
 def gelu(input, approximate="none"):
@@ -266,6 +242,7 @@ def gelu(input, approximate="none"):
 
 class SiLU(Function):
     raw = True
+    derivative = "d(x s(x))/dx = s(x) (1 + x (1 - s(x)))"
     node_name = "SiluBackward0"
 
     @staticmethod
@@ -276,10 +253,13 @@ class SiLU(Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
+        s = ctx.xp.sigmoid(x)
+        return g * (s * (1 + x * (1 - s)))
+
+    @staticmethod
+    def fused_backward(ctx, g):
+        (x,) = ctx.saved_tensors
         return K.binary("silu_backward", g, x)
-
-
-_act_rule(SiLU, lambda X, n: X.sigmoid() * (1 + X * (1 - X.sigmoid())))
 
 
 def silu(input, inplace=False):
@@ -301,6 +281,7 @@ def _sigmoid_np(x):
 
 class Softplus(Function):
     raw = True
+    derivative = "d softplus(x)/dx = sigmoid(beta x) (1 above the threshold)"
     node_name = "SoftplusBackward0"
 
     @staticmethod
@@ -313,12 +294,15 @@ class Softplus(Function):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         beta, threshold = ctx.p
+        xp = ctx.xp
+        return g * xp.where(x * beta > threshold, 1.0, xp.sigmoid(x * beta)), None, None
+
+    @staticmethod
+    def fused_backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        beta, threshold = ctx.p
         bx = x * x.dtype.type(beta)
         return g * np.where(bx > threshold, 1, _sigmoid_np(bx)).astype(g.dtype), None, None
-
-
-_act_rule(Softplus, lambda X, n: _lk.where(_make(X._np * n.p[0] > n.p[1]), _lk.ones_like(X),
-                                            (X * n.p[0]).sigmoid()))
 
 
 def softplus(input, beta=1.0, threshold=20.0):
@@ -328,6 +312,7 @@ def softplus(input, beta=1.0, threshold=20.0):
 
 class Mish(Function):
     raw = True
+    derivative = "d(x tanh(softplus x))/dx = tanh(sp) + x sigmoid(x) (1 - tanh(sp)^2)"
     node_name = "MishBackward0"
 
     @staticmethod
@@ -337,6 +322,14 @@ class Mish(Function):
 
     @staticmethod
     def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        xp = ctx.xp
+        sp = xp.where(x > 20, x, xp.log1p(xp.exp(xp.minimum(x, 20.0))))
+        tsp = xp.tanh(sp)
+        return g * (tsp + x * (1 - tsp * tsp) * xp.sigmoid(x))
+
+    @staticmethod
+    def fused_backward(ctx, g):
         (x,) = ctx.saved_tensors
         tsp = np.tanh(_softplus_np(x, 1.0, 20.0))
         return g * (tsp + x * (1 - tsp * tsp) * _sigmoid_np(x))
@@ -350,6 +343,7 @@ def mish(input, inplace=False):
 
 class Hardtanh(Function):
     raw = True
+    derivative = "1 inside [min, max], 0 outside"
     node_name = "HardtanhBackward0"
 
     @staticmethod
@@ -384,6 +378,7 @@ def relu6(input, inplace=False):
 
 class Hardsigmoid(Function):
     raw = True
+    derivative = "1/6 inside (-3, 3), 0 outside"
     node_name = "HardsigmoidBackward0"
 
     @staticmethod
@@ -394,7 +389,7 @@ class Hardsigmoid(Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return g * ((x > -3) & (x < 3)) / g.dtype.type(6)
+        return g * ((x > -3) & (x < 3)) / 6
 
 
 def hardsigmoid(input, inplace=False):
@@ -404,6 +399,7 @@ def hardsigmoid(input, inplace=False):
 
 class Hardswish(Function):
     raw = True
+    derivative = "0 below -3, 1 above 3, x/3 + 1/2 between"
     node_name = "HardswishBackward0"
 
     @staticmethod
@@ -415,8 +411,8 @@ class Hardswish(Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        t = x.dtype.type
-        return np.where(x < -3, t(0), np.where(x > 3, g, g * (x / t(3) + t(0.5)))).astype(g.dtype)
+        xp = ctx.xp
+        return xp.where(x < -3, 0.0, xp.where(x > 3, g, g * (x / 3 + 0.5)))
 
 
 def hardswish(input, inplace=False):
@@ -434,6 +430,7 @@ def tanh(input):
 
 class LogSigmoid(Function):
     raw = True
+    derivative = "d log s(x)/dx = 1 - s(x) = s(-x)"
     node_name = "LogSigmoidBackward0"
 
     @staticmethod
@@ -443,6 +440,11 @@ class LogSigmoid(Function):
 
     @staticmethod
     def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * ctx.xp.sigmoid(-x)
+
+    @staticmethod
+    def fused_backward(ctx, g):
         (x,) = ctx.saved_tensors
         return g * _sigmoid_np(-x)
 
@@ -462,6 +464,7 @@ def tanhshrink(input):
 
 class Threshold(Function):
     raw = True
+    derivative = "1 where x > threshold, 0 elsewhere"
 
     @staticmethod
     def forward(ctx, x, threshold, value):
@@ -516,6 +519,7 @@ def prelu(input, weight):
 class Linear(Function):
     """``y = x @ W^T + b`` in one node (one BLAS call forward, two backward)."""
     raw = True
+    derivative = "y = x W^T + b: dx = G W, dW = G^T x, db = sum of G over the batch"
     node_name = "AddmmBackward0"
 
     @staticmethod
@@ -533,28 +537,11 @@ class Linear(Function):
     def backward(ctx, g):
         x, w = ctx.saved_tensors
         nx, nw, nb = ctx.needs_input_grad
-        gx = np.matmul(g.reshape(-1, g.shape[-1]), w).reshape(x.shape) if nx else None
-        gw = gb = None
-        if nw or nb:
-            g2 = g.reshape(-1, g.shape[-1])
-            if nw:
-                gw = np.matmul(g2.T, x.reshape(-1, x.shape[-1]))
-            if nb:
-                gb = g2.sum(axis=0)
+        g2 = g.reshape(-1, g.shape[-1])                 # (..., out) as one 2-D product (BLAS)
+        gx = (g2 @ w).reshape(x.shape) if nx else None
+        gw = g2.mT @ x.reshape(-1, x.shape[-1]) if nw else None
+        gb = ctx.xp.sum(g2, axis=0) if nb else None
         return gx, gw, gb
-
-
-@higher.rule(Linear)
-def _linear_double_backward(node, g):
-    """Linear's backward with Tensor ops, for create_graph=True (see autograd/higher.py)."""
-    x, w = node._saved
-    X, W = higher.saved_input(node, 0, x), higher.saved_input(node, 1, w)
-    nx, nw, nb = node.needs_input_grad
-    g2 = g.reshape(-1, g.shape[-1])
-    gx = (g2 @ W).reshape(x.shape) if nx else None
-    gw = g2.mT @ X.reshape(-1, x.shape[-1]) if nw else None
-    gb = g2.sum(0) if nb else None
-    return gx, gw, gb
 
 
 def linear(input, weight, bias=None):
@@ -611,6 +598,8 @@ class Conv2d(Function):
     reuses the saved ``cols`` for the weight gradient and scatters ``W^T @ grad`` back with col2im.
     """
     raw = True
+    derivative = ("dx = transposed convolution of G with the kernels; dW = correlation of x with G; "
+                  "db = sum of G")
     node_name = "ConvolutionBackward0"
 
     @staticmethod
@@ -619,7 +608,7 @@ class Conv2d(Function):
         OC, Cg, KH, KW = w.shape
         (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
         OH, OW = _conv_out(H, KH, sh, ph, dh), _conv_out(W, KW, sw, pw, dw)
-        x = np.ascontiguousarray(x)
+        x_in, x = x, np.ascontiguousarray(x)
         cols = NK.im2col(x, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, pooled=True)  # (N, C*KK, P)
         wm = w.reshape(OC, Cg * KH * KW)
         y = np.empty((N, OC, OH * OW), x.dtype)
@@ -632,12 +621,35 @@ class Conv2d(Function):
                           out=y[:, g * ocg:(g + 1) * ocg])
         if b is not None:
             y += b[:, None]
-        ctx.save_for_backward(x, w, cols)          # freed by the engine after backward
+        ctx.save_for_backward(x_in, w, cols)       # freed by the engine after backward
         ctx.geom = (KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, groups)
         return y.reshape(N, OC, OH, OW)
 
     @staticmethod
     def backward(ctx, g):
+        """The rule with unfold / fold and grouped matrix products (any order of derivative)."""
+        x, w, _ = ctx.saved_tensors
+        KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, groups = ctx.geom
+        nx, nw, nb = ctx.needs_input_grad[:3]
+        xp = ctx.xp
+        N, OC = g.shape[:2]
+        geom = ((KH, KW), (dh, dw), (ph, pw), (sh, sw), OH, OW)
+        g4 = g.reshape(N, groups, OC // groups, OH * OW)            # (N, G, OC/G, L)
+        gx = gw = gb = None
+        if nw:
+            cols = Unfold.call(ctx, x, *geom).reshape(N, groups, -1, OH * OW)
+            gw = xp.sum(g4 @ cols.mT, axis=0).reshape(w.shape)
+        if nx:
+            w3 = w.reshape(groups, OC // groups, -1)                 # (G, OC/G, C/G*KH*KW)
+            gcols = (w3.mT @ g4).reshape(N, -1, OH * OW)
+            gx = _Fold.call(ctx, gcols, x.shape, *geom)
+        if nb:
+            gb = xp.sum(g, axis=(0, 2, 3))
+        return gx, gw, gb, None, None, None, None
+
+    @staticmethod
+    def fused_backward(ctx, g):
+        """Reuses the ``cols`` saved by forward and writes into pooled buffers."""
         x, w, cols = ctx.saved_tensors
         KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, groups = ctx.geom
         nx, nw, nb = ctx.needs_input_grad[:3]
@@ -706,31 +718,6 @@ def _same_padding(input, weight, dilation, nd):
     return input, tuple(pads)
 
 
-
-@higher.rule(Conv2d)
-def _conv2d_double_backward(node, g):
-    """Conv2d's backward with Tensor ops (unfold / matmul / fold), for create_graph=True."""
-    x, w, _ = node._saved
-    KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, groups = node.geom
-    if groups != 1:
-        raise NotImplementedError("create_graph=True through a grouped convolution (groups > 1) "
-                                  "is not supported yet")
-    N, OC = g.shape[:2]
-    g3 = g.reshape(N, OC, OH * OW)
-    nx, nw, nb = node.needs_input_grad[:3]
-    geom = dict(dilation=(dh, dw), padding=(ph, pw), stride=(sh, sw))
-    gx = gw = gb = None
-    if nw:
-        cols = unfold(higher.saved_input(node, 0, x), (KH, KW), **geom)        # (N, C*KK, L)
-        gw = (g3 @ cols.transpose(1, 2)).sum(0).reshape(w.shape)
-    if nx:
-        wm = higher.saved_input(node, 1, w).reshape(OC, -1)
-        gx = fold(wm.mT @ g3, x.shape[2:], (KH, KW), **geom)
-    if nb:
-        gb = g.sum((0, 2, 3))
-    return gx, gw, gb, None, None, None, None
-
-
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D convolution (cross-correlation, as in every DL library).
 
@@ -795,6 +782,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 class ConvTranspose2d(Function):
     """Transposed convolution: the adjoint of Conv2d (``col2im(W^T @ x)``)."""
     raw = True
+    derivative = "the gradient of a transposed convolution is a convolution (and vice versa)"
     node_name = "ConvolutionBackward0"
 
     @staticmethod
@@ -806,8 +794,7 @@ class ConvTranspose2d(Function):
         OW = (W - 1) * sw - 2 * pw + dw * (KW - 1) + output_padding[1] + 1
         Cout = Cog * groups
         cig, rows = Cin // groups, Cog * KH * KW
-        x = np.ascontiguousarray(x)
-        x3 = x.reshape(N, Cin, H * W)
+        x3 = np.ascontiguousarray(x).reshape(N, Cin, H * W)
         wm = w.reshape(Cin, rows)
         cols = np.empty((N, Cout * KH * KW, H * W), x.dtype)
         for gi in range(groups):
@@ -822,6 +809,26 @@ class ConvTranspose2d(Function):
 
     @staticmethod
     def backward(ctx, g):
+        """The rule with unfold and grouped matrix products (any order of derivative)."""
+        w, x = ctx.saved_tensors
+        N, Cin, H, W, KH, KW, sh, sw, ph, pw, dh, dw, groups = ctx.geom
+        nx, nw, nb = ctx.needs_input_grad[:3]
+        xp = ctx.xp
+        gcols = Unfold.call(ctx, g, (KH, KW), (dh, dw), (ph, pw), (sh, sw), H, W)
+        gcols = gcols.reshape(N, groups, -1, H * W)              # (N, G, C_out/G*KH*KW, H*W)
+        gx = gw = gb = None
+        if nx:
+            w3 = w.reshape(groups, Cin // groups, -1)
+            gx = (w3 @ gcols).reshape(N, Cin, H, W)
+        if nw:
+            x4 = x.reshape(N, groups, Cin // groups, H * W)
+            gw = xp.sum(x4 @ gcols.mT, axis=0).reshape(w.shape)
+        if nb:
+            gb = xp.sum(g, axis=(0, 2, 3))
+        return gx, gw, gb, None, None, None, None, None
+
+    @staticmethod
+    def fused_backward(ctx, g):
         w, x = ctx.saved_tensors
         N, Cin, H, W, KH, KW, sh, sw, ph, pw, dh, dw, groups = ctx.geom
         nx, nw, nb = ctx.needs_input_grad[:3]
@@ -895,6 +902,7 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
 
 class Unfold(Function):
     raw = True
+    derivative = "fold (sum) the gradient patches back onto the image"
     node_name = "Im2ColBackward0"
 
     @staticmethod
@@ -906,8 +914,7 @@ class Unfold(Function):
     @staticmethod
     def backward(ctx, g):
         shape, k, d, p, s, OH, OW = ctx.geom
-        return (NK.col2im(np.ascontiguousarray(g), shape, k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1], OH, OW),
-                None, None, None, None, None, None)
+        return (_Fold.call(ctx, g, shape, k, d, p, s, OH, OW),) + (None,) * 6
 
 
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
@@ -944,6 +951,7 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
 
 class _Fold(Function):
     raw = True
+    derivative = "unfold the gradient into patches (fold's adjoint)"
     node_name = "Col2ImBackward0"
 
     @staticmethod
@@ -954,9 +962,7 @@ class _Fold(Function):
     @staticmethod
     def backward(ctx, g):
         k, d, p, s, OH, OW = ctx.geom
-        gx = NK.im2col(np.ascontiguousarray(g), k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1],
-                       OH, OW)
-        return (gx,) + (None,) * 7
+        return (Unfold.call(ctx, g, k, d, p, s, OH, OW),) + (None,) * 7
 
 
 # ================================================================ pooling
@@ -985,6 +991,7 @@ def _pool_args(name, input, kernel_size, stride, padding, dilation, nd=2):
 
 class MaxPool2d(Function):
     raw = True
+    derivative = "only the max element of each window receives the gradient"
     node_name = "MaxPool2DWithIndicesBackward0"
 
     @staticmethod
@@ -998,19 +1005,16 @@ class MaxPool2d(Function):
 
     @staticmethod
     def backward(ctx, g, g_idx=None):
+        N, C, H, W = ctx.shape
+        xp = ctx.xp
+        out = xp.zeros((N, C, H * W), dtype=g.dtype)
+        where = (np.arange(N)[:, None, None], np.arange(C)[None, :, None], ctx.idx.reshape(N, C, -1))
+        xp.add.at(out, where, g.reshape(N, C, -1))
+        return (out.reshape(N, C, H, W),) + (None,) * 6
+
+    @staticmethod
+    def fused_backward(ctx, g, g_idx=None):
         return (NK.max_pool2d_backward(g, ctx.idx, ctx.shape),) + (None,) * 6
-
-
-@higher.rule(MaxPool2d)
-def _max_pool2d_double_backward(node, g, g_idx=None):
-    """Scatter ``g`` to the positions of the maxima with Tensor ops (create_graph=True)."""
-    from ..ops.indexing import IndexPut
-    N, C, H, W = node.shape
-    idx = node.idx.reshape(N, C, -1)
-    where = (np.arange(N)[:, None, None], np.arange(C)[None, :, None], idx)
-    z = _lk.zeros((N, C, H * W), dtype=g.dtype)
-    gx = IndexPut.apply(z, g.reshape(N, C, -1), where, True).reshape(N, C, H, W)
-    return (gx,) + (None,) * 6
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
@@ -1065,6 +1069,7 @@ def _avg_divisors(n, k, s, p, out, count_include_pad):
 
 class AvgPool2d(Function):
     raw = True
+    derivative = "each element of a window receives G / (window size)"
     node_name = "AvgPool2DBackward0"
 
     @staticmethod
@@ -1085,11 +1090,25 @@ class AvgPool2d(Function):
                            _avg_divisors(W, k[1], s[1], p[1], OW, count_include_pad))
         inv = (1.0 / div).astype(x.dtype)
         ctx.geom = (x.shape, k, s, p, OH, OW, xp.shape, inv)
+        ctx.args = (k, s, p, OH, OW, count_include_pad, divisor_override)
         return acc * inv
 
     @staticmethod
     def backward(ctx, g):
-        shape, k, s, p, OH, OW, pshape, inv = ctx.geom
+        return (_AvgPool2dAdjoint.call(ctx, g, ctx.geom, ctx.args),) + (None,) * 7
+
+
+class _AvgPool2dAdjoint(Function):
+    """AvgPool2d's backward as a primitive of its own (it is linear: its backward is average
+    pooling again), so that the gradient of average pooling can be differentiated."""
+    raw = True
+    derivative = "average pooling of the gradient (the adjoint of the adjoint)"
+    node_name = "AvgPool2DBackwardBackward0"
+
+    @staticmethod
+    def forward(ctx, g, geom, args):
+        shape, k, s, p, OH, OW, pshape, inv = geom
+        ctx.args = args
         gp = np.zeros(pshape, g.dtype)
         gi = g * inv
         for ki in range(k[0]):
@@ -1097,7 +1116,11 @@ class AvgPool2d(Function):
                 gp[:, :, ki: ki + s[0] * (OH - 1) + 1: s[0],
                    kj: kj + s[1] * (OW - 1) + 1: s[1]] += gi
         H, W = shape[2:]
-        return (np.ascontiguousarray(gp[:, :, p[0]:p[0] + H, p[1]:p[1] + W]),) + (None,) * 7
+        return np.ascontiguousarray(gp[:, :, p[0]:p[0] + H, p[1]:p[1] + W])
+
+    @staticmethod
+    def backward(ctx, gg):
+        return AvgPool2d.call(ctx, gg, *ctx.args), None, None
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
@@ -1177,6 +1200,7 @@ class BatchNorm(Function):
     (``running_var`` with the unbiased variance); in eval the running ones are used.
     """
     raw = True
+    derivative = "normalised over the batch: dx = (G - mean(G) - x_hat * mean(G * x_hat)) / std"
     node_name = "NativeBatchNormBackward0"
 
     @staticmethod
@@ -1211,6 +1235,33 @@ class BatchNorm(Function):
 
     @staticmethod
     def backward(ctx, g):
+        """x_hat recomputed from the input, so that (in training) the batch statistics' dependence
+        on it is part of the rule (any order of derivative); eval uses the running statistics."""
+        w, _, rstd, x = ctx.saved_tensors
+        xp = ctx.xp
+        C = x.shape[1]
+        axes = (0,) + tuple(range(2, x.ndim))
+        bshape = (1, C) + (1,) * (x.ndim - 2)
+        if ctx.training:
+            xc = x - xp.mean(x, axis=axes, keepdims=True)
+            r = 1 / xp.sqrt(xp.mean(xc * xc, axis=axes, keepdims=True) + ctx.eps)
+        else:
+            xc = x - xp.astype(xp.asarray(ctx.mean.reshape(bshape)), x.dtype)
+            r = rstd.reshape(bshape)
+        xhat = xc * r
+        gxhat = g if w is None else g * w.reshape(bshape)
+        if ctx.training:
+            gx = r * (gxhat - xp.mean(gxhat, axis=axes, keepdims=True)
+                      - xhat * xp.mean(gxhat * xhat, axis=axes, keepdims=True))
+        else:
+            gx = gxhat * r
+        nx, nw, nb = ctx.needs_input_grad[:3]
+        return ((gx if nx else None), (xp.sum(g * xhat, axis=axes) if nw else None),
+                (xp.sum(g, axis=axes) if nb else None)) + (None,) * 5
+
+    @staticmethod
+    def fused_backward(ctx, g):
+        """Reuses the x_hat saved by forward."""
         w, xhat, rstd, _ = ctx.saved_tensors
         C = g.shape[1]
         axes = (0,) + tuple(range(2, g.ndim))
@@ -1228,33 +1279,6 @@ class BatchNorm(Function):
             else:
                 gx = g * scale.reshape(bshape)
         return (gx, gxh_sum if nw else None, gb if nb else None) + (None,) * 5
-
-
-@higher.rule(BatchNorm)
-def _batch_norm_double_backward(node, g):
-    """BatchNorm's backward with Tensor ops, xhat recomputed from the input (training: batch
-    statistics on the graph; eval: the running ones, constants), for create_graph=True."""
-    w, _, rstd, x = node._saved
-    X = higher.saved_input(node, 0, x)
-    C = x.shape[1]
-    axes = (0,) + tuple(range(2, x.ndim))
-    bshape = (1, C) + (1,) * (x.ndim - 2)
-    if node.training:
-        xc = X - X.mean(axes, keepdim=True)
-        r = ((xc * xc).mean(axes, keepdim=True) + node.eps).rsqrt()
-    else:
-        xc = X - _make(node.mean.reshape(bshape).astype(x.dtype))
-        r = _make(rstd.reshape(bshape))
-    xhat = xc * r
-    gxhat = g if w is None else g * higher.saved_input(node, 1, w).reshape(bshape)
-    if node.training:
-        gx = r * (gxhat - gxhat.mean(axes, keepdim=True)
-                  - xhat * (gxhat * xhat).mean(axes, keepdim=True))
-    else:
-        gx = gxhat * r
-    nx, nw, nb = node.needs_input_grad[:3]
-    return ((gx if nx else None), ((g * xhat).sum(axes) if nw else None),
-            (g.sum(axes) if nb else None)) + (None,) * 5
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
@@ -1293,6 +1317,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 class LayerNorm(Function):
     """Layer normalization over the trailing dims, one Numba row kernel forward and backward."""
     raw = True
+    derivative = "normalised over the features: dx = (G - mean(G) - x_hat * mean(G * x_hat)) / std"
     node_name = "NativeLayerNormBackward0"
 
     @staticmethod
@@ -1307,6 +1332,25 @@ class LayerNorm(Function):
 
     @staticmethod
     def backward(ctx, g):
+        """x_hat and the std recomputed from the input (any order of derivative)."""
+        x, w, x2 = ctx.saved_tensors[:3]
+        xp = ctx.xp
+        D = x2.shape[1]
+        r = x.reshape(-1, D)
+        xc = r - xp.mean(r, axis=1, keepdims=True)
+        rstd = 1 / xp.sqrt(xp.mean(xc * xc, axis=1, keepdims=True) + ctx.eps)
+        xhat = xc * rstd
+        g2 = g.reshape(-1, D)
+        gxhat = g2 if w is None else g2 * w.reshape(D)
+        gx = rstd * (gxhat - xp.mean(gxhat, axis=1, keepdims=True)
+                     - xhat * xp.mean(gxhat * xhat, axis=1, keepdims=True))
+        nw, nb = ctx.needs_input_grad[1:3]
+        gw = xp.sum(g2 * xhat, axis=0).reshape(w.shape) if nw else None
+        gb = xp.sum(g2, axis=0).reshape(w.shape) if nb else None
+        return gx.reshape(x.shape), gw, gb, None, None
+
+    @staticmethod
+    def fused_backward(ctx, g):
         x, w, x2, w1, mean, rstd = ctx.saved_tensors
         gx, gw, gb = NK.layer_norm_backward(np.ascontiguousarray(g).reshape(x2.shape), x2, w1,
                                             mean, rstd)
@@ -1314,26 +1358,6 @@ class LayerNorm(Function):
         wshape = None if w is None else w.shape
         return (gx.reshape(x.shape), gw.reshape(wshape) if nw else None,
                 gb.reshape(wshape) if nb else None, None, None)
-
-
-@higher.rule(LayerNorm)
-def _layer_norm_double_backward(node, g):
-    """LayerNorm's backward with Tensor ops (xhat and rstd recomputed from the input, so that
-    their dependence on it is on the graph), for create_graph=True."""
-    x, w = node._saved[:2]
-    X = higher.saved_input(node, 0, x)
-    D = node._saved[2].shape[1]
-    X2 = X.reshape(-1, D)
-    xc = X2 - X2.mean(1, keepdim=True)
-    rstd = ((xc * xc).mean(1, keepdim=True) + node.eps).rsqrt()
-    xhat = xc * rstd
-    g2 = g.reshape(-1, D)
-    gxhat = g2 if w is None else g2 * higher.saved_input(node, 1, w).reshape(D)
-    gx = rstd * (gxhat - gxhat.mean(1, keepdim=True) - xhat * (gxhat * xhat).mean(1, keepdim=True))
-    nw, nb = node.needs_input_grad[1:3]
-    gw = (g2 * xhat).sum(0).reshape(w.shape) if nw else None
-    gb = g2.sum(0).reshape(w.shape) if nb else None
-    return gx.reshape(x.shape), gw, gb, None, None
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
@@ -1358,6 +1382,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
 
 class GroupNorm(Function):
     raw = True
+    derivative = "normalised over each group: as LayerNorm, within the group"
     node_name = "NativeGroupNormBackward0"
 
     @staticmethod
@@ -1373,12 +1398,33 @@ class GroupNorm(Function):
             y = y * w.reshape(bshape)
         if b is not None:
             y = y + b.reshape(bshape)
-        ctx.save_for_backward(w, rows, xhat, mean, rstd)
+        ctx.save_for_backward(w, rows, xhat, mean, rstd, x)
+        ctx.G, ctx.eps = G, eps
         return y
 
     @staticmethod
     def backward(ctx, g):
-        w, rows, xhat, mean, rstd = ctx.saved_tensors
+        """x_hat and the std recomputed from the input (any order of derivative)."""
+        w, x = ctx.saved_tensors[0], ctx.saved_tensors[5]
+        xp = ctx.xp
+        N, C = x.shape[:2]
+        bshape = (1, C) + (1,) * (x.ndim - 2)
+        axes = (0,) + tuple(range(2, x.ndim))
+        r = x.reshape(N * ctx.G, -1)
+        xc = r - xp.mean(r, axis=1, keepdims=True)
+        rstd = 1 / xp.sqrt(xp.mean(xc * xc, axis=1, keepdims=True) + ctx.eps)
+        xhat = xc * rstd
+        gxhat = (g if w is None else g * w.reshape(bshape)).reshape(N * ctx.G, -1)
+        gx = rstd * (gxhat - xp.mean(gxhat, axis=1, keepdims=True)
+                     - xhat * xp.mean(gxhat * xhat, axis=1, keepdims=True))
+        nw, nb = ctx.needs_input_grad[1:3]
+        gw = xp.sum(g * xhat.reshape(x.shape), axis=axes) if nw else None
+        gb = xp.sum(g, axis=axes) if nb else None
+        return gx.reshape(x.shape), gw, gb, None, None
+
+    @staticmethod
+    def fused_backward(ctx, g):
+        w, rows, xhat, mean, rstd, _ = ctx.saved_tensors
         C = g.shape[1]
         bshape = (1, C) + (1,) * (g.ndim - 2)
         axes = (0,) + tuple(range(2, g.ndim))
@@ -1415,6 +1461,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
 # ================================================================ dropout / embedding
 class Dropout(Function):
     raw = True
+    derivative = "dropped elements get 0, kept ones G / (1 - p)"
     node_name = "NativeDropoutBackward0"
 
     @staticmethod
@@ -1424,10 +1471,7 @@ class Dropout(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return g * ctx.mask, None
-
-
-higher.rule(Dropout)(lambda node, g: (g * _make(node.mask), None))
+        return g * ctx.xp.asarray(ctx.mask), None
 
 
 def _dropout_mask(shape, p, dtype):
@@ -1480,6 +1524,7 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
 
 class Embedding(Function):
     raw = True
+    derivative = "scatter-add G into the rows of the table that were looked up"
     node_name = "EmbeddingBackward0"
 
     @staticmethod
@@ -1490,32 +1535,17 @@ class Embedding(Function):
     @staticmethod
     def backward(ctx, g):
         shape, padding_idx, scale = ctx.p
+        xp = ctx.xp
         idx = ctx.idx.reshape(-1)
         g2 = g.reshape(-1, shape[1])
-        gw = np.zeros(shape, g.dtype)
+        gw = xp.zeros(shape, dtype=g.dtype)
         if scale:
-            counts = np.bincount(idx, minlength=shape[0]).astype(g.dtype)
-            g2 = g2 / counts[idx][:, None]
-        np.add.at(gw, idx, g2)
+            counts = np.bincount(idx, minlength=shape[0])
+            g2 = g2 / xp.astype(xp.asarray(counts[idx][:, None]), g.dtype)
+        xp.add.at(gw, idx, g2)
         if padding_idx is not None:
             gw[padding_idx] = 0
         return None, gw, None, None
-
-
-@higher.rule(Embedding)
-def _embedding_double_backward(node, g):
-    """Scatter-add the rows' gradients with Tensor ops (create_graph=True)."""
-    from ..ops.indexing import IndexPut
-    shape, padding_idx, scale = node.p
-    idx = node.idx.reshape(-1)
-    g2 = g.reshape(-1, shape[1])
-    if scale:
-        counts = np.bincount(idx, minlength=shape[0]).astype(g._np.dtype)
-        g2 = g2 / _make(counts[idx][:, None])
-    if padding_idx is not None:
-        g2 = g2 * _make((idx != padding_idx)[:, None].astype(g._np.dtype))
-    gw = IndexPut.apply(_lk.zeros(shape, dtype=g.dtype), g2, (idx,), True)
-    return None, gw, None, None
 
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
@@ -1558,6 +1588,7 @@ def one_hot(tensor, num_classes=-1):
 # ================================================================ pad / interpolate
 class ConstantPad(Function):
     raw = True
+    derivative = "crop the gradient back to the unpadded region"
     node_name = "ConstantPadNdBackward0"
 
     @staticmethod
@@ -1572,15 +1603,17 @@ class ConstantPad(Function):
     @staticmethod
     def backward(ctx, g):
         pads = ctx.pads
+        xp = ctx.xp
         neg = [(max(-a, 0), max(-b, 0)) for a, b in pads]
-        gg = np.pad(g, neg)
+        gg = xp.pad(g, neg)
         sl = tuple(slice(max(a, 0), gg.shape[i] - max(b, 0)) for i, (a, b) in enumerate(pads))
-        return np.ascontiguousarray(gg[sl]), None, None
+        return xp.ascontiguousarray(gg[sl]), None, None
 
 
 class IndexPad(Function):
     """reflect / replicate / circular padding: a gather along each padded dim."""
     raw = True
+    derivative = "scatter-add the gradient back from the padded (repeated) positions"
     node_name = "ReflectionPadBackward0"
 
     @staticmethod
@@ -1592,14 +1625,15 @@ class IndexPad(Function):
 
     @staticmethod
     def backward(ctx, g):
+        xp = ctx.xp
         shapes = [ctx.shape]
         for d, idx in ctx.indices[:-1]:
             s = list(shapes[-1])
             s[d] = len(idx)
             shapes.append(tuple(s))
         for (d, idx), shape in zip(reversed(ctx.indices), reversed(shapes)):
-            out = np.zeros(shape, g.dtype)
-            np.add.at(np.moveaxis(out, d, 0), idx, np.moveaxis(g, d, 0))
+            out = xp.zeros(shape, dtype=g.dtype)
+            xp.add.at(out, (slice(None),) * d + (idx,), g)
             g = out
         return g, None
 
@@ -1794,6 +1828,8 @@ class LSTMLayer(Function):
     all steps.  (Step by step with Tensor ops this was ~15 graph nodes per time step.)
     """
     raw = True
+    derivative = ("backpropagation through time: the gate equations' derivatives, step by step in "
+                  "reverse")
     node_name = "LSTMBackward0"
 
     @staticmethod
@@ -1816,7 +1852,7 @@ class LSTMLayer(Function):
             t = L - 1 - s if reverse else s             # steps run backwards in time if reverse
             np.matmul(hs[s], wt, out=hg)
             k.lstm_cell(xb[t], hg, cs[s], acts[s], cs[s + 1], hs[s + 1])
-        ctx.save_for_backward(w_hh, acts, hs, cs)
+        ctx.save_for_backward(w_hh, acts, hs, cs, xw, h0, c0, w_hh, b_hh)
         ctx.reverse = reverse
         ctx.set_materialize_grads(False)
         # copies: the outputs are the user's, hs / cs stay ours for backward
@@ -1825,7 +1861,24 @@ class LSTMLayer(Function):
 
     @staticmethod
     def backward(ctx, g_out, g_h, g_c):
-        w_hh, acts, hs, cs = ctx.saved_tensors
+        """The general rule: the vector-Jacobian product of the same layer written step by step
+        with Tensor ops (``_lstm_steps``), so that the gradient is itself differentiable
+        (``create_graph=True``).  An ordinary backward runs ``fused_backward``."""
+        xw, h0, c0, w_hh, b_hh = ctx.saved_tensors[4:]
+        ins = (xw, h0, c0, w_hh, b_hh)
+        outs = _lstm_steps(xw, h0, c0, w_hh, b_hh, ctx.reverse)
+        pairs = [(o, g) for o, g in zip(outs, (g_out, g_h, g_c)) if g is not None]
+        want = [i for i, t in enumerate(ins) if ctx.needs_input_grad[i]]
+        got = autograd_grad([o for o, _ in pairs], [ins[i] for i in want], [g for _, g in pairs],
+                            create_graph=True, allow_unused=True)
+        res = [None] * 6
+        for i, gi in zip(want, got):
+            res[i] = gi
+        return tuple(res)
+
+    @staticmethod
+    def fused_backward(ctx, g_out, g_h, g_c):
+        w_hh, acts, hs, cs = ctx.saved_tensors[:4]
         L, N, G = acts.shape
         H = G // 4
         reverse = ctx.reverse
@@ -1847,6 +1900,23 @@ class LSTMLayer(Function):
             g_b = dgates.sum(axis=(0, 1))
         g_xw = dgates[::-1] if reverse else dgates
         return g_xw, dh if nh else None, dc if nc else None, g_w, g_b, None
+
+
+def _lstm_steps(xw, h0, c0, w_hh, b_hh, reverse):
+    """The LSTM layer step by step with Tensor ops (LSTMLayer's general backward rule
+    differentiates this): returns ``output`` (L, N, H), ``h_n``, ``c_n``."""
+    L = xw.shape[0]
+    h, c, outs = h0, c0, [None] * L
+    for s in range(L):
+        t = L - 1 - s if reverse else s
+        gates = xw[t] + h @ w_hh.mT
+        if b_hh is not None:
+            gates = gates + b_hh
+        i, f, gg, o = gates.chunk(4, -1)
+        c = f.sigmoid() * c + i.sigmoid() * gg.tanh()
+        h = o.sigmoid() * c.tanh()
+        outs[t] = h
+    return _lk.stack(outs, 0), h, c
 
 
 def lstm_layer(xw, h0, c0, w_hh, b_hh=None, reverse=False):
@@ -1874,18 +1944,19 @@ def _reduce_np(loss, reduction, dtype):
     return np.asarray(total, dtype)
 
 
-def _expand_np(g, shape, reduction):
-    """The upstream gradient of a reduced loss, per element."""
+def _expand(xp, g, shape, reduction):
+    """The upstream gradient of a reduced loss, per element (``xp``: ``g``'s array namespace)."""
     if reduction == "none":
         return g
     n = int(np.prod(shape))
-    return np.broadcast_to(g if reduction == "sum" else g / g.dtype.type(max(n, 1)), shape)
+    return xp.broadcast_to(g if reduction == "sum" else g / max(n, 1), shape)
 
 
 class _PointwiseLoss(Function):
     """A loss ``f(x - y)`` per element, weighted, reduced in the same node (one graph node named
     like PyTorch's, e.g. ``MseLossBackward0``).  Subclasses give ``f`` and ``f'`` of ``d``."""
     raw = True
+    derivative = "d loss/dx = f'(x - y) (times the weight, / n for the mean), d loss/dy = -that"
 
     @staticmethod
     def forward(ctx, x, t, w, reduction, p):
@@ -1900,9 +1971,10 @@ class _PointwiseLoss(Function):
     @staticmethod
     def backward(ctx, g):
         x, t = ctx.saved_tensors
-        gd = _expand_np(g, ctx.shape, ctx.reduction) * ctx._fn.df(x - t, ctx.p)
+        xp = ctx.xp
+        gd = _expand(xp, g, ctx.shape, ctx.reduction) * ctx._fn.df(xp, x - t, ctx.p)
         if ctx.w is not None:
-            gd = gd * ctx.w
+            gd = gd * xp.asarray(ctx.w)
         nx, nt = ctx.needs_input_grad[:2]
         return (gd if nx else None), (-gd if nt else None), None, None, None
 
@@ -1910,34 +1982,21 @@ class _PointwiseLoss(Function):
 class MSELossFn(_PointwiseLoss):
     node_name = "MseLossBackward0"
     f = staticmethod(lambda d, p: d * d)
-    df = staticmethod(lambda d, p: 2 * d)
+    df = staticmethod(lambda xp, d, p: 2 * d)
 
 
 class SmoothL1LossFn(_PointwiseLoss):
     node_name = "SmoothL1LossBackward0"
     f = staticmethod(lambda d, beta: np.where(np.abs(d) < beta, 0.5 * d * d / (beta or 1),
                                               np.abs(d) - 0.5 * beta))
-    df = staticmethod(lambda d, beta: np.where(np.abs(d) < beta, d / (beta or 1), np.sign(d)))
+    df = staticmethod(lambda xp, d, beta: xp.where(xp.abs(d) < beta, d / (beta or 1), xp.sign(d)))
 
 
 class HuberLossFn(_PointwiseLoss):
     node_name = "HuberLossBackward0"
     f = staticmethod(lambda d, delta: np.where(np.abs(d) < delta, 0.5 * d * d,
                                                delta * (np.abs(d) - 0.5 * delta)))
-    df = staticmethod(lambda d, delta: np.where(np.abs(d) < delta, d, delta * np.sign(d)))
-
-
-@higher.rule(MSELossFn)
-def _mse_double_backward(node, g):
-    x, t = node._saved
-    D = higher.saved_input(node, 0, x) - higher.saved_input(node, 1, t)
-    G = g if node.reduction == "none" else (
-        g if node.reduction == "sum" else g / max(int(np.prod(node.shape)), 1)).expand(node.shape)
-    gd = 2 * D * G
-    if node.w is not None:
-        gd = gd * _make(node.w)
-    nx, nt = node.needs_input_grad[:2]
-    return (gd if nx else None), (-gd if nt else None), None, None, None
+    df = staticmethod(lambda xp, d, delta: xp.where(xp.abs(d) < delta, d, delta * xp.sign(d)))
 
 
 def _pointwise_loss(cls, input, target, weight, reduction, p=None):
@@ -2003,6 +2062,7 @@ class CrossEntropy(Function):
     Works on rows: the class dim is moved last and the other dims flattened.
     """
     raw = True
+    derivative = "d loss / d logits = (softmax(logits) - one_hot(target)) / N"
     node_name = "CrossEntropyLossBackward0"
 
     @staticmethod
@@ -2026,6 +2086,35 @@ class CrossEntropy(Function):
 
     @staticmethod
     def backward(ctx, g, *_):
+        """``g_i (Q_i softmax(z_i) - q_i)`` with q the weighted, smoothed target (a constant) and
+        the softmax recomputed from the logits (any order of derivative)."""
+        (x,) = ctx.saved_tensors
+        z, yr, w, eps, ignore_index, lse, reduction, mshape = ctx.p
+        xp = ctx.xp
+        R, C = z.shape
+        zz = (x if x.ndim == 2 else xp.moveaxis(x, 1, -1)).reshape(R, C)
+        m = xp.asarray(z.max(axis=1, keepdims=True) if R else np.zeros((0, 1), z.dtype))
+        e = xp.exp(zz - m)                               # (any constant shift gives the same)
+        p = e / xp.sum(e, axis=1, keepdims=True)
+        valid = yr != ignore_index
+        ys = np.where(valid, yr, 0)
+        wy = w[ys]
+        big_q = ((1 - eps) * wy + eps / C * w.sum()) * valid
+        q = np.broadcast_to(eps / C * w, (R, C)).copy()
+        q[np.arange(R), ys] += (1 - eps) * wy
+        q *= valid[:, None]
+        if reduction == "none":
+            gr = g.reshape(R)
+        else:
+            gr = xp.broadcast_to((g if reduction == "sum" else g / ctx.denom).reshape(1), (R,))
+        dt = z.dtype
+        gz = (p * xp.asarray(big_q[:, None].astype(dt)) - xp.asarray(q.astype(dt))) * \
+            xp.expand_dims(gr, 1)
+        gx = gz.reshape(mshape)
+        return (gx if x.ndim == 2 else xp.moveaxis(gx, -1, 1)), None, None, None, None, None
+
+    @staticmethod
+    def fused_backward(ctx, g, *_):
         z, yr, w, eps, ignore_index, lse, reduction, mshape = ctx.p
         if reduction == "none":
             gr = np.ascontiguousarray(g, dtype=z.dtype).reshape(-1)
@@ -2035,38 +2124,6 @@ class CrossEntropy(Function):
         gz = NK.cross_entropy_backward(z, yr, w, eps, ignore_index, lse, gr)
         gx = gz.reshape(mshape) if len(mshape) == 2 else np.moveaxis(gz.reshape(mshape), -1, 1)
         return gx, None, None, None, None, None
-
-
-@higher.rule(CrossEntropy)
-def _cross_entropy_double_backward(node, g):
-    """CrossEntropy's backward ``g_i (Q_i softmax(z_i) - q_i)`` with Tensor ops (q: the weighted,
-    smoothed target, a constant), for create_graph=True."""
-    (x,) = node._saved
-    z, yr, w, eps, ignore_index, lse, reduction, mshape = node.p
-    R, C = z.shape
-    X = higher.saved_input(node, 0, x)
-    perm = None
-    if x.ndim != 2:                                     # class dim last, as forward did
-        perm = [0] + list(range(2, x.ndim)) + [1]
-        X = X.permute(perm)
-    P = X.reshape(R, C).softmax(1)
-    valid = yr != ignore_index
-    ys = np.where(valid, yr, 0)
-    wy = w[ys]
-    Q = ((1 - eps) * wy + eps / C * w.sum()) * valid
-    q = np.broadcast_to(eps / C * w, (R, C)).copy()
-    q[np.arange(R), ys] += (1 - eps) * wy
-    q *= valid[:, None]
-    if reduction == "none":
-        G = g.reshape(R)
-    else:
-        G = (g if reduction == "sum" else g / node.denom).reshape(1).expand(R)
-    dt = x.dtype
-    gz = (P * _make(Q[:, None].astype(dt)) - _make(q.astype(dt))) * G.unsqueeze(1)
-    gx = gz.reshape(mshape)
-    if perm is not None:
-        gx = gx.permute([int(i) for i in np.argsort(perm)])
-    return gx, None, None, None, None, None
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
@@ -2134,6 +2191,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
 
 class NLLLoss(Function):
     raw = True
+    derivative = "d loss / d logp = -w_y at the target class (/ the weight sum for the mean)"
     node_name = "NllLossBackward0"
 
     @staticmethod
@@ -2158,15 +2216,15 @@ class NLLLoss(Function):
     @staticmethod
     def backward(ctx, g):
         shape, mshape, ys, wy, reduction = ctx.p
+        xp = ctx.xp
+        n = len(ys)
         if reduction == "none":
             gr = g.reshape(-1)
-        elif reduction == "sum":
-            gr = np.full(len(ys), g.item(), g.dtype)
         else:
-            gr = np.full(len(ys), g.item() / ctx.denom, g.dtype)
-        gm = np.zeros((len(ys), mshape[-1]), g.dtype)
-        gm[np.arange(len(ys)), ys] = -wy * gr
-        return np.moveaxis(gm.reshape(mshape), -1, 1), None, None, None, None
+            gr = xp.broadcast_to((g if reduction == "sum" else g / ctx.denom).reshape(1), (n,))
+        gm = xp.zeros((n, mshape[-1]), dtype=g.dtype)
+        gm[np.arange(n), ys] = -xp.asarray(wy) * gr
+        return xp.moveaxis(gm.reshape(mshape), -1, 1), None, None, None, None
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
@@ -2198,6 +2256,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
 
 class BinaryCrossEntropy(Function):
     raw = True
+    derivative = "d loss / dp = (p - y) / (p (1 - p)) (/ N for the mean)"
     node_name = "BinaryCrossEntropyBackward0"
 
     @staticmethod
@@ -2214,14 +2273,15 @@ class BinaryCrossEntropy(Function):
     @staticmethod
     def backward(ctx, g):
         x, t, w = ctx.saved_tensors
-        g = _expand_np(g, x.shape, ctx.reduction)
+        xp = ctx.xp
+        g = _expand(xp, g, x.shape, ctx.reduction)
         gx = gt = None
         if ctx.needs_input_grad[0]:
-            gx = g * (x - t) / np.maximum((1 - x) * x, 1e-12)
+            gx = g * (x - t) / xp.maximum((1 - x) * x, 1e-12)
             if w is not None:
                 gx = gx * w
         if ctx.needs_input_grad[1]:
-            gt = g * (np.maximum(np.log1p(-x), -100) - np.maximum(np.log(x), -100))
+            gt = g * (xp.maximum(xp.log1p(-x), -100.0) - xp.maximum(xp.log(x), -100.0))
             if w is not None:
                 gt = gt * w
         return gx, gt, None, None
@@ -2251,6 +2311,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
 
 class BCEWithLogits(Function):
     raw = True
+    derivative = "d loss / d logit = (sigmoid(logit) - y) (weighted; / N for the mean)"
     node_name = "BinaryCrossEntropyWithLogitsBackward0"
 
     @staticmethod
@@ -2267,7 +2328,23 @@ class BCEWithLogits(Function):
     @staticmethod
     def backward(ctx, g):
         x, t, w, pw = ctx.saved_tensors
-        g = _expand_np(g, x.shape, ctx.reduction)
+        xp = ctx.xp
+        g = _expand(xp, g, x.shape, ctx.reduction)
+        gx = gt = None
+        if w is not None:
+            g = g * w
+        if ctx.needs_input_grad[0]:
+            lw = 1 if pw is None else 1 + (pw - 1) * t
+            gx = g * ((1 - t) - lw * xp.sigmoid(-x))
+        if ctx.needs_input_grad[1]:
+            gt = -x if pw is None else -x + (pw - 1) * xp.logaddexp(0.0, -x)
+            gt = g * gt
+        return gx, gt, None, None, None
+
+    @staticmethod
+    def fused_backward(ctx, g):
+        x, t, w, pw = ctx.saved_tensors
+        g = _expand(np, g, x.shape, ctx.reduction)
         gx = gt = None
         if w is not None:
             g = g * w
@@ -2278,23 +2355,6 @@ class BCEWithLogits(Function):
             gt = -x if pw is None else -x + (pw - 1) * np.logaddexp(0, -x)
             gt = g * gt
         return gx, gt, None, None, None
-
-
-@higher.rule(BCEWithLogits)
-def _bce_logits_double_backward(node, g):
-    """``g w ((1 - t) - lw sigmoid(-x))`` with Tensor ops (Newton's method on logistic
-    regression needs it), for create_graph=True; the target is treated as a constant."""
-    x, t, w, pw = node._saved
-    if node.needs_input_grad[1]:
-        raise NotImplementedError("create_graph=True through binary_cross_entropy_with_logits "
-                                  "with a target that requires grad is not supported yet")
-    X = higher.saved_input(node, 0, x)
-    G = g if node.reduction == "none" else (
-        g if node.reduction == "sum" else g / max(x.size, 1)).expand(x.shape)
-    if w is not None:
-        G = G * _make(w)
-    lw = 1 if pw is None else _make(np.asarray(1 + (pw - 1) * t))
-    return G * (_make(np.asarray(1 - t)) - lw * (1 - X.sigmoid())), None, None, None, None
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,

@@ -130,6 +130,7 @@ def _type_name(value):
 class BackwardHookFunction(Function):
     """Identity on tensors: a graph node where module backward hooks can observe gradients."""
     raw = True
+    derivative = "identity: the gradients pass through (module backward hooks see them here)"
 
     @staticmethod
     def forward(ctx, *arrays):
