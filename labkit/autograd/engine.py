@@ -13,6 +13,7 @@ import numpy as np
 
 from . import function as F
 from . import grad_mode
+from .anomaly import check_backward
 from .function import AccumulateGrad
 
 
@@ -162,7 +163,6 @@ def run_backward(roots, retain_graph=False, capture=None, accumulate=True, only_
                 if r is not None:
                     in_grads = tuple(r)
         if anomaly:
-            from .anomaly import check_backward
             check_backward(node, in_grads)
         if observers:
             for ob in observers:

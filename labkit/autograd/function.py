@@ -39,68 +39,17 @@ Built-in ops set ``raw = True``; user-defined Functions (``raw = False``, the de
 undone in one place, the engine, which sums each gradient back to its input's shape.
 """
 import itertools
-import os
-import sys
 import weakref
 
 import numpy as np
 
 from . import grad_mode
+from .anomaly import (_anomaly, _source, _user_frame, check_forward as _check_forward_values,
+                      user_frame_location)  # noqa: F401  (user_frame_location: graph.py)
 
 _state = grad_mode._state
 _Tensor = None          # set by labkit.tensor (avoids an import cycle: tensor imports autograd)
 _make = None            # labkit.tensor._make(array, requires_grad, grad_fn, out_nr)
-
-
-class _Anomaly:
-    enabled = False
-    check_nan = True
-
-
-_anomaly = _Anomaly()
-
-
-class _SourceCapture:
-    """Whether node creation records where in *user* code the op was called.
-
-    Off by default: it costs about a microsecond per op.  ``detect_anomaly`` turns it on (so a
-    NaN found in backward can name the forward line), and so do ``labkit.graph.capture_source(True)``
-    and ``labkit.graph.record()`` (the graph views show the line of each node).
-    """
-    enabled = False
-
-
-_source = _SourceCapture()
-_LABKIT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-_is_lib_file = {}       # co_filename -> True when the file belongs to labkit (a small cache)
-
-
-def _in_labkit(filename):
-    r = _is_lib_file.get(filename)
-    if r is None:
-        r = _is_lib_file[filename] = os.path.abspath(filename).startswith(_LABKIT_DIR)
-    return r
-
-
-def _user_frame(depth):
-    """(code, lineno) of the first frame outside labkit, ``depth`` frames above the caller."""
-    f = sys._getframe(depth)
-    lib = _is_lib_file
-    while f is not None:
-        code = f.f_code
-        inside = lib.get(code.co_filename)
-        if inside is None:
-            inside = _in_labkit(code.co_filename)
-        if not inside:
-            return (code, f.f_lineno)
-        f = f.f_back
-    return None
-
-
-def user_frame_location():
-    """(filename, lineno, function) of the first stack frame outside labkit, or None."""
-    src = _user_frame(2)
-    return None if src is None else (src[0].co_filename, src[1], src[0].co_name)
 
 
 class Node:
@@ -520,8 +469,7 @@ def _apply_user(cls, args):
 
 
 def _check_forward(ctx, outs):
-    from .anomaly import check_forward
-    check_forward(ctx, outs)
+    _check_forward_values(ctx, outs)
 
 
 class once_differentiable:
