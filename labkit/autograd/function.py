@@ -43,6 +43,7 @@ import weakref
 
 import numpy as np
 
+from ..utils.hooks import RemovableHandle
 from . import grad_mode
 from .anomaly import (_anomaly, _source, _user_frame, check_forward as _check_forward_values,
                       user_frame_location)  # noqa: F401  (user_frame_location: graph.py)
@@ -132,7 +133,7 @@ class Node:
         if self._hooks is None:
             self._hooks = []
         self._hooks.append(fn)
-        return _RemovableHandle(self._hooks, fn)
+        return RemovableHandle(self._hooks, fn)
 
     def register_prehook(self, fn):
         """``fn(grad_outputs)`` before this node's backward; may return replacement grad_outputs.
@@ -148,7 +149,7 @@ class Node:
             at = next((i for i, h in enumerate(hooks) if getattr(h, "_retains_grad", False)),
                       len(hooks))
             hooks.insert(at, fn)
-        return _RemovableHandle(hooks, fn)
+        return RemovableHandle(hooks, fn)
 
     @property
     def metadata(self):
@@ -189,23 +190,7 @@ class AccumulateGrad(Node):
         return self._variable()
 
 
-class _RemovableHandle:
-    __slots__ = ("_list", "_fn")
-
-    def __init__(self, lst, fn):
-        self._list, self._fn = lst, fn
-
-    def remove(self):
-        try:
-            self._list.remove(self._fn)
-        except ValueError:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        self.remove()
+_RemovableHandle = RemovableHandle      # (the name labkit.tensor imports)
 
 
 class FunctionMeta(type):
