@@ -59,16 +59,15 @@ def _fused_update(name, arrays, scalars, flags):
     """
     p = arrays[0]
     dt = p.dtype
-    if (kernels.USE_JIT and dt == np.float32 and p.flags.c_contiguous
-            and all(a.dtype == dt and a.flags.c_contiguous for a in arrays[2:])):
-        from ..kernels import optim_jit
-        g = arrays[1]
-        if not g.flags.c_contiguous or g.dtype != dt:        # e.g. a broadcast gradient
-            g = np.ascontiguousarray(g, dtype=dt)
-        flat = [p.reshape(-1), g.reshape(-1)] + [a.reshape(-1) for a in arrays[2:]]
-        getattr(optim_jit, name)(*flat, *[dt.type(s) for s in scalars], *flags)
-    else:
-        getattr(optim_reference, name)(*arrays, *[dt.type(s) for s in scalars], *flags)
+    mod = kernels.backend("optim", p, *arrays[2:])
+    if mod is optim_reference:
+        getattr(mod, name)(*arrays, *[dt.type(s) for s in scalars], *flags)
+        return
+    g = arrays[1]
+    if not g.flags.c_contiguous or g.dtype != dt:        # e.g. a broadcast gradient
+        g = np.ascontiguousarray(g, dtype=dt)
+    flat = [p.reshape(-1), g.reshape(-1)] + [a.reshape(-1) for a in arrays[2:]]
+    getattr(mod, name)(*flat, *[dt.type(s) for s in scalars], *flags)
 
 
 def _grad_array(p):

@@ -3,7 +3,7 @@ import numpy as np
 
 import labkit as _lk
 from ...autograd.function import Function
-from .. import _kernels as NK
+from ...kernels import nn as NK
 from ._common import _check_float, _same_dtype, _tuple
 from .padding import pad
 

@@ -6,7 +6,7 @@ import numpy as np
 import labkit as _lk
 from ...autograd.function import Function
 from ...tensor import Tensor
-from .. import _kernels as NK
+from ...kernels import nn as NK
 from ._common import _check_float, _check_reduction, _reduce, _reduction_arg, _size
 from .activations import _sigmoid_np
 

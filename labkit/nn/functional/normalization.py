@@ -4,7 +4,7 @@ import numbers
 import numpy as np
 
 from ...autograd.function import Function
-from .. import _kernels as NK
+from ...kernels import nn as NK
 from ._common import _check_float, _same_dtype, _size
 
 

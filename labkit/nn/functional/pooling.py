@@ -3,7 +3,7 @@ import numpy as np
 
 from ...autograd.function import Function
 from ...tensor import _make
-from .. import _kernels as NK
+from ...kernels import nn as NK
 from ._common import _check_float, _tuple
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import labkit as _lk
 from ...autograd import grad as autograd_grad
 from ...autograd.function import Function
-from .. import _kernels as NK
+from ...kernels import nn as NK
 
 
 # ================================================================ recurrent
@@ -27,7 +27,7 @@ class LSTMLayer(Function):
         L, N, G = xw.shape
         H = G // 4
         k = NK._mod(xw, w_hh)
-        xb = NK.empty(xw.shape, xw.dtype)             # NK.empty: reused buffers, see _kernels.py
+        xb = NK.empty(xw.shape, xw.dtype)             # NK.empty: reused buffers, see kernels.empty
         if b_hh is not None:
             np.add(xw, b_hh, out=xb)
         else:
