@@ -971,6 +971,66 @@ OPS += [
 ]
 
 
+# ---- the rest of the registered ops (``test_every_registered_op_has_a_row`` in
+# tests/test_architecture.py keeps this list complete)
+_BOUNDS = np.array([-1.0, 0.0, 0.5, 1.5])
+
+
+@st.composite
+def same_shape_pair(draw, shape=nonempty, domain=real):
+    sh = draw(shape)
+    return draw(array(sh, domain)), draw(array(sh, domain, salt=1))
+
+
+@st.composite
+def vector_pair(draw):
+    n = draw(st.integers(1, 4))
+    return draw(array((n,))), draw(array((n,), salt=1))
+
+
+def specials(rng, shape):
+    """Reals with some NaN and +-inf (isnan / isinf / isfinite)."""
+    return np.where(rng.random(shape) < 0.2, rng.choice([np.nan, np.inf, -np.inf], shape),
+                    real(rng, shape))
+
+
+OPS += [
+    Op("acos", lambda M, x: M.acos(x), np.arccos, unary(unit)),
+    Op("atan", lambda M, x: M.atan(x), np.arctan, unary()),
+    Op("cosh", lambda M, x: M.cosh(x), np.cosh, unary()),
+    Op("sgn", lambda M, x: M.sgn(x), np.sign, unary(away0),
+       torch_fn=lambda M, x: M.sign(x)),       # (torch's sgn grad is a ZeroTensor)
+    Op("log10", lambda M, x: M.log10(x), np.log10, unary(pos)),
+    Op("clamp_max", lambda M, x: M.clamp_max(x, 0.2), lambda x: np.minimum(x, 0.2), unary()),
+    Op("fmax", lambda M, a, b: M.fmax(a, b), np.fmax, binary()),
+    Op("fmin", lambda M, a, b: M.fmin(a, b), np.fmin, binary()),
+    Op("dot", lambda M, a, b: M.dot(a, b), np.dot, vector_pair()),
+    Op("inner", lambda M, a, b: M.inner(a, b), np.inner, vector_pair()),
+    Op("broadcast_to", lambda M, x: M.broadcast_to(x, (2,) + tuple(x.shape)),
+       lambda x: np.broadcast_to(x, (2,) + x.shape), unary()),
+    Op("atleast_1d", lambda M, x: M.atleast_1d(x), np.atleast_1d, unary()),
+    Op("vstack", lambda M, a, b: M.vstack([a, b]), lambda a, b: np.vstack([a, b]),
+       same_shape_pair(hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=4))),
+    Op("dstack", lambda M, a, b: M.dstack([a, b]), lambda a, b: np.dstack([a, b]),
+       same_shape_pair(hnp.array_shapes(min_dims=3, max_dims=3, min_side=1, max_side=3))),
+    Op("fliplr", lambda M, x: M.fliplr(x), np.fliplr,
+       unary(shape=hnp.array_shapes(min_dims=2, max_dims=3, min_side=1, max_side=4))),
+    Op("flipud", lambda M, x: M.flipud(x), np.flipud, unary(shape=nonempty)),
+    Op("msort", lambda M, x: M.msort(x), lambda x: np.sort(x, 0), unary(shape=nonempty)),
+    Op("argwhere", lambda M, x: M.argwhere(x > 0), lambda x: np.argwhere(x > 0),
+       unary(shape=nonempty), grad=False),
+    Op("bucketize", lambda M, x: M.bucketize(x, M.tensor(_BOUNDS, dtype=x.dtype)),
+       lambda x: np.searchsorted(_BOUNDS, x, side="left"), unary(), grad=False),
+    Op("isnan_isinf_isfinite", lambda M, x: (M.isnan(x), M.isinf(x), M.isfinite(x)),
+       lambda x: (np.isnan(x), np.isinf(x), np.isfinite(x)), unary(specials), grad=False),
+    Op("isclose", lambda M, a, b: M.isclose(a, b + 1e-9), lambda a, b: np.isclose(a, b + 1e-9),
+       binary(), grad=False),
+    Op("bitwise", lambda M, a, b: (M.bitwise_and(a, b), M.bitwise_or(a, b),
+                                   M.bitwise_xor(a, b), M.bitwise_not(a)),
+       lambda a, b: (a & b, a | b, a ^ b, ~a), binary(ints, ints), grad=False),
+]
+
+
 def _np_index_fill(x, i):
     y = x.copy()
     y[:, i] = -1.0
