@@ -1,6 +1,10 @@
 """Higher-order gradients: create_graph=True, gradgradcheck, Hessian-vector products vs PyTorch."""
+import os
+import sys
+
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 import labkit as lk
 
@@ -632,13 +636,21 @@ def test_every_differentiable_primitive_is_in_the_second_order_table():
     # fold or IndexPut appear only there), must reach every primitive: so each one is checked by
     # gradgradcheck and against PyTorch above
     covered = set()
-    for name, fn, makers in OPS:
-        inputs = [m() for m in makers]
-        out = fn(*inputs)
-        gs = lk.autograd.grad(out.sum(), inputs, create_graph=True, allow_unused=True)
-        covered |= _functions_in(out, *gs)
+    cases = [(fn, [m() for m in makers]) for _, fn, makers in OPS]
+    for op in GRAD_ROWS:                            # (the op table's rows count too)
+        template, arrays = _split_leaves(list(_draw(op.args, 0)))
+        xs = [lk.tensor(a, dtype=F64, requires_grad=True) for a in arrays]
+        cases.append((_row_fn(op, lk, template), xs))
+    for fn, inputs in cases:
+        outs = fn(*inputs)
+        outs = [o for o in (outs if isinstance(outs, tuple) else (outs,)) if o.requires_grad]
+        if not outs:
+            continue
+        gs = lk.autograd.grad(sum(o.sum() for o in outs), inputs, create_graph=True,
+                              allow_unused=True)
+        covered |= _functions_in(*outs, *gs)
     missing = sorted(c.__name__ for c in _primitives() - covered)
-    assert not missing, f"no row of OPS (tests/test_higher_order.py) uses {missing}"
+    assert not missing, f"no row of tests/optable.py (or OPS here) uses {missing}"
 
 
 @pytest.mark.parametrize("name,fn,makers", OPS, ids=[o[0] for o in OPS])
@@ -661,3 +673,74 @@ def test_the_fused_overrides_are_all_exercised():
     assert {"Tanh", "Sigmoid", "Relu", "MatMul", "Softmax", "LogSoftmax", "GELU", "SiLU",
             "Conv2d", "MaxPool2d", "BatchNorm", "LayerNorm", "GroupNorm", "LSTMLayer",
             "CrossEntropy", "BCEWithLogits"} <= fused
+
+
+# ------------------------------------------------------------------ every row of the op table
+# A new op needs one row in tests/optable.py: besides its forward / gradcheck / PyTorch checks
+# (test_ops_table.py), the row gets gradgradcheck and PyTorch's second derivatives here.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from optable import OPS as TABLE  # noqa: E402
+from test_ops_table import _build, _split_leaves  # noqa: E402
+
+GRAD_ROWS = [op for op in TABLE if op.grad and op.gradcheck]
+
+
+def _draw(strategy, seed):
+    """One example of ``strategy``, the same on every run."""
+    found = []
+
+    @settings(max_examples=1, derandomize=True, database=None, deadline=None,
+              suppress_health_check=list(HealthCheck))
+    @given(strategy)
+    def grab(v):
+        found.append(v)
+    grab()
+    return found[0]
+
+
+def _row_fn(op, M, template):
+    def f(*xs):
+        outs = op.fn(M, *_build(M, template, list(xs)))
+        outs = outs if isinstance(outs, (tuple, list)) else (outs,)
+        return tuple(o for o in outs if isinstance(o, M.Tensor) and o.dtype.is_floating_point)
+    return f
+
+
+@pytest.mark.parametrize("op", GRAD_ROWS, ids=repr)
+def test_second_order_of_every_op_table_row(op):
+    args = _draw(op.args, 0)
+    template, arrays = _split_leaves(list(args))
+    if not arrays or not any(a.size for a in arrays):
+        return                                      # (no float input drawn: nothing to check)
+    xs = [lk.tensor(a, dtype=F64, requires_grad=True) for a in arrays]
+    f = _row_fn(op, lk, template)
+    outs = f(*xs)
+    if not any(o.requires_grad for o in outs):
+        return                                      # (comparisons: no float output)
+    assert lk.autograd.gradgradcheck(f, xs, atol=1e-5, rtol=1e-3)
+    # and the Hessian-vector product against PyTorch's (where PyTorch differentiates twice)
+    rng = np.random.default_rng(1)
+    ws = [rng.standard_normal(tuple(o.shape)) for o in outs]
+    vs = [rng.standard_normal(a.shape) for a in arrays]
+    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+    tf = _row_fn(op, torch, template) if op.torch_fn is None else \
+        _row_fn(type(op)(op.name, op.torch_fn, None, op.args), torch, template)
+    try:
+        touts = tf(*ts)
+        tgs = torch.autograd.grad(sum((o * torch.tensor(w)).sum() for o, w in zip(touts, ws)),
+                                  ts, create_graph=True, allow_unused=True)
+        tpairs = [(g, v) for g, v in zip(tgs, vs) if g is not None and g.requires_grad]
+        thv = torch.autograd.grad(sum((g * torch.tensor(v)).sum() for g, v in tpairs), ts,
+                                  allow_unused=True) if tpairs else [None] * len(ts)
+    except RuntimeError as e:                       # e.g. "derivative for ... not implemented"
+        assert "not implemented" in str(e) or "does not require grad" in str(e), e
+        return
+    gs = lk.autograd.grad(sum((o * lk.tensor(w, dtype=F64)).sum() for o, w in zip(outs, ws)),
+                          xs, create_graph=True, allow_unused=True)
+    pairs = [(g, v) for g, v in zip(gs, vs) if g is not None and g.requires_grad]
+    hv = lk.autograd.grad(sum((g * lk.tensor(v, dtype=F64)).sum() for g, v in pairs), xs,
+                          allow_unused=True) if pairs else [None] * len(xs)
+    for h, th, x in zip(hv, thv, xs):
+        a = np.zeros(x.shape) if h is None else h.numpy()
+        b = np.zeros(x.shape) if th is None else th.numpy(force=True)    # (ZeroTensors too)
+        np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-9)

@@ -390,7 +390,7 @@ def _record_versions(ctx, args, outputs):
                     break
             else:
                 for k, t in enumerate(outputs):
-                    if t is not None and t._np is s:
+                    if t is not None and (t._np is s or _same_scalar(t._np, s)):
                         owner = t
                         j = ~k
                         break
@@ -404,6 +404,12 @@ def _record_versions(ctx, args, outputs):
             else:
                 info.append((vc, vc[0], i, j))
     ctx._saved_vc = info
+
+
+def _same_scalar(out, s):
+    """A 0-d result NumPy handed back as a scalar (``np.float64``): forward may save one scalar
+    object and return another of the same value (``y.astype(dtype, copy=False)``)."""
+    return type(s) is not np.ndarray and np.shape(out) == () and out.dtype == s.dtype and out == s
 
 
 def _apply_user(cls, args):

@@ -191,7 +191,8 @@ class Std(Function):
         gb = _expand_back(xp, g, x.shape, ctx.axes, ctx.keepdim)
         xc = x - xp.mean(x, axis=ctx.axes, keepdims=True)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return xp.where(yk == 0, 0.0, gb * xc / (yk * ctx.denom)), None, None, None
+            return xp.where(yk == 0, 0.0, gb * xc / xp.where(yk == 0, 1.0, yk * ctx.denom)), \
+            None, None, None
 
 
 class Cumsum(Function):
@@ -428,7 +429,7 @@ class Norm2(Function):
         gb = _expand_back(xp, g, x.shape, ctx.axes, ctx.keepdim)
         yb = _expand_back(xp, y, x.shape, ctx.axes, ctx.keepdim)
         with np.errstate(invalid="ignore", divide="ignore"):
-            r = xp.where(yb == 0, 0.0, x / yb)
+            r = xp.where(yb == 0, 0.0, x / xp.where(yb == 0, 1.0, yb))   # (no 0/0, even unused)
         return gb * r, None, None
 
 
