@@ -273,10 +273,55 @@ def test_a_rule_serves_both_orders():
     assert g1.grad_fn is None and g2.grad_fn is not None
 
 
-@pytest.mark.parametrize("name", ["exp", "sin", "tanh"])
-def test_the_array_namespace_of_a_tensor_mirrors_numpy(name):
-    x = lk.tensor([0.1, 0.7])
+_A = np.array([[0.3, -1.2, 0.5], [2.0, 0.1, -0.7]])
+_I = np.array([[0, 2], [1, 1]])
+NAMESPACE_CASES = {      # name -> a call on the namespace ``xp`` and the array ``a``
+    "exp": lambda xp, a: xp.exp(a), "sin": lambda xp, a: xp.sin(a),
+    "cosh": lambda xp, a: xp.cosh(a), "abs": lambda xp, a: xp.abs(a),
+    "where": lambda xp, a: xp.where(a > 0, a, 0.5),
+    "maximum": lambda xp, a: xp.maximum(a, 0.2),
+    "sum": lambda xp, a: xp.sum(a, axis=(0, 1), keepdims=True),
+    "mean": lambda xp, a: xp.mean(a, axis=1),
+    "cumsum": lambda xp, a: xp.cumsum(a, axis=1), "cumprod": lambda xp, a: xp.cumprod(a, axis=0),
+    "flip": lambda xp, a: xp.flip(a, 1), "roll": lambda xp, a: xp.roll(a, 1, 1),
+    "broadcast_to": lambda xp, a: xp.broadcast_to(a, (2, 2, 3)),
+    "expand_dims": lambda xp, a: xp.expand_dims(a, (0, 2)),
+    "squeeze": lambda xp, a: xp.squeeze(xp.expand_dims(a, 1), 1),
+    "transpose": lambda xp, a: xp.transpose(a), "moveaxis": lambda xp, a: xp.moveaxis(a, 0, 1),
+    "swapaxes": lambda xp, a: xp.swapaxes(a, 0, 1), "matmul": lambda xp, a: xp.matmul(a, a.T),
+    "einsum": lambda xp, a: xp.einsum("ij,kj->ik", a, a),
+    "concatenate": lambda xp, a: xp.concatenate([a, a], axis=1),
+    "stack": lambda xp, a: xp.stack([a, a], axis=1),
+    "split": lambda xp, a: xp.split(a, [1, 2], axis=1)[1],
+    "take": lambda xp, a: xp.take(a, [2, 0], axis=1), "take_int": lambda xp, a: xp.take(a, 1, 1),
+    "take_along_axis": lambda xp, a: xp.take_along_axis(a, _I, axis=1),
+    "pad": lambda xp, a: xp.pad(a, ((1, 0), (0, 2))),
+    "tril": lambda xp, a: xp.tril(a), "triu": lambda xp, a: xp.triu(a, 1),
+    "zeros": lambda xp, a: xp.zeros((2, 1), dtype=a.dtype) + a,
+    "astype": lambda xp, a: xp.astype(a, np.float32), "copy": lambda xp, a: xp.copy(a) * 2,
+    "logaddexp": lambda xp, a: xp.logaddexp(0.0, a),
+    "put_along_axis": lambda xp, a: _put(xp, a),
+    "add.at": lambda xp, a: _add_at(xp, a),
+}
+
+
+def _put(xp, a):
+    out = xp.zeros((2, 3), dtype=a.dtype)
+    xp.put_along_axis(out, _I, a[:, :2], axis=1)
+    return out
+
+
+def _add_at(xp, a):
+    out = xp.zeros((2, 3), dtype=a.dtype)
+    xp.add.at(out, (np.array([0, 0, 1]), np.array([1, 1, 2])), a[0])
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(NAMESPACE_CASES))
+def test_the_tensor_array_namespace_means_what_numpy_means(name):
+    x = lk.tensor(_A, requires_grad=True)
     xp = x.__array_namespace__()
-    np.testing.assert_allclose(getattr(xp, name)(x).numpy(), getattr(np, name)(x.numpy()),
-                               rtol=1e-6)
-    assert xp.sum(x, axis=0, keepdims=True).shape == (1,)
+    got = NAMESPACE_CASES[name](xp, x)
+    want = NAMESPACE_CASES[name](np, _A.copy())
+    assert isinstance(got, lk.Tensor) and got.requires_grad
+    np.testing.assert_allclose(got.detach().numpy(), want, rtol=1e-12)

@@ -4,7 +4,10 @@ A backward rule is written once and runs on NumPy arrays (an ordinary backward: 
 ``numpy``) and on Tensors (``create_graph=True``: ``ctx.xp`` is this module), so the rule's
 functions must mean the same in both.  Each function here takes NumPy's arguments
 (``axis``/``keepdims``, ``axes``) and does it with differentiable Tensor ops.  Only the names the
-rules use are here; add one when a rule needs it.
+rules use are here; add one when a rule needs it (``tests/test_architecture.py`` checks each one
+against NumPy).  Two are not NumPy's (``sigmoid``, ``erf``): a rule using them keeps a
+``fused_backward`` for arrays.  NumPy's in-place writes work on Tensors too (``out[idx] = g``,
+``xp.add.at(out, idx, g)``, ``xp.put_along_axis``): labkit's in-place ops are differentiable.
 """
 import builtins
 import sys
@@ -38,6 +41,7 @@ def _fn(name):
     return call
 
 
+# the elementwise functions: the registered op, applied to a Tensor (numbers become constants)
 for _name in ("exp", "log", "log1p", "expm1", "sqrt", "sin", "cos", "tan", "tanh", "sinh", "cosh",
               "sign", "abs", "erf", "sigmoid", "isfinite", "logical_not", "asin", "acos", "atan",
               "floor", "trunc"):
