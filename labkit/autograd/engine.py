@@ -4,6 +4,10 @@ Order: a node runs once every node that feeds it a gradient has run (Kahn's algo
 nodes the most recently created runs first, which is the reverse of the forward order, the order a
 reader expects and the one the stepper replays.  Gradients reaching an input are summed back to the
 input's shape here (the single place broadcasting is undone) and cast to the input's dtype.
+
+Two modes, one walk: an ordinary backward gives each node's rule NumPy arrays (``_call_backward``);
+``create_graph=True`` gives the same rule Tensors, with the saved values as tensors on the graph
+(``_call_graph``), so the gradients it returns are themselves differentiable.
 """
 import heapq
 import math
