@@ -325,3 +325,28 @@ def test_the_tensor_array_namespace_means_what_numpy_means(name):
     want = NAMESPACE_CASES[name](np, _A.copy())
     assert isinstance(got, lk.Tensor) and got.requires_grad
     np.testing.assert_allclose(got.detach().numpy(), want, rtol=1e-12)
+
+
+def test_one_removable_handle_for_every_layer():
+    from labkit.utils.hooks import RemovableHandle
+    x = lk.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    m = lk.nn.Linear(2, 1)
+    opt = lk.optim.SGD(m.parameters(), lr=0.1)
+    calls = []
+    handles = [x.register_hook(lambda g: calls.append("tensor")),
+               y.grad_fn.register_hook(lambda gi, go: calls.append("node")),
+               m.register_forward_hook(lambda mod, a, out: calls.append("module")),
+               opt.register_step_pre_hook(lambda o, a, k: calls.append("optimizer"))]
+    assert all(type(h) is RemovableHandle for h in handles)
+    y.sum().backward(retain_graph=True)
+    m(x.detach())
+    opt.step()
+    assert sorted(calls) == ["module", "node", "optimizer", "tensor"]
+    for h in handles:
+        h.remove()
+    calls.clear()
+    y.sum().backward()
+    m(x.detach())
+    opt.step()
+    assert calls == []
