@@ -55,6 +55,10 @@ class Exercise:
             for k, (g, w) in enumerate(zip(outs_g, outs_w)):
                 what = "result" if len(outs_w) == 1 else f"return value {k}"
                 msg = compare(self.name, g, w, atol=self.atol, what=what)
+                if msg and g is None:
+                    return CheckResult(self.name, "wrong", f"case {i + 1} of {len(self.cases)}: "
+                                       f"{msg}", "without a `return` statement a Python function "
+                                       "returns None: end it with `return <your result>`")
                 if msg:
                     hint = None
                     for d in (self.diagnose if g is not None else ()):

@@ -5,6 +5,7 @@
 # from the output back to the inputs, applying the **chain rule** at each node.
 
 # %%
+import numpy as np
 import labkit as lk
 from labkit import exercises as ex
 # %load_ext labkit
@@ -37,7 +38,6 @@ print(L.grad_fn, L.grad_fn.next_functions)
 # %%
 lk.viz.graph(L, params={"a": a, "b": b, "c": c, "f": f})
 
-
 # %% [markdown]
 # ## Step through forward and backward
 #
@@ -58,27 +58,32 @@ L = compute()
 L.backward()
 print(f"dL/da = {a.grad.item()}, dL/db = {b.grad.item()}, dL/dc = {c.grad.item()}, dL/df = {f.grad.item()}")
 
-
 # %% [markdown]
 # By the chain rule: `dL/dd = f = -2`, `dL/de = dL/dd · 1 = -2`, `dL/da = dL/de · b = 6`.
 #
 # ## Exercise: the backward rule of multiplication
 #
-# Write the gradients of `z = x * y` given the incoming gradient `grad_z` (NumPy arrays).
+# Write the gradients of `z = x * y` given the incoming gradient `grad_z` (NumPy arrays): replace
+# each `...` and run the cell. The check tells you what is wrong, if anything.
+# Stuck? `ex.hint("mul_backward")` gives one more hint each time you run it;
+# `ex.solution("mul_backward")` shows an answer (try first!).
 
 # %% exercise="mul_backward"
 def mul_backward(x, y, grad_z):
-    grad_x = grad_z * y      # <- try changing this and see what the check says
-    grad_y = grad_z * x
+    grad_x = ...    # your turn
+    grad_y = ...
     return grad_x, grad_y
 
 ex.check("mul_backward", mul_backward)
 
-# %% exercise="tanh_backward"
-import numpy as np
+# %% [markdown]
+# ## Exercise: the backward rule of tanh
+#
+# `y = tanh(x)`: given `grad_y`, return `grad_x`. NumPy has `np.tanh`.
 
+# %% exercise="tanh_backward"
 def tanh_backward(x, grad_y):
-    raise NotImplementedError   # your turn: d tanh(x)/dx = 1 - tanh(x)**2
+    ...    # your turn
 
 ex.check("tanh_backward", tanh_backward)
 

@@ -13,7 +13,6 @@ import numba
 import labkit as lk
 from labkit import exercises as ex
 
-
 # %% [markdown]
 # ## 1. The kernel
 #
@@ -31,7 +30,6 @@ x = np.linspace(-5, 5, 7).astype(np.float32)
 out = np.empty_like(x)
 softplus_kernel(x, out)
 out
-
 
 # %% [markdown]
 # ## 2. The Function: forward and backward side by side
@@ -74,7 +72,6 @@ w = lk.randn(4, requires_grad=True)
 loss = (softplus(w) * 2).mean()
 lk.viz.graph(loss, params={"w": w})
 
-
 # %% [markdown]
 # ## 5. Gradcheck every op in a model, on the graph
 #
@@ -98,25 +95,41 @@ layer = lk.nn.Linear(3, 4)
 xb = lk.randn(8, 3)
 lk.viz.graph(lambda: BuggySquare.apply(softplus(layer(xb))).mean(), params=layer, gradcheck=True)
 
-
 # %% [markdown]
 # ## Exercise: `x ** 2` as a Function
 #
 # Fill in `forward` and `backward`. The check compares values and gradients and runs gradcheck.
+# `ex.hint("square_function")` gives a hint, one more per call.
 
 # %% exercise="square_function"
 class Square(lk.autograd.Function):
     @staticmethod
     def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x * x
+        ...    # your turn: save what backward needs, return x squared
 
     @staticmethod
     def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return 2 * x * grad
+        ...    # your turn: grad times d(x^2)/dx
 
 ex.check("square_function", Square)
+
+# %% [markdown]
+# ## Exercise: a sigmoid that saves its *output*
+#
+# A backward rule may use the forward's output instead of its input: the derivative of
+# `y = 1 / (1 + exp(-x))` is `y * (1 - y)`. Save `y` in `forward` and use it in `backward`.
+
+# %% exercise="sigmoid_function"
+class Sigmoid(lk.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ...    # your turn
+
+    @staticmethod
+    def backward(ctx, grad):
+        ...    # your turn
+
+ex.check("sigmoid_function", Sigmoid)
 
 # %% [markdown]
 # Next: **04 · the training loop**.

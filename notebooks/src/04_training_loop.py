@@ -37,7 +37,6 @@ for xb, yb in mon.track(loader, epochs=20):
     mon.log(loss=loss.item())
 print(f"w = {model.weight.item():.3f}, b = {model.bias.item():.3f}   (true: 3, 2)")
 
-
 # %% [markdown]
 # ## Exercise: one SGD step by hand
 #
@@ -45,11 +44,20 @@ print(f"w = {model.weight.item():.3f}, b = {model.bias.item():.3f}   (true: 3, 2
 
 # %% exercise="sgd_step"
 def sgd_step(params, lr):
-    with lk.no_grad():
-        for p in params:
-            p -= lr * p.grad
+    ...    # your turn: move every parameter against its gradient, in place
 
 ex.check("sgd_step", sgd_step)
+
+# %% [markdown]
+# ## Exercise: the mean squared error by hand
+#
+# `nn.MSELoss()` above averages the squared differences between predictions and targets.
+
+# %% exercise="mse_loss"
+def mse_loss(pred, target):
+    ...    # your turn
+
+ex.check("mse_loss", mse_loss)
 
 # %% [markdown]
 # ## Logistic regression

@@ -14,7 +14,6 @@ lk.manual_seed(0)
 data = lk.datasets.spirals(n_samples=300, n_classes=2, noise=0.15, seed=0)
 data
 
-
 # %%
 def make_mlp(act=nn.Tanh):
     return nn.Sequential(nn.Linear(2, 32), act(), nn.Linear(32, 32), act(), nn.Linear(32, 2))
@@ -57,25 +56,35 @@ for name, act in [("tanh", nn.Tanh), ("relu", nn.ReLU), ("gelu", nn.GELU), ("sig
             loss = nn.functional.cross_entropy(m(xb), yb)
             opt.zero_grad(); loss.backward(); opt.step()
             mon.log(loss=loss.item())
-print({k: round(v[-1], 4) for k, v in mon.history.items()} if isinstance(mon.history, dict) else "")
-
+print({name: round(losses[-1], 4) for name, losses in mon.history.items()})
 
 # %% [markdown]
 # ## Exercises: a linear layer and softmax by hand
 
 # %% exercise="linear"
 def linear(x, W, b):
-    return x @ W.T + b
+    """x (N, in), W (out, in), b (out,) -> (N, out), as nn.Linear computes it."""
+    ...    # your turn
 
 ex.check("linear", linear)
 
-
 # %% exercise="softmax"
 def softmax(x):
-    e = (x - x.max(dim=-1, keepdim=True).values).exp()
-    return e / e.sum(dim=-1, keepdim=True)
+    """x (N, C) -> each row turned into probabilities that sum to 1 (stable for large x)."""
+    ...    # your turn
 
 ex.check("softmax", softmax)
+
+# %% [markdown]
+# The loss the playground trains with: the mean over the batch of `-log softmax(logits)` at
+# each row's true class.
+
+# %% exercise="cross_entropy"
+def cross_entropy(logits, targets):
+    """logits (N, C), targets (N,) class indices -> a scalar tensor."""
+    ...    # your turn
+
+ex.check("cross_entropy", cross_entropy)
 
 # %% [markdown]
 # Next: **06 · gradients** — why deep networks used to be hard to train.

@@ -7,8 +7,10 @@
 # (`lk.viz.watch`) shows each layer's gradient norm live, and flags the problem layers.
 
 # %%
+import math
 import labkit as lk
 from labkit import nn
+from labkit import exercises as ex
 from labkit.utils.data import DataLoader
 lk.manual_seed(0)
 data = lk.datasets.moons(n_samples=512, noise=0.2, seed=0)
@@ -31,7 +33,6 @@ class Block(nn.Module):
 def residual(depth=12, width=32):
     return nn.Sequential(nn.Linear(2, width), *[Block(width) for _ in range(depth - 2)], nn.Linear(width, 2))
 
-
 # %%
 def train(model, epochs=6, lr=0.05):
     opt = lk.optim.SGD(model.parameters(), lr=lr)
@@ -40,7 +41,6 @@ def train(model, epochs=6, lr=0.05):
             loss = nn.functional.cross_entropy(model(xb), yb)
             opt.zero_grad(); loss.backward(); opt.step()
     return loss.item()
-
 
 # %% [markdown]
 # ## A deep sigmoid network
@@ -77,4 +77,30 @@ print("final loss", train(res))
 
 # %% [markdown]
 # Compare the first layer's gradient norm in the three inspectors: orders of magnitude apart.
+#
+# ## Exercise: the total gradient norm
+#
+# One number says how big a step the gradients ask for: the L2 norm of *all* gradients taken
+# together, as if they were one long vector. Return it as a Python float.
+
+# %% exercise="grad_norm"
+def grad_norm(params):
+    ...    # your turn
+
+ex.check("grad_norm", grad_norm)
+
+# %% [markdown]
+# ## Exercise: gradient clipping
+#
+# When that norm explodes, training jumps far off. `nn.utils.clip_grad_norm_` rescales all the
+# gradients together so their total norm is at most `max_norm` (the direction stays the same), and
+# returns the norm from before. Write it.
+
+# %% exercise="clip_grad_norm"
+def clip_grad_norm(params, max_norm):
+    ...    # your turn
+
+ex.check("clip_grad_norm", clip_grad_norm)
+
+# %% [markdown]
 # Next: **07 · optimizers**.

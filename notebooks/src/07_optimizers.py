@@ -34,7 +34,6 @@ for name, make_opt in optimizers.items():
         opt.zero_grad(); loss.backward(); opt.step()
         mon.log(loss=loss.item())
 
-
 # %% [markdown]
 # ## Exercise: momentum
 #
@@ -42,12 +41,22 @@ for name, make_opt in optimizers.items():
 
 # %% exercise="momentum_step"
 def momentum_step(p, v, lr, mu):
-    with lk.no_grad():
-        v = mu * v + p.grad
-        p -= lr * v
-    return v
+    ...    # your turn: update the velocity, step along it, return the new velocity
 
 ex.check("momentum_step", momentum_step)
+
+# %% [markdown]
+# ## Exercise: one Adam step
+#
+# Adam keeps two moving averages, of the gradient (`m`) and of its square (`v`), corrects their
+# bias towards 0 in the first steps, and steps by `lr * m_hat / (sqrt(v_hat) + eps)`: every
+# parameter gets its own step size. `t` counts the steps from 1.
+
+# %% exercise="adam_step"
+def adam_step(p, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    ...    # your turn: return the new m, v
+
+ex.check("adam_step", adam_step)
 
 # %% [markdown]
 # ## Finding a learning rate

@@ -5,6 +5,7 @@
 # convolutional network reaches about 98% test accuracy in a few seconds.
 
 # %%
+import numpy as np
 import labkit as lk
 from labkit import nn
 from labkit.utils.data import DataLoader
@@ -39,7 +40,6 @@ opt = lk.optim.AdamW(model.parameters(), lr=3e-3)
 loader = DataLoader(train, batch_size=64, shuffle=True)
 mon = lk.viz.Monitor("digits CNN")
 mon
-
 
 # %%
 def accuracy(ds):
@@ -84,15 +84,26 @@ fig, axes = plt.subplots(1, max(len(wrong), 1), figsize=(8, 1.4), squeeze=False)
 for ax, i in zip(axes[0], wrong.tolist()):
     ax.imshow(X[i, 0].numpy(), cmap="gray_r"); ax.set_title(f"{int(Y[i])}→{int(pred[i])}"); ax.axis("off")
 
-
 # %% [markdown]
 # ## Exercise: the output size of a convolution
 
 # %% exercise="conv_output_size"
 def conv_output_size(size, kernel_size, stride, padding, dilation):
-    return (size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1
+    ...    # your turn
 
 ex.check("conv_output_size", conv_output_size)
+
+# %% [markdown]
+# ## Exercise: a convolution by hand
+#
+# One channel, one kernel, no padding, stride 1: slide the kernel over the image and sum the
+# products at each position (NumPy arrays in and out).
+
+# %% exercise="correlate2d"
+def correlate2d(x, w):
+    ...    # your turn
+
+ex.check("correlate2d", correlate2d)
 
 # %% [markdown]
 # Next: **09 · a tiny character transformer**.

@@ -17,7 +17,6 @@ text = lk.datasets.text_corpus(max_chars=60_000)
 ds = lk.datasets.CharDataset(text, block_size=32)
 print(len(text), "characters,", ds.vocab_size, "distinct")
 
-
 # %%
 class TinyGPT(nn.Module):
     def __init__(self, vocab, d=64, heads=2, block=32):
@@ -27,9 +26,7 @@ class TinyGPT(nn.Module):
         self.layer = nn.TransformerEncoderLayer(d, heads, dim_feedforward=4 * d, dropout=0.0,
                                                 batch_first=True, norm_first=True)
         self.head = nn.Linear(d, vocab)
-        self.register_buffer("mask", nn.Transformer.generate_square_subsequent_mask(block)
-                             if hasattr(nn, "Transformer") else
-                             lk.triu(lk.full((block, block), float("-inf")), 1))
+        self.register_buffer("mask", lk.triu(lk.full((block, block), float("-inf")), diagonal=1))
 
     def forward(self, idx):
         T = idx.shape[1]
@@ -54,7 +51,6 @@ for step, (xb, yb) in enumerate(mon.track(loader, epochs=1, total=steps)):
         break
 print(f"loss {mon.history['loss'][0]:.2f} -> {mon.history['loss'][-1]:.2f}  (uniform guessing: {math.log(ds.vocab_size):.2f})")
 
-
 # %% [markdown]
 # ## Sampling
 
@@ -62,7 +58,7 @@ print(f"loss {mon.history['loss'][0]:.2f} -> {mon.history['loss'][-1]:.2f}  (uni
 @lk.no_grad()
 def sample(prompt, n=200, temperature=0.8):
     model.eval()
-    idx = ds.encode(prompt).reshape(1, -1) if hasattr(ds.encode(prompt), "reshape") else lk.tensor([ds.encode(prompt)])
+    idx = ds.encode(prompt).reshape(1, -1)
     for _ in range(n):
         logits = model(idx[:, -32:])[:, -1] / temperature
         nxt = lk.multinomial(logits.softmax(-1), 1)
@@ -92,19 +88,27 @@ for hd, ax in enumerate(axes):
     ax.set_yticks(range(32)); ax.set_yticklabels(chars, fontsize=6)
     ax.set_title(f"head {hd}")
 
-
 # %% [markdown]
 # ## Exercise: scaled dot-product attention
 
 # %% exercise="attention"
 def attention(q, k, v, causal):
-    att = (q @ k.transpose(-2, -1)) / math.sqrt(q.shape[-1])
-    if causal:
-        T = q.shape[-2]
-        att = att.masked_fill(lk.triu(lk.ones(T, T, dtype=lk.bool), 1), float("-inf"))
-    return att.softmax(dim=-1) @ v
+    """q, k, v (B, T, d) -> softmax(q k^T / sqrt(d)) v; with causal=True no position sees later ones."""
+    ...    # your turn
 
 ex.check("attention", attention)
+
+# %% [markdown]
+# ## Exercise: the causal mask
+#
+# The model above adds a `(T, T)` mask to the attention scores: 0 where a query may look,
+# `-inf` where it may not (after the softmax those become exactly 0).
+
+# %% exercise="causal_mask"
+def causal_mask(T):
+    ...    # your turn
+
+ex.check("causal_mask", causal_mask)
 
 # %% [markdown]
 # Next: **10 · from labkit to PyTorch**.

@@ -9,9 +9,10 @@
 
 # %%
 import importlib.util
+import labkit
+from labkit import exercises as ex
 HAVE_TORCH = importlib.util.find_spec("torch") is not None
 print("PyTorch installed:", HAVE_TORCH)
-
 
 # %% [markdown]
 # ## The same code, two libraries
@@ -29,13 +30,41 @@ def train_moons(torch, steps=200):
         opt.zero_grad(); loss.backward(); opt.step()
     return model, loss.item()
 
-import labkit
 lk_model, lk_loss = train_moons(labkit)
 print("labkit  final loss:", round(lk_loss, 4))
 if HAVE_TORCH:
     import torch
     t_model, t_loss = train_moons(torch)
     print("PyTorch final loss:", round(t_loss, 4))
+
+# %% [markdown]
+# ## Exercise: code for both libraries
+#
+# Write each function once, with the names both libraries share; the cell after the checks runs
+# them on the labkit model and on the PyTorch one. First: how many numbers does a model learn?
+
+# %% exercise="count_parameters"
+def count_parameters(model):
+    ...    # your turn
+
+ex.check("count_parameters", count_parameters)
+
+# %% [markdown]
+# Next: the accuracy of a batch of predictions, as a plain Python number (to print or log).
+
+# %% exercise="accuracy"
+def accuracy(logits, y):
+    ...    # your turn
+
+ex.check("accuracy", accuracy)
+
+# %%
+X = labkit.randn(256, 2, generator=labkit.Generator().manual_seed(1))
+y = (X[:, 0] * X[:, 1] > 0).long()
+print("labkit : ", count_parameters(lk_model), "parameters, accuracy", accuracy(lk_model(X), y))
+if HAVE_TORCH:
+    Xt, yt = torch.from_numpy(X.numpy()), torch.from_numpy(y.numpy())
+    print("PyTorch:", count_parameters(t_model), "parameters, accuracy", accuracy(t_model(Xt), yt))
 
 # %% [markdown]
 # ## Moving a model across
