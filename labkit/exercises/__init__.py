@@ -219,8 +219,7 @@ def hint(name):
     else:
         shown.append(f"(call `ex.hint({name!r})` again for hint {n + 1} of {len(ex.hints)})")
     text = f"Hints for {name}:\n" + "\n".join(shown)
-    md = f"**Hints for `{name}`**\n\n" + "\n".join(
-        s if s.startswith("(") else s.replace(". ", ". ", 1) for s in shown)
+    md = f"**Hints for `{name}`**\n\n" + "\n".join(shown[:-1]) + "\n\n" + shown[-1]
     return _Text(text, md)
 
 

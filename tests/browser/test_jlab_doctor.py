@@ -105,3 +105,24 @@ def test_00_doctor_widget_reports_back_and_lab_is_quiet(jlab, notebook_page):
     p.shot("nb00-doctor.png", ".labkit-doctor-widget >> nth=0")
     errs = [e for e in p.errors() if "favicon" not in e and "404" not in e]
     assert not errs, errs
+
+
+def test_00_doctor_widget_reports_back_in_notebook7(jlab, notebook_page):
+    """The same round trip in Notebook 7 (served by the same server): the widget names it."""
+    p = notebook_page("nb00-notebook7")
+    p.open("00_start_here.ipynb", ui="notebook", wait_kernel=False)
+    page = p.page
+    deadline = time.time() + 120
+    while p.kernel_state("00_start_here.ipynb") != "idle":
+        assert time.time() < deadline, "the kernel never became idle"
+        time.sleep(0.25)
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    time.sleep(1.0)                         # let the page connect to the idle kernel
+    t0 = time.perf_counter()
+    p.run_all()
+    page.wait_for_selector(".labkit-doctor-widget[data-status='ok']", timeout=180_000)
+    tick("nb00_notebook7_widget_verdict", t0)
+    text = page.locator(".labkit-doctor-widget").first.inner_text()
+    assert text.startswith("✔ widgets render here (Jupyter Notebook)"), text
+    assert page.locator(".labkit-doctor[data-ok='true']").count() == 1
+    assert page.get_by_text("official Jupyter news").count() == 0
