@@ -17,3 +17,5 @@ from .rnn import RNNBase, RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell
 from .transformer import (MultiheadAttention, TransformerEncoderLayer, TransformerEncoder,
                           TransformerDecoderLayer, TransformerDecoder, Transformer)
 from .upsampling import Upsample, UpsamplingNearest2d, UpsamplingBilinear2d
+from .lazy import (LazyModuleMixin, LazyLinear, LazyConv1d, LazyConv2d, LazyBatchNorm1d,
+                   LazyBatchNorm2d)

@@ -687,6 +687,9 @@ class Module:
         for p in self._parameters.values():
             if p is None:
                 continue
+            if hasattr(p, "_lazy_apply"):                 # a lazy module's uninitialized one
+                p._lazy_apply(fn)
+                continue
             new = fn(p._np)
             if new is not p._np:
                 p._np = new
@@ -695,7 +698,9 @@ class Module:
                     p._grad = _make(fn(p._grad._np))
                 p._accum = None
         for k, b in self._buffers.items():
-            if b is not None:
+            if hasattr(b, "_lazy_apply"):
+                b._lazy_apply(fn)
+            elif b is not None:
                 new = fn(b._np)
                 if new is not b._np:
                     self._buffers[k] = _make(new, b.requires_grad)
