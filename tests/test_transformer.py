@@ -136,3 +136,20 @@ def test_transformer_defaults_and_init():
     # xavier_uniform_ on every matrix: bound sqrt(6 / (fan_in + fan_out))
     w = m.decoder.layers[0].linear1.weight.detach().numpy()
     assert np.abs(w).max() <= np.sqrt(6 / (8 + 16)) + 1e-7
+
+
+def test_transformer_goes_to_torch_and_back_with_interop():
+    from labkit.interop import from_torch, to_torch
+    lm = nn.Transformer(d_model=8, nhead=2, num_encoder_layers=2, num_decoder_layers=1,
+                        dim_feedforward=16, dropout=0.0, activation=F.silu, batch_first=True,
+                        norm_first=True)
+    tm = to_torch(lm)
+    assert type(tm) is torch.nn.Transformer and list(tm.state_dict()) == list(lm.state_dict())
+    assert tm.decoder.layers[0].activation is torch.nn.functional.silu
+    (ls, ts), (lt, tt) = both(rand(2, 6, 8, seed=7)), both(rand(2, 4, 8, seed=8))
+    mask = nn.Transformer.generate_square_subsequent_mask(4)
+    tmask = torch.nn.Transformer.generate_square_subsequent_mask(4)
+    close(lm(ls, lt, tgt_mask=mask), tm(ts, tt, tgt_mask=tmask))
+    back = from_torch(tm)
+    assert type(back) is nn.Transformer and type(back.decoder) is nn.TransformerDecoder
+    close(back(ls, lt, tgt_mask=mask), tm(ts, tt, tgt_mask=tmask))

@@ -262,6 +262,13 @@ class Module:
     _version = 1
     call_super_init = False
 
+    def __new__(cls, *args, **kwargs):
+        # remember the constructor's arguments: labkit.interop.to_torch rebuilds your own
+        # Module subclasses under PyTorch by calling the class again with them
+        self = super().__new__(cls)
+        self.__dict__["_init_args"] = (args, kwargs)
+        return self
+
     def __init__(self, *args, **kwargs):
         if args or kwargs:
             raise TypeError(f"{type(self).__name__}.__init__() got unexpected arguments: "
