@@ -410,7 +410,7 @@ def _map_object(v, side, path):
     if not (callable(v) or isinstance(v, type)):
         return v
     src = importlib.import_module(side.src_pkg)
-    for sub in _PUBLIC:                        # the public name of v, e.g. labkit.nn.functional.gelu
+    for sub in _PUBLIC:                        # the public name of v (labkit.nn.functional.gelu)
         try:
             ns = importlib.import_module(side.src_pkg + sub) if sub else src
         except ImportError:

@@ -153,3 +153,24 @@ def test_transformer_goes_to_torch_and_back_with_interop():
     back = from_torch(tm)
     assert type(back) is nn.Transformer and type(back.decoder) is nn.TransformerDecoder
     close(back(ls, lt, tgt_mask=mask), tm(ts, tt, tgt_mask=tmask))
+
+
+def test_is_causal_is_a_hint_that_needs_the_mask_as_in_torch():
+    x = rand(4, 2, 8, seed=9)
+    ll = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0)
+    tl = torch.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0)
+    copy_weights(tl, ll)
+    for lib, layer in ((lk, ll), (torch, tl)):
+        with pytest.raises(RuntimeError, match="Need attn_mask"):
+            layer(lib.tensor(x), is_causal=True)
+    with pytest.raises(RuntimeError, match="Need attn_mask"):
+        nn.MultiheadAttention(8, 2)(lk.tensor(x), lk.tensor(x), lk.tensor(x), is_causal=True)
+    # with the mask: the same as torch, bool or float, hint or detected
+    te = torch.nn.TransformerEncoder(tl, 2, enable_nested_tensor=False)
+    le = nn.TransformerEncoder(ll, 2)
+    copy_weights(te, le)
+    bm = np.triu(np.ones((4, 4), bool), 1)
+    close(le(lk.tensor(x), mask=lk.tensor(bm), is_causal=True),
+          te(torch.tensor(x), mask=torch.tensor(bm), is_causal=True))
+    close(le(lk.tensor(x), mask=nn.Transformer.generate_square_subsequent_mask(4)),
+          te(torch.tensor(x), mask=torch.nn.Transformer.generate_square_subsequent_mask(4)))

@@ -50,7 +50,8 @@ class MultiheadAttention(Module):
         ``key_padding_mask (N, S)`` (True = ignore that key); ``attn_mask (L, S)`` or
         ``(N * num_heads, L, S)`` (bool: True = not allowed, float: added);
         ``need_weights`` (return the attention weights, averaged over heads unless
-        ``average_attn_weights=False``); ``is_causal`` (causal mask when no attn_mask given).
+        ``average_attn_weights=False``); ``is_causal``: a hint that ``attn_mask`` is the causal
+        mask (as in PyTorch the mask must still be given: RuntimeError without it).
 
     Returns:
         ``attn_output (L, N, E)`` and ``attn_weights (N, L, S)`` (or None).
@@ -142,8 +143,7 @@ class MultiheadAttention(Module):
         k = F.linear(key, wk, bk).reshape(N, S, h, d).transpose(1, 2)
         v = F.linear(value, wv, bv).reshape(N, S, h, d).transpose(1, 2)
 
-        if is_causal and attn_mask is None:
-            attn_mask = _make(np.triu(np.ones((L, S), dtype=bool), 1))
+        _check_causal_hint(attn_mask, is_causal)           # a hint: the mask itself is needed
         dt = q._np.dtype
         mask = _to_additive(attn_mask, dt, "attn_mask")
         if mask is not None:
@@ -520,7 +520,7 @@ class Transformer(Module):
 
     @staticmethod
     def generate_square_subsequent_mask(sz, device=None, dtype=None):
-        """A ``(sz, sz)`` float mask: ``-inf`` above the diagonal (future positions), 0 elsewhere."""
+        """A ``(sz, sz)`` float mask: -inf above the diagonal (the future), 0 elsewhere."""
         from ...tensor import device as _device
         if device is not None:
             _device(device)
