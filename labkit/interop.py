@@ -424,14 +424,29 @@ def _map_object(v, side, path):
     raise TypeError(f"the source uses {mod_name}.{name}, which has no {side.lib} counterpart")
 
 
+def _own_functions(cls):
+    """The functions written in ``cls``'s body (decorators unwrapped, properties' getters)."""
+    for v in vars(cls).values():
+        if isinstance(v, (staticmethod, classmethod)):
+            v = v.__func__
+        elif isinstance(v, property):
+            v = v.fget
+        try:
+            fn = inspect.unwrap(v) if callable(v) else None
+        except ValueError:
+            fn = None
+        if isinstance(fn, types.FunctionType) and \
+                fn.__qualname__.startswith(cls.__qualname__ + "."):
+            yield fn
+
+
 def _class_source(cls):
     """(source text, file name, first line) of ``cls``'s definition: found from one of its
     methods' code objects (works for files and for notebook cells, which IPython keeps in
     linecache), else with inspect."""
-    for v in vars(cls).values():
-        fn = v.__func__ if isinstance(v, (staticmethod, classmethod)) else v
-        code = getattr(fn, "__code__", None)
-        if code is None or code.co_name == "<lambda>":
+    for fn in _own_functions(cls):
+        code = fn.__code__
+        if code.co_name == "<lambda>":
             continue
         lines = linecache.getlines(code.co_filename)
         if not lines:
@@ -479,18 +494,14 @@ def _rebuilt_class(cls, side, mod, path):
     src, filename, first = found
     # the names the class's code reads, from the module it was defined in or its closure
     fglobals, cells = {}, {}
-    for v in vars(cls).values():
-        fn = v.__func__ if isinstance(v, (staticmethod, classmethod)) else v
-        if isinstance(fn, property):
-            fn = fn.fget
-        if getattr(fn, "__globals__", None) is not None:
-            fglobals = fn.__globals__
-            for name, cell in zip(fn.__code__.co_freevars, fn.__closure__ or ()):
-                if name != "__class__":
-                    try:
-                        cells[name] = cell.cell_contents
-                    except ValueError:
-                        pass
+    for fn in _own_functions(cls):
+        fglobals = fn.__globals__
+        for name, cell in zip(fn.__code__.co_freevars, fn.__closure__ or ()):
+            if name != "__class__":
+                try:
+                    cells[name] = cell.cell_contents
+                except ValueError:
+                    pass
     if not fglobals:
         fglobals = vars(importlib.import_module(cls.__module__)) \
             if cls.__module__ in __import__("sys").modules else {}

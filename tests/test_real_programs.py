@@ -68,6 +68,14 @@ def test_minimal_gpt_trainer_gives_torch_losses():
     l_gen = lm.generate(lk.tensor(prompt), 6, greedy=True).tolist()
     assert l_gen == t_gen
     assert lm.generate(lk.tensor(prompt), 3, top_k=3).shape == (1, 7)
+    # the trained labkit model, exported to torch (its classes rebuilt from the program's source)
+    from labkit.interop import to_torch
+    exported = to_torch(lm)
+    assert type(exported).__name__ == "GPT" and exported.lm_head.weight is \
+        exported.transformer.wte.weight
+    idx = data[1, :, :-1]
+    np.testing.assert_allclose(exported(torch.tensor(idx))[0].detach().numpy(),
+                               lm(lk.tensor(idx))[0].detach().numpy(), rtol=1e-4, atol=1e-5)
 
 
 def test_examples_style_mnist_script_gives_torch_losses(tmp_path):

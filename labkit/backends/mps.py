@@ -13,3 +13,7 @@ def is_built():
 
 def is_macos_or_newer(major, minor):
     return False
+
+
+def is_macos13_or_newer(minor=0):
+    return False
