@@ -118,3 +118,33 @@ def test_lbfgs_defaults_state_and_errors():
     sd = opt2.state_dict()
     assert {"d", "t", "old_dirs", "old_stps", "ro", "H_diag", "prev_flat_grad", "prev_loss",
             "func_evals", "n_iter"} <= set(sd["state"][0])
+
+
+def test_lbfgs_resumes_from_its_state_dict(tmp_path):
+    def make():
+        W = lk.tensor(np.zeros((5, 1), np.float64), requires_grad=True)
+        X = lk.tensor(np.random.default_rng(0).standard_normal((20, 5)))
+        Y = X @ lk.tensor(np.arange(5.0).reshape(5, 1))
+        return W, X, Y
+
+    def run(opt, W, X, Y, steps):
+        def closure():
+            opt.zero_grad()
+            loss = ((X @ W - Y) ** 2).mean()
+            loss.backward()
+            return loss
+        for _ in range(steps):
+            opt.step(closure)
+
+    W, X, Y = make()
+    opt = lk.optim.LBFGS([W], max_iter=2, history_size=3)
+    run(opt, W, X, Y, 4)
+    W2, X2, Y2 = make()
+    opt2 = lk.optim.LBFGS([W2], max_iter=2, history_size=3)
+    run(opt2, W2, X2, Y2, 2)
+    lk.save(opt2.state_dict(), tmp_path / "lbfgs.safetensors")
+    W3 = lk.tensor(W2.detach().numpy().copy(), requires_grad=True)
+    opt3 = lk.optim.LBFGS([W3], max_iter=2, history_size=3)
+    opt3.load_state_dict(lk.load(tmp_path / "lbfgs.safetensors"))
+    run(opt3, W3, X2, Y2, 2)
+    np.testing.assert_allclose(W3.detach().numpy(), W.detach().numpy(), rtol=1e-12)

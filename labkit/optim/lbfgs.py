@@ -125,7 +125,8 @@ def _strong_wolfe(evaluate, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1
 
 
 def _arr(t):
-    return None if t is None else t._np
+    """A saved flat vector (load_state_dict may have reshaped it like the first parameter)."""
+    return None if t is None else t._np.reshape(-1)
 
 
 class LBFGS(Optimizer):
