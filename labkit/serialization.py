@@ -253,6 +253,8 @@ def _mode_for(path):
 def _pid_alive(pid):
     if pid == os.getpid():
         return False                           # our own saves run one at a time per target
+    if os.name == "nt":                        # os.kill(pid, 0) would signal it there: keep it
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
