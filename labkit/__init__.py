@@ -86,6 +86,10 @@ def __getattr__(name):
         return getattr(importlib.import_module(f"{__name__}.serialization"), name)
     if name == "compile":
         return importlib.import_module(f"{__name__}.compiler").compile
+    if name in ("use_deterministic_algorithms", "are_deterministic_algorithms_enabled",
+                "is_deterministic_algorithms_warn_only_enabled", "set_float32_matmul_precision",
+                "get_float32_matmul_precision"):
+        return getattr(importlib.import_module(f"{__name__}.backends"), name)
     if name == "warmup":
         return importlib.import_module(f"{__name__}.warmup").warmup
     raise AttributeError(f"module 'labkit' has no attribute '{name}'")

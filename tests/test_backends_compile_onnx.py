@@ -142,3 +142,26 @@ def test_onnx_export_hands_torch_the_converted_model_and_inputs(monkeypatch, tmp
     assert isinstance(tx, torch.Tensor)
     np.testing.assert_allclose(seen["model"](tx).detach().numpy(), model(x).detach().numpy(),
                                rtol=1e-6, atol=1e-6)
+
+
+def test_top_level_switches_programs_set():
+    assert lk.are_deterministic_algorithms_enabled() is False
+    try:
+        lk.use_deterministic_algorithms(True, warn_only=True)
+        assert lk.are_deterministic_algorithms_enabled() is True
+        assert lk.is_deterministic_algorithms_warn_only_enabled() is True
+    finally:
+        lk.use_deterministic_algorithms(False)
+    with pytest.raises(TypeError):
+        lk.use_deterministic_algorithms("yes")
+    with pytest.raises(TypeError):
+        torch.use_deterministic_algorithms("yes")
+    assert lk.get_float32_matmul_precision() == torch.get_float32_matmul_precision()
+    try:
+        lk.set_float32_matmul_precision("high")
+        assert lk.get_float32_matmul_precision() == "high"
+        with pytest.warns(UserWarning, match="no effect"):
+            lk.set_float32_matmul_precision("fast")
+        assert lk.get_float32_matmul_precision() == "high"
+    finally:
+        lk.set_float32_matmul_precision("highest")
