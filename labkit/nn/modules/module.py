@@ -84,7 +84,8 @@ class Module:
         # remember the constructor's arguments: labkit.interop.to_torch rebuilds your own
         # Module subclasses under PyTorch by calling the class again with them
         self = super().__new__(cls)
-        self.__dict__["_init_args"] = (args, kwargs)
+        if not cls.__module__.startswith("labkit.nn."):     # built-in layers need no record
+            self.__dict__["_init_args"] = (args, kwargs)
         return self
 
     def __init__(self, *args, **kwargs):
