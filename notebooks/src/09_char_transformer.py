@@ -26,7 +26,7 @@ class TinyGPT(nn.Module):
         self.layer = nn.TransformerEncoderLayer(d, heads, dim_feedforward=4 * d, dropout=0.0,
                                                 batch_first=True, norm_first=True)
         self.head = nn.Linear(d, vocab)
-        self.register_buffer("mask", lk.triu(lk.full((block, block), float("-inf")), diagonal=1))
+        self.register_buffer("mask", nn.Transformer.generate_square_subsequent_mask(block))
 
     def forward(self, idx):
         T = idx.shape[1]
@@ -101,8 +101,9 @@ ex.check("attention", attention)
 # %% [markdown]
 # ## Exercise: the causal mask
 #
-# The model above adds a `(T, T)` mask to the attention scores: 0 where a query may look,
-# `-inf` where it may not (after the softmax those become exactly 0).
+# The model above adds a `(T, T)` mask to the attention scores, made by
+# `nn.Transformer.generate_square_subsequent_mask`: 0 where a query may look, `-inf` where it may
+# not (after the softmax those become exactly 0). Write it yourself.
 
 # %% exercise="causal_mask"
 def causal_mask(T):
