@@ -19,6 +19,7 @@ recognises (wrong dim, missing max-subtraction, a forgotten ``return`` ...).
 * ``ex.list()`` / ``ex.describe(name)``: the exercises and their task text.
 """
 import ast
+import builtins
 import datetime
 import html
 import inspect
@@ -106,7 +107,7 @@ def _arr(x):
 def _contains_ellipsis(x):
     if x is Ellipsis:
         return True
-    return isinstance(x, (tuple, type([]))) and any(_contains_ellipsis(v) for v in x)
+    return isinstance(x, (tuple, builtins.list)) and any(_contains_ellipsis(v) for v in x)
 
 
 def compare(name, got, want, atol=1e-4, rtol=1e-4, what="result"):
