@@ -11,7 +11,7 @@ import builtins
 import numpy as np
 
 __all__ = ["dtype", "float32", "float64", "int64", "int32", "uint8", "bool", "float16", "float",
-           "double", "half", "long", "int",
+           "double", "half", "long", "int", "bfloat16",
            "get_default_dtype", "set_default_dtype", "result_type", "promote_types"]
 
 
@@ -47,6 +47,15 @@ float32 = dtype("float32", np.float32, 2, 1)
 float64 = dtype("float64", np.float64, 2, 2)
 
 _ALL = (bool, uint8, int32, int64, float16, float32, float64)
+
+# PyTorch's bfloat16 exists as a name so that code mentioning it fails with a clear message when
+# it uses it (not with an AttributeError at ``labkit.bfloat16``): NumPy, labkit's storage, has no
+# bfloat16.
+bfloat16 = dtype("bfloat16", np.float32, 2, 1)
+_NO_BFLOAT16 = ("labkit has no bfloat16 (its storage, NumPy, has no such type). Use float32 "
+                "instead: dtype=labkit.float32 or x.float() (float16, x.half(), also halves the "
+                "memory); convert bfloat16 data to float32 before handing it to labkit (in "
+                "PyTorch: t.float()).")
 _FROM_NP = {d.np: d for d in _ALL}
 _FROM_NAME = {d.name: d for d in _ALL}
 float = float32    # noqa: A001   PyTorch aliases: labkit.float, labkit.double, labkit.long ...
@@ -87,7 +96,11 @@ def from_numpy_dtype(npd):
 def as_dtype(d):
     """Accept a labkit dtype, a NumPy dtype/type, a Python type or a name; return a labkit dtype."""
     if isinstance(d, dtype):
+        if d is bfloat16:
+            raise TypeError(_NO_BFLOAT16)
         return d
+    if d == "bfloat16":
+        raise TypeError(_NO_BFLOAT16)
     if d is builtins.float:          # PyTorch: the Python float type means float64
         return float64
     if d is builtins.int:

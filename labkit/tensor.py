@@ -61,7 +61,17 @@ def _check_device(dev):
 
 
 def _make(arr, requires_grad=False, grad_fn=None, out_nr=0):
-    """Wrap an ndarray (no copy).  The fast constructor used by every op."""
+    """Wrap an ndarray (no copy).  The fast constructor used by every op.
+
+    Two invariants hold here for every op at once: the storage is an ndarray (NumPy gives 0-d
+    results as scalars, which can't be written in place: ``loss += 1``), and only floating-point
+    tensors take part in autograd, as in PyTorch (an integer or bool result, such as ``x.long()``,
+    ``argmax`` or a comparison, is a constant without ``grad_fn``).
+    """
+    if type(arr) is not np.ndarray:
+        arr = np.asarray(arr)
+    if requires_grad and arr.dtype.kind != "f":
+        requires_grad, grad_fn = False, None
     t = object.__new__(Tensor)
     t._np = arr
     t._rg = requires_grad

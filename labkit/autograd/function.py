@@ -30,6 +30,7 @@ import weakref
 import numpy as np
 
 from . import grad_mode
+from .._fpstate import restore, silence
 
 _state = grad_mode._state
 _Tensor = None          # set by labkit.tensor (avoids an import cycle: tensor imports autograd)
@@ -329,7 +330,11 @@ def _apply_raw(cls, args):
         nexts.append(_NO_EDGE)
         metas.append(None)
     ctx.needs_input_grad = tuple(needs)
-    out = cls.forward(ctx, *arrays)
+    quiet = silence()                   # IEEE results without NumPy's warnings, as PyTorch
+    try:
+        out = cls.forward(ctx, *arrays)
+    finally:
+        restore(quiet)
     if type(out) is tuple:              # several outputs (e.g. values and indices)
         return _wrap_outputs(ctx, out, any_needs, args)
     if not any_needs:
