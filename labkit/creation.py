@@ -7,6 +7,7 @@ import numbers
 import numpy as np
 
 from . import dtypes as D
+from .autograd.function import Function
 from .ops._common import shape_arg
 from .ops._registry import method, register
 from .random import _rng
@@ -305,8 +306,11 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, layout=N
         from .ops._common import promote
         m, s, dt = promote(mean, std)
         shape = np.broadcast_shapes(np.shape(_arr(m)), np.shape(_arr(s)))
-        eps = _make(_draw_normal(_rng(generator), shape, dt.np))
-        return m + s * eps
+        eps = _draw_normal(_rng(generator), shape, dt.np)
+        node = Normal.variant("NormalBackward" + ("3" if isinstance(mean, Tensor) and
+                                                  isinstance(std, Tensor) else
+                                                  "1" if isinstance(mean, Tensor) else "2"))
+        return node.apply(m, s, eps)
     if size is None:
         raise TypeError("normal() received an invalid combination of arguments: with mean and "
                         "std given as numbers, pass a size, e.g. normal(0.0, 1.0, (3, 4))")
@@ -319,6 +323,21 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, layout=N
 
 def _arr(x):
     return x._np if isinstance(x, Tensor) else x
+
+
+class Normal(Function):
+    """``mean + std * eps`` for a drawn ``eps``; PyTorch gives mean and std zero gradients (a
+    sample is not reparameterised: write ``mean + std * randn_like(std)`` for that)."""
+    raw = True
+
+    @staticmethod
+    def forward(ctx, mean, std, eps):
+        return np.asarray(mean + std * eps, dtype=eps.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        z = np.zeros_like(g)
+        return z, z, None
 
 
 @register("bernoulli")
@@ -513,7 +532,7 @@ def new_full(self, size, fill_value, *, dtype=None, layout=None, device=None,
 
 
 @method("new_tensor")
-def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
+def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
     return tensor(data, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
 
 

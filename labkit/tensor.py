@@ -10,6 +10,7 @@ import numbers
 import numpy as np
 
 from . import dtypes as D
+from ._fpstate import quiet
 from .autograd import function as F
 from .autograd import grad_mode
 from .autograd.function import AccumulateGrad, _RemovableHandle
@@ -112,7 +113,8 @@ def _to_array(data, dtype=None):
             elif arr.dtype.kind == "c":
                 raise TypeError("labkit has no complex dtypes")
     if dtype is not None:
-        arr = arr.astype(D.as_dtype(dtype).np, copy=False)
+        with quiet():                   # 1e6 as float16 is inf, silently (as in PyTorch)
+            arr = arr.astype(D.as_dtype(dtype).np, copy=False)
     elif arr.dtype not in D._FROM_NP:
         if arr.dtype.kind == "f":
             arr = arr.astype(np.float64 if arr.dtype.itemsize > 4 else np.float32)

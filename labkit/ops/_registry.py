@@ -20,6 +20,7 @@ import functools
 import inspect
 import warnings
 
+from .._fpstate import quiet
 from ..tensor import Tensor
 
 FUNCTIONS = {}
@@ -164,5 +165,6 @@ def _store(r, o):
                           f"pass an empty out tensor or one of the right shape.", UserWarning,
                           stacklevel=4)
         o._np = np.empty(src.shape, dtype=o._np.dtype)
-    np.copyto(o._np, src, casting="unsafe")
+    with quiet():                                   # an overflowing cast gives inf silently
+        np.copyto(o._np, src, casting="unsafe")
     o._vc[0] += 1

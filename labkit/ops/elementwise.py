@@ -149,7 +149,7 @@ def _binary(cls, a, b):
 def _scale(x, alpha):
     if alpha == 1:
         return x
-    return mul(x, alpha)
+    return mul(x, alpha) if isinstance(x, Tensor) else x * alpha
 
 
 @register("add")
