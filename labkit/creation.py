@@ -93,8 +93,13 @@ def from_numpy(ndarray):
     return _make(ndarray)
 
 
-def _shape(size):
-    shape = shape_arg(size)
+def _shape(sizes, size=None):
+    """Sizes given as ``f(2, 3)``, ``f((2, 3))`` or ``f(size=(2, 3))``, checked."""
+    if size is not None:
+        if sizes:
+            raise TypeError("sizes given twice: both positionally and as size=")
+        sizes = (size,)
+    shape = shape_arg(sizes)
     for s in shape:
         if s < 0:
             raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "
@@ -103,19 +108,21 @@ def _shape(size):
 
 
 @register("zeros", method=False)
-def zeros(*size, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
-    return _finish(np.zeros(_shape(size), _dt(dtype)), requires_grad, device, layout)
+def zeros(*sizes, size=None, dtype=None, layout=None, device=None, requires_grad=False,
+          pin_memory=False):
+    return _finish(np.zeros(_shape(sizes, size), _dt(dtype)), requires_grad, device, layout)
 
 
 @register("ones", method=False)
-def ones(*size, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
-    return _finish(np.ones(_shape(size), _dt(dtype)), requires_grad, device, layout)
+def ones(*sizes, size=None, dtype=None, layout=None, device=None, requires_grad=False,
+         pin_memory=False):
+    return _finish(np.ones(_shape(sizes, size), _dt(dtype)), requires_grad, device, layout)
 
 
 @register("empty", method=False)
-def empty(*size, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False,
-          memory_format=None):
-    return _finish(np.empty(_shape(size), _dt(dtype)), requires_grad, device, layout)
+def empty(*sizes, size=None, dtype=None, layout=None, device=None, requires_grad=False,
+          pin_memory=False, memory_format=None):
+    return _finish(np.empty(_shape(sizes, size), _dt(dtype)), requires_grad, device, layout)
 
 
 def _fill_dtype(fill_value, dtype):
@@ -218,20 +225,20 @@ def _random_float(npd, name):
 
 
 @register("rand", method=False)
-def rand(*size, generator=None, dtype=None, layout=None, device=None, requires_grad=False,
+def rand(*sizes, size=None, generator=None, dtype=None, layout=None, device=None, requires_grad=False,
          pin_memory=False):
     """Uniform numbers in [0, 1)."""
     npd = _random_float(_dt(dtype), "check_uniform_bounds")
-    return _finish(_draw_uniform(_rng(generator), _shape(size), npd), requires_grad, device,
+    return _finish(_draw_uniform(_rng(generator), _shape(sizes, size), npd), requires_grad, device,
                    layout)
 
 
 @register("randn", method=False)
-def randn(*size, generator=None, dtype=None, layout=None, device=None, requires_grad=False,
+def randn(*sizes, size=None, generator=None, dtype=None, layout=None, device=None, requires_grad=False,
           pin_memory=False):
     """Standard normal numbers."""
     npd = _random_float(_dt(dtype), "normal_kernel_cpu")
-    return _finish(_draw_normal(_rng(generator), _shape(size), npd), requires_grad, device,
+    return _finish(_draw_normal(_rng(generator), _shape(sizes, size), npd), requires_grad, device,
                    layout)
 
 
@@ -258,7 +265,9 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, layout=N
     ``randint(low, high, size)``."""
     if size is None:                        # randint(high, size)
         low, high, size = 0, low, high
-    if high is None:
+    elif high is None:                      # randint(high, size=...)
+        low, high = 0, low
+    if size is None:
         raise TypeError("randint() missing required argument 'size'")
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= "

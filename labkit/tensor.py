@@ -169,7 +169,8 @@ class Tensor:
                  "_accum", "_retains_grad", "__weakref__", "__dict__")
     __array_priority__ = 1000          # numpy_array + tensor -> Tensor.__radd__
 
-    def __new__(cls, *args, **kwargs):
+    def __new__(cls, *args, device=None):
+        _check_device(device)
         t = object.__new__(cls)
         if len(args) == 1 and not isinstance(args[0], numbers.Integral):
             arr = _to_array(args[0], D.get_default_dtype() if not isinstance(args[0], (Tensor, np.ndarray)) else None)

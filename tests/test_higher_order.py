@@ -43,6 +43,7 @@ OPS = [
     ("sum_dim", lambda a: (a ** 2).sum(1), (lambda: _x(3, 4),)),
     ("mean_keepdim", lambda a: (a ** 2).mean(0, keepdim=True), (lambda: _x(3, 4),)),
     ("reshape_permute", lambda a: (a.reshape(2, 6).permute(1, 0) ** 2), (lambda: _x(3, 4),)),
+    ("diagonal", lambda a: a.diagonal(1) ** 3, (lambda: _x(3, 4),)),
     ("expand_clone", lambda a: a.expand(3, 4).clone() ** 2, (lambda: _x(1, 4),)),
     ("matmul_2d", lambda a, b: (a @ b) ** 2, (lambda: _x(3, 4), lambda: _x(4, 2, seed=1))),
     ("matmul_batched", lambda a, b: (a @ b).tanh(), (lambda: _x(2, 3, 4), lambda: _x(4, 2, seed=1))),

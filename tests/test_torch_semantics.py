@@ -314,6 +314,34 @@ def test_factory_keywords_like_torch(factory, kw):
     same(call)
 
 
+@pytest.mark.parametrize("kw", ["requires_grad", "dtype", "device"])
+def test_tensor_class_constructor_keywords(kw):
+    same(lambda m: m.Tensor([1.0, 2.0], **{kw: KEYWORDS[kw](m)}))
+
+
+KEYWORD_CALLS = {
+    "zeros(size=)": lambda m: m.zeros(size=(2, 3)),
+    "ones(size=) and dtype": lambda m: m.ones(size=[2], dtype=m.int64),
+    "rand(size=)": lambda m: m.rand(size=(2, 3)).shape,
+    "randn(size=)": lambda m: m.randn(size=(4,)).shape,
+    "randint(high, size=)": lambda m: m.randint(5, size=(3,)).shape,
+    "randint(low=, high=, size=)": lambda m: m.randint(low=2, high=3, size=(3,)),
+    "arange(start=, end=, step=)": lambda m: m.arange(start=0, end=5, step=2),
+    "linspace(start=, end=, steps=)": lambda m: m.linspace(start=0, end=1, steps=3),
+    "eye(n=, m=)": lambda m: m.eye(n=2, m=3),
+    "full(size=, fill_value=)": lambda m: m.full(size=(2,), fill_value=7),
+    "normal(mean=, std=, size=)": lambda m: m.normal(mean=0.0, std=1.0, size=(2,)).shape,
+    "randperm(n=)": lambda m: m.randperm(n=4).sort().values,
+    "sizes twice": lambda m: m.zeros(2, size=(2,)),
+    "Generator on cuda": lambda m: m.Generator(device="cuda"),
+}
+
+
+@pytest.mark.parametrize("case", list(KEYWORD_CALLS))
+def test_factory_keyword_calls(case):
+    same(KEYWORD_CALLS[case])
+
+
 def test_misspelt_keyword_names_itself():
     with pytest.raises(TypeError, match="requries_grad"):
         labkit.zeros(3, requries_grad=True)
@@ -413,7 +441,22 @@ VIEWS = {
     "flatten 0-d": lambda m: m.tensor(2.0).flatten(),
     "unflatten": lambda m: m.arange(6.0).unflatten(0, (2, -1)),
     "reshape transposed": lambda m: m.arange(6.0).reshape(2, 3).T.reshape(6),
+    "diagonal is a view": lambda m: _write_through(m, lambda x: x.diagonal(1)),
+    "diagonal of a batch": lambda m: _write_through(m, lambda x: x.view(2, 2, 3).diagonal(0, 1, 2)),
+    "flip is a copy": lambda m: _write_through(m, lambda x: x.flip(0)),
+    "roll is a copy": lambda m: _write_through(m, lambda x: x.roll(1, 0)),
+    "narrow is a view": lambda m: _write_through(m, lambda x: x.narrow(1, 1, 2)),
+    "select is a view": lambda m: _write_through(m, lambda x: x.select(1, 2)),
+    "unflatten is a view": lambda m: _write_through(m, lambda x: x.unflatten(1, (3, 1))),
+    "movedim is a view": lambda m: _write_through(m, lambda x: x.movedim(0, 1)),
 }
+
+
+def _write_through(m, view):
+    """Write into ``view(x)`` and show ``x``: a view passes the write on, a copy does not."""
+    x = m.arange(12.0).reshape(4, 3)
+    view(x).mul_(-1)
+    return x
 
 
 @pytest.mark.parametrize("case", list(VIEWS))

@@ -181,6 +181,12 @@ def _register_all():
     rule(S.Reshape)(lambda node, g: (g.reshape(node.in_shape), None, None))
     rule(S.Permute)(lambda node, g: (g.permute(node.inv), None))
 
+    @rule(S.Diagonal)
+    def _diagonal(node, g):                 # g written onto the diagonal of zeros
+        z = lk.zeros(node.shape, dtype=g.dtype)
+        z.diagonal(*node.dims).copy_(g)
+        return z, None, None, None
+
     @rule(L.MatMul)
     def _matmul(node, g):
         a, b = node._saved
