@@ -7,7 +7,9 @@ twice -- ``program(labkit)`` and ``program(torch)`` -- and required to print the
   (``dlogits[range(n), Yb] -= 1``, ``dC[ix] += demb[k, j]``);
 * linear regression from scratch (``torch.normal(..., requires_grad=True)``, minibatch SGD with
   ``param -= lr * param.grad / batch_size`` under ``no_grad``);
-* a bag-of-words classifier with a word-count loop and a confusion matrix.
+* a bag-of-words classifier with a word-count loop and a confusion matrix;
+* an MLP language model with batch norm trained step by step (learning-rate sweep values,
+  running statistics under ``no_grad``, update-to-data ratios, greedy generation).
 
 Random inputs come from NumPy (or Python's ``random``, seeded) and are converted, since labkit's
 random streams are not PyTorch's; the one place a program samples with ``multinomial`` checks
@@ -349,6 +351,90 @@ def test_mlp_with_a_hand_written_backward_matches_autograd_and_torch():
     lines = run_both(mlp_manual_backprop, NAMES)
     checks = [line for line in lines if "approximate" in line]
     assert len(checks) == 28 and all("approximate: True" in line for line in checks), checks
+
+
+# ----------------------------------------------------------------------------- MLP training loop
+def mlp_batchnorm_training(torch, out):
+    F = torch.nn.functional
+    words = NAMES[:12]
+    stoi, itos = _vocab(words)
+    V, block_size = len(stoi), 3
+    Xtr, Ytr = (torch.tensor(a) for a in _dataset(words[:10], stoi, block_size))
+    Xdev, Ydev = (torch.tensor(a) for a in _dataset(words[10:], stoi, block_size))
+    rng = np.random.default_rng(0)
+    C = torch.tensor(rng.standard_normal((V, 2)), dtype=torch.float32)
+    W1 = torch.from_numpy(rng.standard_normal((6, 50)).astype(np.float32)) * (5 / 3) / 6 ** 0.5
+    b1 = torch.tensor(rng.standard_normal(50)).float() * 0.01
+    W2 = torch.tensor(rng.standard_normal((50, V)).astype(np.float32)) * 0.01
+    b2 = torch.zeros(V)
+    bngain, bnbias = torch.ones((1, 50)), torch.zeros((1, 50))
+    bnmean_running, bnstd_running = torch.zeros((1, 50)), torch.ones((1, 50))
+    parameters = [C, W1, b1, W2, b2, bngain, bnbias]
+    out(sum(p.nelement() for p in parameters))
+    for p in parameters:
+        p.requires_grad = True
+    lre = torch.linspace(-3, 0, 10)
+    lrs = 10 ** lre
+    out(lrs[:3])
+    lossi, ud = [], []
+    batches = rng.integers(0, Xtr.shape[0], (20, 8))
+    for i in range(20):
+        ix = torch.tensor(batches[i])
+        Xb, Yb = Xtr[ix], Ytr[ix]
+        emb = C[Xb]
+        embcat = emb.view(emb.shape[0], -1)
+        hpreact = embcat @ W1 + b1
+        bnmeani = hpreact.mean(0, keepdim=True)
+        bnstdi = hpreact.std(0, keepdim=True)
+        hpreact = bngain * (hpreact - bnmeani) / bnstdi + bnbias
+        with torch.no_grad():
+            bnmean_running = 0.999 * bnmean_running + 0.001 * bnmeani
+            bnstd_running = 0.999 * bnstd_running + 0.001 * bnstdi
+        h = torch.tanh(hpreact)
+        logits = h @ W2 + b2
+        loss = F.cross_entropy(logits, Yb)
+        for p in parameters:
+            p.grad = None
+        loss.backward()
+        lr = lrs[-3].item() if i < 10 else 0.01
+        for p in parameters:
+            p.data += -lr * p.grad
+        lossi.append(loss.log10().item())
+        with torch.no_grad():
+            ud.append([((lr * p.grad).std() / p.data.std()).log10().item() for p in parameters])
+        if i % 5 == 0:
+            out(f"{i:7d}/{20:7d}: {loss.item():.4f}")
+    out(torch.tensor(lossi).view(-1, 5).mean(1))
+    out((h.abs() > 0.99).float().mean())
+
+    @torch.no_grad()
+    def split_loss(split):
+        x, y = {"train": (Xtr, Ytr), "val": (Xdev, Ydev)}[split]
+        emb = C[x]
+        hpreact = emb.view(emb.shape[0], -1) @ W1 + b1
+        hpreact = bngain * (hpreact - bnmean_running) / bnstd_running + bnbias
+        logits = torch.tanh(hpreact) @ W2 + b2
+        out(split, round(F.cross_entropy(logits, y).item(), 4))
+
+    split_loss("train")
+    split_loss("val")
+    out(round(ud[-1][1], 3), W1.grad.std() / W1.data.std() > 0)
+    context, name = [0] * block_size, []
+    for _ in range(5):
+        emb = C[torch.tensor([context])]
+        h = torch.tanh(emb.view(1, -1) @ W1 + b1)
+        probs = F.softmax(h @ W2 + b2, dim=1)
+        ix = torch.argmax(probs, dim=1).item()
+        context = context[1:] + [ix]
+        name.append(itos[ix])
+    out("".join(name))
+
+
+def test_mlp_training_loop_with_batch_norm_prints_torchs_numbers():
+    """An MLP language model trained with ``p.data += -lr * p.grad``, running batch-norm
+    statistics under ``no_grad``, a ``@no_grad`` evaluation and greedy generation."""
+    lines = run_both(mlp_batchnorm_training)
+    assert lines[0].isdigit() and lines[-4].startswith("train ")
 
 
 # ----------------------------------------------------------------------------- linear regression
