@@ -3,12 +3,16 @@
 PyTorch computes IEEE results without a word: ``1/0`` is ``inf``, ``log(0)`` is ``-inf``, ``0/0``
 is ``nan``, a cast to float16 that overflows is ``inf``.  NumPy prints a RuntimeWarning for each.
 labkit switches NumPy's floating-point error reports off around every op's forward (in
-``Function.apply``) and around every backward pass (``run_backward``), the two places all of its
-NumPy arithmetic runs through; the user's own NumPy code keeps NumPy's settings.
+``Function.apply``), around every backward pass (``run_backward``) and in the few places that
+compute outside them (in-place fast paths, casts in ``tensor()``, ``out=``); the user's own NumPy
+code keeps NumPy's settings.
 
-``quiet()`` is ``np.errstate(all="ignore")``; ``silence()`` / ``restore(token)`` do the same for
-the per-op hot path at a sixth of the cost (NumPy keeps this state in a context variable).
+``with quiet():`` is ``np.errstate(all="ignore")`` at a third of the cost; ``silence()`` /
+``restore(token)`` are the bare calls for the per-op hot path; ``@quietly`` wraps a function.
+(NumPy 2 keeps this state in a context variable, so each thread has its own.)
 """
+import functools
+
 import numpy as np
 
 try:                                    # NumPy >= 2: the error state is one context variable
@@ -30,6 +34,24 @@ except ImportError:                     # pragma: no cover - older NumPy
         token.__exit__(None, None, None)
 
 
-def quiet():
-    """A context manager: NumPy computes without floating-point warnings inside it."""
-    return np.errstate(all="ignore")
+class quiet:
+    """``with quiet():`` NumPy computes without floating-point warnings inside."""
+    __slots__ = ("_token",)
+
+    def __enter__(self):
+        self._token = silence()
+
+    def __exit__(self, *exc):
+        restore(self._token)
+
+
+def quietly(fn):
+    """``fn`` run without NumPy's floating-point warnings."""
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        token = silence()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            restore(token)
+    return run

@@ -13,9 +13,7 @@ import numpy as np
 
 from . import function as F
 from .function import AccumulateGrad
-from .._fpstate import quiet as _quiet
-
-_quiet_fp = _quiet()                    # IEEE results without NumPy's warnings (labkit/_fpstate.py)
+from .._fpstate import quietly
 
 
 class _Observers:
@@ -103,7 +101,7 @@ def _runs(node, needed):
     return needed is None or any(nxt in needed for nxt, _ in node.next_functions)
 
 
-@_quiet_fp
+@quietly                                # IEEE results without NumPy's warnings, as PyTorch
 def run_backward(roots, retain_graph=False, capture=None, accumulate=True, only_inputs=None,
                  create_graph=False):
     """Run backward from ``roots``: a list of (node, output_nr, grad ndarray or Tensor).
