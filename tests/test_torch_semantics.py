@@ -537,6 +537,7 @@ PRODUCTS = {
     "einsum": lambda m: m.einsum("ij,jk->ik", _f(m, 2, 3), _d(m, 3, 2)),
     "tensordot": lambda m: m.tensordot(_f(m, 2, 3), _d(m, 3, 2), 1),
     "addmm": lambda m: m.addmm(_f(m, 2, 2), _f(m, 2, 3), _d(m, 3, 2)),
+    "addmm with a double bias": lambda m: m.addmm(_d(m, 2, 2), _f(m, 2, 3), _f(m, 3, 2)),
     "int@int works": lambda m: _l(m, 2, 3) @ _l(m, 3, 2),
     "outer promotes": lambda m: m.outer(_f(m, 2), _d(m, 3)),
 }
@@ -548,7 +549,7 @@ def test_matrix_products_do_not_promote(case):
 
 
 @pytest.mark.parametrize("case", ["mm float@double", "mm long@float", "mv", "dot", "bmm",
-                                  "half@float", "tensordot"])
+                                  "half@float", "tensordot", "addmm with a double bias"])
 def test_matrix_product_dtype_message_starts_like_torch(case):
     msgs = []
     for m in (labkit, torch):

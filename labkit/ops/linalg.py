@@ -192,6 +192,11 @@ def outer(input, vec2):
 @register("addmm")
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     r = matmul(mat1, mat2)
+    if isinstance(input, Tensor) and input._np.dtype != r._np.dtype:
+        raise RuntimeError(f"self and mat2 must have the same dtype, but got "
+                           f"{_TYPE_NAME[input.dtype.name]} and {_TYPE_NAME[r.dtype.name]} "
+                           f"(shapes {list(input.shape)} and {list(r.shape)}; addmm doesn't "
+                           f"promote: convert the bias, e.g. bias.to(mat1.dtype))")
     if alpha != 1:
         r = r * alpha
     return r + (input if beta == 1 else input * beta)
