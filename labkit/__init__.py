@@ -13,7 +13,7 @@ import sys
 from . import dtypes as _dtypes
 from .dtypes import (bool, dtype, float, float16, float32, float64, half, double, int, int32,
                      int64, long, uint8, bfloat16, get_default_dtype, set_default_dtype,
-                     promote_types, result_type)
+                     promote_types, result_type, finfo, iinfo)
 from .tensor import Tensor, Size, device
 from .autograd import (no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled)
 from .autograd.grad_mode import is_inference_mode_enabled

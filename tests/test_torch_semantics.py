@@ -655,3 +655,27 @@ def test_bfloat16_gives_a_clear_error(case):
     with pytest.raises(TypeError, match=r"labkit has no bfloat16.*float32.*\.float\(\)"):
         BF16[case]()
     assert labkit.get_default_dtype() is labkit.float32
+
+
+# ------------------------------------------------------------------ finfo / iinfo
+INFO = {
+    "finfo float32": lambda m: repr(m.finfo(m.float32)),
+    "finfo float16": lambda m: repr(m.finfo(m.float16)),
+    "finfo default": lambda m: repr(m.finfo()),
+    "finfo fields": lambda m: [getattr(m.finfo(m.float64), k) for k in
+                               ("bits", "eps", "max", "min", "tiny", "smallest_normal",
+                                "resolution", "dtype")],
+    "finfo of an integer": lambda m: m.finfo(m.int64),
+    "iinfo int64": lambda m: repr(m.iinfo(m.int64)),
+    "iinfo uint8 max": lambda m: (m.iinfo(m.uint8).max, m.iinfo(m.int32).min, m.iinfo(m.int32).bits),
+    "iinfo of a float": lambda m: m.iinfo(m.float32),
+    "iinfo of bool": lambda m: m.iinfo(m.bool),
+    "finfo equality": lambda m: m.finfo(m.float32) == m.finfo(m.float32),
+    "masking with finfo.min": lambda m: m.zeros(2).masked_fill(m.tensor([True, False]),
+                                                               m.finfo(m.float32).min),
+}
+
+
+@pytest.mark.parametrize("case", list(INFO))
+def test_finfo_iinfo(case):
+    same(INFO[case])
