@@ -545,6 +545,20 @@ def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
     return tensor(data, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
 
 
+# ---- default device ----------------------------------------------------------------------------
+@register("get_default_device", method=False)
+def get_default_device():
+    """Where new tensors go: always the CPU in labkit."""
+    from .tensor import _CPU
+    return _CPU
+
+
+@register("set_default_device", method=False)
+def set_default_device(device):
+    """Accepts ``'cpu'`` (and None); any other device raises labkit's CPU-only message."""
+    _check_device(device)
+
+
 # ---- printing ------------------------------------------------------------------------------------
 @register("set_printoptions", method=False)
 def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None, profile=None,

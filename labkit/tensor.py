@@ -244,6 +244,9 @@ class Tensor:
     def is_complex(self):
         return False
 
+    def is_signed(self):
+        return self.dtype.is_signed
+
     @property
     def is_leaf(self):
         return self.grad_fn is None

@@ -334,12 +334,20 @@ KEYWORD_CALLS = {
     "randperm(n=)": lambda m: m.randperm(n=4).sort().values,
     "sizes twice": lambda m: m.zeros(2, size=(2,)),
     "Generator on cuda": lambda m: m.Generator(device="cuda"),
+    "get_default_device": lambda m: str(m.get_default_device()),
+    "set_default_device cpu": lambda m: (m.set_default_device("cpu"), str(m.ones(1).device)),
+    "is_signed": lambda m: (m.ones(1).is_signed(), m.ones(1).byte().is_signed()),
 }
 
 
 @pytest.mark.parametrize("case", list(KEYWORD_CALLS))
 def test_factory_keyword_calls(case):
     same(KEYWORD_CALLS[case])
+
+
+def test_set_default_device_cuda_says_cpu_only():
+    with pytest.raises(RuntimeError, match="CPU only"):
+        labkit.set_default_device("cuda")
 
 
 def test_misspelt_keyword_names_itself():

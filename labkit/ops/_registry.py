@@ -38,6 +38,7 @@ NO_OUT = frozenset("""
     unsqueeze var_mean zeros_like from_numpy meshgrid narrow tile unflatten index_put masked_fill
     index_fill allclose equal broadcast_shapes set_printoptions one_hot dsplit hsplit vsplit
     tensor_split expand_as view_as_real view_as_complex bernoulli_ is_tensor numel
+    get_default_device set_default_device
 """.split())
 
 # Factories (zeros, arange ...) without a dtype make ``out``'s dtype.
