@@ -27,7 +27,7 @@ from . import random
 globals().update(_FUNCTIONS)
 
 from .creation import (FloatTensor, DoubleTensor, HalfTensor, LongTensor, IntTensor,  # noqa: E402
-                       BoolTensor, ByteTensor)
+                       BoolTensor, ByteTensor, get_default_device, set_default_device)
 strided = "strided"
 contiguous_format = preserve_format = channels_last = None
 

@@ -546,14 +546,12 @@ def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
 
 
 # ---- default device ----------------------------------------------------------------------------
-@register("get_default_device", method=False)
 def get_default_device():
     """Where new tensors go: always the CPU in labkit."""
     from .tensor import _CPU
     return _CPU
 
 
-@register("set_default_device", method=False)
 def set_default_device(device):
     """Accepts ``'cpu'`` (and None); any other device raises labkit's CPU-only message."""
     _check_device(device)

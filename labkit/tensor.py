@@ -10,7 +10,7 @@ import numbers
 import numpy as np
 
 from . import dtypes as D
-from ._fpstate import quiet
+from .autograd.fpstate import quiet
 from .autograd import function as F
 from .autograd import grad_mode
 from .autograd.function import AccumulateGrad, _RemovableHandle

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import function as F
 from .function import AccumulateGrad
-from .._fpstate import quietly
+from .fpstate import quietly
 
 
 class _Observers:

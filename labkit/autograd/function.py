@@ -30,7 +30,7 @@ import weakref
 import numpy as np
 
 from . import grad_mode
-from .._fpstate import restore, silence
+from .fpstate import restore, silence
 
 _state = grad_mode._state
 _Tensor = None          # set by labkit.tensor (avoids an import cycle: tensor imports autograd)

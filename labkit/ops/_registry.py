@@ -20,7 +20,7 @@ import functools
 import inspect
 import warnings
 
-from .._fpstate import quiet
+from ..autograd.fpstate import quiet
 from ..tensor import Tensor
 
 FUNCTIONS = {}
@@ -38,7 +38,6 @@ NO_OUT = frozenset("""
     unsqueeze var_mean zeros_like from_numpy meshgrid narrow tile unflatten index_put masked_fill
     index_fill allclose equal broadcast_shapes set_printoptions one_hot dsplit hsplit vsplit
     tensor_split expand_as view_as_real view_as_complex bernoulli_ is_tensor numel
-    get_default_device set_default_device
 """.split())
 
 # Factories (zeros, arange ...) without a dtype make ``out``'s dtype.
@@ -49,9 +48,10 @@ _FACTORIES = frozenset("zeros ones empty full arange linspace logspace eye rand 
 def register(*names, method=True, function=True):
     def deco(fn):
         f = _with_aliases(fn)
+        func = f if names[0] in NO_OUT else _with_out(f, names[0])   # aliases: the same object
         for n in names:
             if function:
-                FUNCTIONS[n] = f if n in NO_OUT else _with_out(f, n)
+                FUNCTIONS[n] = func
             if method:
                 setattr(Tensor, n, f)
         return fn

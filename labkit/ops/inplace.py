@@ -7,7 +7,7 @@ bump the version counter so a tensor saved for backward that changed is reported
 """
 import numpy as np
 
-from .._fpstate import quiet
+from ..autograd.fpstate import quiet
 from ..autograd.grad_mode import _state
 from ..autograd.function import Function
 from ..tensor import Tensor, _make
