@@ -325,10 +325,11 @@ class Tensor:
 
     @property
     def data(self):
-        """This tensor's data as a tensor outside the graph (``w.data -= lr * w.grad`` works)."""
-        t = _make(self._np, False, None, 0)
-        t._vc = self._vc
-        return t
+        """This tensor's data as a tensor outside the graph (``w.data -= lr * w.grad`` works).
+
+        Unlike ``detach()``, and as in PyTorch, writes through ``.data`` are hidden from autograd:
+        it has its own version counter, so a saved tensor changed this way is not reported."""
+        return _make(self._np, False, None, 0)
 
     @data.setter
     def data(self, value):

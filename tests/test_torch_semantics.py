@@ -187,6 +187,38 @@ def test_indexed_updates_gradcheck():
     assert labkit.autograd.gradcheck(lambda w: _graph_through_indexed_update(labkit, w), (w,))
 
 
+def test_writes_through_data_are_hidden_from_autograd_but_detach_is_not():
+    def through(attr):
+        def run(m):
+            x = m.ones(3, requires_grad=True)
+            y = x * 1
+            z = y * y
+            plain = y.data if attr == "data" else y.detach()
+            plain[1:].mul_(2)
+            z.sum().backward()
+            return x.grad, x._version
+        return run
+    assert same(through("data"))[0] == "ok"
+    same(through("detach"))
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        through("detach")(labkit)
+
+
+def test_no_grad_updates_of_elements_count_versions_like_torch():
+    def run(m):
+        w = m.ones(2, 3, requires_grad=True)
+        with m.no_grad():
+            w[0, 1] += 1
+            w[1] *= 2
+            w[:, 2] -= w[:, 0]
+        w.data[0, 0] += 5
+        e = w.data[1, 1]
+        e -= 1
+        (w * w).sum().backward()
+        return w, w.grad, w._version
+    same(run)
+
+
 @pytest.mark.parametrize("case", ["leaf element", "saved then modified"])
 def test_inplace_errors_like_torch(case):
     def leaf(m):
