@@ -8,7 +8,7 @@ import numpy as np
 
 from . import dtypes as D
 from .autograd.function import Function
-from .ops._common import shape_arg
+from .ops._common import promote, shape_arg
 from .ops._registry import method, register
 from .random import _rng
 from .tensor import Tensor, _check_device, _make, _to_array
@@ -301,7 +301,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, layout=N
       ``requires_grad`` ... as for ``randn``);
     * ``normal(mean_tensor, std_tensor)``, ``normal(mean_tensor, std=1.0)``,
       ``normal(mean, std_tensor)``: one sample per element (shapes broadcast), in the tensors'
-      dtype, differentiable with respect to ``mean`` and ``std`` as in PyTorch.
+      dtype; on the graph, but (as in PyTorch) passing zero gradients to ``mean`` and ``std``.
     """
     tensors = isinstance(mean, Tensor) or isinstance(std, Tensor)
     if tensors:
@@ -312,14 +312,12 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, layout=N
         _check_device(device)
         if isinstance(std, Tensor) and (std._np < 0).any():
             raise RuntimeError("normal expects all elements of std >= 0.0")
-        from .ops._common import promote
         m, s, dt = promote(mean, std)
         shape = np.broadcast_shapes(np.shape(_arr(m)), np.shape(_arr(s)))
         eps = _draw_normal(_rng(generator), shape, dt.np)
-        node = Normal.variant("NormalBackward" + ("3" if isinstance(mean, Tensor) and
-                                                  isinstance(std, Tensor) else
-                                                  "1" if isinstance(mean, Tensor) else "2"))
-        return node.apply(m, s, eps)
+        # PyTorch's node names: NormalBackward1 (tensor mean), 2 (tensor std), 3 (both)
+        which = (1 if isinstance(mean, Tensor) else 0) + (2 if isinstance(std, Tensor) else 0)
+        return Normal.variant(f"NormalBackward{which}").apply(m, s, eps)
     if size is None:
         raise TypeError("normal() received an invalid combination of arguments: with mean and "
                         "std given as numbers, pass a size, e.g. normal(0.0, 1.0, (3, 4))")
