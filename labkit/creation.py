@@ -336,6 +336,7 @@ class Normal(Function):
     """``mean + std * eps`` for a drawn ``eps``; PyTorch gives mean and std zero gradients (a
     sample is not reparameterised: write ``mean + std * randn_like(std)`` for that)."""
     raw = True
+    derivative = "zero for mean and std, as in PyTorch: a drawn sample passes no gradient back"
 
     @staticmethod
     def forward(ctx, mean, std, eps):
@@ -343,7 +344,7 @@ class Normal(Function):
 
     @staticmethod
     def backward(ctx, g):
-        z = np.zeros_like(g)
+        z = ctx.xp.zeros_like(g)
         return z, z, None
 
 
