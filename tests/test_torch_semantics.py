@@ -578,6 +578,10 @@ PRODUCTS = {
     "tensordot": lambda m: m.tensordot(_f(m, 2, 3), _d(m, 3, 2), 1),
     "addmm": lambda m: m.addmm(_f(m, 2, 2), _f(m, 2, 3), _d(m, 3, 2)),
     "addmm with a double bias": lambda m: m.addmm(_d(m, 2, 2), _f(m, 2, 3), _f(m, 3, 2)),
+    "linear float@double": lambda m: m.nn.functional.linear(_f(m, 2, 3), _d(m, 4, 3)),
+    "linear long input": lambda m: m.nn.functional.linear(_l(m, 5, 2, 3), _f(m, 4, 3)),
+    "linear with bias": lambda m: m.nn.functional.linear(_d(m, 3), _f(m, 4, 3), _f(m, 4)),
+    "Linear layer, double input": lambda m: m.nn.Linear(3, 4)(_d(m, 2, 3)),
     "int@int works": lambda m: _l(m, 2, 3) @ _l(m, 3, 2),
     "outer promotes": lambda m: m.outer(_f(m, 2), _d(m, 3)),
 }
@@ -589,7 +593,9 @@ def test_matrix_products_do_not_promote(case):
 
 
 @pytest.mark.parametrize("case", ["mm float@double", "mm long@float", "mv", "dot", "bmm",
-                                  "half@float", "tensordot", "addmm with a double bias"])
+                                  "half@float", "tensordot", "addmm with a double bias",
+                                  "linear float@double", "linear long input", "linear with bias",
+                                  "Linear layer, double input"])
 def test_matrix_product_dtype_message_starts_like_torch(case):
     msgs = []
     for m in (labkit, torch):

@@ -120,12 +120,16 @@ def check_same_dtype(a, b, op=None):
               f"{_TYPE_NAME[na]}, and {_TYPE_NAME[nb]}"
     elif op in ("bmm", "einsum") or (op is None and b.ndim > 2):
         msg = f"expected scalar type {_TYPE_NAME[na]} but found {_TYPE_NAME[nb]}"
+    elif op == "addmm":                 # a product with a bias (F.linear with bias)
+        msg = f"mat1 and mat2 must have the same dtype, but got {_TYPE_NAME[na]} and " \
+              f"{_TYPE_NAME[nb]}"
     elif op == "tensordot":
         msg = "both inputs should have same dtype"
     else:
         msg = f"expected m1 and m2 to have the same dtype, but got: {_CPP_NAME[na]} != " \
               f"{_CPP_NAME[nb]}"
-    fix = "x.float()" if "f" not in (da.kind + db.kind) or da.kind != db.kind else "b.to(a.dtype)"
+    fix = "x.float()" if "f" not in (da.kind + db.kind) or da.kind != db.kind else \
+        "b.to(a.dtype), or model.to(x.dtype) for a layer"
     raise RuntimeError(f"{msg} (shapes {list(a.shape)} and {list(b.shape)}; matrix products "
                        f"don't promote dtypes: convert one operand, e.g. {fix})")
 
