@@ -179,27 +179,35 @@ def arange(start, end=None, step=1, *, dtype=None, layout=None, device=None, req
                            f"{'negative' if vals[1] < vals[0] else 'positive'} step")
     if dtype is None:
         dtype = D.int64 if all(isinstance(v, numbers.Integral) for v in vals) else D.get_default_dtype()
+    if not D.as_dtype(dtype).is_floating_point:   # integer ranges count in integers, as torch
+        vals = [int(v) for v in vals]
+        if vals[2] == 0:
+            raise RuntimeError("step must be nonzero")
     n = builtins.max(0, math.ceil((vals[1] - vals[0]) / vals[2]))
     arr = (vals[0] + np.arange(n, dtype=np.float64) * vals[2]) if D.as_dtype(dtype).is_floating_point \
         else np.arange(vals[0], vals[1], vals[2])
     return _finish(arr.astype(_dt(dtype)), requires_grad, device, layout)
 
 
-def _scalar(v):
-    return v.item() if isinstance(v, Tensor) else v
+def _ends(start, end, dtype):
+    """The end points as numbers; truncated first for an integer dtype, as torch does."""
+    ends = [v.item() if isinstance(v, Tensor) else v for v in (start, end)]
+    if dtype is not None and not D.as_dtype(dtype).is_floating_point:
+        ends = [int(v) for v in ends]
+    return ends
 
 
 @register("linspace", method=False)
 def linspace(start, end, steps, *, dtype=None, layout=None, device=None, requires_grad=False,
              pin_memory=False):
-    arr = np.linspace(_scalar(start), _scalar(end), int(steps))
+    arr = np.linspace(*_ends(start, end, dtype), int(steps))
     return _finish(arr.astype(_dt(dtype)), requires_grad, device, layout)
 
 
 @register("logspace", method=False)
 def logspace(start, end, steps, base=10.0, *, dtype=None, layout=None, device=None,
              requires_grad=False, pin_memory=False):
-    arr = np.logspace(_scalar(start), _scalar(end), int(steps), base=base)
+    arr = np.logspace(*_ends(start, end, dtype), int(steps), base=base)
     return _finish(arr.astype(_dt(dtype)), requires_grad, device, layout)
 
 
