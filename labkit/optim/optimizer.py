@@ -209,7 +209,7 @@ class Optimizer:
                 raise ValueError("can't optimize a non-leaf Tensor (one computed from other "
                                  "tensors); optimize the leaf it came from, or make it a leaf "
                                  "with .detach().requires_grad_()")
-            if param._np.dtype.kind != "f":
+            if not param.dtype.is_floating_point:
                 raise TypeError(f"optimizer can only optimize floating point Tensors, but one of "
                                 f"the params has dtype {param.dtype}")
 

@@ -80,6 +80,14 @@ class Module:
     _version = 1
     call_super_init = False
 
+    def __new__(cls, *args, **kwargs):
+        # remember the constructor's arguments: labkit.interop.to_torch rebuilds your own
+        # Module subclasses under PyTorch by calling the class again with them
+        self = super().__new__(cls)
+        if not cls.__module__.startswith("labkit.nn."):     # built-in layers need no record
+            self.__dict__["_init_args"] = (args, kwargs)
+        return self
+
     def __init__(self, *args, **kwargs):
         if args or kwargs:
             raise TypeError(f"{type(self).__name__}.__init__() got unexpected arguments: "
@@ -505,6 +513,9 @@ class Module:
         for p in self._parameters.values():
             if p is None:
                 continue
+            if hasattr(p, "_lazy_apply"):                 # a lazy module's uninitialized one
+                p._lazy_apply(fn)
+                continue
             new = fn(p._np)
             if new is not p._np:
                 p._np = new
@@ -513,7 +524,9 @@ class Module:
                     p._grad = _make(fn(p._grad._np))
                 p._accum = None
         for k, b in self._buffers.items():
-            if b is not None:
+            if hasattr(b, "_lazy_apply"):
+                b._lazy_apply(fn)
+            elif b is not None:
                 new = fn(b._np)
                 if new is not b._np:
                     self._buffers[k] = _make(new, b.requires_grad)
