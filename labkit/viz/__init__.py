@@ -10,17 +10,22 @@
 Widgets are anywidgets: they work offline (the JavaScript ships in labkit/static) in JupyterLab 4,
 Notebook 7 and VS Code, update in place, and are throttled so that training is not slowed down.
 Imported lazily, so ``import labkit`` stays fast and needs no widget libraries.
+
+The implementation modules have private names (``labkit.viz._boundary``...): importing a submodule
+binds its name on the package, so a module named like a public function (``boundary``) would
+replace the function.  tests/test_viz_names.py keeps every public name distinct from every module.
 """
 import importlib
 
+# public name -> the module (in this package) that defines it
 _EXPORTS = {
     "Monitor": "monitor",
-    "Boundary": "boundary",
-    "boundary": "boundary",
-    "lr_find": "lr_find",
-    "LRFinderResult": "lr_find",
-    "watch": "watch",
-    "Watch": "watch",
+    "Boundary": "_boundary",
+    "boundary": "_boundary",
+    "lr_find": "_lr_find",
+    "LRFinderResult": "_lr_find",
+    "watch": "_watch",
+    "Watch": "_watch",
     "graph": "graphview",
     "GraphView": "graphview",
     "step": "stepper",
