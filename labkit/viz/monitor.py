@@ -27,11 +27,10 @@ import math
 import time
 import weakref
 
-import anywidget
 import numpy as np
 import traitlets
 
-from ._base import STATIC, PALETTE, DisplayMixin, json_floats, register_cell_end, to_float
+from ._base import STATIC, PALETTE, Widget, json_floats, register_cell_end, to_float
 from . import _static
 
 SPLIT_PREFIXES = {"train_": "train", "val_": "val", "valid_": "val", "test_": "test"}
@@ -51,7 +50,7 @@ class _Series:
         self.x, self.y, self.sent = [], [], 0
 
 
-class Monitor(DisplayMixin, anywidget.AnyWidget):
+class Monitor(Widget):
     """Live training curves, progress bar and run comparison in one notebook widget.
 
     Args:
