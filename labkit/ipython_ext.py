@@ -116,6 +116,8 @@ def load_ipython_extension(ip):
         _engine._Observers.backward.append(_guard.observe)
     from .graph import capture_source
     capture_source(True)          # in notebooks, graph nodes remember the user's line
+    from .viz._tensorcard import register_ipython
+    register_ipython(ip)          # a tensor as a cell's last expression: the static tensor view
 
 
 def unload_ipython_extension(ip):
@@ -128,3 +130,5 @@ def unload_ipython_extension(ip):
         if _guard.observe in _engine._Observers.backward:
             _engine._Observers.backward.remove(_guard.observe)
         _guard = None
+    from .viz._tensorcard import unregister_ipython
+    unregister_ipython(ip)

@@ -23,7 +23,8 @@ SUBMODULES = sorted(m.name for m in pkgutil.iter_modules(viz.__path__))
 DOCUMENTED = {
     "Monitor": "class", "Boundary": "class", "boundary": "function", "lr_find": "function",
     "LRFinderResult": "class", "watch": "function", "Watch": "class", "graph": "function",
-    "GraphView": "class", "step": "function", "Stepper": "class",
+    "GraphView": "class", "step": "function", "Stepper": "class", "show": "function",
+    "TensorView": "class",
 }
 
 CHECK = r"""

@@ -6,6 +6,7 @@
     labkit.viz.watch(model)                    # per-layer gradient / activation health
     labkit.viz.graph(loss, params=model)       # the backward graph; click a node for stats
     labkit.viz.step(lambda: loss_fn(model(x), y))   # replay forward and backward op by op
+    labkit.viz.show(t)                         # look inside a tensor: heatmap, slices, stats
 
 Widgets are anywidgets: they work offline (the JavaScript ships in labkit/static) in JupyterLab 4,
 Notebook 7 and VS Code, update in place, and are throttled so that training is not slowed down.
@@ -30,9 +31,25 @@ _EXPORTS = {
     "GraphView": "graphview",
     "step": "stepper",
     "Stepper": "stepper",
+    "show": "_tensorview",
+    "TensorView": "_tensorview",
 }
 
 __all__ = sorted(_EXPORTS)
+
+
+def _register_tensor_views():
+    """In IPython, a labkit tensor that is a cell's last expression shows the static tensor view
+    (text/html; ``repr`` stays PyTorch's text), and treescope, if installed, renders labkit
+    tensors like arrays.  NumPy only: no widget library is imported here."""
+    import importlib.util
+    from ._tensorcard import register_ipython, register_treescope
+    register_ipython()
+    if importlib.util.find_spec("treescope") is not None:
+        register_treescope()
+
+
+_register_tensor_views()
 
 
 def __getattr__(name):
