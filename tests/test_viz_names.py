@@ -24,7 +24,7 @@ DOCUMENTED = {
     "Monitor": "class", "Boundary": "class", "boundary": "function", "lr_find": "function",
     "LRFinderResult": "class", "watch": "function", "Watch": "class", "graph": "function",
     "GraphView": "class", "step": "function", "Stepper": "class", "show": "function",
-    "TensorView": "class",
+    "TensorView": "class", "attention": "function", "AttentionView": "class",
 }
 
 CHECK = r"""

@@ -7,6 +7,7 @@
     labkit.viz.graph(loss, params=model)       # the backward graph; click a node for stats
     labkit.viz.step(lambda: loss_fn(model(x), y))   # replay forward and backward op by op
     labkit.viz.show(t)                         # look inside a tensor: heatmap, slices, stats
+    labkit.viz.attention(w, tokens)            # attention patterns, head by head, hover a token
 
 Widgets are anywidgets: they work offline (the JavaScript ships in labkit/static) in JupyterLab 4,
 Notebook 7 and VS Code, update in place, and are throttled so that training is not slowed down.
@@ -33,6 +34,8 @@ _EXPORTS = {
     "Stepper": "stepper",
     "show": "_tensorview",
     "TensorView": "_tensorview",
+    "attention": "_attention",
+    "AttentionView": "_attention",
 }
 
 __all__ = sorted(_EXPORTS)
