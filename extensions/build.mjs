@@ -15,7 +15,7 @@ const OUT = join(HERE, "..", "labkit", "static");
 
 // One entry per widget (its ES module) plus the two style sheets.
 export const ENTRIES = ["monitor.js", "boundary.js", "graph.js", "stepper.js", "tensor.js",
-  "attention.js", "labkit.css", "graph.css"];
+  "attention.js", "embeddings.js", "labkit.css", "graph.css"];
 
 export function sourceHash() {
   const h = createHash("sha256");

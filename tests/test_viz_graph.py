@@ -10,9 +10,10 @@ import time
 import pytest
 
 import labkit as lk
+import torch
 from labkit.viz import layout as L
 from labkit.viz.graphview import (GraphView, assign_modules, graph, module_tree, prepare,
-                                  visible_graph)
+                                  view_key, visible_graph)
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -350,3 +351,106 @@ def test_layout_has_one_home_views_shipped_and_asked_of_the_kernel():
     js = (ROOT / "extensions" / "src" / "graph.js").read_text()
     assert '(view.hide_leaves ? "L" : "-") + (view.hide_nograd ? "N" : "-") + "|"' in js
     assert not (ROOT / "extensions" / "src" / "layout.js").exists()
+
+
+# ------------------------------------------------------------------------- failing forward
+def test_graph_of_a_failing_forward_shows_the_failed_op_and_reraises():
+    model = lk.nn.Sequential(lk.nn.Linear(4, 8), lk.nn.ReLU(), lk.nn.Linear(6, 2))
+    x = lk.randn(3, 4)
+    with pytest.raises(RuntimeError) as info:
+        graph(lambda: model(x).sum(), params=model)
+    err = info.value
+    # the original exception, unchanged: PyTorch's type, labkit's message naming the shapes
+    with pytest.raises(RuntimeError):
+        torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(6, 2))(
+            torch.randn(3, 4))
+    assert "3x8 and 6x2" in str(err)
+    assert any(f.name == "forward" for f in __import__("traceback").extract_tb(err.__traceback__))
+    g = err.graph
+    by = {n["id"]: n for n in g.nodes}
+    fail = by["fail"]
+    assert fail["label"] == "linear (failed)" and fail["module"] == "2"
+    assert fail["input_shapes"] == ["3x8", "2x6", "2"] and "3x8 and 6x2" in fail["error"]
+    assert fail["source"]["code"].startswith("graph(lambda: model(x).sum()")
+    # the graph up to the failing op: Linear 0 and ReLU ran (in their modules), then the failure
+    ops = [n for n in g.nodes if n["kind"] == "op"]
+    assert [(n["label"], n["module"]) for n in ops] == [("Linear", "0"), ("Relu", "1"),
+                                                         ("linear (failed)", "2")]
+    srcs = {e["source"] for e in g.edges if e["target"] == "fail"}
+    relu = next(n["id"] for n in ops if n["label"] == "Relu")
+    assert relu in srcs and {by[s]["label"] for s in srcs if s != relu} == {"2.weight", "2.bias"}
+    # red in the static picture, with its input shapes on the box
+    svg = g.to_svg()
+    assert 'fill="#dc2626"' in svg and "in 3x8, 2x6, 2" in svg
+    assert next(v for v in g.data["views"][view_key()]["vnodes"] if v["id"] == "fail")["sub"] == \
+        "in 3x8, 2x6, 2"
+
+
+def test_graph_of_a_failing_expression_without_modules():
+    a, b = lk.randn(3, 4), lk.randn(5, 2)
+    with pytest.raises(RuntimeError, match="3x4 and 5x2") as info:
+        graph(lambda: (a.relu() @ b).sum())
+    g = info.value.graph
+    fail = next(n for n in g.nodes if n.get("error"))
+    assert fail["op"] == "matmul" and fail["input_shapes"] == ["3x4", "5x2"]
+    relu = next(n for n in g.nodes if n["label"] == "Relu")
+    assert {"source": relu["id"], "target": "fail", "index": 0} in g.edges
+
+
+def test_repeated_failures_do_not_leak_hooks_and_success_still_works():
+    model = lk.nn.Sequential(lk.nn.Linear(4, 8), lk.nn.ReLU(), lk.nn.Linear(8, 1))
+    x = lk.randn(3, 4)
+    for bad in (lk.randn(3, 5), lk.randn(2, 7)):
+        with pytest.raises(RuntimeError):
+            graph(lambda: model(bad).sum(), params=model)
+    assert all(not m._forward_pre_hooks and not m._forward_hooks for m in model.modules())
+    g = graph(lambda: model(x).pow(2).mean(), params=model)
+    assert not any(n.get("error") for n in g.nodes) and len(g.nodes) > 5
+
+
+def test_repeated_blocks_are_drawn_once_with_a_count():
+    """A stack of identical blocks (each with its activation inside): collapsed at depth 1, the
+    blocks are one node "layers.0..5 x6"; blocks that are not a plain chain are not merged."""
+    class Block(lk.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = lk.nn.Linear(4, 4)
+
+        def forward(self, h):
+            return (self.lin(h)).tanh()
+
+    class Net(lk.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = lk.nn.Sequential(*[Block() for _ in range(6)])
+            self.head = lk.nn.Linear(4, 1)
+
+        def forward(self, x):
+            return self.head(self.layers(x))
+
+    net = Net()
+    x = lk.randn(5, 4)
+    g = graph(lambda: net(x).pow(2).mean(), params=net)
+    d1 = [m["path"] for m in g.data["modules"] if m["depth"] == 1]
+    assert d1 == ["layers.0", "layers.1", "layers.2", "layers.3", "layers.4", "layers.5",
+                  "head.weight"][:6] or "layers.0" in d1
+    v = g.data["views"][view_key(d1)]
+    rep = [n for n in v["vnodes"] if n["id"].startswith("g:layers.0..")]
+    assert len(rep) == 1 and rep[0]["label"] == "layers.0..5 x6"
+    assert rep[0]["paths"] == [f"layers.{i}" for i in range(6)]
+    assert len(rep[0]["members"]) == 6 * len(next(
+        vv for vv in g.data["views"][view_key(["layers.0"])]["vnodes"] if vv["id"] == "g:layers.0"
+    )["members"]) if view_key(["layers.0"]) in g.data["views"] else True
+    ids = {n["id"] for n in v["vnodes"]}
+    edges = [(e[0], e[1]) for e in v["layout"]["edges"]]
+    assert all(a in ids and b in ids for a, b in edges)
+    assert not any(a == b for a, b in edges)
+    # without merging: six separate block nodes
+    vn, _ = visible_graph(g.nodes, g.edges, d1, merge_repeats=False)
+    assert sum(n["id"].startswith("g:layers.") for n in vn) == 6
+    # the residual MLP's blocks are not a chain (the residual adds sit outside): not merged
+    loss, params = mlp_loss(blocks=4)
+    loss.backward()
+    g2 = graph(loss, params=params)
+    d1 = [m["path"] for m in g2.data["modules"] if m["depth"] == 1]
+    assert not any(".." in n["id"] for n in g2.data["views"][view_key(d1)]["vnodes"])

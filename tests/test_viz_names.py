@@ -25,6 +25,8 @@ DOCUMENTED = {
     "LRFinderResult": "class", "watch": "function", "Watch": "class", "graph": "function",
     "GraphView": "class", "step": "function", "Stepper": "class", "show": "function",
     "TensorView": "class", "attention": "function", "AttentionView": "class",
+    "activations": "function", "Activations": "class", "embeddings": "function",
+    "EmbeddingView": "class",
 }
 
 CHECK = r"""

@@ -63,6 +63,9 @@ for step in range(30):
     time.sleep(0.02)
 w = model.attn(x, x, x, attn_mask=mask, need_weights=True, average_attn_weights=False)[1]
 print("ATTN", round(time.perf_counter() - t0, 2), a.updates, json.dumps(w[0, 1, 3].tolist()))""",
+    """\
+bad = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(6, 2))
+lk.viz.graph(lambda: bad(lk.randn(3, 4)).sum(), params=bad)""",
 ]
 
 
@@ -103,6 +106,7 @@ def test_tensor_and_attention_views_in_a_kernel_and_in_nbconvert_html(tmp_path):
     from nbformat.v4 import new_code_cell, new_notebook
     nb = new_notebook(cells=[new_code_cell(c) for c in CELLS], metadata={
         "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nb.cells[5].metadata["tags"] = ["raises-exception"]
     path = tmp_path / "views.ipynb"
     client = RecordingClient(nb, timeout=180, kernel_name="python3",
                              resources={"metadata": {"path": str(tmp_path)}})
@@ -148,6 +152,14 @@ def test_tensor_and_attention_views_in_a_kernel_and_in_nbconvert_html(tmp_path):
     np.testing.assert_allclose(w[0, 1, 3], json.loads(row), atol=1e-6)
     assert w[0, 1, 3, 4] == 0                                           # masked
 
+    # ---- a failing forward: the graph view and its picture are shown, then the error ----
+    outs = nb.cells[5].outputs
+    assert [o["output_type"] for o in outs] == ["display_data", "display_data", "error"]
+    assert outs[2]["ename"] == "RuntimeError" and "3x8 and 6x2" in outs[2]["evalue"]
+    assert VIEW in outs[0]["data"]
+    pic = outs[1]["data"]["text/html"]
+    assert 'fill="#dc2626"' in pic and "linear (failed)" in pic and "in 3x8, 2x6, 2" in pic
+
     # ---- exports that never go blank: default nbconvert HTML, every picture inline ----
     r = subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", str(path)],
                        capture_output=True, text=True, timeout=120, env=env)
@@ -162,3 +174,4 @@ def test_tensor_and_attention_views_in_a_kernel_and_in_nbconvert_html(tmp_path):
             png = re.search(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', body).group(1)
             assert base64.b64decode(png)[:4] == b"\x89PNG"
     assert html.count("labkit-tensor-card") >= 2                        # last expression + view
+    assert "linear (failed)" in html

@@ -3,7 +3,7 @@
 // layouts of the usual views (each depth of module collapsing, with and without leaves); any
 // other view (one module collapsed by hand) is asked of the kernel and cached.
 import { hideFallback } from "./fallback.js";
-import { GraphCanvas, KIND_FILL, CHECK_FILL, gradColor, isDark, esc, fmt, statsHTML, sourceHTML, download } from "./render.js";
+import { GraphCanvas, KIND_FILL, CHECK_FILL, ERROR_FILL, gradColor, isDark, esc, fmt, statsHTML, sourceHTML, download } from "./render.js";
 
 function sameView(a, b) {
   return a.hide_leaves === b.hide_leaves && a.hide_nograd === b.hide_nograd &&
@@ -67,7 +67,7 @@ function render({ model, el }) {
     height: model.get("height") || 520,
     onSelect: (id) => select(id),
     onDblClick: (id) => {
-      if (id.startsWith("g:")) { view.collapsed.delete(id.slice(2)); update(); }
+      if (id.startsWith("g:")) { expandGroup(id); update(); }
     },
   });
 
@@ -132,12 +132,13 @@ function render({ model, el }) {
         const worst = ["fail", "kink", "ok"].find((st) => sts.includes(st));
         if (worst) fill = CHECK_FILL[worst];
       }
+      if (v.members.some((m) => byId.get(m)?.error)) fill = ERROR_FILL;   // holds the failed op
       return { fill, stroke: "#b45309", lw: 2, textColor: isDark(fill) ? "#fff" : "#111", label: v.label + " [+]" };
     }
     const n = byId.get(v.id);
     const g = colorBy === "grad" ? gradColor(norms.get(v.id), lo, hi)
       : colorBy === "check" && n.check ? CHECK_FILL[n.check.status] : null;
-    const fill = g || KIND_FILL[n.kind] || "#fff";
+    const fill = n.error ? ERROR_FILL : g || KIND_FILL[n.kind] || "#fff";
     return { fill, stroke: n.kind === "param" ? "#2563eb" : n.kind === "input" ? "#9ca3af" : "#555",
       lw: n.kind === "param" ? 1.5 : 1, textColor: isDark(fill) ? "#fff" : "#111", label: v.label };
   }
@@ -198,6 +199,12 @@ function render({ model, el }) {
     else canvas.fit();
   }
 
+  // a group node stands for one module, or for a run of identical blocks (v.paths)
+  function expandGroup(id) {
+    const v = current.vnodes.find((x) => x.id === id);
+    for (const p of (v && v.paths) || [id.slice(2)]) view.collapsed.delete(p);
+  }
+
   // ---- details panel ------------------------------------------------------------------------
   function select(id) {
     selected = id;
@@ -208,7 +215,7 @@ function render({ model, el }) {
       const v = current.vnodes.find((x) => x.id === id);
       const params = v.members.map((m) => byId.get(m)).filter((n) => n.kind === "param");
       panel.innerHTML = `<div class="lk-head"><b>${esc(v.label)}</b> <span class="lk-kind">module, ${v.members.length} nodes</span></div>` +
-        `<button data-act="expand" data-mod="${esc(v.label)}">expand</button>` +
+        `<button data-act="expand" data-group="${esc(v.id)}">expand</button>` +
         `<table class="lk-stats">${params.map((p) => `<tr><td>${esc(p.label)}</td><td>[${p.shape.join(", ")}]</td><td>|grad| ${fmt(p.grad ? p.grad.norm : null)}</td></tr>`).join("")}</table>`;
       return;
     }
@@ -218,7 +225,9 @@ function render({ model, el }) {
     panel.innerHTML =
       `<div class="lk-head"><b class="lk-label">${esc(n.label)}</b> <span class="lk-kind">${esc(n.kind)}${n.module ? " in " + esc(n.module) : ""}</span></div>` +
       `<div class="lk-sec">shape [${(n.shape || []).join(", ")}] ${esc(n.dtype || "")}${n.requires_grad === false ? " (needs no gradient)" : ""}</div>` +
-      (n.rule ? `<div class="lk-sec lk-rule"><b>local derivative</b><div>${esc(n.rule)}</div></div>` : "") +
+      (n.error ? `<div class="lk-sec lk-error"><b>this op raised</b><div>${esc(n.error)}</div>` +
+        `<div>inputs: ${(n.input_shapes || []).map((x) => `[${esc(x)}]`).join(", ") || "-"}</div></div>` :
+        n.rule ? `<div class="lk-sec lk-rule"><b>local derivative</b><div>${esc(n.rule)}</div></div>` : "") +
       (n.check ? `<div class="lk-sec lk-check lk-check-${esc(n.check.status)}"><b>gradcheck: ${esc(n.check.status)}</b>` +
         (n.check.error !== null ? ` (rel. error ${fmt(n.check.error)})` : "") +
         (n.check.detail ? `<div>${esc(n.check.detail)}</div>` : "") + `</div>` : "") +
@@ -237,7 +246,7 @@ function render({ model, el }) {
       if (r) { select(r.id); canvas.centerOn(r.id); }
     }
     const ex = ev.target.closest('[data-act="expand"]');
-    if (ex) { view.collapsed.delete(ex.dataset.mod); update(); }
+    if (ex) { expandGroup(ex.dataset.group); update(); }
   });
 
   bar.addEventListener("click", (ev) => {

@@ -8,6 +8,8 @@
     labkit.viz.step(lambda: loss_fn(model(x), y))   # replay forward and backward op by op
     labkit.viz.show(t)                         # look inside a tensor: heatmap, slices, stats
     labkit.viz.attention(w, tokens)            # attention patterns, head by head, hover a token
+    labkit.viz.activations(model, x)           # per-layer activations; dead/saturated units
+    labkit.viz.embeddings(emb, labels)         # an embedding table in 2-D (PCA), live
 
 Widgets are anywidgets: they work offline (the JavaScript ships in labkit/static) in JupyterLab 4,
 Notebook 7 and VS Code, update in place, and are throttled so that training is not slowed down.
@@ -36,6 +38,10 @@ _EXPORTS = {
     "TensorView": "_tensorview",
     "attention": "_attention",
     "AttentionView": "_attention",
+    "activations": "_activations",
+    "Activations": "_activations",
+    "embeddings": "_embeddings",
+    "EmbeddingView": "_embeddings",
 }
 
 __all__ = sorted(_EXPORTS)

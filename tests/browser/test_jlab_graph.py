@@ -54,7 +54,7 @@ timing["mid"] = time.perf_counter() - t0
 mid""",
     """\
 loss_b, p_b = stack(250)
-t0 = time.perf_counter(); big = graph(loss_b, params=p_b, title="big", height=360)
+t0 = time.perf_counter(); big = graph(loss_b, params=p_b, title="big", height=360, collapse=())
 timing["big"] = time.perf_counter() - t0
 big""",
     """\

@@ -44,6 +44,13 @@ out = mha(x, x, x, attn_mask=mask, need_weights=True, average_attn_weights=False
 a = lk.viz.attention(out, ["the", "cat", "sat", "on", "mat"], title="attn")
 a""",
     """\
+bad = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(6, 2))
+try:
+    lk.viz.graph(lambda: bad(lk.randn(3, 4)).sum(), params=bad, title="failing")
+except RuntimeError as e:
+    err = e
+print("FAILED", type(err).__name__, len(err.graph.nodes))""",
+    """\
 w = out[1]
 print("INFO", json.dumps({"fm": fm[1, 2, 4, 5].item(), "w_mean": w[0].mean(0)[3].tolist(),
                           "w_h1": w[0, 1, 3].tolist()}))""",
@@ -118,6 +125,29 @@ def test_tensor_and_attention_views_in_jupyterlab(jlab, notebook_page, artifacts
     assert av.get_attribute("data-focus") == "k0"
     p.shot("attention.png", ".labkit-attention")
     assert not [e for e in p.errors() if "labkit" in e or "pageerror" in e], p.errors()
+
+    # ---- a failing forward: the view was displayed, the failed op is red with its message ----
+    stdout = page.locator('.jp-RenderedText[data-mime-type="application/vnd.jupyter.stdout"]',
+                          has_text="FAILED")
+    assert "FAILED RuntimeError 8" in stdout.inner_text()
+    gv = page.locator(".labkit-graph[data-title='failing']")
+    gv.scroll_into_view_if_needed()
+    assert gv.get_attribute("data-nodes") == "8"
+    api = "(t) => document.querySelector(`.labkit-graph[data-title='${t}']`).parentElement.labkitGraph"
+    pos = page.evaluate(f"""(t) => {{ const api = ({api})(t);
+        api.canvas.centerOn("fail", 1.0); api.canvas.drawNow(); return api.screenPos("fail"); }}""",
+                        "failing")
+    box = gv.locator("canvas").bounding_box()
+    rgb = page.evaluate("""([t, x, y]) => {
+        const c = document.querySelector(`.labkit-graph[data-title='${t}'] canvas`);
+        const k = c.width / c.getBoundingClientRect().width;
+        return Array.from(c.getContext('2d').getImageData(Math.round(x * k), Math.round(y * k) + 8,
+                          1, 1).data).slice(0, 3); }""", ["failing", pos[0], pos[1]])
+    assert rgb[0] > 180 and rgb[1] < 90 and rgb[2] < 90, rgb                  # red
+    page.mouse.click(box["x"] + pos[0], box["y"] + pos[1])
+    err_box = gv.locator(".labkit-graph-panel .lk-error")
+    assert "3x8 and 6x2" in err_box.inner_text() and "[3x8], [2x6], [2]" in err_box.inner_text()
+    gv.screenshot(path=str(artifacts / "graph-failing.png"))
 
     # ---- exports that never go blank: nbconvert HTML, opened with no network at all ----
     nb = p.save(NB, predicate=lambda nb: len(saved_widget_states(nb)) >= 2)
