@@ -374,3 +374,18 @@ def test_end_to_end_overhead_fake_training():
     # The exact <= 5% budget is checked by test_per_step_overhead_is_small (deterministic);
     # here a looser bound keeps a shared 2-core CI machine from flaking.
     assert ratio <= 1.15, ratios
+
+
+def test_state_read_directly_has_every_point():
+    """marimo (mo.ui.anywidget(mon)) reads get_state() instead of using IPython's display
+    path and its end-of-cell hook: the state it reads must hold every point logged so far."""
+    mon = Monitor("marimo", full_sync_every=1e9)
+    for i in range(50):
+        mon.log(loss=1.0 / (i + 1))
+    assert mon.full_syncs == 1                         # only the empty one at construction
+    state = mon.get_state()
+    series = {(s["run"], s["metric"]): s for s in state["_data"]["series"]}
+    assert series[("run 0", "loss")]["y"] == [1.0 / (i + 1) for i in range(50)]
+    assert mon.full_syncs == 2
+    mon.get_state()                                    # nothing new: no second sync
+    assert mon.full_syncs == 2

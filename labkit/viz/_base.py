@@ -74,6 +74,18 @@ class _CellEndHook:
             pass
 
 
+def in_marimo():
+    """True inside a running marimo notebook or app (no IPython display path, no cell hooks)."""
+    import sys
+    mo = sys.modules.get("marimo")
+    if mo is None:
+        return False
+    try:
+        return bool(mo.running_in_notebook())
+    except Exception:          # pragma: no cover - an old or partial marimo
+        return False
+
+
 def register_cell_end(widget):
     shell = ipython()
     if shell is None or not hasattr(shell, "events"):
@@ -107,6 +119,18 @@ class Widget(anywidget.AnyWidget):
     @traitlets.default("_fallback_key")
     def _new_fallback_key(self):
         return uuid.uuid4().hex[:16]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.on_msg(self._on_front_end_msg)
+
+    def _on_front_end_msg(self, _widget, content, _buffers):
+        """``{"type": "sync"}``: a view was rendered and asks for the current state."""
+        if isinstance(content, dict) and content.get("type") == "sync":
+            self._on_sync_request()
+
+    def _on_sync_request(self):
+        """Bring the synced state up to date (widgets that send increments override this)."""
 
     def _static_bundle(self):  # pragma: no cover - overridden
         return {}

@@ -1,4 +1,5 @@
-"""Tensor view and attention viewer in a real JupyterLab 4 with headless Chromium, then the
+"""Tensor view, attention viewer, failing-graph view, activations and embeddings in a real
+JupyterLab 4 with headless Chromium, then the
 notebook exported by `jupyter nbconvert --to html` opened with the network cut off.
 
 Checks: the static tensor card of a last-expression tensor (NaN marked, hover titles); the tensor
@@ -50,6 +51,17 @@ try:
 except RuntimeError as e:
     err = e
 print("FAILED", type(err).__name__, len(err.graph.nodes))""",
+    """\
+mlp = nn.Sequential(nn.Linear(2, 10), nn.ReLU(), nn.Linear(10, 1))
+with lk.no_grad():
+    mlp[0].bias[:5] = -100.0
+acts = lk.viz.activations(mlp, lk.randn(32, 2), dead=0.3)
+acts""",
+    """\
+emb = nn.Embedding(6, 4)
+ev = lk.viz.embeddings(emb, ["cat", "dog", "car", "bus", "red", "blue"],
+                       groups=["animal", "animal", "vehicle", "vehicle", "colour", "colour"])
+ev""",
     """\
 w = out[1]
 print("INFO", json.dumps({"fm": fm[1, 2, 4, 5].item(), "w_mean": w[0].mean(0)[3].tolist(),
@@ -148,6 +160,20 @@ def test_tensor_and_attention_views_in_jupyterlab(jlab, notebook_page, artifacts
     err_box = gv.locator(".labkit-graph-panel .lk-error")
     assert "3x8 and 6x2" in err_box.inner_text() and "[3x8], [2x6], [2]" in err_box.inner_text()
     gv.screenshot(path=str(artifacts / "graph-failing.png"))
+
+    # ---- activations: the plain-words alert; embeddings: hover a point for its label ----
+    mon = page.locator(".labkit-monitor").filter(has_text="never fire")
+    assert "layer 1 (ReLU): 50% of units never fire" in mon.inner_text()
+    p.shot("activations.png", ".labkit-monitor >> nth=0")
+    ev = page.locator(".labkit-embeddings")
+    ev.scroll_into_view_if_needed()
+    assert ev.get_attribute("data-points") == "6"
+    xy = page.evaluate("""() => document.querySelector('.labkit-embeddings').parentElement
+                         .labkitEmbeddings.screen()[1]""")
+    cbox = ev.locator("canvas").bounding_box()
+    page.mouse.move(cbox["x"] + xy[0], cbox["y"] + xy[1])
+    assert ev.get_attribute("data-hover") == "dog"
+    p.shot("embeddings.png", ".labkit-embeddings")
 
     # ---- exports that never go blank: nbconvert HTML, opened with no network at all ----
     nb = p.save(NB, predicate=lambda nb: len(saved_widget_states(nb)) >= 2)
