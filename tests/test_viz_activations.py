@@ -17,7 +17,12 @@ def test_unit_stats_by_hand():
     a = np.array([[0.0, 1.0, 0.0, 2.0], [0.0, 3.0, 0.0, 0.0], [0.0, 0.5, 0.0, 1.0]])
     st = unit_axis_stats(a, "ReLU")
     assert st["never fire"] == 0.5                     # units 0 and 2 are 0 on every example
-    np.testing.assert_allclose([st["p5"], st["p50"], st["p95"]], np.percentile(a, [5, 50, 95]))
+    np.testing.assert_allclose([st["p5"], st["p50"], st["p95"]],
+                               np.percentile(a, [5, 50, 95], method="lower"))
+    r = np.random.default_rng(0).standard_normal((64, 37))
+    st = unit_axis_stats(r, "GELU")
+    np.testing.assert_allclose([st["p5"], st["p50"], st["p95"]],
+                               np.percentile(r, [5, 50, 95], method="lower"))
     conv = np.zeros((2, 3, 4, 4))
     conv[1, 2, 3, 3] = 1.0                             # channel 2 fires once, somewhere
     assert unit_axis_stats(conv, "ReLU")["never fire"] == pytest.approx(2 / 3)

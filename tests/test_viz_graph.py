@@ -454,3 +454,27 @@ def test_repeated_blocks_are_drawn_once_with_a_count():
     g2 = graph(loss, params=params)
     d1 = [m["path"] for m in g2.data["modules"] if m["depth"] == 1]
     assert not any(".." in n["id"] for n in g2.data["views"][view_key(d1)]["vnodes"])
+
+
+def test_load_ext_offers_lk_why_after_a_shape_error(capsys, monkeypatch):
+    from IPython.core.interactiveshell import InteractiveShell
+    shown = []
+    monkeypatch.setattr(GraphView, "display", lambda self: shown.append(self))
+    shell = InteractiveShell.instance()
+    try:
+        shell.run_line_magic("load_ext", "labkit")
+        shell.run_cell("import labkit as lk\nm = lk.nn.Linear(3, 2)\nx = lk.randn(4, 5)")
+        r = shell.run_cell("y = m(x).relu()")
+        assert isinstance(r.error_in_exec, RuntimeError)
+        out = capsys.readouterr()
+        assert "run %lk_why to see the graph up to the failing op (linear)" in out.out
+        assert "RuntimeError" in out.out + out.err              # the usual traceback is shown
+        shell.run_line_magic("lk_why", "")
+        assert len(shown) == 1
+        fail = next(n for n in shown[0].nodes if n.get("error"))
+        assert fail["input_shapes"] == ["4x5", "2x3", "2"]
+        r = shell.run_cell("z = 1 / 0")                        # not a labkit op: no offer
+        assert "%lk_why" not in capsys.readouterr().out
+    finally:
+        shell.run_line_magic("unload_ext", "labkit")
+        InteractiveShell.clear_instance()

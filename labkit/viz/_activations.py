@@ -38,8 +38,10 @@ def unit_axis_stats(a, kind):
     fin = a[np.isfinite(a)]
     out = {}
     if fin.size:
-        p5, p50, p95 = np.percentile(fin, [5, 50, 95])
-        out.update(p5=float(p5), p50=float(p50), p95=float(p95))
+        # percentiles by one partial sort (NumPy's method="lower"), far cheaper than np.percentile
+        ks = [int(q * (fin.size - 1)) for q in (0.05, 0.5, 0.95)]
+        part = np.partition(fin, ks)
+        out.update(p5=float(part[ks[0]]), p50=float(part[ks[1]]), p95=float(part[ks[2]]))
     if kind in RELU_LIKE and a.ndim >= 2:
         fired = (a > 0).reshape(a.shape[0], a.shape[1], -1).any(axis=(0, 2))
         out["never fire"] = 1.0 - float(fired.mean())
