@@ -224,7 +224,7 @@ function render({ model, el }) {
     const outs = data.edges.filter((e) => e.source === id).map((e) => byId.get(e.target));
     panel.innerHTML =
       `<div class="lk-head"><b class="lk-label">${esc(n.label)}</b> <span class="lk-kind">${esc(n.kind)}${n.module ? " in " + esc(n.module) : ""}</span></div>` +
-      `<div class="lk-sec">shape [${(n.shape || []).join(", ")}] ${esc(n.dtype || "")}${n.requires_grad === false ? " (needs no gradient)" : ""}</div>` +
+      (n.error ? "" : `<div class="lk-sec">shape [${(n.shape || []).join(", ")}] ${esc(n.dtype || "")}${n.requires_grad === false ? " (needs no gradient)" : ""}</div>`) +
       (n.error ? `<div class="lk-sec lk-error"><b>this op raised</b><div>${esc(n.error)}</div>` +
         `<div>inputs: ${(n.input_shapes || []).map((x) => `[${esc(x)}]`).join(", ") || "-"}</div></div>` :
         n.rule ? `<div class="lk-sec lk-rule"><b>local derivative</b><div>${esc(n.rule)}</div></div>` : "") +

@@ -190,7 +190,8 @@ function render({ model, el }) {
   }
   model.on("change:version", refresh);
   refresh();
-  el.labkitTensor = { colorOf: (v) => colorOf(v, meta, false), meta: () => meta, pos };
+  el.labkitTensor = { colorOf: (v, dark = false) => colorOf(v, meta, dark), isDark: isDarkTheme,
+    meta: () => meta, pos, repaint: paint };
   return () => { unhide(); model.off("change:version", refresh); delete el.labkitTensor; };
 }
 

@@ -109,6 +109,18 @@ def test_tensor_and_attention_views_in_jupyterlab(jlab, notebook_page, artifacts
     assert hover.startswith("[1, 2, 4, 5] = "), hover
     assert float(hover.split("= ")[1]) == pytest.approx(info["fm"], rel=1e-4, abs=1e-6)
     p.shot("tensor-view.png", ".labkit-tensor")
+    # dark themes: the diverging map's centre (0) turns dark with the notebook's background
+    dark = page.evaluate("""() => {
+        const host = document.querySelector('.labkit-tensor').parentElement, api = host.labkitTensor;
+        const root = document.querySelector('.labkit-tensor');
+        const light = [api.isDark(), api.colorOf(0), api.colorOf(api.meta().vmax)];
+        root.style.setProperty('--jp-layout-color0', '#111111');
+        const dark = [api.isDark(), api.colorOf(0, api.isDark()), api.colorOf(api.meta().vmax, true)];
+        root.style.removeProperty('--jp-layout-color0');
+        return {light, dark}; }""")
+    assert dark["light"][0] is False and dark["light"][1] == [247, 247, 247]
+    assert dark["dark"][0] is True and dark["dark"][1] == [58, 58, 58]
+    assert dark["dark"][2] == dark["light"][2] == [178, 24, 43]           # the ends stay
 
     # ---- the static pictures are hidden where the widgets render ----
     fallbacks = page.locator(".labkit-fallback")
