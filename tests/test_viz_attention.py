@@ -101,6 +101,21 @@ def test_hook_on_a_model_updates_live_and_throttled():
     assert v.calls == 7
     with pytest.raises(ValueError, match="no nn.MultiheadAttention"):
         attention(nn.Linear(2, 2))
+    with pytest.raises(IndexError, match="has 1 nn.MultiheadAttention"):
+        attention(model, layer=1)
+
+
+def test_hook_on_the_second_attention_layer():
+    lk.manual_seed(0)
+    a1, a2 = nn.MultiheadAttention(4, 1, batch_first=True), nn.MultiheadAttention(4, 2, batch_first=True)
+    model = nn.ModuleList([a1, a2])
+    v = attention(model, layer=1, max_rate=1e6)
+    x = lk.randn(1, 3, 4)
+    a1(x, x, x)
+    assert v.updates == 0
+    _, w = a2(x, x, x, average_attn_weights=False)
+    assert v.updates == 1 and v.meta["heads"] == 2
+    np.testing.assert_allclose(sent(v), w.detach().numpy(), atol=1e-7)
 
 
 def test_pytorch_module_hook_too():

@@ -220,3 +220,14 @@ def test_treescope_registration():
     assert calls == [np.ndarray, np.ndarray]
     assert TC.register_treescope(types.SimpleNamespace(type_registries=types.SimpleNamespace(
         NDARRAY_ADAPTER_REGISTRY={}))) is False
+
+
+def test_a_view_rendering_asks_for_the_throttled_update():
+    """Each front-end view sends {"type": "sync"} when it renders (marimo has no end-of-cell
+    hook): a throttled update waiting in the kernel is sent then."""
+    v = show(lk.zeros(2, 2), max_rate=1e-3)
+    v.update(lk.ones(2, 2))
+    assert v.updates == 1
+    v._handle_custom_msg({"type": "sync"}, [])
+    assert v.updates == 2
+    np.testing.assert_array_equal(np.frombuffer(v.values, "<f4"), np.ones(4, np.float32))

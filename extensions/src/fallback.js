@@ -1,4 +1,4 @@
-// Hide a widget's static picture where the widget itself renders.
+// Hide a widget's static picture where the widget itself renders (and ask for fresh state).
 //
 // labkit.viz._base.Widget.display() writes the picture as a second output, wrapped in
 // <div class="labkit-fallback labkit-fallback-KEY">, so that nbconvert's HTML export and other
@@ -8,6 +8,10 @@
 const rules = new Map();   // key -> [style element, number of live views]
 
 export function hideFallback(model) {
+  // Every view also asks the kernel for the current state on render: front-ends without
+  // IPython's display path and end-of-cell hook (marimo) would otherwise miss what was logged
+  // or throttled since the last sync (labkit.viz._base.Widget._on_sync_request).
+  try { model.send({ type: "sync" }); } catch (e) { /* no kernel: the saved state is all */ }
   const key = model.get("_fallback_key");
   if (!key || !/^[0-9a-f]+$/.test(key) || typeof document === "undefined") return () => {};
   let entry = rules.get(key);

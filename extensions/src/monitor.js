@@ -105,9 +105,6 @@ export default function () {
 
   function render({ model, el: host }) {
     const unhide = hideFallback(model);
-    // ask the kernel for everything logged so far (front-ends without IPython's display path
-    // and end-of-cell hook, such as marimo, otherwise see only the last periodic sync)
-    try { model.send({ type: "sync" }); } catch (e) { /* no kernel: the saved state is all */ }
     const root = el("div", "labkit-widget labkit-monitor");
     host.appendChild(root);
     const head = el("div", "labkit-toolbar");

@@ -11,9 +11,12 @@
     labkit.viz.activations(model, x)           # per-layer activations; dead/saturated units
     labkit.viz.embeddings(emb, labels)         # an embedding table in 2-D (PCA), live
 
-Widgets are anywidgets: they work offline (the JavaScript ships in labkit/static) in JupyterLab 4,
-Notebook 7 and VS Code, update in place, and are throttled so that training is not slowed down.
-Imported lazily, so ``import labkit`` stays fast and needs no widget libraries.
+Widgets are anywidgets (all on ``labkit.viz._base.Widget``): they work offline (the JavaScript ships
+in labkit/static, built from extensions/src) in JupyterLab 4, Notebook 7, VS Code and marimo
+(``mo.ui.anywidget(w)``), update in place, and are throttled so that training is not slowed down.
+Each leaves a static picture as a separate output, which the live widget hides, so nbconvert's
+HTML and viewers without widgets show it.  Imported lazily, so ``import labkit`` stays fast and
+needs no widget libraries.
 
 The implementation modules have private names (``labkit.viz._boundary``...): importing a submodule
 binds its name on the package, so a module named like a public function (``boundary``) would

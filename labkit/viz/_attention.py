@@ -131,6 +131,10 @@ class AttentionView(Widget):
         self._pending = None
         return True
 
+    def _on_sync_request(self):
+        if self._pending is not None:
+            self.update(self._pending, force=True)
+
     def _on_cell_end(self):
         if self._pending is not None:
             self.update(self._pending, force=True)
@@ -139,12 +143,16 @@ class AttentionView(Widget):
             self._refresh_display()
 
     # ------------------------------------------------------------------ hooks
-    def watch(self, model, every=1):
-        """Follow every ``nn.MultiheadAttention`` inside ``model`` (or ``model`` itself): each
-        ``every``-th forward call that returns weights updates the view (throttled)."""
+    def watch(self, model, every=1, layer=0):
+        """Follow the ``layer``-th ``nn.MultiheadAttention`` inside ``model`` (or ``model``
+        itself): each ``every``-th forward call that returns weights updates the view
+        (throttled)."""
         mods = [m for _, m in model.named_modules() if type(m).__name__ == "MultiheadAttention"]
         if not mods:
             raise ValueError("attention(model): no nn.MultiheadAttention found in this model")
+        if not -len(mods) <= layer < len(mods):
+            raise IndexError(f"attention(model, layer={layer}): the model has {len(mods)} "
+                             f"nn.MultiheadAttention layers")
         every = int(every)
         if every < 1:
             raise ValueError(f"every must be >= 1, got {every}")
@@ -164,8 +172,7 @@ class AttentionView(Widget):
                 return None
             self.update(w)
             return None
-        for m in mods[:1]:                 # the first attention layer
-            self._handles.append(m.register_forward_hook(hook))
+        self._handles.append(mods[layer].register_forward_hook(hook))
         return self
 
     def remove(self):
@@ -234,7 +241,7 @@ class AttentionView(Widget):
                 f"T={m.get('tq')}x{m.get('tk')}, updates={self.updates})")
 
 
-def attention(weights_or_model, tokens=None, *, key_tokens=None, title="", every=1,
+def attention(weights_or_model, tokens=None, *, key_tokens=None, title="", every=1, layer=0,
               max_tokens=128, max_batch=16, max_rate=4.0):
     """Show attention weights, one heatmap per head, with the tokens.
 
@@ -246,6 +253,7 @@ def attention(weights_or_model, tokens=None, *, key_tokens=None, title="", every
         tokens: the query tokens (strings), also the key tokens when T == S.
         key_tokens: the key tokens for cross-attention (S != T).
         every: with a model, update on every ``every``-th forward call.
+        layer: with a model, which of its ``nn.MultiheadAttention`` layers (in module order).
         max_tokens / max_batch: at most this many tokens per side / batch elements sent.
         max_rate: at most this many redraws per second.
 
@@ -255,5 +263,6 @@ def attention(weights_or_model, tokens=None, *, key_tokens=None, title="", every
     kw = dict(key_tokens=key_tokens, title=title, max_tokens=max_tokens, max_batch=max_batch,
               max_rate=max_rate)
     if hasattr(weights_or_model, "named_modules"):
-        return AttentionView(None, tokens, **kw).watch(weights_or_model, every=every)
+        return AttentionView(None, tokens, **kw).watch(weights_or_model, every=every,
+                                                       layer=layer)
     return AttentionView(weights_or_model, tokens, **kw)

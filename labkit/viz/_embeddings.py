@@ -137,6 +137,10 @@ class EmbeddingView(Widget):
             self.update()
         return None
 
+    def _on_sync_request(self):
+        if self._pending:
+            self.update(force=True)
+
     def _on_cell_end(self):
         if self._pending:
             self.update(force=True)

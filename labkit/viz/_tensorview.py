@@ -61,6 +61,10 @@ class TensorView(Widget):
         self.updates += 1
         return True
 
+    def _on_sync_request(self):
+        if self._pending is not None:
+            self.update(self._pending, force=True)
+
     def _on_cell_end(self):
         if self._pending is not None:
             self.update(self._pending, force=True)

@@ -218,3 +218,20 @@ def test_tensor_and_attention_views_in_jupyterlab(jlab, notebook_page, artifacts
     off.screenshot(path=str(artifacts / "export-offline.png"), full_page=True)
     off.close()
     print("blocked network requests of the exported page:", blocked)
+
+    # ---- reopened in JupyterLab without the widget state: the pictures still show ----
+    nb.get("metadata", {}).pop("widgets", None)
+    (jlab["root"] / "views-nostate.ipynb").write_text(json.dumps(nb))
+    q = notebook_page("views-nostate")
+    q.open("views-nostate.ipynb")
+    qp = q.page
+    qp.locator(".labkit-fallback img").first.wait_for(timeout=30_000)
+    imgs = qp.locator(".labkit-fallback img")
+    assert imgs.count() >= 3                       # attention, activations, embeddings PNGs
+    for i in range(imgs.count()):
+        imgs.nth(i).scroll_into_view_if_needed()
+        assert imgs.nth(i).is_visible()
+        assert imgs.nth(i).evaluate("(im) => im.complete && im.naturalWidth > 50")
+    assert qp.locator(".labkit-fallback .labkit-tensor-card").first.is_visible()
+    assert qp.locator(".labkit-tensor, .labkit-attention").count() == 0   # no live widget
+    qp.screenshot(path=str(artifacts / "views-reopened-without-state.png"), full_page=True)
