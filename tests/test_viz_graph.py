@@ -478,3 +478,13 @@ def test_load_ext_offers_lk_why_after_a_shape_error(capsys, monkeypatch):
     finally:
         shell.run_line_magic("unload_ext", "labkit")
         InteractiveShell.clear_instance()
+
+
+def test_failing_graph_collapse_keeps_the_failed_module_open():
+    model = lk.nn.Sequential(lk.nn.Linear(4, 8), lk.nn.ReLU(), lk.nn.Linear(6, 2))
+    with pytest.raises(RuntimeError) as info:
+        graph(lambda: model(lk.randn(3, 4)).sum(), params=model, collapse=True)
+    g = info.value.graph
+    assert g.data["view"]["collapsed"] == ["0", "1"]
+    ids = [v["id"] for v in g.data["views"][view_key(["0", "1"])]["vnodes"]]
+    assert "fail" in ids and "g:0" in ids and "g:2" not in ids

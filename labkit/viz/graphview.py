@@ -573,11 +573,12 @@ def graph(tensor_or_trace, params=None, *, tape=None, collapse=None, hide_leaves
         rec, loss, exc, failure = _failing.run_recorded(tensor_or_trace, params)
         if exc is not None:
             tr = _failing.failure_graph(rec, failure, exc)
-            if collapse is None:                 # keep the failing op's module open
-                top = (failure["module"] or "").split(".")[0]
+            if collapse is True or (collapse is None and len(tr["nodes"]) > AUTO_COLLAPSE):
+                top = (failure["module"] or "").split(".")[0]   # keep the failing op's open
                 mods = {n.get("module") or "" for n in tr["nodes"]}
-                collapse = (sorted({m.split(".")[0] for m in mods if m} - {top})
-                            if len(tr["nodes"]) > AUTO_COLLAPSE else ())
+                collapse = sorted({m.split(".")[0] for m in mods if m} - {top})
+            elif collapse is None or collapse is False:
+                collapse = ()
             data = prepare(tr, collapsed=collapse, hide_leaves=hide_leaves,
                            hide_nograd=hide_nograd)
             view = GraphView(data=data, title=title or f"failed: {failure['op']}",
