@@ -362,11 +362,11 @@ def register_ipython(shell=None):
     """Register :func:`tensor_html` for labkit tensors with IPython's HTML formatter.  Returns
     True when registered (idempotent; nothing happens outside IPython)."""
     if shell is None:
-        try:
-            from IPython import get_ipython
-        except ImportError:
+        import sys
+        ipy = sys.modules.get("IPython")          # not imported: not inside IPython
+        if ipy is None:
             return False
-        shell = get_ipython()
+        shell = ipy.get_ipython()
     if shell is None or not hasattr(shell, "display_formatter"):
         return False
     from ..tensor import Tensor
