@@ -77,13 +77,19 @@ def __getattr__(name):
     # Lazy submodules keep `import labkit` fast and the import order one-way.
     import importlib
     if name in ("nn", "optim", "utils", "datasets", "graph", "viz", "interop", "exercises",
-                "serialization", "linalg"):
+                "serialization", "linalg", "backends", "onnx", "compiler"):
         return importlib.import_module(f"{__name__}.{name}")
     if name in ("inverse", "det", "slogdet", "logdet", "pinverse", "cholesky"):
         la = importlib.import_module(f"{__name__}.linalg")
         return getattr(la, {"inverse": "inv", "pinverse": "pinv"}.get(name, name))
     if name in ("save", "load"):
         return getattr(importlib.import_module(f"{__name__}.serialization"), name)
+    if name == "compile":
+        return importlib.import_module(f"{__name__}.compiler").compile
+    if name in ("use_deterministic_algorithms", "are_deterministic_algorithms_enabled",
+                "is_deterministic_algorithms_warn_only_enabled", "set_float32_matmul_precision",
+                "get_float32_matmul_precision"):
+        return getattr(importlib.import_module(f"{__name__}.backends"), name)
     if name == "warmup":
         return importlib.import_module(f"{__name__}.warmup").warmup
     raise AttributeError(f"module 'labkit' has no attribute '{name}'")
