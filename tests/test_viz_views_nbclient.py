@@ -66,6 +66,24 @@ print("ATTN", round(time.perf_counter() - t0, 2), a.updates, json.dumps(w[0, 1, 
     """\
 bad = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(6, 2))
 lk.viz.graph(lambda: bad(lk.randn(3, 4)).sum(), params=bad)""",
+    """\
+mlp = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 1))
+acts = lk.viz.activations(mlp, every=5)
+acts""",
+    """\
+emb = nn.Embedding(10, 4)
+ev = lk.viz.embeddings(emb, list("abcdefghij"), every=1)
+ev""",
+    """\
+opt2 = lk.optim.SGD(list(mlp.parameters()) + list(emb.parameters()), lr=0.1)
+xx, yy, idx = lk.randn(64, 2), lk.randn(64, 1), lk.tensor([0, 1, 2])
+t0 = time.perf_counter()
+for i in range(100):
+    loss = ((mlp(xx) - yy) ** 2).mean() + emb(idx).pow(2).mean()
+    opt2.zero_grad(); loss.backward(); opt2.step()
+    time.sleep(0.01)
+print("TRAIN", round(time.perf_counter() - t0, 2), acts.samples, ev.updates,
+      json.dumps(emb.weight.tolist()))""",
 ]
 
 
@@ -159,6 +177,33 @@ def test_tensor_and_attention_views_in_a_kernel_and_in_nbconvert_html(tmp_path):
     assert VIEW in outs[0]["data"]
     pic = outs[1]["data"]["text/html"]
     assert 'fill="#dc2626"' in pic and "linear (failed)" in pic and "in 3x8, 2x6, 2" in pic
+
+    # ---- activations and embeddings: live while training, final state saved ----
+    acts_id = nb.cells[6].outputs[0]["data"][VIEW]["model_id"]
+    ev_id = nb.cells[7].outputs[0]["data"][VIEW]["model_id"]
+    secs, samples, ev_updates, weights = nb.cells[8].outputs[0]["text"].split(" ", 4)[1:]
+    assert int(samples) == 20
+    live = [m for c, m in client.comm_log if c == 8 and m["msg_type"] == "comm_msg"
+            and m["content"].get("comm_id") == acts_id
+            and m["content"]["data"].get("method") == "custom"]
+    assert 1 <= len(live) <= 10 * float(secs) + 2, (len(live), secs)
+    saved_acts = nb.metadata["widgets"][STATE]["state"][acts_id]["state"]["_data"]
+    med = next(x for x in saved_acts["series"] if x["metric"] == "median")
+    assert med["x"] == list(range(5, 101, 5))
+    ev_ups = updates_of(client, ev_id, 8)
+    assert 1 <= len(ev_ups) <= 4 * float(secs) + 3 and int(ev_updates) <= 101
+    st_ev = nb.metadata["widgets"][STATE]["state"][ev_id]
+    bufs = st_ev.get("buffers", [])
+    pts = next((np.frombuffer(base64.b64decode(b["data"]), "<f4") for b in bufs
+                if b["path"] == ["points"]), None)
+    from labkit.viz._embeddings import pca2
+    want = pca2(np.array(json.loads(weights)))[0]
+    assert pts is not None and pts.size == 20
+    # the saved points are the final weights' projection (up to each axis's sign)
+    got = pts.reshape(10, 2)
+    for k in range(2):
+        s_ = np.sign(np.dot(got[:, k], want[:, k])) or 1.0
+        np.testing.assert_allclose(got[:, k], s_ * want[:, k], atol=1e-4)
 
     # ---- exports that never go blank: default nbconvert HTML, every picture inline ----
     r = subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", str(path)],

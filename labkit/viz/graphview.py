@@ -6,7 +6,7 @@
     g.to_svg()                                # the same picture as a standalone SVG string
 
 The widget (an anywidget; JavaScript in ``labkit/static/graph.js``, built from
-``extensions/graph/``) draws the graph on a canvas: op names (the node class, ``MulBackward0``)
+``extensions/src/``) draws the graph on a canvas: op names (the node class, ``MulBackward0``)
 and shapes, leaves named after the model's parameters; pan (drag), zoom (wheel), click a node for
 its value and gradient statistics, histograms and the source line that created it; nodes
 coloured by gradient norm (log scale); collapse/expand by module; hide leaves or inputs that need
