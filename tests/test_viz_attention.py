@@ -139,3 +139,27 @@ def test_bounds_and_static_picture():
     assert plain[:4] == b"\x89PNG"
     assert repr(v).startswith("AttentionView(batch=20, heads=4")
     assert AttentionView().fallback_bundle() == {}
+
+
+def test_hook_on_a_transformer_layer_that_asks_for_no_weights():
+    """nn.TransformerEncoderLayer calls its attention with need_weights=False: the view computes
+    the weights again (no gradients) when it redraws, equal to a direct call's."""
+    lk.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0, batch_first=True)
+    T = 5
+    mask = lk.triu(lk.full((T, T), float("-inf")), diagonal=1)
+    v = attention(layer, list("abcde"), max_rate=1e6)
+    x = lk.randn(1, T, 8, requires_grad=True)
+    out = layer(x, src_mask=mask)
+    out.sum().backward()                                  # training still works through it
+    assert v.updates == 1 and v.meta["causal"] and v.meta["heads"] == 2
+    assert v.calls == 1                                   # the recomputation is not counted
+    shown = sent(v).copy()
+    _, w = layer.self_attn(x, x, x, attn_mask=mask, need_weights=True, average_attn_weights=False)
+    np.testing.assert_allclose(shown, w.detach().numpy(), atol=1e-6)
+    assert v.updates == 2 and v.calls == 2                # (the direct call is hooked too)
+    v.max_rate = 1e-3
+    layer(x, src_mask=mask)                               # throttled: nothing computed now
+    assert v.updates == 2 and callable(v._pending)
+    v._on_cell_end()
+    assert v.updates == 3

@@ -12,6 +12,9 @@ attends to it) are outlined, and the token strips are shaded by those weights (a
 heads, or of one head after clicking it).  A causal mask (every weight above the diagonal exactly
 0) is recognised and drawn hatched.  A slider picks the batch element.
 
+A layer called with ``need_weights=False`` (``nn.TransformerEncoderLayer`` does) still works: the
+hook computes the weights again, without gradients, only when the view redraws.
+
 Weights are sent as float32 (at most ``max_tokens`` tokens per side); ``update(w)`` is throttled
 to ``max_rate`` per second and the last skipped update is sent at the end of the cell.  The static
 picture (PNG, one panel per head, with the tokens as labels) stays where widgets cannot run.
@@ -106,6 +109,8 @@ class AttentionView(Widget):
         if not force and now - self._last < 1.0 / self.max_rate:
             self._pending = weights
             return False
+        if callable(weights):              # computed on demand (see watch)
+            weights = weights()
         w = normalize(_weights_of(weights))
         B, H, tq, tk = w.shape
         q_tok = _tokens(self.tokens, tq, "query")
@@ -157,23 +162,35 @@ class AttentionView(Widget):
         if every < 1:
             raise ValueError(f"every must be >= 1, got {every}")
 
-        def hook(module, args, output):
+        def hook(module, args, kwargs, output):
+            if self._recomputing:
+                return None
             self.calls += 1
             if self.calls % every:
                 return None
             w = output[1] if isinstance(output, tuple) and len(output) == 2 else None
-            if w is None:
-                if not getattr(self, "_warned_none", False):
-                    self._warned_none = True
-                    import warnings
-                    warnings.warn("attention(model): the MultiheadAttention returned no weights;"
-                                  " call it with need_weights=True (average_attn_weights=False "
-                                  "to see each head)", stacklevel=2)
+            if w is not None:
+                self.update(w)
                 return None
-            self.update(w)
+            # called with need_weights=False (as nn.TransformerEncoderLayer does): compute the
+            # weights again, without gradients, only when the view will actually redraw
+            kw = dict(kwargs, need_weights=True, average_attn_weights=False)
+            self.update(lambda: self._recompute(module, args, kw))
             return None
-        self._handles.append(mods[layer].register_forward_hook(hook))
+        self._handles.append(mods[layer].register_forward_hook(hook, with_kwargs=True))
         return self
+
+    _recomputing = False
+
+    def _recompute(self, module, args, kwargs):
+        """The attention weights of one call, computed again with ``need_weights=True``."""
+        from ._boundary import _no_grad
+        self._recomputing = True
+        try:
+            with _no_grad(module):
+                return module(*args, **kwargs)[1]
+        finally:
+            self._recomputing = False
 
     def remove(self):
         """Detach the hooks (the view keeps its picture)."""
