@@ -204,20 +204,25 @@ def test_treescope_registration():
     class NumpyAdapter:
         def get_array_summary(self, array, fast):
             calls.append(type(array))
-            return f"summary {array.shape}"
+            return f"np.ndarray summary {array.shape}"
 
         def should_autovisualize(self, array):
             calls.append(type(array))
             return True
 
     registry = {np.ndarray: NumpyAdapter()}
+    rendered = []
+    handlers = {np.ndarray: lambda node, path, sr: rendered.append((type(node), node.shape, path))}
     fake = types.SimpleNamespace(type_registries=types.SimpleNamespace(
-        NDARRAY_ADAPTER_REGISTRY=registry, update_registries_for_imports=lambda: None))
+        NDARRAY_ADAPTER_REGISTRY=registry, TREESCOPE_HANDLER_REGISTRY=handlers,
+        update_registries_for_imports=lambda: None))
     assert TC.register_treescope(fake)
     ad = registry[lk.Tensor]
-    assert ad.get_array_summary(lk.randn(2, 3), fast=True) == "summary (2, 3)"
+    assert ad.get_array_summary(lk.randn(2, 3), fast=True) == "labkit.Tensor summary (2, 3)"
     assert ad.should_autovisualize(lk.zeros(1)) is True
     assert calls == [np.ndarray, np.ndarray]
+    handlers[lk.Tensor](lk.zeros(4, 5), "x", None)
+    assert rendered == [(np.ndarray, (4, 5), "x")]
     assert TC.register_treescope(types.SimpleNamespace(type_registries=types.SimpleNamespace(
         NDARRAY_ADAPTER_REGISTRY={}))) is False
 

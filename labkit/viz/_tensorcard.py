@@ -383,8 +383,9 @@ def unregister_ipython(shell):
 
 
 def register_treescope(treescope=None):
-    """If treescope is installed, let it show labkit tensors like NumPy arrays: an adapter in
-    its array registry that converts to NumPy and defers to treescope's own NumPy adapter.
+    """If treescope is installed, let it show labkit tensors like NumPy arrays: an adapter in its
+    array registry (what its array visualiser uses) that converts to NumPy and defers to
+    treescope's own NumPy adapter, and a handler in its handler registry (the text rendering).
     Returns True when registered.  (treescope is not a labkit dependency.)"""
     if treescope is None:
         try:
@@ -416,5 +417,17 @@ def register_treescope(treescope=None):
     for name in dir(type(base)):
         if name.startswith("get_") or name == "should_autovisualize":
             setattr(LabkitArrayAdapter, name, wrap(name))
+    summary = LabkitArrayAdapter.__dict__.get("get_array_summary")
+    if summary is not None:                  # "np.ndarray float32(3, 4) ..." -> "labkit.Tensor ..."
+        def get_array_summary(self, array, *args, **kwargs):
+            return summary(self, array, *args, **kwargs).replace("np.ndarray", "labkit.Tensor", 1)
+        LabkitArrayAdapter.get_array_summary = get_array_summary
     registry[Tensor] = LabkitArrayAdapter()
+    # the text rendering: treescope's NumPy handler on the tensor's values
+    handlers = getattr(regs, "TREESCOPE_HANDLER_REGISTRY", None)
+    np_handler = handlers.get(np.ndarray) if handlers is not None else None
+    if np_handler is not None:
+        def render_labkit_tensor(node, path, subtree_renderer):
+            return np_handler(to_numpy(node), path, subtree_renderer)
+        handlers[Tensor] = render_labkit_tensor
     return True
