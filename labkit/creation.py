@@ -8,10 +8,11 @@ import numpy as np
 
 from . import dtypes as D
 from .autograd.function import Function
-from .ops._common import promote, shape_arg
+from .ops._common import cast, promote, shape_arg
 from .ops._registry import method, register
 from .random import _rng
-from .tensor import Tensor, _check_device, _make, _to_array
+from .tensor import _check_device, _CPU, _make, _to_array, PRINT_OPTS as P, Tensor
+from .ops.inplace import _check_leaf
 
 
 def _dt(dtype, default=None):
@@ -383,7 +384,6 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
 
 # ---- in-place random fills (used by nn.init) -----------------------------------------------
 def _fill(self, arr):
-    from .ops.inplace import _check_leaf
     _check_leaf(self)
     self._np[...] = arr
     self._vc[0] += 1
@@ -422,7 +422,6 @@ def exponential_(self, lambd=1.0, *, generator=None):
 def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, memory_format=None):
     """``x.to(dtype)``, ``x.to(device)``, ``x.to(device, dtype)``, ``x.to(other)``; a cast to an
     integer or bool dtype leaves the graph (only floating-point tensors have gradients)."""
-    from .ops._common import cast
     flags = []
     for a in args:
         if isinstance(a, Tensor):
@@ -555,7 +554,6 @@ def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
 # ---- default device ----------------------------------------------------------------------------
 def get_default_device():
     """Where new tensors go: always the CPU in labkit."""
-    from .tensor import _CPU
     return _CPU
 
 
@@ -569,7 +567,6 @@ def set_default_device(device):
 def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None, profile=None,
                      sci_mode=None):
     """How tensors print (PyTorch's options): ``profile`` is 'default', 'short' or 'full'."""
-    from .tensor import PRINT_OPTS as P
     if profile == "default":
         P.precision, P.threshold, P.edgeitems, P.linewidth = 4, 1000, 3, 80
     elif profile == "short":

@@ -5,6 +5,8 @@ compare statistics, and copy weights across when they compare models).
 """
 import numpy as np
 
+from .tensor import _CPU, _make, device as _device
+
 __all__ = ["Generator", "manual_seed", "seed", "initial_seed", "default_generator",
            "get_rng_state", "set_rng_state"]
 
@@ -13,7 +15,6 @@ class Generator:
     """A source of random numbers (``labkit.Generator().manual_seed(0)``)."""
 
     def __init__(self, device="cpu"):
-        from .tensor import device as _device
         _device(device)                 # 'cuda' raises labkit's CPU-only message
         self._seed = 67280421310721
         self._rng = np.random.Generator(np.random.PCG64(self._seed))
@@ -32,7 +33,6 @@ class Generator:
         return self._seed
 
     def get_state(self):
-        from .tensor import _make
         st = self._rng.bit_generator.state
         raw = np.frombuffer(repr(st).encode(), dtype=np.uint8).copy()
         return _make(raw)
@@ -45,7 +45,6 @@ class Generator:
 
     @property
     def device(self):
-        from .tensor import _CPU
         return _CPU
 
 

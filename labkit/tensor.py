@@ -11,7 +11,7 @@ import numpy as np
 
 from . import dtypes as D
 from .autograd.fpstate import quiet
-from .autograd import function as F
+from .autograd import backward, function as F
 from .autograd import grad_mode
 from .autograd.function import AccumulateGrad, _RemovableHandle
 
@@ -397,7 +397,6 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Compute the gradient of this tensor w.r.t. graph leaves (accumulated into ``.grad``)."""
-        from .autograd import backward
         backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph,
                  inputs=inputs)
 

@@ -5,7 +5,7 @@ import numpy as np
 
 from .. import dtypes as D
 from ..autograd.function import Function
-from ..tensor import Tensor, _make, _to_array
+from ..tensor import _make, _to_array, _wrap_dim, Tensor
 
 
 def as_tensor_arg(x):
@@ -107,7 +107,6 @@ def shape_arg(args):
 
 
 def dim_arg(dim, ndim):
-    from ..tensor import _wrap_dim
     return _wrap_dim(int(dim), ndim)
 
 
@@ -159,3 +158,10 @@ def check_broadcast(*operands):
     err = broadcast_error(*[np.shape(o._np if isinstance(o, Tensor) else o) for o in operands])
     if err is not None:
         raise err from None
+
+
+def as_view(res, src):
+    """Mark ``res`` as a view of ``src``: same version counter, same base."""
+    res._vc = src._vc
+    res._base = src._base if src._base is not None else src
+    return res

@@ -22,6 +22,7 @@ import warnings
 
 from ..autograd.fpstate import quiet
 from ..tensor import Tensor
+from ..autograd.grad_mode import _state
 
 FUNCTIONS = {}
 
@@ -130,7 +131,6 @@ def write_out(name, out, fn, args, kwargs):
     is cast into ``out``'s dtype when that dtype can hold it (float into int can't).  Autograd
     does not record ``out=`` calls: with an input that requires grad, PyTorch raises.
     """
-    from ..autograd.grad_mode import _state
     outs = tuple(out) if isinstance(out, (tuple, list)) else (out,)
     for o in outs:
         if not isinstance(o, Tensor):

@@ -7,9 +7,10 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..tensor import Tensor, _make
-from ._common import as_tensor_arg, cast, dim_arg
+from ._common import as_tensor_arg, as_view, cast, dim_arg
 from ._registry import method, register
-from .shape import as_view
+from .inplace import assign_result
+from ..autograd.grad_mode import _state
 
 
 def _sequence_as_tuple(idx):
@@ -221,7 +222,6 @@ def _arr(v):
 
 @method("__setitem__")
 def setitem(self, idx, value):
-    from .inplace import assign_result
     np_idx, _ = _convert_index(idx, self._np.shape)
     v = as_tensor_arg(value)
     if not _needs_graph(self, v):
@@ -239,7 +239,6 @@ def setitem(self, idx, value):
 
 
 def _needs_graph(self, v):
-    from ..autograd.grad_mode import _state
     return _state.enabled and (self._rg or (isinstance(v, Tensor) and v._rg))
 
 

@@ -11,7 +11,7 @@ from ..autograd.fpstate import quiet
 from ..autograd.grad_mode import _state
 from ..autograd.function import Function
 from ..tensor import Tensor, _make
-from ._common import as_tensor_arg
+from ._common import as_tensor_arg, cast
 from ._registry import method
 
 
@@ -194,13 +194,11 @@ def _inplace_unary(name, fn):
 
 
 def _install():
-    from . import elementwise as E
-
-    add_ = _inplace_binary("add_", np.add, lambda s, o, alpha=1: E.add(s, o, alpha=alpha))
-    _inplace_binary("sub_", np.subtract, lambda s, o, alpha=1: E.sub(s, o, alpha=alpha))
-    _inplace_binary("mul_", np.multiply, E.mul)
-    _inplace_binary("div_", np.true_divide, E.div)
-    _inplace_binary("pow_", np.power, E.pow)
+    add_ = _inplace_binary("add_", np.add, lambda s, o, alpha=1: s.add(o, alpha=alpha))
+    _inplace_binary("sub_", np.subtract, lambda s, o, alpha=1: s.sub(o, alpha=alpha))
+    _inplace_binary("mul_", np.multiply, Tensor.mul)
+    _inplace_binary("div_", np.true_divide, Tensor.div)
+    _inplace_binary("pow_", np.power, Tensor.pow)
     method("__iadd__")(add_)
     method("__isub__")(Tensor.sub_)
     method("__imul__")(Tensor.mul_)
@@ -258,9 +256,7 @@ def copy_(self, src, non_blocking=False):
                                f"broadcast to a)") from None
         self._vc[0] += 1
         return self
-    from ._common import cast
-    from .shape import expand
-    return assign_result(self, lambda old: expand(cast(s, self.dtype), self.shape) + old * 0)
+    return assign_result(self, lambda old: cast(s, self.dtype).expand(self.shape) + old * 0)
 
 
 @method("set_")

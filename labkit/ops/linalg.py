@@ -7,6 +7,7 @@ from ..autograd.function import Function
 from ..tensor import Tensor, _make
 from ._common import as_tensor_arg, dim_arg, promote
 from ._registry import method, register
+from .indexing import index_select
 
 
 class MatMul(Function):
@@ -472,7 +473,6 @@ def tensordot(a, b, dims=2):
 @register("cross", "linalg_cross")
 def cross(input, other, dim=None):
     """The 3-D cross product along ``dim`` (the first dim of size 3 when None)."""
-    from .indexing import index_select
     a, b, _ = promote(input, other)
     if dim is None:
         dim = next((i for i, s in enumerate(a.shape) if s == 3), None)

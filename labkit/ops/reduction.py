@@ -11,6 +11,10 @@ from ..autograd.function import Function
 from ..tensor import Tensor, _make
 from ._common import as_tensor_arg, dims_arg, to_float
 from ._registry import register
+from .elementwise import abs as _abs, maximum, minimum
+from .indexing import gather
+from .logic import isnan, logical_not, where
+from .shape import cat, narrow
 
 
 
@@ -268,7 +272,6 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
 
 @register("nansum")
 def nansum(input, dim=None, keepdim=False):
-    from .elementwise import where, isnan
     return sum(where(isnan(input), 0.0, input), dim, keepdim)
 
 
@@ -297,7 +300,6 @@ def _maxmin(input, dim, keepdim, is_max, other=None):
     name = "max" if is_max else "min"
     x = _t(input)
     if isinstance(dim, Tensor):                    # max(a, b): elementwise
-        from .elementwise import maximum, minimum
         return (maximum if is_max else minimum)(x, dim)
     if dim is None:
         _check_nonempty(x, name, None)
@@ -395,7 +397,6 @@ def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 @register("norm")
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     """Vector p-norm over ``dim`` (all elements when None); 'fro' is the 2-norm."""
-    from .elementwise import abs as _abs
     x = to_float(_t(input))
     if p == "fro" or p == 2 or p is None:
         return Norm2.apply(x, dims_arg(dim, x.ndim), keepdim)
@@ -461,7 +462,6 @@ def cumprod(input, dim, *, dtype=None):
         return cumprod(x.reshape(1), 0, dtype=dtype).reshape(())
     d = dims_arg(dim, x.ndim)[0]
     if x.requires_grad:
-        from .shape import narrow, cat
         parts = []
         acc = None
         for i in range(x.shape[d]):
@@ -506,7 +506,6 @@ def _order(a, dim, descending, stable=True):
 
 
 def _sorted_by(x, dim, idx):
-    from .indexing import gather
     return gather(x, dim, _make(np.ascontiguousarray(idx).astype(np.int64)))
 
 
@@ -586,7 +585,6 @@ def aminmax(input, *, dim=None, keepdim=False):
 
 @register("nanmean")
 def nanmean(input, dim=None, keepdim=False):
-    from .elementwise import isnan, logical_not
     x = _t(input)
     n = sum(logical_not(isnan(x)), dim, keepdim)
     return nansum(x, dim, keepdim) / n

@@ -11,15 +11,10 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..tensor import Tensor, Size, _make, _wrap_dim
-from ._common import as_tensor_arg, dim_arg, promote, shape_arg
+from ._common import as_tensor_arg, as_view, cast, dim_arg, promote, shape_arg
 from ._registry import method, register
-
-
-def as_view(res, src):
-    """Mark ``res`` as a view of ``src``: same version counter, same base."""
-    res._vc = src._vc
-    res._base = src._base if src._base is not None else src
-    return res
+from .. import dtypes as D
+from .indexing import index_put, index_select
 
 
 def _infer_shape(shape, numel, in_shape):
@@ -85,7 +80,6 @@ def _reshape(x, shape, must_view, node_name=None):
 
 @method("view")
 def view(self, *shape):
-    from .. import dtypes as D
     if len(shape) == 1 and not isinstance(shape[0], (tuple, list, numbers.Integral, Size)):
         dt = D.as_dtype(shape[0])                       # x.view(dtype): reinterpret bits
         return as_view(_make(self._np.view(dt.np)), self)
@@ -302,7 +296,6 @@ def tile(input, dims):
 
 @register("repeat_interleave")
 def repeat_interleave(input, repeats, dim=None):
-    from .indexing import index_select
     x = input
     if dim is None:
         x, dim = flatten(x), 0
@@ -338,7 +331,6 @@ def _same_dtype(tensors):
     for t in tensors[1:]:
         _, _, d = promote(dt, t)
         dt = _make(np.empty((1,), d.np))
-    from ._common import cast
     return [cast(t, dt.dtype) for t in tensors]
 
 
@@ -669,7 +661,6 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
 def diag(input, diagonal=0):
     if input.ndim == 1:
         n = input.shape[0] + builtins.abs(diagonal)
-        from .indexing import index_put
         from ..creation import zeros
         out = zeros(n, n, dtype=input.dtype)
         rows = np.arange(input.shape[0]) + builtins.max(0, -diagonal)
