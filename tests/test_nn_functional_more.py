@@ -377,3 +377,144 @@ def test_ctc_loss_gradient_direct_and_unbatched():
             t_fn=lambda z: TF.ctc_loss(z.log_softmax(1), torch.tensor([1, 2]), torch.tensor(7), torch.tensor(2)))
     with pytest.raises(RuntimeError, match="at most"):
         F.ctc_loss(lq, lk.tensor(tg), [8, 6], tl)
+
+
+# ================================================================ pooling / 3-D convolution
+@pytest.mark.parametrize("name,shape,out", [
+    ("adaptive_max_pool1d", (2, 3, 7), 3), ("adaptive_max_pool1d", (3, 5), 5),
+    ("adaptive_max_pool2d", (2, 3, 7, 5), (3, 2)), ("adaptive_max_pool2d", (2, 5, 4), (None, 3)),
+    ("adaptive_max_pool2d", (1, 2, 4, 4), 6), ("adaptive_max_pool3d", (1, 2, 5, 4, 3), (2, 3, 2)),
+    ("adaptive_max_pool3d", (2, 3, 3, 4), 2)])
+def test_adaptive_max_pool(name, shape, out):
+    compare(name, [rnd(*shape)], {"output_size": out})
+    compare(name, [rnd(*shape)], {"output_size": out, "return_indices": True})
+    check_grad(lambda x: getattr(F, name)(x, out), rnd(*shape))
+
+
+@pytest.mark.parametrize("kw", [{"kernel_size": 2}, {"kernel_size": (2, 3, 2), "stride": 1},
+                                {"kernel_size": 3, "stride": 2, "padding": 1},
+                                {"kernel_size": 2, "stride": 2, "ceil_mode": True},
+                                {"kernel_size": 2, "dilation": 2, "stride": 1}])
+def test_max_pool3d(kw):
+    for shape in [(2, 2, 5, 6, 5), (2, 5, 5, 5)]:
+        compare("max_pool3d", [rnd(*shape)], kw)
+        compare("max_pool3d", [rnd(*shape)], dict(kw, return_indices=True))
+    check_grad(lambda x: F.max_pool3d(x, **kw), rnd(1, 1, 5, 4, 5))
+
+
+@pytest.mark.parametrize("kw", [{"kernel_size": 2}, {"kernel_size": (2, 3, 2), "stride": 1},
+                                {"kernel_size": 3, "stride": 2, "padding": 1},
+                                {"kernel_size": 3, "stride": 2, "padding": 1,
+                                 "count_include_pad": False, "ceil_mode": True},
+                                {"kernel_size": 2, "divisor_override": 3}])
+def test_avg_pool3d(kw):
+    for shape in [(2, 2, 5, 6, 5), (2, 5, 5, 5)]:
+        compare("avg_pool3d", [rnd(*shape)], kw)
+    check_grad(lambda x: F.avg_pool3d(x, **kw), rnd(1, 1, 5, 4, 5))
+
+
+@pytest.mark.parametrize("shape,out", [((2, 3, 5, 6, 7), (2, 3, 4)), ((2, 4, 4, 4), 3),
+                                       ((1, 1, 3, 4, 5), (None, 2, 7))])
+def test_adaptive_avg_pool3d(shape, out):
+    compare("adaptive_avg_pool3d", [rnd(*shape)], {"output_size": out})
+
+
+@pytest.mark.parametrize("name,shape,k,kw", [
+    ("lp_pool1d", (2, 3, 8), 3, {"stride": 2}), ("lp_pool1d", (3, 7), 2, {"ceil_mode": True}),
+    ("lp_pool2d", (2, 2, 6, 5), (2, 3), {}), ("lp_pool2d", (2, 6, 5), 2, {"stride": 1}),
+    ("lp_pool3d", (1, 2, 4, 5, 4), 2, {})])
+@pytest.mark.parametrize("p", [2, 1.5, float("inf")])
+def test_lp_pool(name, shape, k, kw, p):
+    x = RNG.uniform(0.2, 2.0, shape)
+    compare(name, [x], dict(kw, norm_type=p, kernel_size=k))
+    if p != float("inf"):
+        check_grad(lambda t: getattr(F, name)(t, p, k, **kw), x)
+
+
+@pytest.mark.parametrize("nd,shape,kw", [(1, (2, 3, 8), {"kernel_size": 2}),
+                                         (2, (2, 3, 6, 4), {"kernel_size": 2, "stride": 2}),
+                                         (2, (3, 6, 6), {"kernel_size": 2, "stride": 2,
+                                                         "padding": 1}),
+                                         (3, (1, 2, 4, 4, 6), {"kernel_size": 2})])
+def test_max_unpool(nd, shape, kw):
+    x = torch.tensor(rnd(*shape))
+    out, idx = getattr(TF, f"max_pool{nd}d")(x, return_indices=True, **kw)
+    vals, ids = out.numpy(), idx.numpy()
+    compare(f"max_unpool{nd}d", [vals, ids], kw)
+    compare(f"max_unpool{nd}d", [vals, ids], dict(kw, output_size=x.shape[-nd:]))
+    lo, li = F.__dict__[f"max_pool{nd}d"](lk.tensor(x.numpy()), return_indices=True, **kw)
+    np.testing.assert_array_equal(li.numpy(), ids)
+    check_grad(lambda t: getattr(F, f"max_unpool{nd}d")(t, lk.tensor(ids), **kw), vals)
+    with pytest.raises(ValueError):
+        getattr(F, f"max_unpool{nd}d")(lk.tensor(vals), lk.tensor(ids), output_size=[1] * nd,
+                                       **kw)
+
+
+@pytest.mark.parametrize("kw", [{}, {"stride": 2, "padding": 1}, {"dilation": (1, 2, 1)},
+                                {"groups": 2, "padding": "same"}, {"padding": "valid"},
+                                {"stride": (1, 2, 3), "padding": (0, 1, 2)}])
+def test_conv3d(kw):
+    g = kw.get("groups", 1)
+    x, w, b = rnd(2, 4, 5, 6, 5), rnd(6, 4 // g, 3, 2, 3), rnd(6)
+    compare("conv3d", [x, w, b], kw, atol=1e-5)
+    compare("conv3d", [rnd(4, 4, 5, 3), w], kw, atol=1e-5)
+    compare("conv3d", [x.astype(np.float32), w.astype(np.float32)], kw, atol=1e-4, rtol=1e-4)
+    check_grad(lambda *t: F.conv3d(*t, **kw), rnd(1, 4, 4, 3, 4), rnd(2, 4 // g, 2, 2, 3), rnd(2))
+
+
+@pytest.mark.parametrize("kw", [{}, {"stride": 2, "padding": 1}, {"stride": (2, 1, 3),
+                                                                  "output_padding": (1, 0, 2)},
+                                {"groups": 2, "dilation": 2}, {"padding": (1, 0, 1)}])
+def test_conv_transpose3d(kw):
+    g = kw.get("groups", 1)
+    x, w, b = rnd(2, 4, 3, 4, 3), rnd(4, 6 // g, 3, 2, 3), rnd(6)
+    compare("conv_transpose3d", [x, w, b], kw, atol=1e-5)
+    compare("conv_transpose3d", [rnd(4, 2, 3, 2), w], kw, atol=1e-5)
+    check_grad(lambda *t: F.conv_transpose3d(*t, **kw), rnd(1, 4, 2, 3, 2), rnd(4, 2 // g, 2, 2, 3),
+               rnd(2))
+    with pytest.raises(RuntimeError, match="too small"):
+        F.conv_transpose3d(lk.tensor(rnd(4, 2, 3, 2)), lk.tensor(w), padding=(1, 0, 2))
+
+
+# ================================================================ embedding_bag
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+@pytest.mark.parametrize("padding_idx", [None, 2])
+def test_embedding_bag(mode, padding_idx):
+    w = rnd(10, 3)
+    idx = np.array([1, 2, 4, 5, 4, 3, 2, 9, 2])
+    kw = {"mode": mode, "padding_idx": padding_idx}
+    offsets = np.array([0, 4, 4, 7])                     # an empty bag in the middle
+    compare("embedding_bag", [idx, w, offsets], kw,
+            lk_fn=lambda i, ww, o, **k: F.embedding_bag(i, ww, o, **k),
+            t_fn=lambda i, ww, o, **k: TF.embedding_bag(i, ww, o, **k))
+    compare("embedding_bag", [idx[:8].reshape(2, 4), w], kw)
+    compare("embedding_bag", [idx, w, np.array([0, 3, 9])], dict(kw, include_last_offset=True),
+            lk_fn=lambda i, ww, o, **k: F.embedding_bag(i, ww, o, **k),
+            t_fn=lambda i, ww, o, **k: TF.embedding_bag(i, ww, o, **k))
+    if mode == "sum":
+        psw = rnd(9)
+        compare("embedding_bag", [idx, w, offsets, psw], kw,
+                lk_fn=lambda i, ww, o, p, **k: F.embedding_bag(i, ww, o, per_sample_weights=p,
+                                                                **k),
+                t_fn=lambda i, ww, o, p, **k: TF.embedding_bag(i, ww, o, per_sample_weights=p,
+                                                                **k))
+    check_grad(lambda ww: F.embedding_bag(lk.tensor(idx), ww, lk.tensor(offsets), **kw), w)
+
+
+def test_embedding_bag_errors_and_max_norm():
+    w = lk.tensor(rnd(10, 3))
+    idx = lk.tensor([1, 2, 3])
+    with pytest.raises(ValueError, match="offsets"):
+        F.embedding_bag(idx, w)
+    with pytest.raises(ValueError, match="2D"):
+        F.embedding_bag(idx.reshape(1, 3), w, lk.tensor([0]))
+    with pytest.raises(NotImplementedError):
+        F.embedding_bag(idx, w, lk.tensor([0]), per_sample_weights=lk.ones(3))
+    with pytest.raises(ValueError, match="mode"):
+        F.embedding_bag(idx, w, lk.tensor([0]), mode="min")
+    wl, wt = lk.tensor(rnd(10, 3) * 3), None
+    wt = torch.tensor(wl.numpy().copy())
+    a = F.embedding_bag(idx, wl, lk.tensor([0, 1]), max_norm=1.0)
+    b = TF.embedding_bag(torch.tensor([1, 2, 3]), wt, torch.tensor([0, 1]), max_norm=1.0)
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(wl.numpy(), wt.numpy(), rtol=1e-6)

@@ -14,15 +14,16 @@ from .pooling import (_adaptive_matrix, _avg_divisors, _pool_args, _pool_out, av
 
 
 # ================================================================ window gathering
-def _gather_windows(x, starts, offsets):
-    """``x``'s last ``nd`` dims cut into windows: ``starts[i]`` (o_i,) and ``offsets[i]`` (k_i,)
-    index dim ``i``.  Returns ``(*lead, o_1..o_nd, k_1 * ... * k_nd)`` and the (o, k) index
+def _gather_windows(x, starts, offsets=None):
+    """``x``'s last ``nd`` dims cut into windows: dim ``i`` is indexed by
+    ``starts[i][:, None] + offsets[i][None, :]`` (o_i, k_i) (or by ``starts[i]`` itself when it is
+    already (o_i, k_i)).  Returns ``(*lead, o_1..o_nd, k_1 * ... * k_nd)`` and the (o, k) index
     arrays used per dim."""
     nd = len(starts)
     lead = x.ndim - nd
     idxs = []
     for i in range(nd):
-        idx = starts[i][:, None] + offsets[i][None, :]            # (o_i, k_i)
+        idx = starts[i] if offsets is None else starts[i][:, None] + offsets[i][None, :]
         idxs.append(idx)
         d = lead + 2 * i
         x = x.index_select(d, _make(idx.reshape(-1).astype(np.int64)))
@@ -32,7 +33,7 @@ def _gather_windows(x, starts, offsets):
     perm = list(range(lead)) + [lead + 2 * i for i in range(nd)] + \
         [lead + 2 * i + 1 for i in range(nd)]
     x = x.permute(*perm)
-    ks = [len(o) for o in offsets]
+    ks = [idx.shape[1] for idx in idxs]
     return x.reshape(list(x.shape[:lead + nd]) + [int(np.prod(ks))]), idxs
 
 
@@ -84,7 +85,7 @@ def _adaptive_max(name, input, output_size, return_indices, nd):
         raise RuntimeError(f"{name}(): Expected input to have non-zero size for non-batch "
                            f"dimensions, but input has sizes {list(input.shape)}")
     bins = [_adaptive_bins(n, o) for n, o in zip(sizes, outs)]
-    win, idxs = _gather_windows(input, [np.zeros(b.shape[0], np.int64) for b in bins], bins)
+    win, idxs = _gather_windows(input, bins)
     out, arg = win.max(-1)
     if not return_indices:
         return out
@@ -443,6 +444,13 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
     for i in reversed(range(3)):
         e = d[i] * (ks[i] - 1) - p[i]
         pads += [e, e + op[i]]
+    outs = [x.shape[2 + i] + pads[2 * (2 - i)] + pads[2 * (2 - i) + 1] - d[i] * (ks[i] - 1)
+            for i in range(3)]
+    if min(outs) <= 0:
+        raise RuntimeError(f"Given input size per channel: "
+                           f"({' x '.join(str(v) for v in input.shape[2:])}). Calculated output "
+                           f"size per channel: ({' x '.join(str(v) for v in outs)}). Output size "
+                           f"is too small")
     x = pad(x, pads)
     w = weight.reshape([g, Cin // g, Cout // g] + ks).transpose(1, 2)
     w = w.reshape([Cout, Cin // g] + ks).flip([2, 3, 4])
