@@ -518,3 +518,76 @@ def test_embedding_bag_errors_and_max_norm():
     b = TF.embedding_bag(torch.tensor([1, 2, 3]), wt, torch.tensor([0, 1]), max_norm=1.0)
     np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6)
     np.testing.assert_allclose(wl.numpy(), wt.numpy(), rtol=1e-6)
+
+
+# ================================================================ interpolate / grid_sample
+@pytest.mark.parametrize("mode,shape", [("area", (2, 3, 7)), ("area", (1, 2, 5, 7)),
+                                        ("area", (1, 2, 4, 5, 3)), ("bicubic", (2, 2, 5, 4)),
+                                        ("trilinear", (1, 2, 3, 4, 5)), ("nearest", (1, 2, 3, 4, 5)),
+                                        ("nearest-exact", (1, 1, 3, 5, 4)),
+                                        ("linear", (2, 3, 6)), ("bilinear", (1, 2, 4, 5))])
+@pytest.mark.parametrize("how", [{"size": 7}, {"scale_factor": 1.7}, {"scale_factor": 0.6},
+                                 {"scale_factor": 2.3, "recompute_scale_factor": True},
+                                 {"align_corners": True, "scale_factor": 1.5}])
+def test_interpolate_modes(mode, shape, how):
+    kw = dict(how, mode=mode)
+    if "align_corners" in kw and mode in ("area", "nearest", "nearest-exact"):
+        with pytest.raises(ValueError):
+            F.interpolate(lk.tensor(rnd(*shape)), **kw)
+        return
+    compare("interpolate", [rnd(*shape)], kw, atol=1e-6)
+    compare("interpolate", [rnd(*shape, dtype=np.float32)], kw, atol=1e-5, rtol=1e-4)
+
+
+def test_interpolate_sizes_gradcheck_and_errors():
+    compare("interpolate", [rnd(1, 2, 4, 5)], {"size": (7, 3), "mode": "bicubic"})
+    compare("interpolate", [rnd(1, 2, 3, 4, 5)], {"size": (2, 6, 3), "mode": "trilinear",
+                                                  "align_corners": True})
+    compare("interpolate", [rnd(1, 2, 3, 4, 5)], {"scale_factor": (2, 0.5, 1.5), "mode": "area"})
+    for mode in ("bicubic", "area"):
+        check_grad(lambda x: F.interpolate(x, size=(5, 3), mode=mode), rnd(1, 1, 3, 4))
+    with pytest.raises(NotImplementedError):
+        F.interpolate(lk.zeros(1, 1, 4), size=3, mode="bicubic")
+    with pytest.raises(ValueError):
+        F.interpolate(lk.zeros(1, 1, 4, 4), size=(3, 3, 3))
+    with pytest.raises(ValueError):
+        F.interpolate(lk.zeros(1, 1, 4, 4), size=3, scale_factor=2.0)
+    with pytest.raises(NotImplementedError, match="antialias"):
+        F.interpolate(lk.zeros(1, 1, 4, 4), size=3, mode="bilinear", antialias=True)
+    with pytest.warns(UserWarning):
+        y = F.upsample_bilinear(lk.tensor(rnd(1, 1, 3, 3)), scale_factor=2)
+    assert tuple(y.shape) == (1, 1, 6, 6)
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "nearest", "bicubic"])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_grid_sample_2d(mode, padding_mode, align_corners):
+    x = rnd(2, 3, 5, 6)
+    grid = rnd(2, 4, 3, 2, lo=-1.4, hi=1.4)
+    kw = {"mode": mode, "padding_mode": padding_mode, "align_corners": align_corners}
+    compare("grid_sample", [x, grid], kw, atol=1e-6, nondiff=(1,) if mode == "nearest" else ())
+    if mode != "nearest":
+        g = rnd(1, 3, 2, 2, lo=-1.2, hi=1.2)
+        check_grad(lambda *t: F.grid_sample(*t, **kw), rnd(1, 2, 4, 3), g)
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+def test_grid_sample_3d(mode, padding_mode):
+    kw = {"mode": mode, "padding_mode": padding_mode, "align_corners": False}
+    compare("grid_sample", [rnd(2, 2, 3, 4, 5), rnd(2, 2, 3, 2, 3, lo=-1.3, hi=1.3)], kw,
+            nondiff=(1,) if mode == "nearest" else ())
+
+
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_affine_grid(align_corners):
+    theta = rnd(2, 2, 3)
+    compare("affine_grid", [theta], {"size": (2, 3, 4, 5), "align_corners": align_corners})
+    compare("affine_grid", [rnd(2, 3, 4)], {"size": (2, 1, 3, 4, 2),
+                                             "align_corners": align_corners})
+    check_grad(lambda t: F.affine_grid(t, (2, 1, 3, 2), align_corners=align_corners), theta)
+    with pytest.raises(ValueError):
+        F.affine_grid(lk.tensor(rnd(2, 3, 3)), (2, 1, 3, 2), align_corners=align_corners)
+    with pytest.warns(UserWarning):
+        F.affine_grid(lk.tensor(theta), (2, 1, 3, 2))

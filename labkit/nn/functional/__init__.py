@@ -31,8 +31,10 @@ from .normalization import (  # noqa: F401
 from .dropout import (  # noqa: F401
     Dropout, Embedding, _check_p, _dropout_mask, _feature_dropout, dropout, dropout1d, dropout2d,
     embedding, one_hot)
-from .padding import (  # noqa: F401
-    ConstantPad, IndexPad, _interp_scale, _linear_matrix, _pad_index, interpolate, pad, upsample)
+from .padding import ConstantPad, IndexPad, _pad_index, pad  # noqa: F401
+from .sampling import (  # noqa: F401
+    _interp_scale, _linear_matrix, affine_grid, grid_sample, interpolate, upsample,
+    upsample_bilinear, upsample_nearest)
 from .attention import (  # noqa: F401
     cosine_similarity, normalize, pairwise_distance, scaled_dot_product_attention)
 from .recurrent import (  # noqa: F401
@@ -80,5 +82,6 @@ __all__ = [
     "adaptive_max_pool3d_with_indices", "adaptive_avg_pool3d", "max_pool3d",
     "max_pool1d_with_indices", "max_pool2d_with_indices", "max_pool3d_with_indices",
     "avg_pool3d", "lp_pool1d", "lp_pool2d", "lp_pool3d", "max_unpool1d", "max_unpool2d",
-    "max_unpool3d", "conv3d", "conv_transpose3d",
+    "max_unpool3d", "conv3d", "conv_transpose3d", "grid_sample", "affine_grid",
+    "upsample_nearest", "upsample_bilinear",
 ]
