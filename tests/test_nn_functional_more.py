@@ -358,7 +358,9 @@ def test_ctc_loss(reduction, zero_infinity, concat):
         up = RNG.standard_normal(tuple(lb.shape))
         (la * lk.tensor(up)).sum().backward()
         (lb * torch.tensor(up)).sum().backward()
-        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-6, atol=1e-9)
+        ok = ~np.isnan(b.grad.numpy())     # PyTorch's gradient of an impossible sample is NaN
+        assert ok[:, :3].all()
+        np.testing.assert_allclose(a.grad.numpy()[ok], b.grad.numpy()[ok], rtol=1e-6, atol=1e-9)
 
 
 def test_ctc_loss_gradient_direct_and_unbatched():

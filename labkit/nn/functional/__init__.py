@@ -49,7 +49,7 @@ from .extras import (  # noqa: F401
     gumbel_softmax, hardshrink, local_response_norm, native_channel_shuffle, pdist, pixel_shuffle,
     pixel_unshuffle, rms_norm, rrelu, rrelu_, selu_, softshrink, threshold_)
 from .losses_more import (  # noqa: F401
-    CTCLoss, cosine_embedding_loss, ctc_loss, gaussian_nll_loss, hinge_embedding_loss,
+    cosine_embedding_loss, ctc_loss, gaussian_nll_loss, hinge_embedding_loss,
     margin_ranking_loss, multi_margin_loss, multilabel_margin_loss, multilabel_soft_margin_loss,
     poisson_nll_loss, soft_margin_loss, triplet_margin_loss, triplet_margin_with_distance_loss)
 from .pooling_more import (  # noqa: F401

@@ -1,15 +1,15 @@
 """More losses: ranking / margin / embedding losses, Gaussian and Poisson NLL (composites of Tensor
-ops, so their gradients follow), and CTC (a primitive: the forward-backward recursion)."""
+ops, so their gradients follow) and CTC (the forward recursion in Tensor ops)."""
 import math
 
 import numpy as np
 
 import labkit as _lk
-from ...autograd.function import Function
 from ...tensor import Tensor, _make
 from ._common import _check_reduction, _reduce, _reduction_arg
 from .activations import logsigmoid
 from .attention import pairwise_distance
+from .padding import pad
 
 
 def _valid_reduction(reduction):
@@ -244,99 +244,31 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
 
 
 # ================================================================ CTC
-def _lse(*arrays):
-    """log(sum(exp(a))) elementwise over several arrays, -inf safe."""
-    m = np.maximum.reduce(arrays)
-    mm = np.where(np.isfinite(m), m, 0)
-    with np.errstate(divide="ignore"):
-        return np.log(sum(np.exp(a - mm) for a in arrays)) + mm
+_NEG = -1e30          # "log 0" that keeps logsumexp and its gradient finite
 
 
-class CTCLoss(Function):
-    """Connectionist temporal classification: ``-log p(target | log_probs)`` summed over every
-    alignment, by the forward (alpha) and backward (beta) recursions over the blank-extended
-    target ``l' = (blank, l1, blank, l2, ..., blank)``."""
-    raw = True
-    derivative = ("d loss / d log_probs[t, c] = exp(log_probs[t, c]) - sum of alpha*beta over the "
-                  "positions of label c / p(target) (PyTorch's rule, which assumes log_softmax "
-                  "inputs)")
-    node_name = "CtcLossBackward0"
-
-    @staticmethod
-    def forward(ctx, lp, ext, in_len, ext_len, zero_infinity):
-        T, N, C = lp.shape
-        L = ext.shape[1]
-        neg = -np.inf
-        s = np.arange(L)
-        # a skip from s-2 is allowed onto a label that differs from the label two back
-        skip = np.zeros((N, L), bool)
-        skip[:, 2:] = (ext[:, 2:] != ext[:, :-2]) & (s[2:] % 2 == 1)
-        inside = s[None, :] < ext_len[:, None]
-        bidx = np.arange(N)[:, None]
-        emit = lambda t: lp[t][bidx, ext]               # noqa: E731  (N, L)
-        alpha = np.full((T, N, L), neg, lp.dtype)
-        if T:
-            a0 = np.full((N, L), neg)
-            a0[:, 0] = lp[0][np.arange(N), ext[:, 0]]
-            if L > 1:
-                a0[:, 1] = np.where(ext_len > 1, lp[0][np.arange(N), ext[:, 1]], neg)
-            alpha[0] = np.where(inside, a0, neg)
-        for t in range(1, T):
-            prev = alpha[t - 1]
-            p1 = np.concatenate([np.full((N, 1), neg), prev[:, :-1]], 1)
-            p2 = np.where(skip, np.concatenate([np.full((N, 2), neg), prev[:, :-2]], 1), neg)
-            a = _lse(prev, p1, p2) + emit(t)
-            alpha[t] = np.where(inside & (t < in_len)[:, None], a, neg)
-        last = np.maximum(in_len - 1, 0)
-        n = np.arange(N)
-        end1 = alpha[last, n, np.maximum(ext_len - 1, 0)] if T else np.full(N, neg)
-        end2 = np.where(ext_len > 1, alpha[last, n, np.maximum(ext_len - 2, 0)], neg) if T \
-            else np.full(N, neg)
-        nll = -_lse(end1, end2)
-        nll = np.where(in_len == 0, np.where(ext_len <= 1, 0.0, np.inf), nll) if T else \
-            np.where(ext_len <= 1, 0.0, np.inf)
-        ctx.saved = (lp, ext, in_len, ext_len, alpha, skip, inside, nll, zero_infinity)
-        if zero_infinity:
-            nll = np.where(np.isinf(nll), 0.0, nll)
-        return nll.astype(lp.dtype)
-
-    @staticmethod
-    def backward(ctx, g):
-        lp, ext, in_len, ext_len, alpha, skip, inside, nll, zero_infinity = ctx.saved
-        T, N, C = lp.shape
-        L = ext.shape[1]
-        neg = -np.inf
-        bidx = np.arange(N)[:, None]
-        beta = np.full((T, N, L), neg, lp.dtype)
-        nxt = np.full((N, L), neg)
-        s = np.arange(L)
-        skip_next = np.zeros((N, L), bool)             # s may jump to s+2
-        skip_next[:, :-2] = skip[:, 2:]
-        for t in range(T - 1, -1, -1):
-            start = t == in_len - 1
-            b1 = np.concatenate([nxt[:, 1:], np.full((N, 1), neg)], 1)
-            b2 = np.where(skip_next, np.concatenate([nxt[:, 2:], np.full((N, 2), neg)], 1), neg)
-            b = _lse(nxt, b1, b2) + lp[t][bidx, ext]
-            init = np.where((s[None, :] == ext_len[:, None] - 1) |
-                            (s[None, :] == ext_len[:, None] - 2), lp[t][bidx, ext], neg)
-            b = np.where(start[:, None], init, np.where((t < in_len - 1)[:, None], b, neg))
-            b = np.where(inside, b, neg)
-            beta[t] = b
-            nxt = b
-        ab = alpha + beta                                # (T, N, L)
-        lcab = np.full((T, N, C), neg)
-        for s_ in range(L):                              # logsumexp over positions with label c
-            cols = ext[:, s_]
-            cur = lcab[:, np.arange(N), cols]
-            lcab[:, np.arange(N), cols] = _lse(cur, ab[:, :, s_])
-        with np.errstate(invalid="ignore", over="ignore"):
-            grad = np.exp(lp) - np.exp(lcab + nll[None, :, None] - lp)
-        valid_t = np.arange(T)[:, None] < in_len[None, :]
-        grad = np.where(valid_t[:, :, None], grad, 0.0)
-        if zero_infinity:
-            grad = np.where(np.isinf(nll)[None, :, None], 0.0, grad)
-        grad = grad.astype(lp.dtype) if isinstance(g, np.ndarray) else _make(grad.astype(lp.dtype))
-        return grad * g.reshape(1, N, 1), None, None, None, None
+def _ctc_nll(lp, ext, in_len, ext_len):
+    """``-log p(target)`` per sample by the forward (alpha) recursion over the blank-extended
+    targets ``ext`` ``(N, L)``, in Tensor ops (so it is differentiable to any order)."""
+    T, N, C = lp.shape
+    L = ext.shape[1]
+    s = np.arange(L)
+    skip = np.zeros((N, L), bool)                  # s-2 -> s allowed: a label unlike l[s-2]
+    skip[:, 2:] = (ext[:, 2:] != ext[:, :-2]) & (s[2:] % 2 == 1)
+    inside = _make(s[None, :] < ext_len[:, None])
+    skip = _make(skip)
+    em = lp.gather(2, _make(np.broadcast_to(ext, (T, N, L)).copy()))     # (T, N, L)
+    neg = _lk.full((N, L), _NEG, dtype=lp.dtype)
+    a = _lk.where(_make((s[None, :] < 2) & (s[None, :] < ext_len[:, None])), em[0], neg)
+    for t in range(1, T):
+        p1 = pad(a, (1, 0), value=_NEG)[:, :L]
+        p2 = _lk.where(skip, pad(a, (2, 0), value=_NEG)[:, :L], neg)
+        new = _lk.where(inside, _lk.stack([a, p1, p2]).logsumexp(0) + em[t], neg)
+        a = _lk.where(_make((t < in_len)[:, None]), new, a)
+    last = a.gather(1, _make(np.maximum(ext_len - 1, 0)[:, None]))
+    prev = _lk.where(_make((ext_len > 1)[:, None]),
+                     a.gather(1, _make(np.maximum(ext_len - 2, 0)[:, None])), neg[:, :1])
+    return -_lk.cat([last, prev], 1).logsumexp(1)
 
 
 def _lengths(x, name, n):
@@ -353,7 +285,9 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     ``targets`` ``(N, S)`` padded or 1-D concatenated, with per-sample lengths.
 
     ``reduction='mean'`` divides each loss by its target length, then averages over the batch.
-    ``zero_infinity`` zeroes impossible alignments' losses and gradients.
+    ``zero_infinity`` zeroes impossible alignments' losses and gradients (without it their
+    loss is ``inf``; their gradient is finite here where PyTorch's is NaN).  The gradient with
+    respect to ``log_probs`` is PyTorch's (which assumes they come from ``log_softmax``).
     """
     _valid_reduction(reduction)
     unbatched = log_probs.ndim == 2
@@ -394,7 +328,24 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     ext = np.full((N, 2 * S + 1), blank, np.int64)
     ext[:, 1::2] = labels
     ext_len = 2 * tg_len + 1
-    loss = CTCLoss.apply(log_probs, ext, in_len, ext_len, bool(zero_infinity))
+    dt = log_probs._np.dtype
+    if T:
+        nll = _ctc_nll(log_probs, ext, in_len, ext_len)
+    else:
+        nll = _lk.zeros(N, dtype=log_probs.dtype)
+    # an empty input only explains an empty target; no alignment at all means an infinite loss
+    empty = in_len == 0
+    impossible = (nll._np > 1e29) | (empty & (tg_len > 0))
+    loss = _lk.where(_make(empty), _lk.zeros(N, dtype=log_probs.dtype), nll)
+    loss = _lk.where(_make(impossible), _make(np.asarray(np.inf, dt)), loss)
+    if zero_infinity:
+        loss = _lk.where(_make(impossible), _lk.zeros(N, dtype=log_probs.dtype), loss)
+    # PyTorch's gradient with respect to log_probs also has exp(log_probs) at every valid step
+    # (it assumes log_softmax inputs, through which that term vanishes): a zero-valued term here
+    # gives the same numbers
+    valid = (np.arange(T)[:, None] < in_len[None, :]) & ~(impossible & zero_infinity)[None, :]
+    extra = (log_probs.exp() * _make(valid[:, :, None].astype(dt))).sum((0, 2))
+    loss = loss + (extra - extra.detach())
     if reduction == "mean":
         loss = (loss / _make(np.maximum(tg_len, 1).astype(log_probs._np.dtype))).mean()
     elif reduction == "sum":
