@@ -593,3 +593,127 @@ def test_affine_grid(align_corners):
         F.affine_grid(lk.tensor(rnd(2, 3, 3)), (2, 1, 3, 2), align_corners=align_corners)
     with pytest.warns(UserWarning):
         F.affine_grid(lk.tensor(theta), (2, 1, 3, 2))
+
+
+# ================================================================ modules
+MODULES = [
+    ("Hardshrink", (), {"lambd": 0.7}, [(3, 4)]), ("Softshrink", (), {}, [(3, 4)]),
+    ("RReLU", (0.1, 0.2), {}, [(3, 4)]), ("Softmax2d", (), {}, [(2, 3, 4, 4)]),
+    ("AlphaDropout", (0.3,), {}, [(3, 4)]), ("FeatureAlphaDropout", (), {}, [(2, 3, 4)]),
+    ("Dropout3d", (0.2,), {}, [(2, 3, 2, 2, 2)]), ("PixelShuffle", (2,), {}, [(1, 8, 3, 3)]),
+    ("PixelUnshuffle", (2,), {}, [(1, 2, 4, 6)]), ("ChannelShuffle", (2,), {}, [(1, 4, 3, 3)]),
+    ("RMSNorm", ([3, 4],), {"eps": 1e-5}, [(2, 3, 4)]), ("RMSNorm", (4,), {}, [(2, 4)]),
+    ("RMSNorm", (4,), {"elementwise_affine": False}, [(2, 4)]),
+    ("LocalResponseNorm", (3,), {"alpha": 0.01}, [(2, 5, 3, 3)]),
+    ("PairwiseDistance", (), {"p": 1.0}, [(3, 4), (3, 4)]),
+    ("CosineSimilarity", (), {"dim": 0}, [(3, 4), (3, 4)]),
+    ("Fold", ((4, 5), 2), {}, [(1, 12, 12)]), ("Unfold", (2,), {"padding": 1}, [(1, 3, 4, 4)]),
+    ("ZeroPad1d", (2,), {}, [(1, 2, 5)]), ("ZeroPad2d", ((1, 0, 2, 1),), {}, [(1, 2, 3, 3)]),
+    ("ZeroPad3d", (1,), {}, [(1, 1, 2, 2, 2)]), ("ConstantPad1d", (2, 3.5), {}, [(2, 4)]),
+    ("ConstantPad2d", ((1, 2, 0, 1), -1.0), {}, [(1, 3, 3)]),
+    ("ConstantPad3d", (1, 0.5), {}, [(1, 1, 2, 2, 2)]),
+    ("ReflectionPad1d", (2,), {}, [(1, 2, 5)]), ("ReflectionPad2d", ((1, 2, 2, 0),), {},
+                                                 [(1, 2, 4, 4)]),
+    ("ReflectionPad3d", (1,), {}, [(1, 1, 3, 3, 3)]), ("ReplicationPad1d", ((3, 1),), {},
+                                                        [(1, 2, 4)]),
+    ("ReplicationPad2d", (2,), {}, [(1, 1, 3, 3)]), ("ReplicationPad3d", (1,), {},
+                                                     [(1, 1, 2, 3, 2)]),
+    ("CircularPad1d", (2,), {}, [(1, 2, 4)]), ("CircularPad2d", (1,), {}, [(1, 1, 3, 3)]),
+    ("CircularPad3d", (1,), {}, [(1, 1, 2, 3, 2)]),
+    ("AdaptiveMaxPool1d", (3,), {}, [(2, 3, 7)]), ("AdaptiveMaxPool2d", ((2, 3),), {},
+                                                   [(2, 3, 5, 7)]),
+    ("AdaptiveMaxPool3d", (2,), {"return_indices": True}, [(1, 2, 4, 5, 3)]),
+    ("AdaptiveAvgPool3d", ((2, None, 3),), {}, [(1, 2, 4, 5, 6)]),
+    ("MaxPool3d", (2,), {"stride": 1, "padding": 1}, [(1, 2, 3, 4, 3)]),
+    ("AvgPool3d", (2,), {"ceil_mode": True, "count_include_pad": False}, [(1, 2, 3, 5, 3)]),
+    ("LPPool1d", (2, 3), {"stride": 2}, [(2, 3, 8)]), ("LPPool2d", (1.5, 2), {}, [(1, 2, 4, 6)]),
+    ("LPPool3d", (2, 2), {}, [(1, 1, 4, 4, 4)]),
+    ("MarginRankingLoss", (), {"margin": 0.2}, [(5,), (5,), (5,)]),
+    ("HingeEmbeddingLoss", (), {"margin": 0.5, "reduction": "sum"}, [(5,), (5,)]),
+    ("SoftMarginLoss", (), {}, [(5,), (5,)]),
+    ("MultiLabelSoftMarginLoss", (), {"weight": (3,)}, [(4, 3), (4, 3)]),
+    ("CosineEmbeddingLoss", (), {"margin": 0.1}, [(4, 3), (4, 3), (4,)]),
+    ("TripletMarginLoss", (), {"margin": 2.0, "swap": True}, [(4, 3), (4, 3), (4, 3)]),
+    ("TripletMarginWithDistanceLoss", (), {"margin": 0.5}, [(4, 3), (4, 3), (4, 3)]),
+    ("GaussianNLLLoss", (), {"full": True}, [(4, 3), (4, 3), (4, 3)]),
+    ("PoissonNLLLoss", (), {"log_input": True}, [(4, 3), (4, 3)]),
+    ("MultiMarginLoss", (), {"p": 2, "weight": (5,)}, [(4, 5), "cls5"]),
+    ("MultiLabelMarginLoss", (), {}, [(2, 4), "labels4"]),
+]
+
+
+def _arg(spec, rng):
+    if spec == "cls5":
+        return rng.integers(0, 5, (4,))
+    if spec == "labels4":
+        return np.array([[1, 3, -1, 0], [2, -1, 1, 1]])
+    return rng.uniform(0.1, 2.0, spec)
+
+
+@pytest.mark.parametrize("name,args,kw,inputs", MODULES, ids=[m[0] for m in MODULES])
+def test_module_matches_torch(name, args, kw, inputs):
+    rng = np.random.default_rng(5)
+    kw_l, kw_t = dict(kw), dict(kw)
+    if "weight" in kw:
+        w = rng.uniform(0.5, 1.5, kw["weight"])
+        kw_l["weight"], kw_t["weight"] = lk.tensor(w), torch.tensor(w)
+    ml = getattr(lnn, name)(*args, **kw_l)
+    mt = getattr(torch.nn, name)(*args, **kw_t)
+    assert repr(ml) == repr(mt)
+    assert list(ml.state_dict()) == list(mt.state_dict())
+    for k, v in mt.state_dict().items():
+        np.testing.assert_array_equal(ml.state_dict()[k].numpy(), v.numpy())
+    random = name in ("RReLU", "AlphaDropout", "FeatureAlphaDropout", "Dropout3d")
+    if random:
+        ml.eval()
+        mt.eval()
+    arrays = [_arg(s, rng) for s in inputs]
+    outl, outt = ml(*[lk.tensor(a) for a in arrays]), mt(*[torch.tensor(a) for a in arrays])
+    outl = outl if isinstance(outl, tuple) else (outl,)
+    outt = outt if isinstance(outt, tuple) else (outt,)
+    for a, b in zip(outl, outt):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-6, atol=1e-9)
+
+
+def test_conv3d_modules_and_embedding_bag_module():
+    for cls, args, kw in [("Conv3d", (4, 6, 3), {"padding": 1, "groups": 2}),
+                          ("Conv3d", (2, 3, (2, 3, 1)), {"padding_mode": "reflect", "padding": 1,
+                                                         "bias": False}),
+                          ("ConvTranspose3d", (4, 2, 2), {"stride": 2}),
+                          ("EmbeddingBag", (10, 3), {"mode": "sum", "padding_idx": 0}),
+                          ("EmbeddingBag", (10, 3), {"max_norm": 1.0})]:
+        ml, mt = getattr(lnn, cls)(*args, **kw), getattr(torch.nn, cls)(*args, **kw)
+        assert repr(ml) == repr(mt)
+        assert list(ml.state_dict()) == list(mt.state_dict())
+        assert [tuple(v.shape) for v in ml.state_dict().values()] == \
+            [tuple(v.shape) for v in mt.state_dict().values()]
+        ml.load_state_dict({k: lk.tensor(v.numpy()) for k, v in mt.state_dict().items()})
+        if cls == "EmbeddingBag":
+            idx = np.array([[1, 0, 3], [4, 5, 9]])
+            a, b = ml(lk.tensor(idx)), mt(torch.tensor(idx))
+        else:
+            x = rnd(1, args[0], 3, 4, 3)
+            a, b = ml(lk.tensor(x.astype(np.float32))), mt(torch.tensor(x).float())
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-4, atol=1e-5)
+    bag = lnn.EmbeddingBag(10, 3, padding_idx=2)
+    assert float(bag.weight[2].abs().sum()) == 0.0
+    frozen = lnn.EmbeddingBag.from_pretrained(lk.ones(4, 2), mode="max")
+    assert not frozen.weight.requires_grad
+
+
+def test_ctc_and_unpool_modules():
+    ctc_l, ctc_t = lnn.CTCLoss(blank=0, zero_infinity=True), torch.nn.CTCLoss(zero_infinity=True)
+    assert repr(ctc_l) == repr(ctc_t)
+    lp = rnd(6, 2, 4)
+    tg, il, tl = np.array([[1, 2], [3, 3]]), np.array([6, 5]), np.array([2, 2])
+    a = ctc_l(lk.tensor(lp).log_softmax(2), lk.tensor(tg), lk.tensor(il), lk.tensor(tl))
+    b = ctc_t(torch.tensor(lp).log_softmax(2), torch.tensor(tg), torch.tensor(il),
+              torch.tensor(tl))
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-7)
+    pool_l, pool_t = lnn.MaxPool2d(2, return_indices=True), torch.nn.MaxPool2d(2,
+                                                                                return_indices=True)
+    un_l, un_t = lnn.MaxUnpool2d(2), torch.nn.MaxUnpool2d(2)
+    assert repr(un_l) == repr(un_t)
+    x = rnd(1, 2, 4, 6)
+    np.testing.assert_allclose(un_l(*pool_l(lk.tensor(x))).numpy(),
+                               un_t(*pool_t(torch.tensor(x))).numpy())
