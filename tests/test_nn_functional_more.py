@@ -57,7 +57,9 @@ def compare(name, arrays, kw=None, lk_fn=None, t_fn=None, atol=1e-6, rtol=1e-5, 
     (outs_l[0] * lk.tensor(up)).sum().backward()
     (outs_t[0] * torch.tensor(up)).sum().backward()
     for (a, b) in pairs:
-        if b.requires_grad:
+        if b.requires_grad and b.grad is None:          # an unused input
+            assert a.grad is None or not a.grad.numpy().any()
+        elif b.requires_grad:
             assert a.grad is not None, f"{name}: labkit produced no gradient"
             np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), atol=atol * 10,
                                        rtol=rtol * 10)
@@ -717,3 +719,91 @@ def test_ctc_and_unpool_modules():
     x = rnd(1, 2, 4, 6)
     np.testing.assert_allclose(un_l(*pool_l(lk.tensor(x))).numpy(),
                                un_t(*pool_t(torch.tensor(x))).numpy())
+
+
+# ================================================================ fixes found by PyTorch's OpInfo samples
+@pytest.mark.parametrize("name,args", [
+    ("conv1d", ((1, 3, 4), (3, 3, 3))), ("conv2d", ((1, 2, 4, 4), (3, 2, 2, 2))),
+    ("conv3d", ((1, 2, 3, 3, 3), (2, 2, 2, 2, 2))), ("conv_transpose1d", ((1, 2, 4), (2, 3, 3))),
+    ("conv_transpose2d", ((1, 2, 3, 3), (2, 1, 2, 2))),
+    ("conv_transpose3d", ((1, 2, 2, 3, 2), (2, 1, 2, 2, 2)))])
+def test_integer_convolutions_as_pytorch(name, args):
+    arrays = [RNG.integers(-5, 6, s) for s in args]
+    compare(name, arrays, {"padding": 1}, grad=False)
+
+
+@pytest.mark.parametrize("name,shape,kw", [
+    ("max_pool1d", (2, 3, 9), {"kernel_size": 3, "return_indices": True}),
+    ("max_pool2d", (1, 2, 5, 6), {"kernel_size": 2, "ceil_mode": True}),
+    ("max_pool3d", (1, 2, 3, 4, 4), {"kernel_size": 2, "return_indices": True}),
+    ("avg_pool1d", (2, 3, 9), {"kernel_size": 3, "stride": 2, "padding": 1}),
+    ("avg_pool2d", (1, 3, 5, 5), {"kernel_size": 3, "padding": 1, "count_include_pad": False}),
+    ("avg_pool3d", (1, 2, 3, 4, 4), {"kernel_size": 2})])
+def test_integer_pooling_truncates_as_pytorch(name, shape, kw):
+    compare(name, [RNG.integers(-20, 21, shape)], kw, grad=False)
+
+
+def test_normalisation_and_padding_edge_cases():
+    compare("cosine_similarity", [rnd(1, 2, 3), rnd(2, 1, 3)], {"dim": -2})
+    compare("pad", [rnd(1, 3, 4, 4)], {"pad": (-1, 1, -2, 1), "mode": "circular"})
+    compare("pad", [rnd(2, 5)], {"pad": (2, -3), "mode": "circular"})
+    compare("prelu", [rnd(), rnd(1)])
+    compare("batch_norm", [np.zeros(0), np.zeros(0), np.zeros(0)], {"training": True},
+            nondiff=(1, 2))
+    compare("group_norm", [np.zeros((0, 2)), np.ones(2), np.ones(2)],
+            lk_fn=lambda x, w, b: F.group_norm(x, 1, w, b),
+            t_fn=lambda x, w, b: TF.group_norm(x, 1, w, b))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("k_dim", [False, True])
+def test_linear_cross_entropy(reduction, k_dim):
+    w = rnd(5, 3, 4) if k_dim else rnd(5, 4)
+    b = rnd(5, 3) if k_dim else rnd(5)
+    y = RNG.integers(0, 5, (6, 3) if k_dim else (6,))
+    kw = {"reduction": reduction, "label_smoothing": 0.1}
+    compare("linear_cross_entropy", [rnd(6, 4), w, y, b], kw,
+            lk_fn=lambda x, ww, t, bb, **k: F.linear_cross_entropy(x, ww, t, linear_bias=bb, **k),
+            t_fn=lambda x, ww, t, bb, **k: TF.linear_cross_entropy(x, ww, t, linear_bias=bb, **k))
+    if not k_dim:
+        compare("linear_cross_entropy", [rnd(4), w, np.array(2)], {"ignore_index": 2})
+
+
+def test_conv_tbc():
+    compare("conv_tbc", [rnd(7, 2, 3), rnd(3, 3, 4), rnd(4)], {"pad": 1})
+    with pytest.raises(RuntimeError):
+        F.conv_tbc(lk.zeros(7, 2, 3), lk.zeros(3, 2, 4), lk.zeros(4))
+
+
+@pytest.mark.parametrize("batched", [False, True])
+@pytest.mark.parametrize("separate", [False, True])
+@pytest.mark.parametrize("mask", [None, "2d", "3d", "bool"])
+@pytest.mark.parametrize("extras", [{}, {"zero": True, "kpm": True}, {"avg": False}])
+def test_multi_head_attention_forward(batched, separate, mask, extras):
+    E, h, L, S, N = 4, 2, 3, 5, 2
+    lead = (N,) if batched else ()
+
+    def seq(n):
+        return rnd(n, *lead, E)
+    masks = {None: None, "2d": rnd(L, S), "3d": rnd((N if batched else 1) * h, L, S),
+             "bool": RNG.random((L, S)) < 0.3}
+    m = masks[mask]
+    bias = rnd(E) if not extras else None
+    arrays = [seq(L), seq(S), seq(S), rnd(3 * E, E), rnd(3 * E), rnd(E, E), rnd(E)]
+    arrays += [rnd(E, E), rnd(E, E), rnd(E, E)] if separate else []
+    kpm = RNG.random((N, S) if batched else (S,)) < 0.3 if extras.get("kpm") else None
+    if kpm is not None:
+        kpm[..., 0] = False
+
+    def call(mod, lib, q, k, v, w_in, b_in, w_out, b_out, *sep):
+        bk = lib.tensor(bias) if bias is not None else None
+        return mod.multi_head_attention_forward(
+            q, k, v, E, h, None if separate else w_in, b_in, bk, bk, extras.get("zero", False),
+            0.0, w_out, b_out, training=False,
+            key_padding_mask=None if kpm is None else lib.tensor(kpm),
+            attn_mask=None if m is None else lib.tensor(m), use_separate_proj_weight=separate,
+            q_proj_weight=sep[0] if sep else None, k_proj_weight=sep[1] if sep else None,
+            v_proj_weight=sep[2] if sep else None,
+            average_attn_weights=extras.get("avg", True))
+    compare("multi_head_attention_forward", arrays,
+            lk_fn=lambda *t: call(F, lk, *t), t_fn=lambda *t: call(TF, torch, *t))

@@ -49,14 +49,15 @@ from .extras import (  # noqa: F401
     gumbel_softmax, hardshrink, local_response_norm, native_channel_shuffle, pdist, pixel_shuffle,
     pixel_unshuffle, rms_norm, rrelu, rrelu_, selu_, softshrink, threshold_)
 from .losses_more import (  # noqa: F401
-    cosine_embedding_loss, ctc_loss, gaussian_nll_loss, hinge_embedding_loss,
+    cosine_embedding_loss, ctc_loss, gaussian_nll_loss, hinge_embedding_loss, linear_cross_entropy,
     margin_ranking_loss, multi_margin_loss, multilabel_margin_loss, multilabel_soft_margin_loss,
     poisson_nll_loss, soft_margin_loss, triplet_margin_loss, triplet_margin_with_distance_loss)
+from .attention_more import multi_head_attention_forward  # noqa: F401
 from .pooling_more import (  # noqa: F401
     adaptive_avg_pool3d, adaptive_max_pool1d, adaptive_max_pool1d_with_indices,
     adaptive_max_pool2d, adaptive_max_pool2d_with_indices, adaptive_max_pool3d,
-    adaptive_max_pool3d_with_indices, avg_pool3d, conv3d, conv_transpose3d, lp_pool1d, lp_pool2d,
-    lp_pool3d, max_pool1d_with_indices, max_pool2d_with_indices, max_pool3d,
+    adaptive_max_pool3d_with_indices, avg_pool3d, conv3d, conv_tbc, conv_transpose3d, lp_pool1d,
+    lp_pool2d, lp_pool3d, max_pool1d_with_indices, max_pool2d_with_indices, max_pool3d,
     max_pool3d_with_indices, max_unpool1d, max_unpool2d, max_unpool3d)
 
 __all__ = [
@@ -83,5 +84,6 @@ __all__ = [
     "max_pool1d_with_indices", "max_pool2d_with_indices", "max_pool3d_with_indices",
     "avg_pool3d", "lp_pool1d", "lp_pool2d", "lp_pool3d", "max_unpool1d", "max_unpool2d",
     "max_unpool3d", "conv3d", "conv_transpose3d", "grid_sample", "affine_grid",
-    "upsample_nearest", "upsample_bilinear",
+    "upsample_nearest", "upsample_bilinear", "linear_cross_entropy", "conv_tbc",
+    "multi_head_attention_forward",
 ]

@@ -1,4 +1,5 @@
 """Helpers shared by the ``labkit.nn.functional`` modules (argument checks, reductions)."""
+import functools
 import warnings
 
 import numpy as np
@@ -71,6 +72,39 @@ def _same_dtype(name, x, w):
         raise RuntimeError(f"{name}: input and weight must have the same dtype, but got "
                            f"{x.dtype} and {w.dtype}. Convert one of them (x.float() or "
                            f"model.double()).")
+
+
+def _integer_via_float64(rounding):
+    """Decorator: integer inputs of a conv / pooling function (PyTorch computes those on the CPU)
+    are computed in float64 and cast back (``rounding``: 'round' for sums of products, 'trunc'
+    for averages, which PyTorch truncates toward zero); float inputs go straight through."""
+    def wrap(fn):
+        @functools.wraps(fn)
+        def inner(input, *args, **kwargs):
+            if not isinstance(input, Tensor) or input._np.dtype.kind not in "iu":
+                return fn(input, *args, **kwargs)
+            dt = input._np.dtype
+            f64 = _float64_args
+            with grad_mode.no_grad():
+                out = fn(*f64((input,) + args), **dict(zip(kwargs, f64(kwargs.values()))))
+            back = np.rint if rounding == "round" else np.trunc
+            res = tuple(_to_int(o, dt, back) for o in (out if isinstance(out, tuple) else (out,)))
+            return res if isinstance(out, tuple) else res[0]
+        return inner
+    return wrap
+
+
+def _float64_args(args):
+    from ...tensor import _make
+    return tuple(_make(a._np.astype(np.float64)) if isinstance(a, Tensor) and
+                 a._np.dtype.kind in "iu" else a for a in args)
+
+
+def _to_int(t, dt, back):
+    from ...tensor import _make
+    if isinstance(t, Tensor) and t._np.dtype.kind == "f":
+        return _make(back(t._np).astype(dt))
+    return t
 
 
 def _size(shape):

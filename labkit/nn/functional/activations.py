@@ -410,4 +410,5 @@ def prelu(input, weight):
     w = weight
     if input.ndim >= 2 and weight.numel() > 1:
         w = weight.reshape([1, -1] + [1] * (input.ndim - 2))
-    return _lk.where(input > 0, input, w * input)
+    out = _lk.where(input > 0, input, w * input)
+    return out.reshape(()) if input.ndim == 0 else out

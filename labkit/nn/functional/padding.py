@@ -72,7 +72,9 @@ def _pad_index(n, a, b, mode, dim, shape):
     else:
         if a > n or b > n:
             raise RuntimeError("Padding value causes wrapping around more than once.")
-        i = np.mod(i, n)
+        # negative pads crop first; the cropped part is then wrapped (as PyTorch does)
+        kept = np.arange(max(-a, 0), n - max(-b, 0))
+        i = kept[np.mod(np.arange(-max(a, 0), len(kept) + max(b, 0)), max(len(kept), 1))]
     return i
 
 

@@ -6,7 +6,7 @@ import numpy as np
 
 import labkit as _lk
 from ...tensor import _make
-from ._common import _check_float, _tuple
+from ._common import _check_float, _integer_via_float64, _tuple
 from .linear import _conv_checks
 from .padding import pad
 from .pooling import (_adaptive_matrix, _avg_divisors, _pool_args, _pool_out, avg_pool1d,
@@ -149,6 +149,7 @@ def _window_axes(n, k, s, p, d, ceil_mode):
     return o, np.arange(o) * s, np.arange(k) * d
 
 
+@_integer_via_float64("round")
 def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     """3-D max pooling over ``(N, C, D, H, W)`` (or ``(C, D, H, W)``); indices are flat
@@ -195,6 +196,7 @@ def max_pool3d_with_indices(input, kernel_size, stride=None, padding=0, dilation
     return max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
 
 
+@_integer_via_float64("trunc")
 def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
     """3-D average pooling over ``(N, C, D, H, W)`` (``stride`` defaults to ``kernel_size``)."""
@@ -359,6 +361,7 @@ def _conv_nd(input, weight, bias, stride, padding, dilation, groups, nd):
     return y
 
 
+@_integer_via_float64("round")
 def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """3-D convolution of ``(N, C_in, D, H, W)`` (or unbatched) with weight
     ``(C_out, C_in / groups, kD, kH, kW)``; ``padding`` may be ``'valid'`` or ``'same'``."""
@@ -396,6 +399,7 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return out.squeeze(0) if unbatched else out
 
 
+@_integer_via_float64("round")
 def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
     """Transposed 3-D convolution (the gradient of :func:`conv3d` with respect to its input):
@@ -456,3 +460,22 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
     w = w.reshape([Cout, Cin // g] + ks).flip([2, 3, 4])
     out = _conv_nd(x, w, bias, (1, 1, 1), (0, 0, 0), d, g, 3)
     return out.squeeze(0) if unbatched else out
+
+
+def conv_tbc(input, weight, bias, pad=0):
+    """1-D convolution in time-batch-channel layout: ``input`` ``(T, B, C_in)``, ``weight``
+    ``(k, C_in, C_out)``, ``bias`` ``(C_out)``, ``pad`` zeros on both ends of time."""
+    from .linear import conv1d
+    if input.ndim != 3:
+        raise RuntimeError("Input must have 3 dims: time, batch, in_channel")
+    if weight.ndim != 3:
+        raise RuntimeError("Weight tensor must have 3 dims: kernel_width, in_channels, "
+                           "out_channels.")
+    if bias.ndim != 1:
+        raise RuntimeError("Bias must be 1-D")
+    if input.shape[2] != weight.shape[1]:
+        raise RuntimeError("Input dim 2 (input channels) is not == dim 1 in the weight tensor")
+    if weight.shape[2] != bias.shape[0]:
+        raise RuntimeError("Bias size must equal dim 2 in the weight tensor (output channels).")
+    out = conv1d(input.permute(1, 2, 0), weight.permute(2, 1, 0), bias, padding=int(pad))
+    return out.permute(2, 0, 1)
