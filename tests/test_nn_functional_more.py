@@ -641,6 +641,10 @@ MODULES = [
     ("PoissonNLLLoss", (), {"log_input": True}, [(4, 3), (4, 3)]),
     ("MultiMarginLoss", (), {"p": 2, "weight": (5,)}, [(4, 5), "cls5"]),
     ("MultiLabelMarginLoss", (), {}, [(2, 4), "labels4"]),
+    ("BatchNorm3d", (2,), {}, [(3, 2, 2, 3, 2)]), ("InstanceNorm1d", (3,), {}, [(2, 3, 5)]),
+    ("InstanceNorm1d", (3,), {"affine": True}, [(3, 5)]),
+    ("InstanceNorm3d", (2,), {"affine": True}, [(2, 2, 3, 2, 3)]),
+    ("InstanceNorm3d", (2,), {}, [(2, 3, 2, 3)]),
 ]
 
 
@@ -670,11 +674,14 @@ def test_module_matches_torch(name, args, kw, inputs):
         ml.eval()
         mt.eval()
     arrays = [_arg(s, rng) for s in inputs]
+    tol = 1e-6
+    if any(v.dtype == torch.float32 for v in mt.state_dict().values()):     # float32 layers
+        arrays, tol = [a.astype(np.float32) if a.dtype.kind == "f" else a for a in arrays], 1e-5
     outl, outt = ml(*[lk.tensor(a) for a in arrays]), mt(*[torch.tensor(a) for a in arrays])
     outl = outl if isinstance(outl, tuple) else (outl,)
     outt = outt if isinstance(outt, tuple) else (outt,)
     for a, b in zip(outl, outt):
-        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=tol, atol=tol)
 
 
 def test_conv3d_modules_and_embedding_bag_module():
@@ -807,3 +814,51 @@ def test_multi_head_attention_forward(batched, separate, mask, extras):
             average_attn_weights=extras.get("avg", True))
     compare("multi_head_attention_forward", arrays,
             lk_fn=lambda *t: call(F, lk, *t), t_fn=lambda *t: call(TF, torch, *t))
+
+
+# ================================================================ second derivatives
+SECOND_ORDER = [
+    ("rms_norm", lambda x, w: F.rms_norm(x, [4], w), lambda x, w: TF.rms_norm(x, [4], w),
+     [(3, 4), (4,)]),
+    ("softshrink", lambda x: F.softshrink(x) ** 3, lambda x: TF.softshrink(x) ** 3, [(5,)]),
+    ("triplet", lambda a, p, n: F.triplet_margin_loss(a, p, n, margin=3.0),
+     lambda a, p, n: TF.triplet_margin_loss(a, p, n, margin=3.0), [(4, 3)] * 3),
+    ("gaussian_nll", lambda x, y, v: F.gaussian_nll_loss(x, y, v),
+     lambda x, y, v: TF.gaussian_nll_loss(x, y, v), [(4, 3), (4, 3), "var"]),
+    ("bicubic", lambda x: F.interpolate(x, size=(5, 4), mode="bicubic") ** 2,
+     lambda x: TF.interpolate(x, size=(5, 4), mode="bicubic") ** 2, [(1, 1, 3, 3)]),
+    ("grid_sample", lambda x, g: F.grid_sample(x, g, align_corners=False) ** 2,
+     lambda x, g: TF.grid_sample(x, g, align_corners=False) ** 2, [(1, 2, 3, 3), "grid"]),
+    ("conv3d", lambda x, w: F.conv3d(x, w).tanh(), lambda x, w: TF.conv3d(x, w).tanh(),
+     [(1, 2, 3, 3, 3), (2, 2, 2, 2, 2)]),
+    ("poisson_nll", lambda x, y: F.poisson_nll_loss(x, y), lambda x, y: TF.poisson_nll_loss(x, y),
+     [(3, 4), (3, 4)]),
+]
+
+
+@pytest.mark.parametrize("name,lf,tf_,shapes", SECOND_ORDER, ids=[s[0] for s in SECOND_ORDER])
+def test_second_derivatives_match_torch(name, lf, tf_, shapes):
+    rng = np.random.default_rng(7)
+    arrays = [rng.uniform(0.5, 2, (4, 3)) if s == "var" else
+              rng.uniform(-0.9, 0.9, (1, 2, 2, 2)) if s == "grid" else rng.standard_normal(s)
+              for s in shapes]
+    ls = [lk.tensor(a, requires_grad=True) for a in arrays]
+    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+    gl = lk.autograd.grad(lf(*ls).sum(), ls, create_graph=True)
+    gt = torch.autograd.grad(tf_(*ts).sum(), ts, create_graph=True)
+    hl = lk.autograd.grad(sum((g * g).sum() for g in gl), ls, allow_unused=True)
+    ht = torch.autograd.grad(sum((g * g).sum() for g in gt), ts, allow_unused=True)
+    for a, b in zip(hl, ht):
+        if b is None:
+            assert a is None or not a.numpy().any()
+        else:
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-9)
+    assert lk.autograd.gradgradcheck(lf, tuple(lk.tensor(a, requires_grad=True) for a in arrays))
+
+
+def test_ctc_loss_is_twice_differentiable():
+    """(PyTorch has no second derivative for CTC; labkit's composite has one.)"""
+    tg = lk.tensor([[1, 2], [2, 2]])
+    assert lk.autograd.gradgradcheck(
+        lambda z: F.ctc_loss(z.log_softmax(2), tg, [5, 5], [2, 2]), (lk.tensor(
+            rnd(5, 2, 3), requires_grad=True),))

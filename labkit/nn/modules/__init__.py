@@ -29,7 +29,7 @@ from .extra import (Hardshrink, Softshrink, RReLU, Softmax2d, AlphaDropout, Feat
                     Unfold, ZeroPad1d, ZeroPad2d, ZeroPad3d, ConstantPad1d, ConstantPad2d,
                     ConstantPad3d, ReflectionPad1d, ReflectionPad2d, ReflectionPad3d,
                     ReplicationPad1d, ReplicationPad2d, ReplicationPad3d, CircularPad1d,
-                    CircularPad2d, CircularPad3d)
+                    CircularPad2d, CircularPad3d, BatchNorm3d, InstanceNorm1d, InstanceNorm3d)
 from .pooling_more import (Conv3d, ConvTranspose3d, AdaptiveMaxPool1d, AdaptiveMaxPool2d,
                            AdaptiveMaxPool3d, AdaptiveAvgPool3d, MaxPool3d, AvgPool3d, LPPool1d,
                            LPPool2d, LPPool3d, MaxUnpool1d, MaxUnpool2d, MaxUnpool3d)

@@ -7,6 +7,7 @@ from .. import init
 from ..parameter import Parameter
 from .dropout import _DropoutNd
 from .module import Module
+from .normalization import InstanceNorm2d, _BatchNorm
 
 __all__ = ["Hardshrink", "Softshrink", "RReLU", "Softmax2d", "AlphaDropout", "FeatureAlphaDropout",
            "Dropout3d", "PixelShuffle", "PixelUnshuffle", "ChannelShuffle", "RMSNorm",
@@ -14,7 +15,7 @@ __all__ = ["Hardshrink", "Softshrink", "RReLU", "Softmax2d", "AlphaDropout", "Fe
            "Unfold", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "ConstantPad1d", "ConstantPad2d",
            "ConstantPad3d", "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d",
            "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d", "CircularPad1d",
-           "CircularPad2d", "CircularPad3d"]
+           "CircularPad2d", "CircularPad3d", "BatchNorm3d", "InstanceNorm1d", "InstanceNorm3d"]
 
 
 # ================================================================ activations
@@ -172,6 +173,34 @@ class LocalResponseNorm(Module):
 
     def extra_repr(self):
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+class BatchNorm3d(_BatchNorm):
+    """Batch normalization over ``(N, C, D, H, W)``: statistics per channel over N, D, H, W."""
+    _expected_dims = (5,)
+
+
+class _InstanceNormNd(InstanceNorm2d):
+    _nd = 1
+
+    def forward(self, input):
+        if input.dim() not in (self._nd + 1, self._nd + 2):
+            raise ValueError(f"expected {self._nd + 1}D or {self._nd + 2}D input (got "
+                             f"{input.dim()}D input)")
+        unbatched = input.dim() == self._nd + 1
+        x = input.unsqueeze(0) if unbatched else input
+        out = F.instance_norm(x, weight=self.weight, bias=self.bias, eps=self.eps)
+        return out.squeeze(0) if unbatched else out
+
+
+class InstanceNorm1d(_InstanceNormNd):
+    """Normalise each channel of each sample of ``(N, C, L)`` (or ``(C, L)``)."""
+    _nd = 1
+
+
+class InstanceNorm3d(_InstanceNormNd):
+    """Normalise each channel of each sample of ``(N, C, D, H, W)`` (or ``(C, D, H, W)``)."""
+    _nd = 3
 
 
 # ================================================================ distances
