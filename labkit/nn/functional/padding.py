@@ -2,7 +2,6 @@
 import numpy as np
 
 from ...autograd.function import Function
-from ._common import _tuple
 
 
 # ================================================================ pad
