@@ -864,3 +864,27 @@ def test_ctc_loss_is_twice_differentiable():
     assert lk.autograd.gradgradcheck(
         lambda z: F.ctc_loss(z.log_softmax(2), tg, [5, 5], [2, 2]), (lk.tensor(
             rnd(5, 2, 3), requires_grad=True),))
+
+
+def test_linear_cross_entropy_nllloss2d_and_lazy_3d_modules():
+    for kw in [{}, {"out_features": (2,), "bias": True, "label_smoothing": 0.1}]:
+        ml, mt = lnn.LinearCrossEntropyLoss(4, 3, **kw), torch.nn.LinearCrossEntropyLoss(4, 3, **kw)
+        assert repr(ml) == repr(mt)
+        assert list(ml.state_dict()) == list(mt.state_dict())
+        ml.load_state_dict({k: lk.tensor(v.numpy()) for k, v in mt.state_dict().items()})
+        x = rnd(5, 4, dtype=np.float32)
+        y = RNG.integers(0, 3, (5,) + kw.get("out_features", ()))
+        np.testing.assert_allclose(ml(lk.tensor(x), lk.tensor(y)).detach().numpy(),
+                                   mt(torch.tensor(x), torch.tensor(y)).detach().numpy(),
+                                   rtol=1e-5)
+    assert isinstance(lnn.NLLLoss2d(), lnn.NLLLoss)
+    for cls, args, shape in [("LazyConv3d", (4, 2), (2, 3, 3, 4, 3)),
+                             ("LazyBatchNorm3d", (), (2, 3, 2, 2, 2))]:
+        m = getattr(lnn, cls)(*args)
+        y = m(lk.randn(*shape))
+        t = getattr(torch.nn, cls)(*args)
+        t(torch.randn(*shape))
+        assert type(m).__name__ == type(t).__name__ and repr(m) == repr(t)
+        assert [tuple(v.shape) for v in m.state_dict().values()] == \
+            [tuple(v.shape) for v in t.state_dict().values()]
+        assert y.shape[1] == (4 if cls == "LazyConv3d" else 3)

@@ -22,7 +22,8 @@ from .lazy import (LazyModuleMixin, LazyLinear, LazyConv1d, LazyConv2d, LazyBatc
 from .loss_more import (MarginRankingLoss, HingeEmbeddingLoss, SoftMarginLoss,
                         MultiLabelSoftMarginLoss, MultiMarginLoss, MultiLabelMarginLoss,
                         CosineEmbeddingLoss, TripletMarginLoss, TripletMarginWithDistanceLoss,
-                        GaussianNLLLoss, PoissonNLLLoss, CTCLoss)
+                        GaussianNLLLoss, PoissonNLLLoss, CTCLoss, NLLLoss2d,
+                        LinearCrossEntropyLoss)
 from .extra import (Hardshrink, Softshrink, RReLU, Softmax2d, AlphaDropout, FeatureAlphaDropout,
                     Dropout3d, PixelShuffle, PixelUnshuffle, ChannelShuffle, RMSNorm,
                     LocalResponseNorm, PairwiseDistance, CosineSimilarity, EmbeddingBag, Fold,
@@ -33,3 +34,4 @@ from .extra import (Hardshrink, Softshrink, RReLU, Softmax2d, AlphaDropout, Feat
 from .pooling_more import (Conv3d, ConvTranspose3d, AdaptiveMaxPool1d, AdaptiveMaxPool2d,
                            AdaptiveMaxPool3d, AdaptiveAvgPool3d, MaxPool3d, AvgPool3d, LPPool1d,
                            LPPool2d, LPPool3d, MaxUnpool1d, MaxUnpool2d, MaxUnpool3d)
+from .lazy_more import LazyConv3d, LazyBatchNorm3d
