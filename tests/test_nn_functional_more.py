@@ -888,3 +888,33 @@ def test_linear_cross_entropy_nllloss2d_and_lazy_3d_modules():
         assert [tuple(v.shape) for v in m.state_dict().values()] == \
             [tuple(v.shape) for v in t.state_dict().values()]
         assert y.shape[1] == (4 if cls == "LazyConv3d" else 3)
+
+
+@pytest.mark.parametrize("head_bias", [False, True])
+def test_adaptive_log_softmax_with_loss(head_bias):
+    args = (16, 20, [4, 10, 15])
+    ml = lnn.AdaptiveLogSoftmaxWithLoss(*args, div_value=2.0, head_bias=head_bias)
+    mt = torch.nn.AdaptiveLogSoftmaxWithLoss(*args, div_value=2.0, head_bias=head_bias)
+    assert repr(ml) == repr(mt)
+    assert list(ml.state_dict()) == list(mt.state_dict())
+    ml.load_state_dict({k: lk.tensor(v.numpy()) for k, v in mt.state_dict().items()})
+    x = rnd(9, 16, dtype=np.float32)
+    y = np.array([0, 3, 4, 9, 10, 14, 15, 19, 2])
+    xl, xt = lk.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ol, ot = ml(xl, lk.tensor(y)), mt(xt, torch.tensor(y))
+    for a, b in zip(ol, ot):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
+    ol.loss.backward()
+    ot.loss.backward()
+    np.testing.assert_allclose(xl.grad.numpy(), xt.grad.numpy(), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(ml.log_prob(lk.tensor(x)).detach().numpy(),
+                               mt.log_prob(torch.tensor(x)).detach().numpy(), rtol=1e-5,
+                               atol=1e-6)
+    np.testing.assert_array_equal(ml.predict(lk.tensor(x)).numpy(),
+                                  mt.predict(torch.tensor(x)).numpy())
+    one = ml(lk.tensor(x[0]), lk.tensor(y[0]))
+    assert tuple(one.output.shape) == ()
+    with pytest.raises(RuntimeError, match="Target values"):
+        ml(lk.tensor(x), lk.tensor(y + 5))
+    with pytest.raises(ValueError):
+        lnn.AdaptiveLogSoftmaxWithLoss(16, 20, [10, 4])

@@ -1,15 +1,22 @@
 """More loss modules (wrappers over ``nn.functional``): margin, ranking, embedding, triplet,
 Gaussian / Poisson NLL and CTC losses."""
 import math
+from collections import namedtuple
 
+import numpy as np
+
+import labkit as _lk
+from ...tensor import _make
 from .. import functional as F
+from .container import ModuleList, Sequential
 from .linear import Linear
+from .module import Module
 from .loss import NLLLoss, _Loss, _WeightedLoss
 
 __all__ = ["MarginRankingLoss", "HingeEmbeddingLoss", "SoftMarginLoss", "MultiLabelSoftMarginLoss",
            "MultiMarginLoss", "MultiLabelMarginLoss", "CosineEmbeddingLoss", "TripletMarginLoss",
            "TripletMarginWithDistanceLoss", "GaussianNLLLoss", "PoissonNLLLoss", "CTCLoss",
-           "NLLLoss2d", "LinearCrossEntropyLoss"]
+           "NLLLoss2d", "LinearCrossEntropyLoss", "AdaptiveLogSoftmaxWithLoss"]
 
 
 class MarginRankingLoss(_Loss):
@@ -199,3 +206,104 @@ class LinearCrossEntropyLoss(_WeightedLoss):
                 f"out_features={self.out_features}, bias={self.linear.bias is not None}, "
                 f"reduction={self.reduction}, ignore_index={self.ignore_index}, "
                 f"label_smoothing={self.label_smoothing}, options={self.options}")
+
+
+_ASMoutput = namedtuple("_ASMoutput", ["output", "loss"])
+
+
+class AdaptiveLogSoftmaxWithLoss(Module):
+    """Efficient softmax over many classes (Grave et al., 2016): frequent classes (below
+    ``cutoffs[0]``) and one entry per rare-class cluster share the ``head``; each cluster's
+    classes get a smaller ``tail`` projection (``in_features / div_value^(i+1)`` features).
+
+    ``forward(input, target)`` returns ``(output, loss)``: the log-probability of each target
+    and the mean negative log-likelihood.  ``log_prob(input)`` gives all classes'
+    log-probabilities, ``predict(input)`` the most likely class.
+    """
+
+    def __init__(self, in_features, n_classes, cutoffs, div_value=4.0, head_bias=False,
+                 device=None, dtype=None):
+        super().__init__()
+        cutoffs = list(cutoffs)
+        if len(cutoffs) == 0:
+            raise ValueError("cutoffs should be a sequence of length larger than 0")
+        if (cutoffs != sorted(cutoffs) or min(cutoffs) <= 0 or max(cutoffs) > n_classes - 1
+                or len(set(cutoffs)) != len(cutoffs) or any(int(c) != c for c in cutoffs)):
+            raise ValueError("cutoffs should be a sequence of unique, positive integers sorted "
+                             "in an increasing order, where each value is between 1 and "
+                             "n_classes-1")
+        self.in_features, self.n_classes = in_features, n_classes
+        self.cutoffs = cutoffs + [n_classes]
+        self.div_value, self.head_bias = div_value, head_bias
+        self.shortlist_size = self.cutoffs[0]
+        self.n_clusters = len(self.cutoffs) - 1
+        self.head_size = self.shortlist_size + self.n_clusters
+        self.head = Linear(in_features, self.head_size, bias=head_bias, dtype=dtype)
+        self.tail = ModuleList()
+        for i in range(self.n_clusters):
+            hsz = int(in_features // (div_value ** (i + 1)))
+            osz = self.cutoffs[i + 1] - self.cutoffs[i]
+            self.tail.append(Sequential(Linear(in_features, hsz, bias=False, dtype=dtype),
+                                        Linear(hsz, osz, bias=False, dtype=dtype)))
+
+    def reset_parameters(self):
+        self.head.reset_parameters()
+        for seq in self.tail:
+            for layer in seq:
+                layer.reset_parameters()
+
+    def forward(self, input_, target_):
+        td = target_.dim()
+        if td == 1:
+            if input_.size(0) != target_.size(0):
+                raise RuntimeError("Input and target should have the same size in the batch "
+                                   "dimension.")
+            if input_.dim() != 2:
+                raise RuntimeError(f"1D target tensor expects 2D input tensors, but found "
+                                   f"inputs with size {input_.shape}")
+        elif td == 0:
+            if input_.dim() != 1:
+                raise RuntimeError(f"0D target tensor expects 1D input tensors, but found "
+                                   f"inputs with size {input_.shape}")
+        else:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        x = input_ if td else input_.unsqueeze(0)
+        t = (target_ if td else target_.unsqueeze(0)).numpy().astype(np.int64)
+        B = t.shape[0]
+        if B and (t.min() < 0 or t.max() >= self.n_classes):
+            raise RuntimeError(f"Target values should be in [0, {self.n_classes - 1}], but "
+                               f"values in range [{t.min()}, {t.max()}] were found. ")
+        head_col = t.copy()                      # the head column each target is scored by
+        output = _lk.zeros(B, dtype=x.dtype)
+        bounds = [0] + self.cutoffs
+        for i in range(1, len(bounds) - 1):
+            low, high = bounds[i], bounds[i + 1]
+            rows = np.flatnonzero((t >= low) & (t < high))
+            if not rows.size:
+                continue
+            head_col[rows] = self.shortlist_size + i - 1
+            logp = self.tail[i - 1](x.index_select(0, _make(rows))).log_softmax(1)
+            local = logp.gather(1, _make((t[rows] - low)[:, None])).squeeze(1)
+            output = output.index_add(0, _make(rows), local)
+        head_logp = self.head(x).log_softmax(1)
+        output = output + head_logp.gather(1, _make(head_col[:, None])).squeeze(1)
+        loss = (-output).mean()
+        return _ASMoutput(output if td else output.squeeze(0), loss)
+
+    def _full_log_prob(self, x, head_output):
+        head_logp = head_output.log_softmax(1)
+        parts = [head_logp[:, :self.shortlist_size]]
+        for i, seq in enumerate(self.tail):
+            cluster = seq(x).log_softmax(1)
+            parts.append(cluster + head_logp[:, self.shortlist_size + i].unsqueeze(1))
+        return _lk.cat(parts, 1)
+
+    def log_prob(self, input):
+        """Log-probabilities of every class: ``(N, n_classes)`` (or ``(n_classes)``)."""
+        x = input if input.dim() == 2 else input.unsqueeze(0)
+        out = self._full_log_prob(x, self.head(x))
+        return out if input.dim() == 2 else out.squeeze(0)
+
+    def predict(self, input):
+        """The most likely class of each input."""
+        return self.log_prob(input).argmax(-1)
