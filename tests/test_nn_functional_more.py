@@ -558,8 +558,8 @@ def test_interpolate_sizes_gradcheck_and_errors():
         F.interpolate(lk.zeros(1, 1, 4, 4), size=(3, 3, 3))
     with pytest.raises(ValueError):
         F.interpolate(lk.zeros(1, 1, 4, 4), size=3, scale_factor=2.0)
-    with pytest.raises(NotImplementedError, match="antialias"):
-        F.interpolate(lk.zeros(1, 1, 4, 4), size=3, mode="bilinear", antialias=True)
+    with pytest.raises(ValueError, match="Anti-alias"):
+        F.interpolate(lk.zeros(1, 1, 4, 4), size=3, mode="nearest", antialias=True)
     with pytest.warns(UserWarning):
         y = F.upsample_bilinear(lk.tensor(rnd(1, 1, 3, 3)), scale_factor=2)
     assert tuple(y.shape) == (1, 1, 6, 6)
@@ -918,3 +918,12 @@ def test_adaptive_log_softmax_with_loss(head_bias):
         ml(lk.tensor(x), lk.tensor(y + 5))
     with pytest.raises(ValueError):
         lnn.AdaptiveLogSoftmaxWithLoss(16, 20, [10, 4])
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+@pytest.mark.parametrize("how", [{"size": (5, 7)}, {"size": (20, 9)}, {"scale_factor": 0.3},
+                                 {"scale_factor": (1.5, 0.45), "align_corners": True}])
+def test_interpolate_antialias(mode, how):
+    kw = dict(how, mode=mode, antialias=True)
+    compare("interpolate", [rnd(2, 2, 13, 17)], kw)
+    compare("interpolate", [rnd(1, 3, 13, 17, dtype=np.float32)], kw, atol=1e-5, rtol=1e-4)

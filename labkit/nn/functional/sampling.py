@@ -63,6 +63,32 @@ def _cubic_matrix(n_in, n_out, scale, align_corners, dtype):
     return m.astype(dtype)
 
 
+def _aa_filter(mode, x):
+    """Antialiasing kernels (PIL's): the triangle, or the cubic with a = -0.5."""
+    x = np.abs(x)
+    if mode == "bilinear":
+        return np.maximum(1 - x, 0)
+    a = -0.5
+    near = ((a + 2) * x - (a + 3)) * x * x + 1
+    far = ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+    return np.where(x < 1, near, np.where(x < 2, far, 0.0))
+
+
+def _antialias_matrix(n_in, n_out, scale, mode, dtype):
+    """When shrinking (``scale`` > 1) the kernel is stretched by ``scale`` so every input pixel
+    contributes (a low-pass filter); the weights of each output are normalised to sum to 1."""
+    size = 2 if mode == "bilinear" else 4
+    support = size * 0.5 * scale if scale >= 1 else size * 0.5
+    inv = 1.0 / scale if scale >= 1 else 1.0
+    m = np.zeros((n_out, n_in))
+    for i in range(n_out):
+        c = scale * (i + 0.5)
+        lo, hi = max(int(c - support + 0.5), 0), min(int(c + support + 0.5), n_in)
+        w = _aa_filter(mode, (np.arange(lo, hi) - c + 0.5) * inv)
+        m[i, lo:hi] = w / w.sum() if w.sum() != 0 else w
+    return m.astype(dtype)
+
+
 def _apply_matrix(x, dim, m):
     if dim == x.ndim - 1:
         return x @ _make(np.ascontiguousarray(m.T))
@@ -82,7 +108,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     ``'bicubic'`` (4-D), ``'trilinear'`` (5-D), ``'area'`` (adaptive average pooling).
     ``align_corners`` (interpolating modes only) maps the corner pixels' centres onto each other.
     Give either ``size`` or ``scale_factor``; with ``scale_factor`` the source positions use the
-    given scale unless ``recompute_scale_factor=True``.
+    given scale unless ``recompute_scale_factor=True``.  ``antialias=True`` (bilinear / bicubic)
+    low-pass filters when shrinking, as PIL and torchvision's ``Resize`` do.
     """
     nd = input.ndim - 2
     if nd not in (1, 2, 3):
@@ -101,11 +128,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     else:
         raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported "
                                   f"(got {input.ndim}D) for the modes: {_MODES} (got {mode})")
-    if antialias:
-        if mode not in ("bilinear", "bicubic"):
-            raise ValueError("Anti-alias option is restricted to bilinear and bicubic modes and "
-                             "requires a 4-D tensor as input")
-        raise NotImplementedError("interpolate(antialias=True) is not implemented in labkit")
+    if antialias and not (mode in ("bilinear", "bicubic") and input.ndim == 4):
+        raise ValueError("Anti-alias option is restricted to bilinear and bicubic modes and "
+                         "requires a 4-D tensor as input")
     in_sizes = list(input.shape[2:])
     if size is not None and scale_factor is not None:
         raise ValueError("only one of size or scale_factor should be defined")
@@ -145,7 +170,10 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     for k in range(nd):
         dim = 2 + k
         n_in, n_out = in_sizes[k], out_sizes[k]
-        if mode in ("linear", "bilinear", "trilinear"):
+        if antialias:
+            m = _antialias_matrix(n_in, n_out, _interp_scale(n_in, n_out, scales[k],
+                                                             align_corners), mode, dt)
+        elif mode in ("linear", "bilinear", "trilinear"):
             m = _linear_matrix(n_in, n_out, _interp_scale(n_in, n_out, scales[k], align_corners),
                                align_corners, dt)
         elif mode == "bicubic":
