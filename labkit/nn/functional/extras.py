@@ -332,10 +332,19 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     pos, bag = pos[keep], bag[keep]
     rows = weight.index_select(0, _make(idx[pos].astype(np.int64)))
     if mode == "max":
-        zero = _lk.zeros(dim, dtype=weight.dtype)
-        out = [rows[_make(np.flatnonzero(bag == b))].amax(0) if np.any(bag == b) else zero
-               for b in range(B)]
-        return _lk.stack(out) if B else _lk.zeros((0, dim), dtype=weight.dtype)
+        # per bag and feature, the first row holding the maximum (found in NumPy); gathering it
+        # sends the gradient to that row only, as PyTorch does; empty bags stay zero
+        out = _lk.zeros((B, dim), dtype=weight.dtype)
+        if not len(bag):
+            return out
+        vals = rows._np
+        starts = np.flatnonzero(np.r_[True, bag[1:] != bag[:-1]])
+        seg = np.cumsum(np.r_[False, bag[1:] != bag[:-1]])      # segment of each row
+        top = np.maximum.reduceat(vals, starts, axis=0)
+        where = np.where(vals == top[seg], np.arange(len(bag))[:, None], len(bag))
+        first = np.minimum.reduceat(where, starts, axis=0)
+        picked = rows.gather(0, _make(first.astype(np.int64)))
+        return out.index_add(0, _make(bag[starts]), picked)
     if per_sample_weights is not None:
         rows = rows * per_sample_weights.index_select(0, _make(pos)).unsqueeze(1)
     out = _lk.zeros((B, dim), dtype=weight.dtype).index_add(0, _make(bag), rows)
