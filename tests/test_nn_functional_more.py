@@ -927,3 +927,22 @@ def test_interpolate_antialias(mode, how):
     kw = dict(how, mode=mode, antialias=True)
     compare("interpolate", [rnd(2, 2, 13, 17)], kw)
     compare("interpolate", [rnd(1, 3, 13, 17, dtype=np.float32)], kw, atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("nd,kw", [(1, {"stride": 2, "padding": 1}), (2, {"groups": 2}),
+                                   (3, {"dilation": 2, "padding": 1})])
+def test_nn_grad_conv_input_and_weight(nd, kw):
+    import labkit.nn.grad as lgrad
+    x, w = rnd(2, 4, *[7] * nd), rnd(6, 4 // kw.get("groups", 1), *[3] * nd)
+    go = getattr(TF, f"conv{nd}d")(torch.tensor(x), torch.tensor(w), **kw).numpy()
+    go = RNG.standard_normal(go.shape)
+    a = getattr(lgrad, f"conv{nd}d_input")(x.shape, lk.tensor(w), lk.tensor(go), **kw)
+    b = getattr(torch.nn.grad, f"conv{nd}d_input")(x.shape, torch.tensor(w), torch.tensor(go),
+                                                   **kw)
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-9)
+    a = getattr(F.grad, f"conv{nd}d_weight")(lk.tensor(x), w.shape, lk.tensor(go), **kw)
+    b = getattr(torch.nn.grad, f"conv{nd}d_weight")(torch.tensor(x), w.shape, torch.tensor(go),
+                                                    **kw)
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-9)
+    assert F.GRID_SAMPLE_PADDING_MODES == TF.GRID_SAMPLE_PADDING_MODES
+    assert F.GRID_SAMPLE_INTERPOLATION_MODES == TF.GRID_SAMPLE_INTERPOLATION_MODES

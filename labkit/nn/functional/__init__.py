@@ -33,8 +33,8 @@ from .dropout import (  # noqa: F401
     embedding, one_hot)
 from .padding import ConstantPad, IndexPad, _pad_index, pad  # noqa: F401
 from .sampling import (  # noqa: F401
-    _interp_scale, _linear_matrix, affine_grid, grid_sample, interpolate, upsample,
-    upsample_bilinear, upsample_nearest)
+    GRID_SAMPLE_INTERPOLATION_MODES, GRID_SAMPLE_PADDING_MODES, _interp_scale, _linear_matrix,
+    affine_grid, grid_sample, interpolate, upsample, upsample_bilinear, upsample_nearest)
 from .attention import (  # noqa: F401
     cosine_similarity, normalize, pairwise_distance, scaled_dot_product_attention)
 from .recurrent import (  # noqa: F401

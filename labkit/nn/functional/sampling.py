@@ -213,6 +213,10 @@ def upsample_bilinear(input, size=None, scale_factor=None):
 
 
 # ================================================================ grid_sample / affine_grid
+GRID_SAMPLE_INTERPOLATION_MODES = {"bilinear": 0, "nearest": 1, "bicubic": 2}
+GRID_SAMPLE_PADDING_MODES = {"zeros": 0, "border": 1, "reflection": 2}
+
+
 def _unnormalize(g, n, align_corners):
     return (g + 1) / 2 * (n - 1) if align_corners else ((g + 1) * n - 1) / 2
 
