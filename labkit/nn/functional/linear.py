@@ -4,6 +4,7 @@ import numpy as np
 import labkit as _lk
 from ...autograd.function import Function
 from ...kernels import nn as NK
+from ...ops.linalg import check_same_dtype
 from ._common import _check_float, _integer_via_float64, _same_dtype, _tuple
 from .padding import pad
 
@@ -57,13 +58,7 @@ def linear(input, weight, bias=None):
             f"{weight.shape[-1]}x{weight.shape[0]}): the input's last dim is "
             f"{input.shape[-1]} but the layer expects in_features={weight.shape[-1]} "
             f"(input shape {list(input.shape)}, weight shape {list(weight.shape)})")
-    if input._np.dtype != weight._np.dtype:
-        names = {"float32": "Float", "float64": "Double", "int64": "Long", "float16": "Half"}
-        hint = " (integer input: convert it with x.float())" if input._np.dtype.kind != "f" else \
-            " (use x.to(weight.dtype) or model.to(x.dtype))"
-        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
-                           f"{names.get(input.dtype.name, input.dtype.name)} and "
-                           f"{names.get(weight.dtype.name, weight.dtype.name)}{hint}")
+    check_same_dtype(input, weight, "mm" if bias is None else "addmm")   # PyTorch's two wordings
     return (Linear if bias is not None or input.ndim != 2 else _LINEAR_NO_BIAS).apply(
         input, weight, bias)
 
