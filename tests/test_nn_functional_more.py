@@ -946,3 +946,27 @@ def test_nn_grad_conv_input_and_weight(nd, kw):
     np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-9)
     assert F.GRID_SAMPLE_PADDING_MODES == TF.GRID_SAMPLE_PADDING_MODES
     assert F.GRID_SAMPLE_INTERPOLATION_MODES == TF.GRID_SAMPLE_INTERPOLATION_MODES
+
+
+@pytest.mark.parametrize("name,arrays,kw", [
+    ("pdist", [np.zeros((0, 3))], {}), ("pdist", [rnd(1, 3)], {}),
+    ("adaptive_avg_pool3d", [np.zeros((0, 2, 4, 4, 4))], {"output_size": 2}),
+    ("max_pool3d", [np.zeros((0, 2, 4, 4, 4))], {"kernel_size": 2}),
+    ("conv3d", [np.zeros((0, 2, 4, 4, 4)), rnd(3, 2, 2, 2, 2)], {}),
+    ("conv_transpose3d", [np.zeros((0, 2, 4, 4, 4)), rnd(2, 3, 2, 2, 2)], {}),
+    ("interpolate", [np.zeros((0, 2, 4, 4))], {"size": 3, "mode": "bicubic"}),
+    ("grid_sample", [np.zeros((0, 2, 4, 4)), np.zeros((0, 3, 3, 2))], {"align_corners": False}),
+    ("grid_sample", [rnd(1, 2, 4, 4), np.zeros((1, 0, 3, 2))], {"align_corners": False}),
+    ("max_unpool2d", [np.zeros((0, 2, 2, 2)), np.zeros((0, 2, 2, 2), np.int64)],
+     {"kernel_size": 2}),
+    ("embedding_bag", [np.zeros(0, np.int64), rnd(5, 3), np.zeros(1, np.int64)], {}),
+    ("triplet_margin_loss", [np.zeros((0, 3))] * 3, {"reduction": "sum"}),
+    ("hardshrink", [np.array([np.nan, np.inf, -0.2])], {}),
+])
+def test_empty_and_special_inputs(name, arrays, kw):
+    compare(name, arrays, kw, nondiff=tuple(range(1, len(arrays))))
+
+
+def test_interpolate_to_an_empty_size_raises():
+    with pytest.raises(RuntimeError, match="greater than 0"):
+        F.interpolate(lk.tensor(rnd(1, 2, 4, 4)), scale_factor=0.1, mode="bilinear")

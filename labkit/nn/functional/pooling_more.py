@@ -303,12 +303,13 @@ def _max_unpool(name, input, indices, kernel_size, stride, padding, output_size,
     out_sp = _unpool_output_size(input, k, s, p, output_size)
     total = int(np.prod(out_sp))
     lead = list(input.shape[:input.ndim - nd])
-    idx = indices._np.reshape(lead + [-1]).astype(np.int64)
+    n_in = int(np.prod(input.shape[input.ndim - nd:]))
+    idx = indices._np.reshape(lead + [n_in]).astype(np.int64)
     if idx.size and (idx.min() < 0 or idx.max() >= total):
         bad = idx[(idx < 0) | (idx >= total)].ravel()[0]
         raise RuntimeError(f"Found an invalid max index: {bad} (output volumes are of size "
                            f"{'x'.join(map(str, out_sp))}")
-    flat = input.reshape(lead + [-1])
+    flat = input.reshape(lead + [n_in])
     out = _lk.zeros(lead + [total], dtype=input.dtype).scatter(len(lead), _make(idx), flat)
     return out.reshape(lead + out_sp)
 

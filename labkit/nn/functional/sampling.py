@@ -163,6 +163,13 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         scales = [None if recompute_scale_factor else s for s in sf]
     else:
         raise ValueError("either size or scale_factor should be defined")
+    if min(in_sizes + out_sizes) <= 0:
+        names = ["D", "H", "W"][3 - nd:]
+
+        def dims(v):
+            return ", ".join(f"{n}: {x}" for n, x in zip(names, v))
+        raise RuntimeError(f"Input and output sizes should be greater than 0, but got input "
+                           f"({dims(in_sizes)}) output ({dims(out_sizes)})")
     if mode == "area":
         scales = [None] * nd
     out = input
@@ -300,7 +307,7 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     g = grid.reshape(N, P, nd)
     # the grid's last dim is (x, y[, z]): reverse it to the input's dim order (.., H, W)
     coords = [_unnormalize(g[:, :, nd - 1 - i], sizes[i], align_corners) for i in range(nd)]
-    flat = input.reshape(N, C, -1)
+    flat = input.reshape(N, C, int(np.prod(sizes)))
     if mode == "bicubic":
         out = _bicubic_sample(flat, coords, sizes, padding_mode, align_corners)
         return out.reshape([N, C] + out_sp)
