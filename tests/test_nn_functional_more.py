@@ -879,15 +879,24 @@ def test_linear_cross_entropy_nllloss2d_and_lazy_3d_modules():
                                    rtol=1e-5)
     assert isinstance(lnn.NLLLoss2d(), lnn.NLLLoss)
     for cls, args, shape in [("LazyConv3d", (4, 2), (2, 3, 3, 4, 3)),
-                             ("LazyBatchNorm3d", (), (2, 3, 2, 2, 2))]:
+                             ("LazyBatchNorm3d", (), (2, 3, 2, 2, 2)),
+                             ("LazyConvTranspose1d", (4, 3), (2, 2, 5)),
+                             ("LazyConvTranspose2d", (4, 3), (3, 3, 2)),
+                             ("LazyConvTranspose3d", (4, 2), (1, 3, 2, 2, 2))]:
         m = getattr(lnn, cls)(*args)
         y = m(lk.randn(*shape))
         t = getattr(torch.nn, cls)(*args)
-        t(torch.randn(*shape))
+        t_out = t(torch.randn(*shape))
         assert type(m).__name__ == type(t).__name__ and repr(m) == repr(t)
         assert [tuple(v.shape) for v in m.state_dict().values()] == \
             [tuple(v.shape) for v in t.state_dict().values()]
-        assert y.shape[1] == (4 if cls == "LazyConv3d" else 3)
+        assert tuple(y.shape) == tuple(t_out.shape)
+    ct = lnn.ConvTranspose3d(2, 3, 3, stride=2)
+    tt = torch.nn.ConvTranspose3d(2, 3, 3, stride=2)
+    ct.load_state_dict({k: lk.tensor(v.numpy()) for k, v in tt.state_dict().items()})
+    x = rnd(1, 2, 3, 3, 3, dtype=np.float32)
+    a, b = ct(lk.tensor(x), output_size=[8, 7, 8]), tt(torch.tensor(x), output_size=[8, 7, 8])
+    np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("head_bias", [False, True])

@@ -34,4 +34,5 @@ from .extra import (Hardshrink, Softshrink, RReLU, Softmax2d, AlphaDropout, Feat
 from .pooling_more import (Conv3d, ConvTranspose3d, AdaptiveMaxPool1d, AdaptiveMaxPool2d,
                            AdaptiveMaxPool3d, AdaptiveAvgPool3d, MaxPool3d, AvgPool3d, LPPool1d,
                            LPPool2d, LPPool3d, MaxUnpool1d, MaxUnpool2d, MaxUnpool3d)
-from .lazy_more import LazyConv3d, LazyBatchNorm3d
+from .lazy_more import (LazyConv3d, LazyBatchNorm3d, LazyConvTranspose1d, LazyConvTranspose2d,
+                        LazyConvTranspose3d)

@@ -1,7 +1,7 @@
 """3-D convolution and the remaining pooling layers: adaptive max pooling, 3-D max / average /
 adaptive average pooling, LP pooling and max unpooling (wrappers over ``nn.functional``)."""
 from .. import functional as F
-from .conv import _ConvNd
+from .conv import ConvTranspose2d, _ConvNd
 from .module import Module
 from .pooling import _MaxPoolNd
 
@@ -39,11 +39,11 @@ class ConvTranspose3d(_ConvNd):
                          True, output_padding, groups, bias, padding_mode, 3, dtype)
 
     def forward(self, input, output_size=None):
+        op = self.output_padding
         if output_size is not None:
-            raise NotImplementedError("ConvTranspose3d(output_size=...) is not implemented in "
-                                      "labkit: pass output_padding to the constructor")
-        return F.conv_transpose3d(input, self.weight, self.bias, self.stride, self.padding,
-                                  self.output_padding, self.groups, self.dilation)
+            op = ConvTranspose2d._output_padding(self, input, output_size, 3)
+        return F.conv_transpose3d(input, self.weight, self.bias, self.stride, self.padding, op,
+                                  self.groups, self.dilation)
 
 
 class _AdaptiveMaxPoolNd(Module):
