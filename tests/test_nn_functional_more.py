@@ -878,6 +878,11 @@ def test_linear_cross_entropy_nllloss2d_and_lazy_3d_modules():
                                    mt(torch.tensor(x), torch.tensor(y)).detach().numpy(),
                                    rtol=1e-5)
     assert isinstance(lnn.NLLLoss2d(), lnn.NLLLoss)
+    opts_l = lnn.LinearCrossEntropyOptions(batch_chunk_size=2)
+    opts_t = torch.nn.LinearCrossEntropyOptions(batch_chunk_size=2)
+    assert repr(opts_l) == repr(opts_t)
+    assert repr(lnn.LinearCrossEntropyLoss(3, 2, options=opts_l)) == \
+        repr(torch.nn.LinearCrossEntropyLoss(3, 2, options=opts_t))
     for cls, args, shape in [("LazyConv3d", (4, 2), (2, 3, 3, 4, 3)),
                              ("LazyBatchNorm3d", (), (2, 3, 2, 2, 2)),
                              ("LazyConvTranspose1d", (4, 3), (2, 2, 5)),

@@ -23,7 +23,8 @@ from .loss_more import (MarginRankingLoss, HingeEmbeddingLoss, SoftMarginLoss,
                         MultiLabelSoftMarginLoss, MultiMarginLoss, MultiLabelMarginLoss,
                         CosineEmbeddingLoss, TripletMarginLoss, TripletMarginWithDistanceLoss,
                         GaussianNLLLoss, PoissonNLLLoss, CTCLoss, NLLLoss2d,
-                        LinearCrossEntropyLoss, AdaptiveLogSoftmaxWithLoss)
+                        LinearCrossEntropyLoss, AdaptiveLogSoftmaxWithLoss,
+                        LinearCrossEntropyOptions)
 from .extra import (Hardshrink, Softshrink, RReLU, Softmax2d, AlphaDropout, FeatureAlphaDropout,
                     Dropout3d, PixelShuffle, PixelUnshuffle, ChannelShuffle, RMSNorm,
                     LocalResponseNorm, PairwiseDistance, CosineSimilarity, EmbeddingBag, Fold,

@@ -2,6 +2,8 @@
 Gaussian / Poisson NLL and CTC losses."""
 import math
 from collections import namedtuple
+from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
@@ -16,7 +18,8 @@ from .loss import NLLLoss, _Loss, _WeightedLoss
 __all__ = ["MarginRankingLoss", "HingeEmbeddingLoss", "SoftMarginLoss", "MultiLabelSoftMarginLoss",
            "MultiMarginLoss", "MultiLabelMarginLoss", "CosineEmbeddingLoss", "TripletMarginLoss",
            "TripletMarginWithDistanceLoss", "GaussianNLLLoss", "PoissonNLLLoss", "CTCLoss",
-           "NLLLoss2d", "LinearCrossEntropyLoss", "AdaptiveLogSoftmaxWithLoss"]
+           "NLLLoss2d", "LinearCrossEntropyLoss", "AdaptiveLogSoftmaxWithLoss",
+           "LinearCrossEntropyOptions"]
 
 
 class MarginRankingLoss(_Loss):
@@ -169,6 +172,17 @@ class CTCLoss(_Loss):
 
 class NLLLoss2d(NLLLoss):
     """Deprecated name of :class:`NLLLoss` (which handles ``(N, C, H, W)`` inputs itself)."""
+
+
+@dataclass(frozen=True)
+class LinearCrossEntropyOptions:
+    """PyTorch's chunking options for :class:`LinearCrossEntropyLoss` (they save memory there;
+    labkit computes the same numbers in one piece, so they are accepted and recorded only)."""
+    allow_retain_graph: bool = False
+    batch_chunk_size: Optional[int] = None
+    chunking_method: Optional[str] = "auto"
+    acc_policy: str = "auto"
+    acc_dtype: object = None
 
 
 class LinearCrossEntropyLoss(_WeightedLoss):
