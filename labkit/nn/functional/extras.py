@@ -11,7 +11,8 @@ from ...autograd import grad_mode
 from ...random import _rng
 from ...tensor import Tensor, _make
 from ._common import _check_float, _inplace_result
-from .activations import celu, elu, leaky_relu, selu, softmax, threshold
+from .activations import celu, elu, leaky_relu, selu, softmax
+from .activations import threshold as _threshold
 from .dropout import _check_p, _feature_dropout
 from .padding import pad
 
@@ -63,9 +64,6 @@ def selu_(input):
 
 def threshold_(input, threshold, value):
     return _threshold(input, threshold, value, inplace=True)
-
-
-_threshold = threshold
 
 
 # ================================================================ dropout variants
