@@ -56,3 +56,15 @@ def test_op_conforms(results, key):
             f"{key}: now {got['status']} (gradgrad {got['gradgrad']}), the table says "
             f"{want['status']} (gradgrad {want['gradgrad']}): {got['error']} -- if this is "
             f"progress, record it with scripts/conformance.py --write")
+
+
+def test_signature_gaps_only_shrink():
+    # Every public labkit function/method accepts what PyTorch's accepts (names, order, defaults,
+    # keywords), except the known gaps listed in signature_gaps.json; that list may only shrink.
+    import signature_conformance as sc
+    known = json.loads((pathlib.Path(__file__).parent / "signature_gaps.json").read_text())
+    gaps = sc.signature_gaps()
+    new = sorted(set(gaps["signature"]) - set(known["signature"]))
+    assert not new, "signatures that differ from PyTorch's:\n" + "\n".join(new)
+    gone = sorted(set(gaps["missing"]) - set(known["missing"]))
+    assert not gone, f"labkit no longer has: {gone}"
