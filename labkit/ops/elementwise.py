@@ -816,15 +816,15 @@ Trunc, trunc = _zero_grad_op("trunc", np.trunc)
 Frac = None
 
 
+Round, _zero_grad_op_round = _zero_grad_op("round", np.round)   # re-registered just below
+
+
 @register("round")
 def round(input, *, decimals=0):
     if decimals:
         s = 10.0 ** decimals
         return _zero_grad_op_round(input * s) / s
     return _zero_grad_op_round(input)
-
-
-Round, _zero_grad_op_round = _zero_grad_op("round_", np.round)
 
 
 @register("sgn")

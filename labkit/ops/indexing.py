@@ -238,6 +238,10 @@ def _check_index_arg(name, x, dim, index):
 @register("gather")
 def gather(input, dim, index):
     d = dim_arg(dim, input.ndim)
+    if isinstance(index, Tensor) and index._np.size == 0 and index._np.dtype.kind in "iu":
+        return input.reshape(-1)[:0].reshape(index.shape)    # nothing gathered: any rank
+    if input.ndim == 0 and isinstance(index, Tensor) and index.ndim <= 1:
+        return gather(input.reshape(1), 0, index.reshape(-1)).reshape(index.shape)
     _check_index_arg("gather", input, d, index)
     for k in range(input.ndim):
         if k != d and index.shape[k] > input.shape[k]:
@@ -294,6 +298,12 @@ class Scatter(Function):
 
 
 def _scatter(name, input, dim, index, src, add):
+    if input.ndim == 0:                          # a 0-d tensor scatters as a 1-element vector
+        dim_arg(dim, 0)
+        s = as_tensor_arg(src)
+        s = s.reshape(1) if isinstance(s, Tensor) and s.ndim == 0 else s
+        ix = index.reshape(1) if isinstance(index, Tensor) and index.ndim == 0 else index
+        return _scatter(name, input.reshape(1), 0, ix, s, add).reshape(())
     d = dim_arg(dim, input.ndim)
     _check_index_arg(name, input, d, index)
     s = as_tensor_arg(src)
@@ -321,6 +331,8 @@ def index_select(input, dim, index):
     d = dim_arg(dim, input.ndim)
     if not isinstance(index, Tensor):
         index = _make(np.asarray(index, dtype=np.int64))
+    if input.ndim == 0:                          # 0-d: index [0] picks the value itself
+        return index_select(input.reshape(1), 0, index.reshape(-1)).reshape(())
     if index.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
     return getitem(input, (slice(None),) * d + (index.reshape(-1),),
@@ -330,6 +342,9 @@ def index_select(input, dim, index):
 @register("index_add")
 def index_add(input, dim, index, source, *, alpha=1):
     d = dim_arg(dim, input.ndim)
+    if input.ndim == 0:
+        src = source.reshape(1) if isinstance(source, Tensor) else source
+        return index_add(input.reshape(1), 0, index.reshape(-1), src, alpha=alpha).reshape(())
     src = source if alpha == 1 else source * alpha
     return index_put(input, (slice(None),) * d + (index,), src, accumulate=True) if d == 0 else \
         index_put(input.movedim(d, 0), (index,), src.movedim(d, 0), accumulate=True).movedim(0, d)

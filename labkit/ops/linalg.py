@@ -89,7 +89,21 @@ def matmul(input, other):
         except ValueError:
             raise RuntimeError(f"matmul: batch dimensions {list(a.shape[:-2])} and "
                                f"{list(b.shape[:-2])} cannot be broadcast together") from None
+    if a._np.size == 0 or b._np.size == 0:
+        return _matmul_empty(a, b)
     return _MATMUL_NODES[(min(a.ndim, 3), min(b.ndim, 3))].apply(a, b)
+
+
+def _matmul_empty(a, b):
+    """A product with a zero-size operand (zeros, or an empty result) as a broadcast composite."""
+    a2 = a.unsqueeze(0) if a.ndim == 1 else a
+    b2 = b.unsqueeze(-1) if b.ndim == 1 else b
+    out = (a2.unsqueeze(-1) * b2.unsqueeze(-3)).sum(-2)
+    if b.ndim == 1:
+        out = out.squeeze(-1)
+    if a.ndim == 1:
+        out = out.squeeze(-2 if b.ndim > 1 else -1)
+    return out
 
 
 # PyTorch names the node by the product it ran: dot, mv, mm, bmm
@@ -129,7 +143,7 @@ def mv(input, vec):
     return matmul(input, vec)
 
 
-@register("dot", "inner")
+@register("dot")
 def dot(input, other):
     if input.ndim != 1 or other.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
@@ -283,7 +297,10 @@ class Softmax(Function):
     def forward(ctx, x, dim):
         ctx.dim = dim
         xm = np.moveaxis(x, dim, -1)
-        y = np.moveaxis(K.rowwise("softmax_lastdim", np.ascontiguousarray(xm)), -1, dim)
+        if x.size == 0:                         # nothing to normalise (the kernel needs a row)
+            y = x.copy()
+        else:
+            y = np.moveaxis(K.rowwise("softmax_lastdim", np.ascontiguousarray(xm)), -1, dim)
         ctx.save_for_backward(y)
         return y
 
@@ -303,7 +320,10 @@ class LogSoftmax(Function):
     def forward(ctx, x, dim):
         ctx.dim = dim
         xm = np.moveaxis(x, dim, -1)
-        y = np.moveaxis(K.rowwise("log_softmax_lastdim", np.ascontiguousarray(xm)), -1, dim)
+        if x.size == 0:                         # nothing to normalise (the kernel needs a row)
+            y = x.copy()
+        else:
+            y = np.moveaxis(K.rowwise("log_softmax_lastdim", np.ascontiguousarray(xm)), -1, dim)
         ctx.save_for_backward(y)
         return y
 

@@ -339,7 +339,7 @@ def argmin(input, dim=None, keepdim=False):
 
 def _correction(unbiased, correction):
     if correction is not None:
-        return int(correction)
+        return correction                        # may be fractional (correction=1.3)
     if unbiased is None:
         return 1
     return 1 if unbiased else 0
@@ -363,11 +363,15 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 
 @register("var_mean")
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    if isinstance(dim, bool):                    # var_mean(x, True) means unbiased=True
+        dim, unbiased = None, dim
     return var(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
 
 
 @register("std_mean")
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    if isinstance(dim, bool):                    # std_mean(x, True) means unbiased=True
+        dim, unbiased = None, dim
     return std(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
 
 

@@ -315,7 +315,8 @@ class Cat(Function):
     def forward(ctx, dim, *xs):
         # PyTorch (legacy) lets 1-D empty tensors join any cat: they are skipped, but still get
         # an (empty) gradient
-        ctx.skip = [x.ndim == 1 and x.shape[0] == 0 and xs[0].ndim != 1 for x in xs]
+        nd = builtins.max(x.ndim for x in xs)
+        ctx.skip = [x.ndim == 1 and x.shape[0] == 0 and nd != 1 for x in xs]
         ctx.sizes = [0 if s else x.shape[dim] for x, s in zip(xs, ctx.skip)]
         ctx.dim = dim
         return np.concatenate([x for x, s in zip(xs, ctx.skip) if not s], axis=dim)
