@@ -79,7 +79,10 @@ def __getattr__(name):
     if name in ("nn", "optim", "utils", "datasets", "graph", "viz", "interop", "exercises",
                 "serialization", "linalg"):
         return importlib.import_module(f"{__name__}.{name}")
-    if name in ("inverse", "det", "slogdet", "logdet", "pinverse", "cholesky"):
+    if name in ("pinverse", "cholesky"):          # torch's older spellings (positional args)
+        from .ops import extra
+        return getattr(extra, name)
+    if name in ("inverse", "det", "slogdet", "logdet"):
         la = importlib.import_module(f"{__name__}.linalg")
         return getattr(la, {"inverse": "inv", "pinverse": "pinv"}.get(name, name))
     if name in ("save", "load"):

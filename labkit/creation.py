@@ -132,6 +132,10 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
                            f"{'negative' if vals[1] < vals[0] else 'positive'} step")
     if dtype is None:
         dtype = D.int64 if all(isinstance(v, numbers.Integral) for v in vals) else D.get_default_dtype()
+    if not D.as_dtype(dtype).is_floating_point:   # integer ranges count in integers, as torch
+        vals = [int(v) for v in vals]
+        if vals[2] == 0:
+            raise RuntimeError("step must be nonzero")
     n = builtins.max(0, math.ceil((vals[1] - vals[0]) / vals[2]))
     arr = (vals[0] + np.arange(n, dtype=np.float64) * vals[2]) if D.as_dtype(dtype).is_floating_point \
         else np.arange(vals[0], vals[1], vals[2])
@@ -140,13 +144,21 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
 
 @register("linspace", method=False)
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False, **kw):
+    if dtype is not None and not D.as_dtype(dtype).is_floating_point:
+        start, end = _int_endpoint(start), _int_endpoint(end)   # torch truncates the ends first
     return _finish(np.linspace(start, end, int(steps)).astype(_dt(dtype)), requires_grad, device)
 
 
 @register("logspace", method=False)
 def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False, **kw):
+    if dtype is not None and not D.as_dtype(dtype).is_floating_point:
+        start, end = _int_endpoint(start), _int_endpoint(end)
     return _finish(np.logspace(start, end, int(steps), base=base).astype(_dt(dtype)), requires_grad,
                    device)
+
+
+def _int_endpoint(v):
+    return int(v.item() if isinstance(v, Tensor) else v)
 
 
 @register("eye", method=False)
@@ -270,14 +282,19 @@ def exponential_(self, lambd=1.0, *, generator=None):
 @method("to")
 def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, **kw):
     from .ops._common import cast
+    flags = []
     for a in args:
-        if isinstance(a, Tensor):
+        if isinstance(a, bool):                  # to(device, dtype, non_blocking, copy)
+            flags.append(a)
+        elif isinstance(a, Tensor):
             dtype = a.dtype
         elif isinstance(a, D.dtype) or (not isinstance(a, str) and a in (float, int, bool)):
             dtype = a
         else:
             _check_device(a)
     _check_device(device)
+    if len(flags) > 1:
+        copy = flags[1]
     if dtype is None:
         return self.clone() if copy else self
     r = cast(self, D.as_dtype(dtype))

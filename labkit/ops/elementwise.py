@@ -616,6 +616,8 @@ def tan(input):
 
 @register("square")
 def square(input):
+    if isinstance(input, Tensor) and input._np.dtype.kind == "b":
+        input = input.to(D.int64)               # as pow(x, 2): bools square to int64
     return mul(input, input)
 
 
@@ -757,6 +759,7 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
 
 @register("logit")
 def logit(input, eps=None):
+    input = to_float(input)
     x = input if eps is None else clamp(input, eps, 1 - eps)
     return log(div(x, sub(1, x)))
 

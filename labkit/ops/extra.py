@@ -27,3 +27,30 @@ def inner(input, other):
         raise RuntimeError(f"inner() the last dimension must match on both input tensors but got "
                            f"shapes {list(input.shape)} and {list(other.shape)}")
     return tensordot(input, other, dims=([input.ndim - 1], [other.ndim - 1]))
+
+
+# ---------------------------------------------------------------------- linalg as methods
+def _la(name):
+    def fn(self, *args, **kwargs):
+        from .. import linalg
+        return getattr(linalg, name)(self, *args, **kwargs)
+    return fn
+
+
+def cholesky(input, upper=False):
+    """``torch.cholesky`` (``upper`` positional); ``labkit.linalg.cholesky`` is the modern one."""
+    from .. import linalg
+    return linalg.cholesky(input, upper=upper)
+
+
+def pinverse(input, rcond=1e-15):
+    """``torch.pinverse``: ``linalg.pinv`` with singular values below ``rcond * largest`` cut."""
+    from .. import linalg
+    return linalg.pinv(input, rtol=rcond)
+
+
+register("cholesky", function=False)(cholesky)
+register("pinverse", function=False)(pinverse)
+for _n, _target in (("logdet", "logdet"), ("det", "det"), ("slogdet", "slogdet"),
+                    ("inverse", "inv")):
+    register(_n, function=False)(_la(_target))

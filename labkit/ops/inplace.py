@@ -121,7 +121,8 @@ def assign_result(self, compute):
     src = _make(self._np.copy(), self._rg, self.grad_fn, self._out_nr)
     res = compute(src)
     if res._np.dtype != self._np.dtype:
-        if res._np.dtype.kind == "f" and self._np.dtype.kind != "f":
+        if (res._np.dtype.kind == "f" and self._np.dtype.kind != "f") or \
+                (res._np.dtype.kind in "iu" and self._np.dtype.kind == "b"):
             raise RuntimeError(f"result type {res.dtype.name} can't be cast to the desired output "
                                f"type {self.dtype.name}")
     if res._np.shape != self._np.shape:
