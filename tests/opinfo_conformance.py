@@ -684,8 +684,11 @@ class _OpRun:
         if not idx or not ins:
             return
         gos = self._upstream([t_flat[i] for i in idx])
-        t_g = torch.autograd.grad([t_flat[i] for i in idx], [t for t, _ in ins], gos,
-                                  allow_unused=True)
+        try:
+            t_g = torch.autograd.grad([t_flat[i] for i in idx], [t for t, _ in ins], gos,
+                                      allow_unused=True)
+        except Exception:        # PyTorch has no derivative for this op (nextafter, ...)
+            return
         try:
             l_outs = [l_flat[i] for i in idx]
             for j, o in zip(idx, l_outs):

@@ -54,3 +54,552 @@ register("pinverse", function=False)(pinverse)
 for _n, _target in (("logdet", "logdet"), ("det", "det"), ("slogdet", "slogdet"),
                     ("inverse", "inv")):
     register(_n, function=False)(_la(_target))
+
+
+# ------------------------------------------------------------------------------ elementwise
+def _E():
+    from . import elementwise
+    return elementwise
+
+
+def _f(x):
+    """A float tensor (integers and bools become the default float dtype, as PyTorch does)."""
+    from ._common import to_float
+    return to_float(x)
+
+
+_LN2 = float(np.log(2.0))
+
+
+@register("acosh", "arccosh")
+def acosh(input):
+    x = _f(input)
+    t = x - 1
+    return (t + (t * (t + 2)).sqrt()).log1p()
+
+
+@register("asinh", "arcsinh")
+def asinh(input):
+    x = _f(input)
+    a = x.abs()
+    return (a + a * a / (1 + (1 + a * a).sqrt())).log1p() * x.sign()
+
+
+@register("atanh", "arctanh")
+def atanh(input):
+    x = _f(input)
+    return 0.5 * (2 * x / (1 - x)).log1p()
+
+
+@register("deg2rad")
+def deg2rad(input):
+    return _f(input) * (np.pi / 180.0)
+
+
+@register("rad2deg")
+def rad2deg(input):
+    return _f(input) * (180.0 / np.pi)
+
+
+@register("sinc")
+def sinc(input):
+    """``sin(pi x) / (pi x)``, 1 at 0 (with gradient 0 there)."""
+    E = _E()
+    x = _f(input)
+    zero = x == 0
+    safe = E.where(zero, 1.0, x) * np.pi
+    return E.where(zero, 1.0, safe.sin() / safe)
+
+
+@register("signbit")
+def signbit(input):
+    return _make(np.signbit(as_tensor_arg(input)._np))
+
+
+@register("logaddexp2")
+def logaddexp2(input, other):
+    E = _E()
+    return E.logaddexp(_f(input) * _LN2, _f(other) * _LN2) / _LN2
+
+
+@register("hypot")
+def hypot(input, other):
+    return (input * input + other * other).sqrt()
+
+
+@register("xlogy")
+def xlogy(input, other):
+    """``x * log(y)``, and 0 where x == 0 (unless y is NaN)."""
+    E = _E()
+    x, y = _as_operands(input, other)
+    out = x * y.log()
+    return E.where((x == 0) & ~y.isnan(), 0.0, out)
+
+
+def _as_operands(a, b):
+    """Two float tensors of the promoted dtype (a Python number becomes a 0-d tensor)."""
+    from ._common import promote, cast
+    a2, b2, dt = promote(a, b)
+    if not dt.is_floating_point:
+        dt = D.get_default_dtype()
+    conv = [cast(v, dt) if isinstance(v, Tensor) else _make(np.asarray(v, dt.np)) for v in (a2, b2)]
+    return conv[0], conv[1]
+
+
+@register("copysign")
+def copysign(input, other):
+    E = _E()
+    x, y = _as_operands(input, other)
+    return E.where(_make(np.signbit(y._np)), -x.abs(), x.abs())
+
+
+@register("heaviside")
+def heaviside(input, values):
+    from ._common import promote
+    E = _E()
+    _, _, dt = promote(input, values)
+    step = (input > 0).to(dt)
+    return E.where(input == 0, values.to(dt) if isinstance(values, Tensor) else values, step)
+
+
+@register("isposinf")
+def isposinf(input):
+    return _make(np.isposinf(input._np)) if input._np.dtype.kind == "f" else \
+        _make(np.zeros(input.shape, bool))
+
+
+@register("isneginf")
+def isneginf(input):
+    return _make(np.isneginf(input._np)) if input._np.dtype.kind == "f" else \
+        _make(np.zeros(input.shape, bool))
+
+
+@register("isreal")
+def isreal(input):
+    return _make(np.ones(input.shape, bool))          # labkit has no complex numbers
+
+
+@register("positive")
+def positive(input):
+    if input._np.dtype.kind == "b":
+        raise TypeError("The `+` operator, on a bool tensor is not supported.")
+    return input
+
+
+@register("float_power")
+def float_power(input, exponent):
+    """``pow`` computed in float64 (the result is always float64)."""
+    a = input.to(D.float64) if isinstance(input, Tensor) else float(input)
+    b = exponent.to(D.float64) if isinstance(exponent, Tensor) else float(exponent)
+    if not isinstance(a, Tensor):
+        a = _make(np.asarray(a))
+    return a ** b
+
+
+def _float_power_(self, exponent):
+    if self.dtype is not D.float64:
+        raise RuntimeError(f"the base given to float_power_ has dtype {self.dtype.name} but the "
+                           f"operation's result requires dtype float64")
+    return self.copy_(float_power(self, exponent))
+
+
+register("float_power_", function=False)(_float_power_)
+
+
+@register("ldexp")
+def ldexp(input, other):
+    """``input * 2 ** other``."""
+    x, e = _as_operands(input, other)
+    return x * (2.0 ** e)
+
+
+@register("frexp")
+def frexp(input):
+    """``input = mantissa * 2 ** exponent`` with ``0.5 <= |mantissa| < 1``."""
+    _, e = np.frexp(input._np)
+    scale = _make(np.ldexp(np.ones((), input._np.dtype), -e).astype(input._np.dtype))
+    return _frexp_result(input * scale, _make(e.astype(np.int32)))   # exact: a power of two
+
+
+@register("erfc")
+def erfc(input):
+    return 1 - _E().erf(_f(input))
+
+
+@register("angle")
+def angle(input):
+    """For real numbers: 0 for x >= 0, pi for x < 0, NaN for NaN; zero gradient."""
+    x = _f(input)
+    return _E().where(x < 0, np.pi, x.clamp(0, 0))
+
+
+@register("rsub")
+def rsub(input, other, *, alpha=1):
+    """``other - alpha * input``."""
+    return other - (input * alpha if alpha != 1 else input)
+
+
+@register("nextafter")
+def nextafter(input, other):
+    """The next float after ``input`` towards ``other`` (gradient 1 to input, as PyTorch)."""
+    n = _make(np.nextafter(input._np, other._np if isinstance(other, Tensor) else other))
+    return input + (n - input).detach()          # exact: neighbouring floats differ exactly
+
+
+@register("gcd")
+def gcd(input, other):
+    return _make(np.gcd(input._np, other._np))
+
+
+@register("lcm")
+def lcm(input, other):
+    return _make(np.lcm(input._np, other._np))
+
+
+@register("bitwise_left_shift")
+def bitwise_left_shift(input, other):
+    from ._common import promote
+    a, b, dt = promote(input, other)
+    av = a._np if isinstance(a, Tensor) else a
+    bv = b._np if isinstance(b, Tensor) else b
+    return _make(np.asarray(np.left_shift(av, bv), dt.np))
+
+
+@register("bitwise_right_shift")
+def bitwise_right_shift(input, other):
+    from ._common import promote
+    a, b, dt = promote(input, other)
+    av = a._np if isinstance(a, Tensor) else a
+    bv = b._np if isinstance(b, Tensor) else b
+    return _make(np.asarray(np.right_shift(av, bv), dt.np))
+
+
+@register("fill")
+def fill(input, value):
+    """A new tensor of ``input``'s shape and dtype filled with ``value`` (gradient to value)."""
+    E = _E()
+    v = value.to(input.dtype) if isinstance(value, Tensor) else value
+    return E.where(_make(np.zeros(input.shape, bool)), input, v)
+
+
+@register("zero_", method=False)
+def zero_(input):
+    return input.zero_()
+
+
+def _frexp_result(m, e):
+    from collections import namedtuple
+    global _FrexpType
+    if _FrexpType is None:
+        _FrexpType = namedtuple("frexp", ["mantissa", "exponent"])
+    return _FrexpType(m, e)
+
+
+_FrexpType = None
+
+
+# ------------------------------------------------------------------------------------ shape
+def _S():
+    from . import shape
+    return shape
+
+
+def _dim(d, ndim):
+    from ._common import dim_arg
+    return dim_arg(d, ndim)
+
+
+def _sizes_from_indices(n, indices):
+    bounds = [builtins.min(builtins.max(int(i) if i >= 0 else int(i) + n, 0), n) for i in indices]
+    out, prev = [], 0
+    for b in bounds:
+        out.append(builtins.max(b - prev, 0))
+        prev = builtins.max(prev, b)
+    out.append(n - prev)
+    return out, [0] + bounds
+
+
+@register("tensor_split")
+def tensor_split(input, indices_or_sections, dim=0):
+    """Split into ``n`` nearly equal parts (the first ``len % n`` one longer), or at indices."""
+    S = _S()
+    d = _dim(dim, input.ndim)
+    n = input.shape[d]
+    ios = indices_or_sections
+    if isinstance(ios, Tensor):
+        if ios._np.dtype.kind not in "iu" or ios.ndim > 1:
+            raise RuntimeError("tensor_split expected tensor_indices_or_sections to have integer "
+                               "dtype and be 0-D or 1-D")
+        ios = int(ios.item()) if ios.ndim == 0 else [int(v) for v in ios._np]
+    if isinstance(ios, (int, np.integer)):
+        k = int(ios)
+        if k <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {k}")
+        q, r = divmod(n, k)
+        starts, lens = [], []
+        start = 0
+        for i in range(k):
+            ln = q + (1 if i < r else 0)
+            starts.append(start)
+            lens.append(ln)
+            start += ln
+    else:
+        idx = [int(i) for i in ios]
+        lens, starts = _sizes_from_indices(n, idx)
+        starts = [builtins.min(builtins.max(s if s >= 0 else s + n, 0), n) for s in starts]
+        starts = [builtins.max(starts[:i + 1]) for i in range(len(starts))]
+    return tuple(S.narrow(input, d, s, ln) for s, ln in zip(starts, lens))
+
+
+def _split_dir(name, input, ios, dim, need):
+    if input.ndim < need:
+        raise RuntimeError(f"torch.{name} requires a tensor with at least {need} dimension, but "
+                           f"got a tensor with {input.ndim} dimensions!")
+    if isinstance(ios, int) and input.shape[dim] % ios:
+        raise RuntimeError(f"torch.{name} attempted to split along dimension {dim}, but the size "
+                           f"of the dimension {input.shape[dim]} is not divisible by the split_size "
+                           f"{ios}!")
+    return tensor_split(input, ios, dim)
+
+
+@register("hsplit")
+def hsplit(input, indices_or_sections):
+    return _split_dir("hsplit", input, indices_or_sections, 0 if input.ndim == 1 else 1, 1)
+
+
+@register("vsplit")
+def vsplit(input, indices_or_sections):
+    return _split_dir("vsplit", input, indices_or_sections, 0, 2)
+
+
+@register("dsplit")
+def dsplit(input, indices_or_sections):
+    return _split_dir("dsplit", input, indices_or_sections, 2, 3)
+
+
+@register("split_with_sizes", "unsafe_split_with_sizes")
+def split_with_sizes(input, split_sizes, dim=0):
+    return _S().split(input, list(split_sizes), dim)
+
+
+@register("unsafe_split")
+def unsafe_split(input, split_size, dim=0):
+    return _S().split(input, split_size, dim)
+
+
+@register("unsafe_chunk")
+def unsafe_chunk(input, chunks, dim=0):
+    return _S().chunk(input, chunks, dim)
+
+
+def _copy_variant(name, view):
+    def fn(input, *args, **kwargs):
+        out = view(input, *args, **kwargs)
+        if isinstance(out, (tuple, list)):
+            return tuple(o.clone() for o in out)
+        return out.clone()
+    fn.__name__ = name
+    fn.__doc__ = f"``{name[:-5]}`` as a new tensor (not a view)."
+    register(name)(fn)
+    return fn
+
+
+for _name in ("expand", "diagonal", "narrow", "permute", "squeeze", "t", "transpose", "unbind",
+              "unsqueeze", "view", "split_with_sizes", "unfold", "alias"):
+    _copy_variant(_name + "_copy",
+                  (lambda n: lambda input, *a, **k: getattr(input, n)(*a, **k)
+                   if n != "alias" else input)(_name))
+
+
+@register("sum_to_size")
+def sum_to_size(input, *size):
+    """Sum the broadcast dims away so that the result has ``size`` (the reverse of expand)."""
+    from ._common import shape_arg
+    shape = tuple(shape_arg(size))
+    lead = input.ndim - len(shape)
+    if lead < 0 or any(s not in (1, input.shape[lead + i]) for i, s in enumerate(shape)):
+        raise RuntimeError(f"size {list(shape)} is not expandable to size {list(input.shape)}")
+    if not shape:                                # to a scalar: the sum of everything
+        return input.sum()
+    x = input.sum(tuple(range(lead))) if lead else input
+    dims = tuple(i for i, s in enumerate(shape) if s == 1 and x.shape[i] != 1)
+    return x.sum(dims, keepdim=True) if dims else x
+
+
+def _unfold(input, dimension, size, step):
+    """Every window of ``size`` along ``dimension`` (moved to a new last dim), ``step`` apart."""
+    x = input.reshape(1) if input.ndim == 0 else input
+    d = _dim(dimension, x.ndim)
+    n = x.shape[d]
+    if size > n:
+        raise RuntimeError(f"maximum size for tensor at dimension {d} is {n} but size is {size}")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    starts = np.arange(0, n - size + 1, step)
+    idx = (starts[:, None] + np.arange(size)[None, :]).reshape(-1)
+    out = x.index_select(d, _make(idx.astype(np.int64)))
+    shape = list(x.shape)
+    shape[d:d + 1] = [len(starts), size]
+    out = out.reshape(shape).movedim(d + 1, -1)
+    return out.reshape(-1) if input.ndim == 0 else out
+
+
+register("unfold", function=False)(_unfold)
+Tensor.H = property(lambda self: self.t() if self.ndim == 2 else self._H_error())
+Tensor.mH = property(lambda self: self.mT)
+
+
+def _H_error(self):
+    raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got {self.ndim}-D "
+                       f"tensor.")
+
+
+Tensor._H_error = _H_error
+
+
+# ---------------------------------------------------------------------------------- products
+def _addlike(input, product, beta, alpha):
+    """``beta * input + alpha * product`` where beta = 0 ignores input (even NaN), as PyTorch."""
+    if not product.dtype.is_floating_point:      # integer tensors take integer factors
+        beta, alpha = int(beta), int(alpha)
+    p = product if alpha == 1 else product * alpha
+    if beta == 0:
+        return p.expand(np.broadcast_shapes(tuple(input.shape), tuple(p.shape))) + 0 * p \
+            if tuple(p.shape) != tuple(np.broadcast_shapes(tuple(input.shape), tuple(p.shape))) \
+            else p
+    return (input if beta == 1 else input * beta) + p
+
+
+@register("addmv")
+def addmv(input, mat, vec, *, beta=1, alpha=1):
+    return _addlike(input, mat @ vec, beta, alpha)
+
+
+@register("addr")
+def addr(input, vec1, vec2, *, beta=1, alpha=1):
+    if vec1.ndim != 1 or vec2.ndim != 1:
+        raise RuntimeError(f"addr: Expected 1-D argument vec1 and vec2, but got {vec1.ndim}-D and "
+                           f"{vec2.ndim}-D")
+    if input._np.dtype.kind == "b":              # booleans: or / and
+        outer = vec1.reshape(-1, 1).logical_and(vec2.reshape(1, -1))
+        out = outer if alpha else outer & False
+        return (out | input) if beta else out.expand(out.shape)
+    return _addlike(input, vec1.reshape(-1, 1) * vec2.reshape(1, -1), beta, alpha)
+
+
+@register("baddbmm")
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    return _addlike(input, batch1.bmm(batch2), beta, alpha)
+
+
+@register("addbmm")
+def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    return _addlike(input, batch1.bmm(batch2).sum(0), beta, alpha)
+
+
+@register("vdot")
+def vdot(input, other):
+    return input.dot(other)
+
+
+@register("kron")
+def kron(input, other):
+    """The Kronecker product: block ``(i, j)`` of the result is ``input[i, j] * other``."""
+    nd = builtins.max(input.ndim, other.ndim)
+    a = input.reshape((1,) * (nd - input.ndim) + tuple(input.shape))
+    b = other.reshape((1,) * (nd - other.ndim) + tuple(other.shape))
+    sa = [s for d in a.shape for s in (d, 1)]
+    sb = [s for d in b.shape for s in (1, d)]
+    out = a.reshape(sa) * b.reshape(sb)
+    return out.reshape(tuple(x * y for x, y in zip(a.shape, b.shape)))
+
+
+@register("block_diag", method=False)
+def block_diag(*tensors):
+    """Matrices on the diagonal of one block matrix (0-d and 1-d inputs count as rows)."""
+    from ._common import promote
+    S = _S()
+    if not tensors:
+        return _make(np.zeros((1, 0), D.get_default_dtype().np))
+    ts = []
+    for t in tensors:
+        if t.ndim > 2:
+            raise RuntimeError(f"torch.block_diag: Input tensors must have 2 or fewer dimensions. "
+                               f"Input has {t.ndim} dimensions")
+        ts.append(t.reshape(1, 1) if t.ndim == 0 else t.reshape(1, -1) if t.ndim == 1 else t)
+    dt = ts[0].dtype
+    for t in ts[1:]:
+        dt = promote(_make(np.zeros(1, dt.np)), t)[2]
+    width = builtins.sum(t.shape[1] for t in ts)
+    rows, left = [], 0
+    for t in ts:
+        r, c = t.shape
+        parts = [_make(np.zeros((r, left), dt.np)), t.to(dt),
+                 _make(np.zeros((r, width - left - c), dt.np))]
+        rows.append(S.cat(parts, 1))
+        left += c
+    return S.cat(rows, 0)
+
+
+@register("cartesian_prod", method=False)
+def cartesian_prod(*tensors):
+    S = _S()
+    if len(tensors) == 1:
+        return tensors[0]
+    grids = S.meshgrid(*tensors, indexing="ij")
+    return S.stack([g.reshape(-1) for g in grids], 1)
+
+
+@register("combinations", method=False)
+def combinations(input, r=2, with_replacement=False):
+    import itertools
+    S = _S()
+    if input.ndim != 1:
+        raise RuntimeError(f"Expect a 1D vector, but got shape {list(input.shape)}")
+    if r == 0:
+        return _make(np.zeros((0,), input._np.dtype))
+    fn = itertools.combinations_with_replacement if with_replacement else itertools.combinations
+    idx = np.array(list(fn(range(input.shape[0]), r)), dtype=np.int64).reshape(-1, r)
+    if idx.shape[0] == 0:
+        return input.reshape(-1)[:0].reshape(0, r) if r > 1 else input[:0]
+    cols = [input.index_select(0, _make(idx[:, k].copy())) for k in range(r)]
+    return S.stack(cols, 1)
+
+
+@register("diag_embed")
+def diag_embed(input, offset=0, dim1=-2, dim2=-1):
+    """The last dim of ``input`` on the ``offset`` diagonal of new (dim1, dim2) matrices."""
+    if input._np.dtype.kind == "b":
+        return diag_embed(input.to(D.int64), offset, dim1, dim2).to(D.bool)
+    k = input.shape[-1]
+    n = k + builtins.abs(offset)
+    e = np.zeros((k, n, n), input._np.dtype)
+    i = np.arange(k)
+    e[i, i + builtins.max(-offset, 0), i + builtins.max(offset, 0)] = 1
+    out = (input.unsqueeze(-1).unsqueeze(-1) * _make(e)).sum(-3)
+    nd = input.ndim + 1
+    d1, d2 = _dim(dim1, nd), _dim(dim2, nd)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return out.movedim((nd - 2, nd - 1), (d1, d2))
+
+
+@register("diagflat")
+def diagflat(input, offset=0):
+    return diag_embed(input.reshape(-1), offset)
+
+
+@register("dist")
+def dist(input, other, p=2):
+    return (input - other).norm(p)
+
+
+@register("renorm")
+def renorm(input, p, dim, maxnorm):
+    """Rescale each slice along ``dim`` whose p-norm exceeds ``maxnorm`` to norm ``maxnorm``."""
+    d = _dim(dim, input.ndim)
+    others = tuple(i for i in range(input.ndim) if i != d)
+    norms = input.norm(p, dim=others, keepdim=True) if others else input.abs() if p != 0 else \
+        (input != 0).to(input.dtype)
+    scale = _E().where(norms > maxnorm, maxnorm / (norms + 1e-7), 1.0)
+    return input * scale
