@@ -899,3 +899,252 @@ def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
         xd = _dim(dim, x.ndim)
         dxs = S.narrow(x, xd, 1, n - 1) - S.narrow(x, xd, 0, n - 1)
     return ((left + right) * dxs / 2.0).cumsum(d)
+
+
+# ------------------------------------------------------------------- scatter-like updates
+def _I():
+    from . import indexing
+    return indexing
+
+
+def _put_flat(input, positions, values, accumulate=False):
+    """``input`` with the flat ``positions`` replaced by (or, accumulating, added to) ``values``."""
+    flat = input.reshape(-1)
+    pos = _make(np.asarray(positions, np.int64).reshape(-1))
+    vals = values.reshape(-1) if isinstance(values, Tensor) else values
+    return _I().index_put(flat, (pos,), vals, accumulate).reshape(input.shape)
+
+
+def _positions(shape):
+    return np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape)
+
+
+@register("index_copy")
+def index_copy(input, dim, index, source):
+    """``input`` with the slices ``index`` along ``dim`` replaced by ``source``'s slices."""
+    d = _dim(dim, input.ndim)
+    pos = _positions(input.shape) if input.ndim else _positions((1,))
+    idx = index._np.reshape(-1)
+    sel = np.take(pos, idx, axis=d if input.ndim else 0)
+    src = source.reshape(sel.shape) if source.ndim != len(sel.shape) else source
+    return _put_flat(input, sel, src.to(input.dtype))
+
+
+@register("put")
+def put(input, index, source, accumulate=False):
+    n = input._np.size
+    idx = index._np.reshape(-1)
+    idx = np.where(idx < 0, idx + n, idx)
+    return _put_flat(input, idx, source.to(input.dtype), accumulate)
+
+
+@register("masked_scatter")
+def masked_scatter(input, mask, source):
+    """Where ``mask`` is True, ``source``'s elements in order; elsewhere ``input``."""
+    shape = np.broadcast_shapes(tuple(input.shape), tuple(mask.shape))
+    x = input.expand(shape) if tuple(input.shape) != shape else input
+    m = np.broadcast_to(mask._np, shape)
+    pos = np.flatnonzero(m)
+    if source._np.size < pos.size:
+        raise RuntimeError("masked_scatter: expected source to have at least as many elements as "
+                           "ones in mask")
+    return _put_flat(x, pos,
+                     source.reshape(-1)[:pos.size].to(input.dtype))
+
+
+@register("select_scatter")
+def select_scatter(input, src, dim, index):
+    d = _dim(dim, input.ndim)
+    sel = np.take(_positions(input.shape), int(index), axis=d)
+    return _put_flat(input, sel, src.to(input.dtype).reshape(sel.shape))
+
+
+@register("slice_scatter")
+def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
+    d = _dim(dim, input.ndim)
+    key = (slice(None),) * d + (slice(start, end, step),)
+    sel = _positions(input.shape)[key]
+    return _put_flat(input, sel, src.to(input.dtype).reshape(sel.shape))
+
+
+@register("diagonal_scatter")
+def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
+    sel = np.diagonal(_positions(input.shape), offset, _dim(dim1, input.ndim),
+                      _dim(dim2, input.ndim))
+    return _put_flat(input, sel, src.to(input.dtype).reshape(sel.shape))
+
+
+_REDUCE_UFUNC = {"sum": np.add, "prod": np.multiply, "amax": np.maximum, "amin": np.minimum,
+                 "mean": np.add}
+
+
+@register("scatter_reduce")
+def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
+    """Reduce ``src`` into ``input`` at ``index`` along ``dim`` with sum, prod, mean, amax or
+    amin (``include_self=False``: the old values of the targets do not take part).
+
+    The values come from NumPy's ``ufunc.at``; the gradient from an expression whose value is
+    exactly those values and whose derivative is PyTorch's: sum and mean pass the gradient back
+    (mean divided by the count), amax/amin share it evenly between the elements equal to the
+    result, prod multiplies by the product of the others."""
+    if reduce not in _REDUCE_UFUNC:
+        raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got "
+                           f"{reduce}")
+    if input.ndim == 0:
+        s = src.reshape(1) if src.ndim == 0 else src
+        ix = index.reshape(1) if index.ndim == 0 else index
+        return scatter_reduce(input.reshape(1), 0, ix, s, reduce,
+                              include_self=include_self).reshape(())
+    d = _dim(dim, input.ndim)
+    x, ix = input._np, index._np
+    sl = tuple(slice(0, n) for n in ix.shape)
+    s = src._np[sl].astype(x.dtype)
+    full = list(np.indices(ix.shape, sparse=True))
+    full[d] = ix
+    at = tuple(full)
+    hit = np.zeros(x.shape, bool)
+    hit[at] = True
+    count = np.zeros(x.shape, np.int64)
+    np.add.at(count, at, 1)
+    uf = _REDUCE_UFUNC[reduce]
+    if include_self:
+        out = x.copy()
+    else:
+        ident = _reduce_identity(reduce, x.dtype)
+        out = np.where(hit, np.asarray(ident).astype(x.dtype), x)
+    uf.at(out, at, s)
+    if reduce == "mean":
+        n = count + (1 if include_self else 0)
+        n = np.maximum(n, 1)
+        out = np.where(hit, out / n if x.dtype.kind == "f" else out // n, out).astype(x.dtype)
+    result = _make(np.asarray(out, x.dtype))
+    if not (input.requires_grad or src.requires_grad):
+        return result
+    # d(result)/d(input) and d(result)/d(src) as a zero-valued differentiable correction
+    self_w = np.where(hit, 1.0 if include_self else 0.0, 1.0).astype(x.dtype)
+    if reduce in ("sum", "mean"):
+        w_self = self_w / (np.maximum(count + (1 if include_self else 0), 1) if reduce == "mean"
+                           else 1)
+        w_self = np.where(hit, w_self, 1.0).astype(x.dtype)
+        w_src = 1.0 / np.maximum(count + (1 if include_self else 0), 1) if reduce == "mean" \
+            else np.ones(x.shape)
+        w_src = w_src[at].astype(x.dtype)
+    elif reduce in ("amax", "amin"):
+        eq_self = (x == out) & hit & include_self
+        eq_src = s == out[at]
+        n_eq = eq_self.astype(np.int64)
+        np.add.at(n_eq, at, eq_src.astype(np.int64))
+        n_eq = np.maximum(n_eq, 1)
+        w_self = np.where(hit, eq_self / n_eq, 1.0).astype(x.dtype)
+        w_src = (eq_src / n_eq[at]).astype(x.dtype)
+    else:                                              # prod: the product of the others
+        nz = np.where(hit & include_self & (x != 0), x, 1).astype(x.dtype)
+        zeros = (hit & include_self & (x == 0)).astype(np.int64)
+        np.multiply.at(nz, at, np.where(s != 0, s, 1))
+        np.add.at(zeros, at, (s == 0).astype(np.int64))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            others_x = np.where(x != 0, out / np.where(x != 0, x, 1), np.where(zeros == 1, nz, 0))
+            others_s = np.where(s != 0, out[at] / np.where(s != 0, s, 1),
+                                np.where(zeros[at] == 1, nz[at], 0))
+        w_self = np.where(hit, np.where(include_self, others_x, 0.0), 1.0).astype(x.dtype)
+        w_src = others_s.astype(x.dtype)
+    dx = input - input.detach()
+    ds = src[sl] - src[sl].detach() if src.requires_grad else None
+    corr = dx * _make(w_self)
+    if ds is not None:
+        contrib = ds * _make(w_src)
+        corr = corr + _I().index_put(_make(np.zeros(x.shape, x.dtype)),
+                                     tuple(_make(np.broadcast_to(a, ix.shape).astype(np.int64))
+                                           for a in at), contrib, True)
+    return result + corr
+
+
+def _reduce_identity(reduce, dtype):
+    if reduce in ("sum", "mean"):
+        return 0
+    if reduce == "prod":
+        return 1
+    if dtype.kind == "b":
+        return reduce == "amin"
+    if dtype.kind == "f":
+        return -np.inf if reduce == "amax" else np.inf
+    return np.iinfo(dtype).min if reduce == "amax" else np.iinfo(dtype).max
+
+
+@register("index_reduce")
+def index_reduce(input, dim, index, source, reduce, *, include_self=True):
+    """``scatter_reduce`` of whole slices: ``source``'s slice ``i`` into ``input``'s slice
+    ``index[i]`` along ``dim`` (reduce: prod, mean, amax, amin)."""
+    if reduce not in ("prod", "mean", "amax", "amin"):
+        raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or "
+                           f"amin but got {reduce}.")
+    if input.ndim == 0:
+        return index_reduce(input.reshape(1), 0, index.reshape(-1),
+                            source.reshape(1) if source.ndim == 0 else source, reduce,
+                            include_self=include_self).reshape(())
+    d = _dim(dim, input.ndim)
+    shape = [1] * source.ndim
+    shape[d] = -1
+    full = np.broadcast_to(index._np.reshape(shape), tuple(source.shape)).copy()
+    return scatter_reduce(input, d, _make(full), source, reduce, include_self=include_self)
+
+
+@register("unravel_index", method=False)
+def unravel_index(indices, shape):
+    from ._common import shape_arg
+    shp = tuple(shape_arg((shape,) if isinstance(shape, int) else shape))
+    idx = indices._np if isinstance(indices, Tensor) else np.asarray(indices)
+    if idx.dtype.kind not in "iu":
+        raise TypeError("expected 'indices' to be integer dtype, but got " + str(idx.dtype))
+    n = int(np.prod(shp))
+    if np.any(idx < -n) or np.any(idx >= n):
+        raise RuntimeError("'indices' must be in range [-prod(shape), prod(shape) - 1]")
+    idx = np.where(idx < 0, idx + n, idx)
+    return tuple(_make(np.asarray(a, np.int64)) for a in np.unravel_index(idx, shp))
+
+
+@register("nonzero_static")
+def nonzero_static(input, *, size, fill_value=-1):
+    nz = np.argwhere(input._np)
+    out = np.full((size, input.ndim), fill_value, np.int64)
+    k = builtins.min(size, nz.shape[0])
+    out[:k] = nz[:k]
+    return _make(out)
+
+
+@register("scalar_tensor", method=False)
+def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False, **kw):
+    from ..creation import tensor
+    return tensor(s, dtype=dtype or D.get_default_dtype(), device=device,
+                  requires_grad=requires_grad)
+
+
+@register("unique_consecutive")
+def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):
+    """Collapse runs of equal consecutive values (or slices along ``dim``)."""
+    a = input._np
+    if dim is None:
+        flat = a.reshape(-1)
+        if flat.size == 0:
+            change = np.zeros(0, bool)
+        else:
+            change = np.concatenate([[True], flat[1:] != flat[:-1]])
+        vals = flat[change]
+        inv = (np.cumsum(change) - 1).reshape(a.shape)
+    else:
+        d = _dim(dim, input.ndim)
+        m = np.moveaxis(a, d, 0).reshape(a.shape[d], int(np.prod(a.shape)) // builtins.max(
+            a.shape[d], 1) if a.shape[d] else 0)
+        change = np.ones(m.shape[0], bool)
+        if m.shape[0] > 1:
+            change[1:] = np.any(m[1:] != m[:-1], axis=1)
+        vals = np.compress(change, a, axis=d)
+        inv = np.cumsum(change) - 1
+    starts = np.flatnonzero(change)
+    counts = np.diff(np.append(starts, change.size))
+    out = [_make(np.ascontiguousarray(vals))]
+    if return_inverse:
+        out.append(_make(inv.astype(np.int64)))
+    if return_counts:
+        out.append(_make(counts.astype(np.int64)))
+    return out[0] if len(out) == 1 else tuple(out)

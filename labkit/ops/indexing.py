@@ -316,8 +316,14 @@ def _scatter(name, input, dim, index, src, add):
 
 @register("scatter")
 def scatter(input, dim, index, src=None, *, value=None, reduce=None):
+    if reduce == "multiply":                     # the older spelling of scatter_reduce('prod')
+        from .extra import scatter_reduce
+        s = src if src is not None else value
+        if not isinstance(s, Tensor):
+            s = _make(np.full(index.shape, s, input._np.dtype))
+        return scatter_reduce(input, dim, index, s, "prod")
     if reduce not in (None, "add"):
-        raise NotImplementedError(f"scatter(reduce='{reduce}') is not supported; use scatter_add")
+        raise RuntimeError(f"reduce argument must be either add or multiply, got {reduce}")
     return _scatter("scatter", input, dim, index, value if src is None else src, reduce == "add")
 
 
