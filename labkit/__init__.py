@@ -77,7 +77,7 @@ def __getattr__(name):
     # Lazy submodules keep `import labkit` fast and the import order one-way.
     import importlib
     if name in ("nn", "optim", "utils", "datasets", "graph", "viz", "interop", "exercises",
-                "serialization", "linalg"):
+                "serialization", "linalg", "special", "fft", "signal"):
         return importlib.import_module(f"{__name__}.{name}")
     if name in ("pinverse", "cholesky"):          # torch's older spellings (positional args)
         from .ops import extra

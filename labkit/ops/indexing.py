@@ -307,6 +307,8 @@ def _scatter(name, input, dim, index, src, add):
     d = dim_arg(dim, input.ndim)
     _check_index_arg(name, input, d, index)
     s = as_tensor_arg(src)
+    if not isinstance(s, Tensor):                # a scalar value takes the input's dtype
+        s = input._np.dtype.type(s)
     if isinstance(s, Tensor):
         s = cast(s, input.dtype)
         if s.ndim != index.ndim:

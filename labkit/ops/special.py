@@ -1,0 +1,346 @@
+"""Special functions with gradients: lgamma, digamma, polygamma, erfinv, i0/i0e/i1/i1e, zeta.
+
+NumPy has none of them (except ``i0``), so the values come from short classical algorithms in
+float64 on Python floats (vectorised with ``np.vectorize``: these ops are rare, correctness over
+speed), then cast back to the input's dtype:
+
+* ``lgamma``: ``math.lgamma`` (+inf at the poles, as PyTorch);
+* ``digamma``: reflection ``psi(1-x) - pi / tan(pi x)`` for x < 0, the recurrence
+  ``psi(x) = psi(x+1) - 1/x`` up to x >= 10, then the asymptotic series;
+* ``zeta(s, q)`` (Hurwitz) by Euler-Maclaurin summation (the Cephes algorithm), and
+  ``polygamma(n, x) = (-1)^(n+1) n! zeta(n+1, x)``;
+* ``erfinv``: Giles' approximation polished by two Newton steps on ``math.erf``;
+* modified Bessel ``I0``, ``I1``: the power series below |x| = 30, the asymptotic expansion
+  above (which also gives the exponentially scaled ``i0e``/``i1e`` without overflow).
+
+Gradients (each a formula in the functions themselves):
+``lgamma' = digamma``, ``digamma' = polygamma(1)``, ``polygamma(n)' = polygamma(n+1)``,
+``erfinv'(y) = sqrt(pi)/2 exp(erfinv(y)^2)``, ``i0' = i1``, ``i1' = i0 - i1/x``,
+``i0e' = i1e - sign(x) i0e``, ``i1e' = i0e - i1e (sign(x) + 1/x)``.
+"""
+import math
+
+import numpy as np
+
+from .. import dtypes as D
+from ..autograd.function import Function
+from ..tensor import Tensor, _make
+from ._common import as_tensor_arg, to_float
+from ._registry import register
+
+
+# ------------------------------------------------------------------------- scalar algorithms
+def _lgamma1(x):
+    if math.isnan(x):
+        return x
+    try:
+        return math.lgamma(x)
+    except (ValueError, OverflowError):
+        return math.inf
+
+
+def _digamma1(x):
+    if math.isnan(x) or x == -math.inf:
+        return math.nan
+    if x == math.inf:
+        return math.inf
+    if x == 0:
+        return -math.inf if math.copysign(1.0, x) > 0 else math.inf
+    if x < 0:
+        if x == math.floor(x):
+            return math.nan
+        return _digamma1(1 - x) - math.pi / math.tan(math.pi * x)
+    r = 0.0
+    while x < 10:
+        r -= 1.0 / x
+        x += 1.0
+    x2 = 1.0 / (x * x)
+    return r + math.log(x) - 0.5 / x - x2 * (1 / 12 - x2 * (1 / 120 - x2 * (
+        1 / 252 - x2 * (1 / 240 - x2 * (1 / 132 - x2 * (691 / 32760 - x2 / 12))))))
+
+
+_ZETA_A = (12.0, -720.0, 30240.0, -1209600.0, 47900160.0, -1.8924375803183791606e9,
+           7.47242496e10, -2.950130727918164224e12, 1.1646782814350067249e14,
+           -4.5979787224074726105e15, 1.8152105401943546773e17, -7.1661652561756670113e18)
+_EPS = np.finfo(np.float64).eps
+
+
+def _zeta1(x, q):
+    """Hurwitz zeta ``sum_k (k + q)^-x`` (x > 1)."""
+    if math.isnan(x) or math.isnan(q):
+        return math.nan
+    if x == 1:
+        return math.inf
+    if x < 1:
+        return math.nan
+    if q <= 0:
+        if q == math.floor(q):
+            return math.inf
+        if x != math.floor(x):
+            return math.nan
+    s = q ** -x
+    a, i, b = q, 0, 0.0
+    while i < 9 or a <= 9.0:
+        i += 1
+        a += 1.0
+        b = a ** -x
+        s += b
+        if abs(b / s) < _EPS:
+            return s
+    w = a
+    s += b * w / (x - 1)
+    s -= 0.5 * b
+    fac, k = 1.0, 0.0
+    for coef in _ZETA_A:
+        fac *= x + k
+        b /= w
+        t = fac * b / coef
+        s += t
+        if abs(t / s) < _EPS:
+            return s
+        k += 1.0
+        fac *= x + k
+        b /= w
+        k += 1.0
+    return s
+
+
+def _polygamma1(n, x):
+    n = int(n)
+    if n == 0:
+        return _digamma1(x)
+    return (-1.0) ** (n + 1) * math.factorial(n) * _zeta1(n + 1.0, x)
+
+
+def _erfinv1(y):
+    if math.isnan(y) or y < -1 or y > 1:
+        return math.nan
+    if y == 1:
+        return math.inf
+    if y == -1:
+        return -math.inf
+    w = -math.log((1.0 - y) * (1.0 + y))
+    if w < 5.0:
+        w -= 2.5
+        p = 2.81022636e-08
+        for c in (3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087, -0.00125372503,
+                  -0.00417768164, 0.246640727, 1.50140941):
+            p = c + p * w
+    else:
+        w = math.sqrt(w) - 3.0
+        p = -0.000200214257
+        for c in (0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773, -0.0076224613,
+                  0.00943887047, 1.00167406, 2.83297682):
+            p = c + p * w
+    x = p * y
+    for _ in range(3):                       # Newton on erf(x) = y
+        err = math.erf(x) - y
+        x -= err / (2.0 / math.sqrt(math.pi) * math.exp(-x * x))
+    return x
+
+
+def _bessel_i1(x, nu, scaled):
+    """Modified Bessel I_nu (nu = 0 or 1), optionally times exp(-|x|)."""
+    if math.isnan(x):
+        return x
+    ax = abs(x)
+    if ax == math.inf:
+        return (0.0 if scaled else math.inf) * (math.copysign(1.0, x) if nu else 1.0)
+    if ax < 30:
+        half = x / 2.0
+        term = 1.0 if nu == 0 else half
+        total, k = term, 0
+        while True:
+            k += 1
+            term *= half * half / (k * (k + nu))
+            total += term
+            if abs(term) < _EPS * abs(total) or k > 500:
+                break
+        return total * math.exp(-ax) if scaled else total
+    mu = 4.0 * nu * nu
+    term, total = 1.0, 1.0
+    for k in range(1, 30):
+        term *= -(mu - (2 * k - 1) ** 2) / (k * 8.0 * ax)
+        total += term
+        if abs(term) < _EPS * abs(total):
+            break
+    v = total / math.sqrt(2 * math.pi * ax)
+    if nu and x < 0:
+        v = -v
+    return v if scaled else v * math.exp(ax)
+
+
+_v_lgamma = np.vectorize(_lgamma1, otypes=[np.float64])
+_v_digamma = np.vectorize(_digamma1, otypes=[np.float64])
+_v_polygamma = np.vectorize(_polygamma1, otypes=[np.float64])
+_v_zeta = np.vectorize(_zeta1, otypes=[np.float64])
+_v_erfinv = np.vectorize(_erfinv1, otypes=[np.float64])
+_v_bessel = np.vectorize(_bessel_i1, otypes=[np.float64])
+
+
+def _cast(arr, like):
+    return np.asarray(arr).astype(like.dtype, copy=False)
+
+
+# ------------------------------------------------------------------------------- primitives
+class Lgamma(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return _cast(_v_lgamma(x), x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * _cast(_v_digamma(x), x)
+
+
+class Digamma(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return _cast(_v_digamma(x), x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * _cast(_v_polygamma(1, x), x)
+
+
+class Polygamma(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, n):
+        ctx.save_for_backward(x)
+        ctx.n = n
+        return _cast(_v_polygamma(n, x), x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * _cast(_v_polygamma(ctx.n + 1, x), x), None
+
+
+class Erfinv(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, y):
+        x = _cast(_v_erfinv(y), y)
+        ctx.save_for_backward(x)
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * (math.sqrt(math.pi) / 2) * np.exp(x * x)
+
+
+class BesselI(Function):
+    """I0, I1 and their exponentially scaled forms i0e, i1e (``nu``, ``scaled``)."""
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, nu, scaled):
+        y = _cast(_v_bessel(x, nu, scaled), x)
+        ctx.save_for_backward(x, y)
+        ctx.nu, ctx.scaled = nu, scaled
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        other = _cast(_v_bessel(x, 1 - ctx.nu, ctx.scaled), x)     # I1 for I0, I0 for I1
+        if ctx.nu == 0:
+            d = other - (np.sign(x) * y if ctx.scaled else 0)
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = np.where(x == 0, 0.5, y / np.where(x == 0, 1, x))
+            d = other - ratio - (np.sign(x) * y if ctx.scaled else 0)
+            d = np.where(x == 0, 0.5, d)
+        return g * _cast(d, x), None, None
+
+
+# ------------------------------------------------------------------------------------- ops
+def _float(x):
+    return to_float(x if isinstance(x, Tensor) else as_tensor_arg(x))
+
+
+@register("lgamma")
+def lgamma(input):
+    return Lgamma.apply(_float(input))
+
+
+@register("digamma")
+def digamma(input):
+    return Digamma.apply(_float(input))
+
+
+@register("polygamma")
+def polygamma(n, input):
+    """The n-th derivative of digamma (``polygamma(0, x) = digamma(x)``)."""
+    if isinstance(n, Tensor):                    # x.polygamma(n): the method takes (self, n)
+        n, input = input, n
+    n = int(n)
+    if n < 0:
+        raise RuntimeError("polygamma(n, x) does not support negative n.")
+    return Polygamma.apply(_float(input), n)
+
+
+def _polygamma_method(self, n):
+    return polygamma(n, self)
+
+
+register("polygamma", function=False)(_polygamma_method)
+
+
+@register("erfinv")
+def erfinv(input):
+    return Erfinv.apply(_float(input))
+
+
+@register("i0")
+def i0(input):
+    return BesselI.apply(_float(input), 0, False)
+
+
+def i0e(input):
+    return BesselI.apply(_float(input), 0, True)
+
+
+def i1(input):
+    return BesselI.apply(_float(input), 1, False)
+
+
+def i1e(input):
+    return BesselI.apply(_float(input), 1, True)
+
+
+def zeta(input, other):
+    """Hurwitz zeta ``sum_k (k + q)^-x`` (no gradient, as in PyTorch)."""
+    from ._common import promote
+    x, q, dt = promote(input, other)
+    if not dt.is_floating_point:
+        dt = D.get_default_dtype()
+    xv = x._np if isinstance(x, Tensor) else x
+    qv = q._np if isinstance(q, Tensor) else q
+    return _make(np.asarray(_v_zeta(xv, qv)).astype(dt.np))
+
+
+@register("mvlgamma")
+def mvlgamma(input, p):
+    """The multivariate log-gamma of dimension ``p``."""
+    x = _float(input)
+    if p < 1:
+        raise RuntimeError("p has to be greater than or equal to 1")
+    if np.any(x._np <= (p - 1) / 2):
+        raise RuntimeError(f"All elements must be greater than (p-1)/2 = {(p - 1) / 2}")
+    out = lgamma(x)
+    for j in range(1, p):
+        out = out + lgamma(x - j / 2.0)
+    return out + p * (p - 1) / 4.0 * math.log(math.pi)
