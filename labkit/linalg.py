@@ -257,9 +257,15 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
         return vector_norm(A, 2, dim, keepdim)
     d0, d1 = dim
     if ord in (1, -1, float("inf"), -float("inf")):
+        if A._np.size == 0 and ord > 0:          # an empty max of sums: 0, as PyTorch
+            out = A.abs().sum((d0, d1), keepdim=True)
+            return out if keepdim else out.squeeze((d0, d1))
         sums = A.abs().sum(d0 if ord in (1, -1) else d1, keepdim=True)
         red = sums.amax if ord > 0 else sums.amin
         out = red(d1 if ord in (1, -1) else d0, keepdim=True)
+        return out if keepdim else out.squeeze((d0, d1))
+    if ord in ("nuc", 2) and A._np.size == 0:    # no singular values: 0, as PyTorch
+        out = A.abs().sum((d0, d1), keepdim=True)
         return out if keepdim else out.squeeze((d0, d1))
     if ord in ("nuc", 2, -2):
         s = svdvals(A.movedim((d0, d1), (-2, -1)))
@@ -387,3 +393,8 @@ def qr(A, mode="reduced"):
     Q, R = np.linalg.qr(_forward_only("qr", A), mode=mode)
     dt = A._np.dtype
     return _QrResult(_make(Q.astype(dt)), _make(R.astype(dt)))
+
+
+from .linalg_extra import *  # noqa: E402,F401,F403  (more of torch.linalg, as composites)
+from .linalg_extra import __all__ as _extra_all  # noqa: E402
+__all__ = __all__ + _extra_all

@@ -608,7 +608,11 @@ class _OpRun:
                 return        # torch itself refuses this sample (rare): nothing to compare
             try:
                 l_out = lfn(largs[0], *largs[1], **largs[2])
-                compare_with_ties(self.op.name, sample, t_out, l_out)
+                try:
+                    compare_with_ties(self.op.name, sample, t_out, l_out)
+                except Mismatch:
+                    if dtype != torch.float32 or not _closer_to_float64(tfn, sample, l_out):
+                        raise
                 self.counts["n_forward"] += 1
             except Unsupported:
                 raise
@@ -765,6 +769,31 @@ class _OpRun:
         error = self.missing or self.errors["forward"] or self.errors["grad"] or ""
         return {"status": status, "gradgrad": gg, "error": error,
                 "gradgrad_error": self.errors["gradgrad"] or "", **self.counts}
+
+
+def _cast_floats(obj, dtype):
+    import torch
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().to(dtype) if obj.is_floating_point() else obj
+    if isinstance(obj, (list, tuple)) and not hasattr(obj, "_fields"):
+        return type(obj)(_cast_floats(x, dtype) for x in obj)
+    if isinstance(obj, dict):
+        return {k: _cast_floats(v, dtype) for k, v in obj.items()}
+    return obj
+
+
+def _closer_to_float64(tfn, sample, l_out):
+    """A float32 result that misses PyTorch's float32 one may still be right: it passes when it
+    matches PyTorch's float64 result on the same inputs (rounded to float32)."""
+    import torch
+    try:
+        t64 = tfn(_cast_floats(sample.input, torch.float64),
+                  *_cast_floats(sample.args, torch.float64),
+                  **_cast_floats(sample.kwargs, torch.float64))
+        compare(_cast_floats(t64, torch.float32), l_out)
+        return True
+    except Exception:
+        return False
 
 
 def _compare_grad(tg, lg, t, where):

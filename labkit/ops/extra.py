@@ -1148,3 +1148,15 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
     if return_counts:
         out.append(_make(counts.astype(np.int64)))
     return out[0] if len(out) == 1 else tuple(out)
+
+
+def _linalg_fn(name):
+    def fn(*args, **kwargs):
+        from .. import linalg
+        return getattr(linalg, name)(*args, **kwargs)
+    fn.__name__ = name
+    return fn
+
+
+register("matrix_power")(_linalg_fn("matrix_power"))
+register("matrix_exp")(_linalg_fn("matrix_exp"))
