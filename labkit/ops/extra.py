@@ -1160,3 +1160,123 @@ def _linalg_fn(name):
 
 register("matrix_power")(_linalg_fn("matrix_power"))
 register("matrix_exp")(_linalg_fn("matrix_exp"))
+
+
+@register("cholesky_inverse")
+def cholesky_inverse(input, upper=False):
+    """``inv(L L^T)`` (``inv(U^T U)`` when upper) from a Cholesky factor."""
+    from .. import linalg
+    A = input.mT @ input if upper else input @ input.mT
+    return linalg.inv(A)
+
+
+@register("cholesky_solve")
+def cholesky_solve(input, input2, upper=False):
+    """``X`` with ``(L L^T) X = B``; ``input2`` is the Cholesky factor ``L`` (or ``U``)."""
+    from .. import linalg
+    A = input2.mT @ input2 if upper else input2 @ input2.mT
+    return linalg.solve(A, input)
+
+
+@register("triangular_solve")
+def triangular_solve(input, A, upper=True, transpose=False, unitriangular=False):
+    """``(X, A)`` with ``A X = b`` (``A^T X = b`` when transpose), reading A's triangle."""
+    from collections import namedtuple
+    from .. import linalg
+    T = A.mT if transpose else A
+    X = linalg.solve_triangular(T, input, upper=upper != transpose, unitriangular=unitriangular)
+    return namedtuple("triangular_solve", ["solution", "cloned_coefficient"])(X, A.clone())
+
+
+@register("slice", method=False)
+def slice_(input, dim=0, start=None, end=None, step=1):
+    d = _dim(dim, input.ndim)
+    return input[(slice(None),) * d + (slice(start, end, step),)]
+
+
+@register("constant_pad_nd", method=False)
+def constant_pad_nd(input, pad, value=0):
+    from ..nn import functional as F
+    return F.pad(input, pad, "constant", value)
+
+
+@register("histogram")
+def histogram(input, bins, *, range=None, weight=None, density=False):
+    """``(hist, bin_edges)``: counts (or weights) in equal-width or given bins."""
+    a = input._np
+    if isinstance(bins, Tensor):
+        edges = bins._np.astype(np.float64)
+    else:
+        if range is not None:
+            lo, hi = float(range[0]), float(range[1])
+        elif a.size:
+            lo, hi = float(a.min()), float(a.max())
+        else:
+            lo, hi = 0.0, 1.0                             # no data: the unit interval
+        if lo == hi:
+            lo, hi = lo - 0.5, hi + 0.5                   # as NumPy and PyTorch
+        edges = np.linspace(lo, hi, int(bins) + 1)
+        edges = edges.astype(a.dtype).astype(np.float64)
+    w = None if weight is None else weight._np
+    hist, _ = np.histogram(a.reshape(-1), bins=edges,
+                           weights=None if w is None else w.reshape(-1), density=density)
+    return _result("histogram", ("hist", "bin_edges"))(_make(hist.astype(a.dtype)),
+                                                       _make(edges.astype(a.dtype)))
+
+
+@register("gradient", method=False)
+def gradient(input, *, spacing=1, dim=None, edge_order=1):
+    """Central differences inside, one-sided (first or second order) at the edges, along each
+    of ``dim``; ``spacing``: a step, one step per dim, or the coordinates along each dim."""
+    S = _S()
+    dims = list(range(input.ndim)) if dim is None else (
+        [_dim(dim, input.ndim)] if isinstance(dim, int) else [_dim(d, input.ndim) for d in dim])
+    if spacing is None:
+        spacing = 1
+    if isinstance(spacing, (list, tuple)):
+        sp = list(spacing)
+    else:
+        sp = [spacing] * len(dims)
+    if len(sp) != len(dims):
+        raise RuntimeError(f"torch.gradient expected spacing to be unspecified, a scalar or a "
+                           f"list of length {len(dims)}, but got a list of length {len(sp)}")
+    out = []
+    for d, h in zip(dims, sp):
+        n = input.shape[d]
+        if n < edge_order + 1:
+            raise RuntimeError(f"torch.gradient expected each dimension size to be at least "
+                               f"edge_order+1")
+        nar = lambda s, ln: S.narrow(input, d, s, ln)          # noqa: E731
+        if isinstance(h, Tensor) and h.ndim == 1:              # coordinates
+            x = h.to(input.dtype) if input.dtype.is_floating_point else h
+            shape = [1] * input.ndim
+            shape[d] = -1
+            dx = (x[1:] - x[:-1])
+            h1, h2 = dx[:-1].reshape(shape), dx[1:].reshape(shape)
+            a = -h2 / (h1 * (h1 + h2))
+            b = (h2 - h1) / (h1 * h2)
+            c = h1 / (h2 * (h1 + h2))
+            inner = a * nar(0, n - 2) + b * nar(1, n - 2) + c * nar(2, n - 2)
+            d0 = dx[0].reshape([1] * input.ndim)
+            d1 = dx[-1].reshape([1] * input.ndim)
+            if edge_order == 1:
+                first = (nar(1, 1) - nar(0, 1)) / d0
+                last = (nar(n - 1, 1) - nar(n - 2, 1)) / d1
+            else:
+                e0, e1 = dx[0], dx[1]
+                first = (-(2 * e0 + e1) / (e0 * (e0 + e1)) * nar(0, 1)
+                         + (e0 + e1) / (e0 * e1) * nar(1, 1) - e0 / (e1 * (e0 + e1)) * nar(2, 1))
+                f0, f1 = dx[-1], dx[-2]
+                last = (f0 / (f1 * (f1 + f0)) * nar(n - 3, 1) - (f1 + f0) / (f1 * f0)
+                        * nar(n - 2, 1) + (2 * f0 + f1) / (f0 * (f1 + f0)) * nar(n - 1, 1))
+        else:
+            hv = float(h.item()) if isinstance(h, Tensor) else float(h)
+            inner = (nar(2, n - 2) - nar(0, n - 2)) / (2 * hv)
+            if edge_order == 1:
+                first = (nar(1, 1) - nar(0, 1)) / hv
+                last = (nar(n - 1, 1) - nar(n - 2, 1)) / hv
+            else:
+                first = (-1.5 * nar(0, 1) + 2 * nar(1, 1) - 0.5 * nar(2, 1)) / hv
+                last = (0.5 * nar(n - 3, 1) - 2 * nar(n - 2, 1) + 1.5 * nar(n - 1, 1)) / hv
+        out.append(S.cat([first, inner, last], d))
+    return tuple(out)

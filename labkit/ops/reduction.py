@@ -384,6 +384,9 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     """Vector p-norm over ``dim`` (all elements when None); 'fro' is the 2-norm."""
     from .elementwise import abs as _abs
     x = to_float(_t(input))
+    if p == "nuc":                               # the nuclear norm of matrices
+        from .. import linalg
+        return linalg.matrix_norm(x, "nuc", (-2, -1) if dim is None else dim, keepdim)
     if p == "fro" or p == 2 or p is None:
         return Norm2.apply(x, dims_arg(dim, x.ndim), keepdim)
     if p == float("inf"):
