@@ -77,7 +77,8 @@ def __getattr__(name):
     # Lazy submodules keep `import labkit` fast and the import order one-way.
     import importlib
     if name in ("nn", "optim", "utils", "datasets", "graph", "viz", "interop", "exercises",
-                "serialization", "linalg", "special", "fft", "signal"):
+                "serialization", "linalg", "backends", "onnx", "compiler", "special", "fft",
+                "signal"):
         return importlib.import_module(f"{__name__}.{name}")
     if name in ("pinverse", "cholesky"):          # torch's older spellings (positional args)
         from .ops import extra
@@ -87,6 +88,12 @@ def __getattr__(name):
         return getattr(la, {"inverse": "inv", "pinverse": "pinv"}.get(name, name))
     if name in ("save", "load"):
         return getattr(importlib.import_module(f"{__name__}.serialization"), name)
+    if name == "compile":
+        return importlib.import_module(f"{__name__}.compiler").compile
+    if name in ("use_deterministic_algorithms", "are_deterministic_algorithms_enabled",
+                "is_deterministic_algorithms_warn_only_enabled", "set_float32_matmul_precision",
+                "get_float32_matmul_precision"):
+        return getattr(importlib.import_module(f"{__name__}.backends"), name)
     if name == "warmup":
         return importlib.import_module(f"{__name__}.warmup").warmup
     raise AttributeError(f"module 'labkit' has no attribute '{name}'")

@@ -42,93 +42,18 @@ from .autograd import function as _F
 from .autograd.function import AccumulateGrad
 from .tensor import Tensor
 
-__all__ = ["trace", "record", "Tape", "check_ops", "summarize", "capture_source", "RULES"]
+__all__ = ["trace", "record", "Tape", "check_ops", "summarize", "capture_source", "rule_words"]
 
 MAX_VALUES = 64
 
-# The local derivative of each primitive, in words (shown by the graph view and the stepper).
-RULES = {
-    "Add": "d(a+b)/da = 1, d(a+b)/db = 1: the gradient passes through unchanged",
-    "Sub": "d(a-b)/da = 1, d(a-b)/db = -1",
-    "Mul": "d(a*b)/da = b, d(a*b)/db = a: each input gets the gradient times the other input",
-    "Div": "d(a/b)/da = 1/b, d(a/b)/db = -a/b^2",
-    "Pow": "d(a^n)/da = n*a^(n-1), d(a^n)/dn = a^n*ln(a)",
-    "Neg": "d(-a)/da = -1",
-    "Exp": "d(e^a)/da = e^a (the output itself)",
-    "Log": "d(ln a)/da = 1/a",
-    "Log1p": "d(ln(1+a))/da = 1/(1+a)",
-    "Expm1": "d(e^a - 1)/da = e^a",
-    "Sqrt": "d(sqrt a)/da = 1/(2 sqrt a)",
-    "Rsqrt": "d(a^-1/2)/da = -1/2 a^-3/2",
-    "Sin": "d(sin a)/da = cos a",
-    "Cos": "d(cos a)/da = -sin a",
-    "Tanh": "d(tanh a)/da = 1 - tanh(a)^2",
-    "Sigmoid": "d(s(a))/da = s(a) * (1 - s(a))",
-    "Relu": "d(relu a)/da = 1 where a > 0, else 0",
-    "Abs": "d|a|/da = sign(a)",
-    "Clamp": "gradient passes where min <= a <= max, 0 where clamped",
-    "Maximum": "the gradient goes to the larger input (split on ties)",
-    "Minimum": "the gradient goes to the smaller input (split on ties)",
-    "Where": "the gradient goes to whichever input was selected",
-    "Sum": "d(sum a)/da_i = 1: the gradient is copied to every summed element",
-    "Mean": "d(mean a)/da_i = 1/n",
-    "Prod": "d(prod a)/da_i = product of the other elements",
-    "MaxMinDim": "only the selected (max/min) element receives the gradient",
-    "AMaxMin": "the max/min element(s) receive the gradient, split between ties",
-    "Var": "d(var a)/da_i = 2 (a_i - mean) / (n - correction)",
-    "Norm2": "d||a||/da = a / ||a||",
-    "Logsumexp": "d(logsumexp a)/da = softmax(a)",
-    "Cumsum": "the gradient of a cumulative sum is the reversed cumulative sum of the gradient",
-    "MatMul": "d(A@B)/dA = G @ B^T, d(A@B)/dB = A^T @ G",
-    "Einsum": "each operand's gradient is an einsum of the output gradient with the others",
-    "Softmax": "dy/dx = y * (g - sum(g*y)): the softmax Jacobian applied to the gradient",
-    "LogSoftmax": "dy/dx = g - softmax(x) * sum(g)",
-    "Reshape": "reshape the gradient back to the input's shape",
-    "Permute": "permute the gradient back with the inverse permutation",
-    "Expand": "sum the gradient over the broadcast (expanded) dimensions",
-    "Repeat": "sum the gradient over the repeated copies",
-    "Cat": "split the gradient back into the concatenated pieces",
-    "Stack": "unstack the gradient back into the stacked pieces",
-    "Index": "scatter the gradient back to the indexed positions (zeros elsewhere)",
-    "IndexPut": "the overwritten positions get no gradient; the written values get theirs",
-    "Gather": "scatter-add the gradient back to the gathered positions",
-    "Scatter": "the written positions pass the gradient to the source",
-    "MaskedFill": "filled positions get no gradient",
-    "Flip": "flip the gradient back",
-    "Roll": "roll the gradient back",
-    "Tri": "the zeroed triangle gets no gradient",
-    "Clone": "the gradient passes through unchanged",
-    "To": "the gradient is converted back to the input's dtype",
-    "Lerp": "d/da = 1-w, d/db = w, d/dw = b-a",
-    "Addcmul": "d/da = 1, d/db = v*c, d/dc = v*b",
-    "AccumulateGrad": "adds the incoming gradient into the leaf's .grad",
-    # fused nn ops (labkit.nn.functional)
-    "Linear": "y = x W^T + b: dx = G W, dW = G^T x, db = sum of G over the batch",
-    "Conv2d": "dx = transposed convolution of G with the kernels; dW = correlation of x with G; "
-              "db = sum of G",
-    "ConvTranspose2d": "the gradient of a transposed convolution is a convolution (and vice versa)",
-    "Unfold": "fold (sum) the gradient patches back onto the image",
-    "MaxPool2d": "only the max element of each window receives the gradient",
-    "AvgPool2d": "each element of a window receives G / (window size)",
-    "BatchNorm": "normalised over the batch: dx = (G - mean(G) - x_hat * mean(G * x_hat)) / std",
-    "LayerNorm": "normalised over the features: dx = (G - mean(G) - x_hat * mean(G * x_hat)) / std",
-    "GroupNorm": "normalised over each group: as LayerNorm, within the group",
-    "Dropout": "dropped elements get 0, kept ones G / (1 - p)",
-    "Embedding": "scatter-add G into the rows of the table that were looked up",
-    "CrossEntropy": "d loss / d logits = (softmax(logits) - one_hot(target)) / N",
-    "NLLLoss": "d loss / d logp = -1/N at the target class, 0 elsewhere",
-    "BinaryCrossEntropy": "d loss / dp = (p - y) / (p (1 - p)) / N",
-    "BCEWithLogits": "d loss / d logit = (sigmoid(logit) - y) / N",
-    "LeakyReLU": "1 where x > 0, the negative slope elsewhere",
-    "ELU": "1 where x > 0, alpha * e^x elsewhere",
-    "GELU": "d(x Phi(x))/dx = Phi(x) + x phi(x)",
-    "SiLU": "d(x s(x))/dx = s(x) (1 + x (1 - s(x)))",
-    "Softplus": "d softplus(x)/dx = sigmoid(x)",
-    "Mish": "d(x tanh(softplus x))/dx = tanh(sp) + x sigmoid(x) (1 - tanh(sp)^2)",
-    "Hardtanh": "1 inside [min, max], 0 outside",
-    "LogSigmoid": "d log s(x)/dx = 1 - s(x)",
-    "ConstantPad": "crop the gradient back to the unpadded region",
-}
+# The local derivative of each primitive, in words (the graph view and the stepper show it): each
+# Function carries its own (``Exp.derivative``); the leaves' sink has this one.
+ACCUMULATE_WORDS = "adds the incoming gradient into the leaf's .grad"
+
+
+def rule_words(fn):
+    """The words for Function ``fn``'s local derivative (``fn.derivative``), or None."""
+    return None if fn is None else fn.derivative
 
 
 def capture_source(enabled=True):
@@ -250,7 +175,7 @@ def trace(*tensors, params=None, stats=True):
             d = {"id": node_id(n), "kind": "param" if name else "leaf", "label": name or "leaf",
                  "op": "AccumulateGrad", "shape": shape,
                  "dtype": str(var._np.dtype) if var is not None else None, "requires_grad": True,
-                 "source": None, "rule": RULES["AccumulateGrad"],
+                 "source": None, "rule": ACCUMULATE_WORDS,
                  "value": summarize(var._np) if (stats and var is not None) else None,
                  "grad": summarize(var._grad._np) if (stats and var is not None and
                                                       var._grad is not None) else None}
@@ -261,7 +186,7 @@ def trace(*tensors, params=None, stats=True):
             fname = n._fn.__name__ if n._fn is not None else type(n).__name__
             d = {"id": node_id(n), "kind": "op", "label": n.name(), "op": fname,
                  "shape": shape, "dtype": dtype, "requires_grad": True,
-                 "source": _source(n.source), "rule": RULES.get(fname),
+                 "source": _source(n.source), "rule": rule_words(n._fn),
                  "value": summarize(t._np) if (stats and t is not None) else None,
                  "grad": summarize(t._grad._np) if (stats and t is not None and
                                                     t._grad is not None) else None}
@@ -331,7 +256,7 @@ class Tape:
                              "inputs": ins, "outputs": out_ids,
                              "source": _source(node.source if node is not None and node.source
                                                else _F.user_frame_location()),
-                             "rule": RULES.get(cls.__name__)})
+                             "rule": cls.derivative})
 
     def _on_backward(self, node, grads_out, grads_in):
         if type(node) is AccumulateGrad:
@@ -343,7 +268,7 @@ class Tape:
             self.backward.append({"step": len(self.backward), "node": node_id(node),
                                   "op": "AccumulateGrad", "label": "AccumulateGrad",
                                   "outputs": [tid], "grad_outputs": [summarize(g)],
-                                  "inputs": [], "grad_inputs": [], "rule": RULES["AccumulateGrad"]})
+                                  "inputs": [], "grad_inputs": [], "rule": ACCUMULATE_WORDS})
             return
         outs = self._node_out.get(id(node), [])
         ins = self._node_in.get(id(node), [None] * len(node.next_functions))
@@ -354,7 +279,7 @@ class Tape:
             "inputs": ins,
             "grad_inputs": [summarize(g._np if isinstance(g, Tensor) else g) if g is not None else None
                             for g in grads_in],
-            "rule": RULES.get(fname)})
+            "rule": rule_words(node._fn)})
         for tid, g in zip(outs, grads_out):
             if g is not None and tid in self._info:
                 self._info[tid]["grad"] = summarize(g)

@@ -22,7 +22,6 @@ from .tensor import Tensor, _make
 __all__ = ["inv", "det", "slogdet", "solve", "lstsq", "pinv", "norm", "vector_norm",
            "matrix_norm", "svd", "svdvals", "eigh", "eigvalsh", "qr", "cholesky"]
 
-_mT = lambda a: np.swapaxes(a, -1, -2)  # noqa: E731
 
 
 def _square(name, A):
@@ -48,6 +47,7 @@ def _lapack(name, fn, *args):
 
 class Inv(Function):
     raw = True
+    derivative = "d(A^-1) = -A^-1 dA A^-1: the gradient is -A^-T G A^-T"
     node_name = "LinalgInvExBackward0"
 
     @staticmethod
@@ -59,7 +59,7 @@ class Inv(Function):
     @staticmethod
     def backward(ctx, g):
         (Ai,) = ctx.saved_tensors
-        return -_mT(Ai) @ g @ _mT(Ai)
+        return -Ai.mT @ g @ Ai.mT
 
 
 def inv(A):
@@ -70,18 +70,19 @@ def inv(A):
 
 class Det(Function):
     raw = True
+    derivative = "d det(A)/dA = det(A) A^-T"
     node_name = "LinalgDetBackward0"
 
     @staticmethod
     def forward(ctx, A):
-        d = np.linalg.det(A).astype(A.dtype)
+        d = np.asarray(np.linalg.det(A).astype(A.dtype))
         ctx.save_for_backward(A, d)
-        return np.asarray(d)
+        return d
 
     @staticmethod
     def backward(ctx, g):
         A, d = ctx.saved_tensors
-        return (g * d)[..., None, None] * _mT(_lapack("det", np.linalg.inv, A))
+        return (g * d)[..., None, None] * Inv.call(ctx, A).mT
 
 
 def det(A):
@@ -92,6 +93,7 @@ def det(A):
 
 class Slogdet(Function):
     raw = True
+    derivative = "d log|det A|/dA = A^-T (the sign has no gradient)"
     node_name = "LinalgSlogdetBackward0"
 
     @staticmethod
@@ -108,7 +110,7 @@ class Slogdet(Function):
         (A,) = ctx.saved_tensors
         if g_logabs is None:
             return None
-        return g_logabs[..., None, None] * _mT(_lapack("slogdet", np.linalg.inv, A))
+        return g_logabs[..., None, None] * Inv.call(ctx, A).mT
 
 
 _SlogdetResult = namedtuple("slogdet", ["sign", "logabsdet"])
@@ -128,23 +130,27 @@ def logdet(A):
 
 class Solve(Function):
     raw = True
+    derivative = "X = A^-1 B: dB = A^-T G, dA = -dB X^T"
     node_name = "LinalgSolveExBackward0"
 
     @staticmethod
     def forward(ctx, A, B, vec):
         Bm = B[..., None] if vec else B
         X = _lapack("solve", np.linalg.solve, A, Bm)
+        X = X[..., 0] if vec else X
         ctx.save_for_backward(A, X)
         ctx.vec = vec
-        return X[..., 0] if vec else X
+        return X
 
     @staticmethod
     def backward(ctx, g):
         A, X = ctx.saved_tensors
-        gm = g[..., None] if ctx.vec else g
-        gB = _lapack("solve", np.linalg.solve, _mT(A), gm)
-        gA = -gB @ _mT(X)
-        return gA, (gB[..., 0] if ctx.vec else gB), None
+        xp = ctx.xp
+        gm = xp.expand_dims(g, -1) if ctx.vec else g
+        Xm = xp.expand_dims(X, -1) if ctx.vec else X
+        gB = Solve.call(ctx, A.mT, gm, False)
+        gA = -gB @ Xm.mT
+        return gA, (xp.squeeze(gB, -1) if ctx.vec else gB), None
 
 
 def solve(A, B, *, left=True):
@@ -287,19 +293,68 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
     return vector_norm(A, ord, dim, keepdim, dtype=dtype)
 
 
+class _Eigh(Function):
+    """Eigenvalues and eigenvectors of symmetric matrices, both differentiable: the rules of
+    ``eigvalsh`` and ``svdvals`` use it, so that their gradients can be differentiated again."""
+    raw = True
+    derivative = ("dA = Q (diag(G_w) + F * (Q^T G_Q)) Q^T with F_ij = 1 / (w_j - w_i): the "
+                  "eigenvector part needs distinct eigenvalues")
+    node_name = "LinalgEighBackward0"
+
+    @staticmethod
+    def forward(ctx, A, UPLO):
+        w, Q = np.linalg.eigh(A, UPLO=UPLO)
+        w, Q = w.astype(A.dtype), Q.astype(A.dtype)
+        ctx.save_for_backward(w, Q)
+        ctx.set_materialize_grads(False)
+        return w, Q
+
+    @staticmethod
+    def backward(ctx, gw, gQ):
+        w, Q = ctx.saved_tensors
+        xp = ctx.xp
+        n = Q.shape[-1]
+        eye = np.eye(n, dtype=bool)
+        inner = 0
+        if gw is not None:
+            inner = gw[..., None] * xp.astype(xp.asarray(eye), Q.dtype)
+        if gQ is not None:
+            gap = w[..., None, :] - w[..., :, None]
+            F = xp.where(eye, 0.0, 1 / xp.where(eye, 1.0, gap))
+            inner = inner + F * (Q.mT @ gQ)
+        return Q @ inner @ Q.mT, None
+
+
 class SvdVals(Function):
     raw = True
+    derivative = "d s_k/dA = u_k v_k^T (distinct singular values)"
     node_name = "LinalgSvdBackward0"
 
     @staticmethod
     def forward(ctx, A):
         U, S, Vh = np.linalg.svd(A, full_matrices=False)
-        ctx.save_for_backward(U, Vh)
-        return S.astype(A.dtype)
+        S = S.astype(A.dtype)
+        ctx.save_for_backward(A, S, U, Vh)
+        return S
 
     @staticmethod
     def backward(ctx, g):
-        U, Vh = ctx.saved_tensors
+        """The singular vectors from the eigenvectors of A^T A (or A A^T), which ``_Eigh`` can
+        differentiate: any order of derivative (distinct, non-zero singular values)."""
+        A, S = ctx.saved_tensors[:2]
+        xp = ctx.xp
+        m, n = A.shape[-2:]
+        if m >= n:
+            V = xp.flip(_Eigh.call(ctx, A.mT @ A, "L")[1], -1)       # descending, as S
+            U = (A @ V) / S[..., None, :]
+        else:
+            U = xp.flip(_Eigh.call(ctx, A @ A.mT, "L")[1], -1)
+            V = (A.mT @ U) / S[..., None, :]
+        return (U * g[..., None, :]) @ V.mT
+
+    @staticmethod
+    def fused_backward(ctx, g):
+        U, Vh = ctx.saved_tensors[2:]
         return (U * g[..., None, :]) @ Vh
 
 
@@ -310,18 +365,27 @@ def svdvals(A):
 
 class EigvalsH(Function):
     raw = True
+    derivative = "d lambda_k/dA = q_k q_k^T (symmetric: Q diag(G) Q^T)"
     node_name = "LinalgEighBackward0"
 
     @staticmethod
     def forward(ctx, A, UPLO):
         w, Q = np.linalg.eigh(A, UPLO=UPLO)
-        ctx.save_for_backward(Q)
+        ctx.save_for_backward(A, Q)
+        ctx.UPLO = UPLO
         return w.astype(A.dtype)
 
     @staticmethod
     def backward(ctx, g):
-        (Q,) = ctx.saved_tensors
-        return (Q * g[..., None, :]) @ _mT(Q), None
+        """With the eigenvectors from ``_Eigh`` (differentiable): any order of derivative."""
+        A = ctx.saved_tensors[0]
+        Q = _Eigh.call(ctx, A, ctx.UPLO)[1]
+        return (Q * g[..., None, :]) @ Q.mT, None
+
+    @staticmethod
+    def fused_backward(ctx, g):
+        Q = ctx.saved_tensors[1]
+        return (Q * g[..., None, :]) @ Q.mT, None
 
 
 def eigvalsh(A, UPLO="L"):
@@ -333,6 +397,7 @@ def eigvalsh(A, UPLO="L"):
 
 class Cholesky(Function):
     raw = True
+    derivative = "dA = L^-T Phi(L^T G) L^-1, symmetrised (Phi: lower triangle, half diagonal)"
     node_name = "LinalgCholeskyExBackward0"
 
     @staticmethod
@@ -344,11 +409,12 @@ class Cholesky(Function):
     @staticmethod
     def backward(ctx, g):
         (L,) = ctx.saved_tensors
-        phi = np.tril(_mT(L) @ g)
-        phi[..., np.arange(L.shape[-1]), np.arange(L.shape[-1])] *= 0.5
-        Linv = np.linalg.inv(L)
-        gA = _mT(Linv) @ phi @ Linv
-        return 0.5 * (gA + _mT(gA))
+        xp = ctx.xp
+        n = L.shape[-1]
+        phi = xp.tril(L.mT @ g) * xp.astype(xp.asarray(1 - 0.5 * np.eye(n)), g.dtype)
+        Linv = Inv.call(ctx, L)
+        gA = Linv.mT @ phi @ Linv
+        return 0.5 * (gA + gA.mT)
 
 
 def cholesky(A, *, upper=False):

@@ -2,7 +2,7 @@
 ``values, indices = x.max(dim=1)`` or ``x.max(dim=1).indices``."""
 from collections import namedtuple
 
-__all__ = ["max", "min", "sort", "topk", "kthvalue", "median", "aminmax"]
+__all__ = ["max", "min", "sort", "topk", "kthvalue", "median", "aminmax", "histogram"]
 
 
 def _make(name, fields):
@@ -22,3 +22,4 @@ topk = _make("topk", ["values", "indices"])
 kthvalue = _make("kthvalue", ["values", "indices"])
 median = _make("median", ["values", "indices"])
 aminmax = _make("aminmax", ["min", "max"])
+histogram = _make("histogram", ["hist", "bin_edges"])

@@ -24,14 +24,26 @@ Safety
 * Loading never executes code: safetensors holds only raw numbers and JSON. Pickle-based files
   (PyTorch's ``torch.save`` ``.pt``/``.pth``, zip or legacy format) are recognised and refused
   with an explanation and a conversion recipe: unpickling a file can run arbitrary code.
-* Saving to a path is atomic: the bytes go to a temporary file in the same directory, which is
-  flushed, fsync'ed and then renamed over the target with ``os.replace``. A crash or an error
-  midway leaves the previous checkpoint untouched and no temporary file behind.
-* Truncated or corrupted files raise a ``ValueError`` naming the file and what is wrong.
+* Saving to a path is atomic: the bytes go to a temporary file in the same directory
+  (``.<name>.<pid>.<random>.tmp``), which is flushed, fsync'ed and then renamed over the target
+  with ``os.replace``. An error midway leaves the previous checkpoint untouched and removes the
+  temporary file; a process killed midway leaves it, and the next save to the same target
+  removes it (a temporary file whose process is still running is left alone).
+* The file gets the usual permissions: a new file ``0666`` minus the umask (``0644`` typically),
+  an overwritten file keeps its mode. Saving through a symbolic link writes the file the link
+  points to and keeps the link.
+* Truncated or corrupted files, and crafted ``labkit.structure`` metadata, raise a
+  ``ValueError`` naming the file and what is wrong.
+* bfloat16 tensors (e.g. in a Hugging Face ``.safetensors`` file) load as float32: labkit has no
+  bfloat16 dtype, and every bfloat16 value is exactly a float32 value (its upper 16 bits), so
+  nothing is lost. Other dtypes labkit lacks (float8 ...) raise a ValueError naming them.
 """
+import errno
+import glob
 import json
 import math
 import os
+import re
 import pickle
 import struct
 import tempfile
@@ -188,18 +200,24 @@ def save(obj, f, pickle_module=None, pickle_protocol=None, _use_new_zipfile_seri
     if hasattr(f, "write") and not isinstance(f, (str, os.PathLike)):
         _write_bytes(f, data)
         return
-    path = os.fspath(f)
-    directory = os.path.dirname(os.path.abspath(path))
+    path = os.path.realpath(os.fspath(f))     # through a symlink: write the file it points to
+    directory = os.path.dirname(path)
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"labkit.save: the directory {directory!r} does not exist "
                                 f"(create it first, e.g. os.makedirs({directory!r}, "
                                 f"exist_ok=True))")
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".",
-                               suffix=".tmp")
+    base = os.path.basename(path)
+    _remove_stale_temps(directory, base)
+    mode = _mode_for(path)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{base}.{os.getpid()}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
             _write_bytes(fh, data)
             fh.flush()
+            try:
+                os.fchmod(fh.fileno(), mode)
+            except (AttributeError, OSError):   # pragma: no cover - e.g. Windows
+                pass
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
@@ -209,6 +227,57 @@ def save(obj, f, pickle_module=None, pickle_protocol=None, _use_new_zipfile_seri
             pass
         raise
     _fsync_dir(directory)
+
+
+def _umask():
+    try:                                       # Linux: read it without changing it
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)                     # elsewhere: the classic set-and-restore
+    os.umask(mask)
+    return mask
+
+
+def _mode_for(path):
+    """An overwritten file keeps its permission bits; a new one gets 0o666 minus the umask."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+def _pid_alive(pid):
+    if pid == os.getpid():
+        return False                           # our own saves run one at a time per target
+    if os.name == "nt":                        # os.kill(pid, 0) would signal it there: keep it
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError as e:                       # EPERM: it exists, owned by someone else
+        return e.errno == errno.EPERM
+    return True
+
+
+def _remove_stale_temps(directory, base):
+    """Remove temporary files left by saves of ``base`` that were killed midway."""
+    pattern = re.compile(r"^\." + re.escape(base) + r"\.(?:(\d+)\.)?[^.]+\.tmp$")
+    for cand in glob.glob(os.path.join(glob.escape(directory), "." + glob.escape(base) +
+                                       ".*.tmp")):
+        m = pattern.match(os.path.basename(cand))
+        if m is None:
+            continue
+        if m.group(1) is not None and _pid_alive(int(m.group(1))):
+            continue                           # another process is saving right now
+        try:
+            os.unlink(cand)
+        except OSError:
+            pass
 
 
 def _fsync_dir(directory):
@@ -291,46 +360,85 @@ def _parse_header(raw, name):
     return header, expected
 
 
-def _decode(node, tensors, name, objs):
+_MAX_DEPTH = 200                      # nesting of the saved structure (a state dict needs ~4)
+_DICT_KINDS = ("dict", "OrderedDict", "Counter")
+
+
+def _corrupt(name, what):
+    return ValueError(f"{name} is corrupted: its labkit structure metadata {what}")
+
+
+def _decode(node, tensors, name, objs, depth=0):
+    """Rebuild the saved object from its JSON ``node``, validating every node."""
+    if depth > _MAX_DEPTH:
+        raise _corrupt(name, f"is nested more than {_MAX_DEPTH} levels deep")
     if isinstance(node, list):
-        return [_decode(v, tensors, name, objs) for v in node]
-    if not isinstance(node, dict):
+        return [_decode(v, tensors, name, objs, depth + 1) for v in node]
+    if node is None or isinstance(node, (bool, int, float, str)):
         return node
-    if "__tensor__" in node:
-        key = node["__tensor__"]
-        if key not in objs:
-            if key not in tensors:
-                raise ValueError(f"{name} is corrupted: its structure refers to a tensor "
-                                 f"{key!r} that the file does not contain")
-            t = _make(tensors[key])
-            if node.get("requires_grad"):
+    if not isinstance(node, dict):
+        raise _corrupt(name, f"holds a {type(node).__name__}")
+    tags = [k for k in ("__tensor__", "__ndarray__", "__tuple__", "__set__", "__float__",
+                        "__dtype__", "__dict__") if k in node]
+    if len(tags) != 1:
+        raise _corrupt(name, f"has an unknown entry: {sorted(map(str, node))}")
+    tag, value = tags[0], node[tags[0]]
+    if tag in ("__tensor__", "__ndarray__"):
+        if not isinstance(value, str) or value not in tensors:
+            raise _corrupt(name, f"refers to a tensor {value!r} that the file does not "
+                                 f"contain")
+        if tag == "__ndarray__":
+            return tensors[value]
+        if value not in objs:
+            t = _make(tensors[value])
+            if node.get("requires_grad") is True:
+                if t._np.dtype.kind != "f":
+                    raise _corrupt(name, f"asks for requires_grad on the {t.dtype} tensor "
+                                         f"{value!r}")
                 t.requires_grad_(True)
-            objs[key] = t
-        return objs[key]
-    if "__ndarray__" in node:
-        return tensors[node["__ndarray__"]]
-    if "__tuple__" in node:
-        return tuple(_decode(v, tensors, name, objs) for v in node["__tuple__"])
-    if "__set__" in node:
-        return set(_decode(v, tensors, name, objs) for v in node["__set__"])
-    if "__float__" in node:
-        return float(node["__float__"])
-    if "__dtype__" in node:
-        return D.as_dtype(node["__dtype__"])
-    if "__dict__" in node:
-        items = [(_hashable(_decode(k, tensors, name, objs)), _decode(v, tensors, name, objs))
-                 for k, v in node["__dict__"]]
-        kind = node.get("type", "dict")
-        if kind == "OrderedDict":
-            return OrderedDict(items)
-        if kind == "Counter":
-            return Counter(dict(items))
-        return dict(items)
-    raise ValueError(f"{name} is corrupted: unknown entry in its structure: {sorted(node)}")
+            objs[value] = t
+        return objs[value]
+    if tag in ("__tuple__", "__set__"):
+        if not isinstance(value, list):
+            raise _corrupt(name, f"has a {tag} entry that is not a list")
+        items = [_decode(v, tensors, name, objs, depth + 1) for v in value]
+        if tag == "__tuple__":
+            return tuple(items)
+        try:
+            return set(items)
+        except TypeError:
+            raise _corrupt(name, "has a set of unhashable items") from None
+    if tag == "__float__":
+        if value not in ("inf", "-inf", "nan"):
+            raise _corrupt(name, f"has an invalid special float {value!r}")
+        return float(value)
+    if tag == "__dtype__":
+        try:
+            return D.as_dtype(value)
+        except (TypeError, ValueError, KeyError, AttributeError):
+            raise _corrupt(name, f"has an unknown dtype {value!r}") from None
+    kind = node.get("type", "dict")
+    if kind not in _DICT_KINDS or not isinstance(value, list) or \
+            not all(isinstance(kv, list) and len(kv) == 2 for kv in value):
+        raise _corrupt(name, "has a malformed dict entry")
+    items = []
+    for k, v in value:
+        key = _hashable(_decode(k, tensors, name, objs, depth + 1))
+        try:
+            hash(key)
+        except TypeError:
+            raise _corrupt(name, f"has an unhashable dict key of type "
+                                 f"{type(key).__name__}") from None
+        items.append((key, _decode(v, tensors, name, objs, depth + 1)))
+    if kind == "OrderedDict":
+        return OrderedDict(items)
+    if kind == "Counter":
+        return Counter(dict(items))
+    return dict(items)
 
 
 def _hashable(k):
-    return tuple(k) if isinstance(k, list) else k
+    return tuple(_hashable(v) for v in k) if isinstance(k, list) else k
 
 
 def _owned(arr):
@@ -382,14 +490,54 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=No
     header, expected = _parse_header(raw, name)
     if expected != size:
         _size_error(name, size, expected)
+    special = _special_dtypes(header, name)
     from safetensors import safe_open
     try:
         with safe_open(path, framework="np") as st:
             metadata = st.metadata() or {}
-            tensors = {k: _owned(st.get_tensor(k)) for k in st.keys()}
-    except Exception as e:              # SafetensorError, unsupported dtypes (e.g. bfloat16)
+            tensors = {k: _owned(st.get_tensor(k)) for k in st.keys() if k not in special}
+    except Exception as e:              # SafetensorError
         raise ValueError(f"{name} could not be read as safetensors: {e}") from None
+    if special:
+        with open(path, "rb") as fh:
+            for k in special:
+                start, end = header[k]["data_offsets"]
+                fh.seek(8 + n + start)
+                tensors[k] = _bf16_to_float32(fh.read(end - start), header[k], k, name)
     return _build(metadata, tensors, header, name)
+
+
+def _special_dtypes(header, name):
+    """Names of the bfloat16 tensors (loaded by hand as float32); other dtypes labkit lacks
+    raise here, before anything is read."""
+    special = []
+    for k, info in header.items():
+        if k == "__metadata__" or not isinstance(info, dict):
+            continue
+        dt = info.get("dtype")
+        if dt == "BF16":
+            special.append(k)
+        elif dt not in _SAFETENSORS_DTYPES:
+            raise ValueError(f"{name}: tensor {k!r} has dtype {dt}, which labkit does not "
+                             f"support (labkit has bool, uint8, int8/16/32/64 and "
+                             f"float16/32/64; bfloat16 loads as float32). Convert it where it "
+                             f"was made, e.g. in PyTorch: tensor.float()")
+    return special
+
+
+_SAFETENSORS_DTYPES = {"BOOL", "U8", "I8", "I16", "I32", "I64", "F16", "F32", "F64", "U16",
+                       "U32", "U64"}
+
+
+def _bf16_to_float32(raw, info, key, name):
+    """bfloat16 bytes -> float32 array: a bfloat16 is the upper half of a float32 (exact)."""
+    shape = tuple(info.get("shape", ()))
+    count = int(np.prod(shape, dtype=np.int64))
+    if len(raw) != 2 * count:
+        raise ValueError(f"{name} is corrupted: bfloat16 tensor {key!r} of shape {list(shape)} "
+                         f"has {len(raw)} bytes of data, expected {2 * count}")
+    bits = np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16
+    return bits.view(np.float32).reshape(shape).copy()
 
 
 def _size_error(name, size, expected):
@@ -408,11 +556,35 @@ def _load_bytes(data, name):
     header, expected = _parse_header(data[8:8 + n], name)
     if expected != len(data):
         _size_error(name, len(data), expected)
+    special = _special_dtypes(header, name)
     try:
-        tensors = {k: _owned(v) for k, v in st_load(data).items()}
+        if special:        # safetensors' NumPy loader cannot skip them: drop them from a copy
+            tensors = _load_bytes_without(data, n, header, special, st_load)
+        else:
+            tensors = {k: _owned(v) for k, v in st_load(data).items()}
+    except ValueError:
+        raise
     except Exception as e:
         raise ValueError(f"{name} could not be read as safetensors: {e}") from None
+    for k in special:
+        start, end = header[k]["data_offsets"]
+        tensors[k] = _bf16_to_float32(data[8 + n + start:8 + n + end], header[k], k, name)
     return _build(header.get("__metadata__") or {}, tensors, header, name)
+
+
+def _load_bytes_without(data, n, header, skip, st_load):
+    """Load every tensor of the safetensors bytes ``data`` except those named in ``skip``."""
+    keep = {k: v for k, v in header.items() if k != "__metadata__" and k not in skip}
+    body, offset, new_header = [], 0, {}
+    for k in sorted(keep, key=lambda k: keep[k]["data_offsets"][0]):
+        start, end = keep[k]["data_offsets"]
+        body.append(data[8 + n + start:8 + n + end])
+        new_header[k] = dict(keep[k], data_offsets=[offset, offset + end - start])
+        offset += end - start
+    raw = json.dumps(new_header).encode()
+    raw += b" " * (-len(raw) % 8)
+    blob = struct.pack("<Q", len(raw)) + raw + b"".join(body)
+    return {k: _owned(v) for k, v in st_load(blob).items()}
 
 
 def _build(metadata, tensors, header, name):
@@ -427,8 +599,10 @@ def _build(metadata, tensors, header, name):
                          f"this labkit reads format {FORMAT_VERSION}); upgrade labkit")
     try:
         structure = json.loads(metadata[STRUCTURE_KEY])
-    except json.JSONDecodeError as e:
+    except (json.JSONDecodeError, TypeError) as e:
         raise ValueError(f"{name} is corrupted: its labkit structure metadata is not valid JSON "
                          f"({e})") from None
+    except RecursionError:
+        raise _corrupt(name, "is nested too deeply") from None
     return _decode(structure, tensors, name, {})
 

@@ -280,11 +280,25 @@ def test_autograd_grad_unused_input_and_non_leaf_input():
     np.testing.assert_allclose(gu2.numpy(), [0.0])
 
 
-def test_create_graph_on_an_op_without_a_rule_is_refused_with_a_clear_message():
-    # (what create_graph=True supports is tested in test_higher_order.py)
+def test_create_graph_through_a_rule_written_with_numpy_is_refused_with_a_clear_message():
+    # (every built-in op supports create_graph=True: tests/test_higher_order.py)
+    class Cube(lk.autograd.Function):
+        raw = True
+
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 3
+
+        @staticmethod
+        def backward(ctx, g):
+            return np.full(np.shape(g), 3.0)        # built with NumPy (right at x = 1 only)
+
     x = lk.ones(2, requires_grad=True)
-    with pytest.raises(NotImplementedError, match="create_graph=True: ProdBackward0"):
-        lk.autograd.grad(x.prod(), x, create_graph=True)
+    (g,) = lk.autograd.grad(Cube.apply(x).sum(), x)
+    np.testing.assert_allclose(g.numpy(), [3.0, 3.0])
+    with pytest.raises(NotImplementedError, match="CubeBackward0 returned a ndarray"):
+        lk.autograd.grad(Cube.apply(x).sum(), x, create_graph=True)
 
 
 # ----------------------------------------------------------------------------- custom Function

@@ -6,16 +6,67 @@ output with one vectorised pass (forward: NaN; backward: NaN or Inf); the error 
 line that created the node.
 """
 import linecache
+import os
+import sys
 
 import numpy as np
-
-from . import function as F
 
 __all__ = ["detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled"]
 
 
+class _Anomaly:
+    enabled = False
+    check_nan = True
+
+
+_anomaly = _Anomaly()
+
+
+class _SourceCapture:
+    """Whether node creation records where in *user* code the op was called.
+
+    Off by default: it costs about a microsecond per op.  ``detect_anomaly`` turns it on (so a
+    NaN found in backward can name the forward line), and so do ``labkit.graph.capture_source(True)``
+    and ``labkit.graph.record()`` (the graph views show the line of each node).
+    """
+    enabled = False
+
+
+_source = _SourceCapture()
+_LABKIT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_is_lib_file = {}       # co_filename -> True when the file belongs to labkit (a small cache)
+
+
+def _in_labkit(filename):
+    r = _is_lib_file.get(filename)
+    if r is None:
+        r = _is_lib_file[filename] = os.path.abspath(filename).startswith(_LABKIT_DIR)
+    return r
+
+
+def _user_frame(depth):
+    """(code, lineno) of the first frame outside labkit, ``depth`` frames above the caller."""
+    f = sys._getframe(depth)
+    lib = _is_lib_file
+    while f is not None:
+        code = f.f_code
+        inside = lib.get(code.co_filename)
+        if inside is None:
+            inside = _in_labkit(code.co_filename)
+        if not inside:
+            return (code, f.f_lineno)
+        f = f.f_back
+    return None
+
+
+def user_frame_location():
+    """(filename, lineno, function) of the first stack frame outside labkit, or None."""
+    src = _user_frame(2)
+    return None if src is None else (src[0].co_filename, src[1], src[0].co_name)
+
+
 def is_anomaly_enabled():
-    return F._anomaly.enabled
+    return _anomaly.enabled
 
 
 def _bad_values(a, allow_inf=False):
@@ -46,21 +97,21 @@ def _where(src):
 def check_forward(ctx, outs):
     """NaN in an op's output.  Inf is allowed here: ``masked_fill(mask, -inf)`` before a softmax
     is intended, and an Inf that matters turns into NaN at a later op, which is then named."""
-    if not F._anomaly.check_nan:
+    if not _anomaly.check_nan:
         return
     for i, o in enumerate(outs):
         if _bad_values(o, allow_inf=True):
-            src = ctx.source or F.user_frame_location()
+            src = ctx.source or user_frame_location()
             raise RuntimeError(f"Function '{ctx._fn.__name__}' (forward) produced nan values in "
                                f"its output {i} (shape {list(o.shape)}).\n"
                                f"The op was called at: {_where(src)}")
 
 
 def check_backward(node, grads):
-    if not F._anomaly.check_nan:
+    if not _anomaly.check_nan:
         return
     for i, g in enumerate(grads):
-        arr = g._np if isinstance(g, F._Tensor) else g
+        arr = getattr(g, "_np", g)          # a Tensor's array, or the array itself
         bad = None if arr is None else _bad_values(np.asarray(arr))
         if bad:
             src = node.source
@@ -77,13 +128,13 @@ _source_before = [False]      # source capture setting to restore when anomaly m
 
 def _set_mode(enabled, check_nan):
     """Turn anomaly mode on/off; while on, nodes record the user's source line."""
-    if enabled and not F._anomaly.enabled:
-        _source_before[0] = F._source.enabled
-        F._source.enabled = True
-    elif not enabled and F._anomaly.enabled:
-        F._source.enabled = _source_before[0]
-    F._anomaly.enabled = bool(enabled)
-    F._anomaly.check_nan = bool(check_nan)
+    if enabled and not _anomaly.enabled:
+        _source_before[0] = _source.enabled
+        _source.enabled = True
+    elif not enabled and _anomaly.enabled:
+        _source.enabled = _source_before[0]
+    _anomaly.enabled = bool(enabled)
+    _anomaly.check_nan = bool(check_nan)
 
 
 class detect_anomaly:
@@ -99,7 +150,7 @@ class detect_anomaly:
         self.check_nan = check_nan
 
     def __enter__(self):
-        self._prev = (F._anomaly.enabled, F._anomaly.check_nan)
+        self._prev = (_anomaly.enabled, _anomaly.check_nan)
         _set_mode(True, self.check_nan)
         return self
 
@@ -121,7 +172,7 @@ class set_detect_anomaly(detect_anomaly):
     """``set_detect_anomaly(True)`` turns anomaly mode on now (or for a ``with`` block)."""
 
     def __init__(self, mode, check_nan=True):
-        self._prev = (F._anomaly.enabled, F._anomaly.check_nan)
+        self._prev = (_anomaly.enabled, _anomaly.check_nan)
         self.mode, self.check_nan = bool(mode), check_nan
         _set_mode(self.mode, check_nan)
 

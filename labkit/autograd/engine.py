@@ -12,6 +12,8 @@ import sys
 import numpy as np
 
 from . import function as F
+from . import grad_mode
+from .anomaly import check_backward
 from .function import AccumulateGrad
 
 
@@ -109,13 +111,11 @@ def run_backward(roots, retain_graph=False, capture=None, accumulate=True, only_
     AccumulateGrad nodes allowed to accumulate (``backward(inputs=...)``).
 
     ``create_graph``: the gradients are Tensors on a new graph (higher-order gradients): each
-    node runs its differentiable rule (``higher.py``), gradients are unbroadcast with Tensor ops,
-    a leaf's ``.grad`` gets a ``grad_fn``, and the graph is kept (``retain_graph`` defaults to
-    ``create_graph`` in PyTorch).  The walk is the same.
+    node runs the same ``backward`` rule with Tensors (``_call_graph``), gradients are unbroadcast
+    with Tensor ops, a leaf's ``.grad`` gets a ``grad_fn``, and the graph is kept
+    (``retain_graph`` defaults to ``create_graph`` in PyTorch).  The walk is the same.
     """
     if create_graph:
-        from . import higher
-        higher.ensure_rules()
         roots = [(n, nr, g if isinstance(g, F._Tensor) else F._make(g, False, None, 0))
                  for n, nr, g in roots]
         call, fit, accumulate_into = _call_graph, _fit_graph, _accumulate_graph
@@ -163,7 +163,6 @@ def run_backward(roots, retain_graph=False, capture=None, accumulate=True, only_
                 if r is not None:
                     in_grads = tuple(r)
         if anomaly:
-            from .anomaly import check_backward
             check_backward(node, in_grads)
         if observers:
             for ob in observers:
@@ -216,11 +215,11 @@ def _call_backward(node, grads, retain_graph):
             g = grads[0]
             if g is None:
                 return (None,) * len(node.next_functions)
-            out = fn.backward(node, g)
+            out = fn._backward_arrays(node, g)
         else:
             if node.materialize_grads:
                 grads = [np.zeros(1, dtype=np.float32) if g is None else g for g in grads]
-            out = fn.backward(node, *grads)
+            out = fn._backward_arrays(node, *grads)
     else:
         tg = []
         for g in grads:
@@ -277,16 +276,99 @@ def _accumulate(node, g):
 
 # ------------------------------------------------------------------ create_graph=True
 def _call_graph(node, grads, retain_graph):
-    from . import higher
-    return _one_per_input(node, higher.call(node, grads))
+    """Run ``node``'s backward rule with Tensors (grad mode on), so the gradient is a graph.
+
+    Built-in (``raw``) Functions run the very rule an ordinary backward runs; only what it sees
+    changes: Tensor gradients, ``ctx.saved_tensors`` as tensors on the graph (``_graph_saved``)
+    and ``ctx.xp`` the Tensors' array namespace."""
+    fn = node._fn
+    if node._freed:
+        node.saved_tensors                          # raises the "backward a second time" error
+    with grad_mode.enable_grad():
+        if not fn.raw:
+            out = fn.backward(node, *grads)
+        else:
+            live = next((g for g in grads if g is not None), None)
+            if live is None:
+                return (None,) * len(node.next_functions)
+            if node._n_out > 1 and node.materialize_grads:
+                zero = F._make(np.zeros(1, dtype=live._np.dtype), False, None, 0)
+                grads = [zero if g is None else g for g in grads]
+            raw_saved = node._saved
+            node.xp = live.__array_namespace__()
+            if raw_saved is not None:
+                node._saved = _graph_saved(node, raw_saved)
+            try:
+                out = fn.backward(node, *grads)
+            finally:
+                node._saved = raw_saved
+                del node.xp
+    out = _one_per_input(node, out if isinstance(out, tuple) else (out,))
+    for g, need in zip(out, node.needs_input_grad):
+        if need and g is not None and not isinstance(g, F._Tensor):
+            raise NotImplementedError(
+                f"create_graph=True: the backward rule of {node.name()} returned a "
+                f"{type(g).__name__}, not a Tensor, so its gradient cannot be differentiated: "
+                f"write the rule with operators and ctx.xp functions (see labkit/autograd/"
+                f"function.py), not NumPy calls.")
+    return out
+
+
+def _graph_saved(node, saved):
+    """What a rule sees as ``ctx.saved_tensors`` with ``create_graph=True``: each saved array
+    that was one of the op's inputs or outputs, as that tensor on the graph; any other array as
+    a constant tensor; non-arrays (numbers, None) as they are."""
+    src = {i: j for _, _, i, j in node._saved_vc or ()}
+    out = []
+    for i, a in enumerate(saved):
+        j = src.get(i)
+        if type(a) is not np.ndarray and (j is None or not isinstance(a, np.generic)):
+            out.append(a)
+            continue
+        if j is None:
+            out.append(F._make(a, False, None, 0))
+        elif j >= 0:
+            out.append(_saved_input(node, j, a))
+        else:
+            out.append(F._make(a, a.dtype.kind == "f", node if a.dtype.kind == "f" else None, ~j))
+    return tuple(out)
+
+
+def _saved_input(node, i, arr):
+    """The forward input ``i`` of ``node`` as a Tensor on the graph (its value: ``arr``)."""
+    fn, nr = node.next_functions[i]
+    if fn is None:                                  # a constant: needs no gradient
+        return F._make(arr, False, None, 0)
+    if type(fn) is AccumulateGrad:
+        leaf = fn.variable
+        if leaf is not None and leaf._np is arr:
+            return leaf
+        t = F._make(arr, True, None, 0)
+        t._accum = fn                               # gradients reach the same leaf
+        return t
+    return F._make(arr, True, fn, nr)
+
+
+def sum_to(g, shape):
+    """Tensor version of ``unbroadcast``: sum ``g`` down to ``shape``."""
+    shape = tuple(shape)
+    if tuple(g.shape) == shape:
+        return g
+    nd = g.ndim - len(shape)
+    if nd < 0:
+        return g.expand(shape)
+    axes = tuple(range(nd)) + tuple(i + nd for i, s in enumerate(shape)
+                                    if s == 1 and g.shape[i + nd] != 1)
+    if axes:
+        g = g.sum(dim=axes, keepdim=True)
+    return g.reshape(shape) if nd else g
 
 
 def _fit_graph(g, meta, node):
-    from . import higher
     if not isinstance(g, F._Tensor):
         g = F._make(np.asarray(g), False, None, 0)
     shape, dtype = meta
-    g = higher.sum_to(g, shape)
+    g = sum_to(g, shape)
     if g._np.dtype != dtype:
         g = g.type_as(F._make(np.zeros((), dtype), False, None, 0))
     return g
@@ -301,7 +383,5 @@ def _accumulate_graph(node, g):
             r = hook(g)
             if r is not None:
                 g = r
-    shape = var._np.shape
-    from . import higher
-    g = higher.sum_to(g, shape)
+    g = sum_to(g, var._np.shape)
     var._grad = g if var._grad is None else var._grad + g

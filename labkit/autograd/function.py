@@ -2,89 +2,55 @@
 
 Every differentiable op is a subclass of :class:`Function` with two static methods::
 
-    class Exp(Function):
+    class Sin(Function):
+        raw = True
+        derivative = "d(sin a)/da = cos a"          # in words, for the graph view
+
         @staticmethod
         def forward(ctx, x):              # x: a NumPy array (built-in ops work on raw arrays)
-            y = np.exp(x)
-            ctx.save_for_backward(y)
-            return y
+            ctx.save_for_backward(x)
+            return np.sin(x)
 
         @staticmethod
-        def backward(ctx, grad):          # grad: array shaped like the output
-            (y,) = ctx.saved_tensors
-            return grad * y               # one gradient per forward input (None if not needed)
+        def backward(ctx, grad):          # one rule, for every order of derivative
+            (x,) = ctx.saved_tensors
+            return grad * ctx.xp.cos(x)   # one gradient per forward input (None if not needed)
 
-Calling ``Exp.apply(t)`` runs forward and, when gradients are needed, creates the graph node
-``ExpBackward0`` (the output's ``grad_fn``).  The node *is* the ``ctx``: it keeps saved values,
+Calling ``Sin.apply(t)`` runs forward and, when gradients are needed, creates the graph node
+``SinBackward0`` (the output's ``grad_fn``).  The node *is* the ``ctx``: it keeps saved values,
 ``needs_input_grad`` and ``next_functions`` (the nodes of the inputs, as in PyTorch).
 
-Built-in ops set ``raw = True`` and see NumPy arrays; user-defined Functions (``raw = False``, the
-default, like ``torch.autograd.Function``) see and return Tensors.  Broadcasting is undone in one
-place, the engine, which sums each gradient back to its input's shape.
+**One rule, two uses.**  An ordinary backward calls ``backward`` with NumPy arrays (fast):
+``ctx.saved_tensors`` are the arrays forward saved and ``ctx.xp`` is ``numpy``.  With
+``create_graph=True`` the engine calls the *same* ``backward`` with Tensors: the gradients are
+Tensors, ``ctx.saved_tensors`` are the saved inputs/outputs as tensors on the graph, and ``ctx.xp``
+is the gradients' array namespace (``grad.__array_namespace__()``, Tensor functions under NumPy's
+names), so the gradient is itself differentiable.  A rule therefore uses operators (``g * y``,
+``a @ b``, ``x > 0``), NumPy-style methods common to both (``reshape``, ``mT``, ``shape``) and
+``ctx.xp.<name>`` for functions (``xp.where``, ``xp.sum(g, axis=..., keepdims=True)``).
+Non-differentiable state (indices, masks, shapes) is stored on ``ctx`` (``ctx.dim = dim``).
+
+Where a fused NumPy/Numba backward is faster, the Function also defines
+``fused_backward(ctx, *grads)`` (arrays only); ordinary backward runs it, ``create_graph=True``
+runs ``backward``, and a test checks that the two agree.
+
+Built-in ops set ``raw = True``; user-defined Functions (``raw = False``, the default, like
+``torch.autograd.Function``) see and return Tensors in forward and backward.  Broadcasting is
+undone in one place, the engine, which sums each gradient back to its input's shape.
 """
 import itertools
-import os
-import sys
 import weakref
 
 import numpy as np
 
+from ..utils.hooks import RemovableHandle
 from . import grad_mode
+from .anomaly import (_anomaly, _source, _user_frame, check_forward as _check_forward_values,
+                      user_frame_location)  # noqa: F401  (user_frame_location: graph.py)
 
 _state = grad_mode._state
 _Tensor = None          # set by labkit.tensor (avoids an import cycle: tensor imports autograd)
 _make = None            # labkit.tensor._make(array, requires_grad, grad_fn, out_nr)
-
-
-class _Anomaly:
-    enabled = False
-    check_nan = True
-
-
-_anomaly = _Anomaly()
-
-
-class _SourceCapture:
-    """Whether node creation records where in *user* code the op was called.
-
-    Off by default: it costs about a microsecond per op.  ``detect_anomaly`` turns it on (so a
-    NaN found in backward can name the forward line), and so do ``labkit.graph.capture_source(True)``
-    and ``labkit.graph.record()`` (the graph views show the line of each node).
-    """
-    enabled = False
-
-
-_source = _SourceCapture()
-_LABKIT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-_is_lib_file = {}       # co_filename -> True when the file belongs to labkit (a small cache)
-
-
-def _in_labkit(filename):
-    r = _is_lib_file.get(filename)
-    if r is None:
-        r = _is_lib_file[filename] = os.path.abspath(filename).startswith(_LABKIT_DIR)
-    return r
-
-
-def _user_frame(depth):
-    """(code, lineno) of the first frame outside labkit, ``depth`` frames above the caller."""
-    f = sys._getframe(depth)
-    lib = _is_lib_file
-    while f is not None:
-        code = f.f_code
-        inside = lib.get(code.co_filename)
-        if inside is None:
-            inside = _in_labkit(code.co_filename)
-        if not inside:
-            return (code, f.f_lineno)
-        f = f.f_back
-    return None
-
-
-def user_frame_location():
-    """(filename, lineno, function) of the first stack frame outside labkit, or None."""
-    src = _user_frame(2)
-    return None if src is None else (src[0].co_filename, src[1], src[0].co_name)
 
 
 class Node:
@@ -97,13 +63,15 @@ class Node:
     __slots__ = ("next_functions", "needs_input_grad", "_in_meta", "seq", "_saved", "_src",
                  "__dict__", "__weakref__")
     _fn = None            # the Function class this node runs backward for
-    _saved_vc = None      # [(version counter, version at save time, shape, dtype name)]
+    _saved_vc = None      # [(version counter, version at save time, saved index, source)]
     _n_out = 1
     _freed = False        # saved values were released by a backward without retain_graph
     _pre_hooks = None
     _hooks = None
     materialize_grads = True
     _non_diff = ()
+    xp = np               # the array namespace of the gradients: NumPy, or the Tensor namespace
+                          # while the engine runs a rule with create_graph=True
 
     def name(self):
         return type(self).__name__
@@ -138,7 +106,7 @@ class Node:
         return saved
 
     def _check_versions(self):
-        for vc, ver, i in self._saved_vc:
+        for vc, ver, i, _ in self._saved_vc:
             if vc[0] != ver:
                 s = self._saved[i]
                 arr = s._np if isinstance(s, _Tensor) else s
@@ -165,7 +133,7 @@ class Node:
         if self._hooks is None:
             self._hooks = []
         self._hooks.append(fn)
-        return _RemovableHandle(self._hooks, fn)
+        return RemovableHandle(self._hooks, fn)
 
     def register_prehook(self, fn):
         """``fn(grad_outputs)`` before this node's backward; may return replacement grad_outputs.
@@ -181,7 +149,7 @@ class Node:
             at = next((i for i, h in enumerate(hooks) if getattr(h, "_retains_grad", False)),
                       len(hooks))
             hooks.insert(at, fn)
-        return _RemovableHandle(hooks, fn)
+        return RemovableHandle(hooks, fn)
 
     @property
     def metadata(self):
@@ -222,23 +190,7 @@ class AccumulateGrad(Node):
         return self._variable()
 
 
-class _RemovableHandle:
-    __slots__ = ("_list", "_fn")
-
-    def __init__(self, lst, fn):
-        self._list, self._fn = lst, fn
-
-    def remove(self):
-        try:
-            self._list.remove(self._fn)
-        except ValueError:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        self.remove()
+_RemovableHandle = RemovableHandle      # (the name labkit.tensor imports)
 
 
 class FunctionMeta(type):
@@ -251,6 +203,8 @@ class FunctionMeta(type):
         node_name = ns.get("node_name") or (name + ("Backward0" if ns.get("raw") else "Backward"))
         cls._node_cls = type(node_name, (Node,), {"__slots__": (), "_fn": cls,
                                                   "__module__": cls.__module__})
+        # what an ordinary (first-order) backward runs: the fused override where there is one
+        cls._backward_arrays = cls.fused_backward or cls.backward
 
 
 class Function(metaclass=FunctionMeta):
@@ -263,6 +217,8 @@ class Function(metaclass=FunctionMeta):
     """
     raw = False            # True: forward/backward take and return NumPy arrays (built-in ops)
     differentiable = True
+    derivative = None      # the local derivative in words, shown by the graph view
+    fused_backward = None  # optional: a faster backward for NumPy arrays only (see below)
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -279,10 +235,22 @@ class Function(metaclass=FunctionMeta):
         return _apply_user(cls, args)
 
     @classmethod
+    def call(cls, ctx, *args):
+        """Use this primitive inside another Function's backward rule (``ctx``: that rule's).
+
+        On arrays (an ordinary backward) its ``forward`` runs directly, with no graph node; on
+        Tensors (``create_graph=True``) it is applied, so the gradient stays differentiable.
+        E.g. ``Unfold.backward`` is ``_Fold.call(ctx, g, ...)`` and ``_Fold.backward`` is
+        ``Unfold.call(ctx, g, ...)``: a linear op and its adjoint, each the other's rule."""
+        if ctx.xp is np:
+            return cls.forward(_Scratch(), *args)
+        return cls.apply(*args)
+
+    @classmethod
     def variant(cls, node_name):
         """This Function under another node name, as PyTorch names one kernel by how it was
         called: ``Index.variant("SelectBackward0")`` for ``x[0]``.  Same forward, backward and
-        class ``__name__`` (the rules of ``graph`` and ``autograd.higher`` apply unchanged)."""
+        class ``__name__`` (its words and rules apply unchanged)."""
         variants = cls.__dict__.get("_variants")
         if variants is None:
             variants = {}
@@ -294,6 +262,21 @@ class Function(metaclass=FunctionMeta):
                                        "__module__": cls.__module__,
                                        "__qualname__": cls.__qualname__})
         return sub
+
+
+class _Scratch:
+    """A throwaway ctx: ``Function.call`` runs a forward on arrays outside the graph."""
+    xp = np
+    needs_input_grad = ()
+
+    def save_for_backward(self, *values):
+        pass
+
+    def mark_non_differentiable(self, *outputs):
+        pass
+
+    def set_materialize_grads(self, value):
+        pass
 
 
 def _apply_raw(cls, args):
@@ -393,29 +376,33 @@ def _connect(ctx, args):
 
 
 def _record_versions(ctx, args, outputs):
-    """Remember the version of every saved array that belongs to a tensor (in-place detection)."""
+    """Remember the version of every saved array that belongs to a tensor (in-place detection),
+    and where it came from: input ``j`` (``j``) or output ``k`` (``~k``), so that a rule run with
+    ``create_graph=True`` gets it back as a tensor on the graph (``engine._graph_saved``)."""
     info = None
     Tensor = _Tensor
     for i, s in enumerate(ctx._saved):
         owner = None
-        if type(s) is np.ndarray:
-            for t in args:
+        if type(s) is np.ndarray or isinstance(s, np.generic):    # (0-d results may be scalars)
+            for j, t in enumerate(args):
                 if isinstance(t, Tensor) and t._np is s:
                     owner = t
                     break
             else:
-                for t in outputs:
+                for k, t in enumerate(outputs):
                     if t is not None and t._np is s:
                         owner = t
+                        j = ~k
                         break
         elif isinstance(s, Tensor):
             owner = s
+            j = None
         if owner is not None:
             vc = owner._vc
             if info is None:
-                info = [(vc, vc[0], i)]
+                info = [(vc, vc[0], i, j)]
             else:
-                info.append((vc, vc[0], i))
+                info.append((vc, vc[0], i, j))
     ctx._saved_vc = info
 
 
@@ -467,8 +454,7 @@ def _apply_user(cls, args):
 
 
 def _check_forward(ctx, outs):
-    from .anomaly import check_forward
-    check_forward(ctx, outs)
+    _check_forward_values(ctx, outs)
 
 
 class once_differentiable:

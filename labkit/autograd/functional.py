@@ -2,14 +2,14 @@
 (same names, signatures and output layouts as ``torch.autograd.functional``).
 
 Everything is built from ``autograd.grad``: a Jacobian is one backward pass per output element
-(reverse mode), a Hessian the Jacobian of the gradient (``create_graph=True``, see
-``higher.py``), and ``jvp``/``hvp`` use the double-backward trick.  Meant for the sizes of a
+(reverse mode), a Hessian the Jacobian of the gradient (``create_graph=True``), and
+``jvp``/``hvp`` use the double-backward trick.  Meant for the sizes of a
 lesson (a few hundred elements), not for large models.
 """
 import numpy as np
 
 from . import function as _F
-from . import grad as _grad
+from .api import grad as _grad
 from .grad_mode import enable_grad
 
 __all__ = ["vjp", "jvp", "jacobian", "hessian", "vhp", "hvp"]
@@ -123,7 +123,6 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
     inputs, in_tuple = _tuple(inputs)
     inputs = _prepare(inputs, create_graph)
     outs, out_tuple = _outputs(func, inputs)
-    lk = _lk()
     table = []
     for o in outs:
         rows = []                      # one backward pass per output element
@@ -141,9 +140,10 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
         per_input = []
         for k, t in enumerate(inputs):
             if rows:
-                J = lk.stack([row[k] for row in rows]).reshape(tuple(o.shape) + tuple(t.shape))
+                xp = t.__array_namespace__()          # Tensor functions, no import upward
+                J = xp.stack([row[k] for row in rows]).reshape(tuple(o.shape) + tuple(t.shape))
             else:
-                J = lk.zeros(tuple(o.shape) + tuple(t.shape), dtype=t.dtype)
+                J = _F._make(np.zeros(tuple(o.shape) + tuple(t.shape), dtype=t._np.dtype))
             per_input.append(J)
         table.append(tuple(per_input) if in_tuple else per_input[0])
     return tuple(table) if out_tuple else table[0]
@@ -191,8 +191,3 @@ def vhp(func, inputs, v=None, create_graph=False, strict=False):
 def hvp(func, inputs, v=None, create_graph=False, strict=False):
     """``(func(inputs), H v)`` (equal to ``vhp`` because a Hessian is symmetric)."""
     return vhp(func, inputs, v, create_graph=create_graph, strict=strict)
-
-
-def _lk():
-    import labkit
-    return labkit

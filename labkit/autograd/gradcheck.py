@@ -2,6 +2,8 @@
 import numpy as np
 
 from . import function as _F
+from .api import grad as autograd_grad
+from .grad_mode import enable_grad, no_grad
 
 __all__ = ["gradcheck", "gradgradcheck", "numerical_jacobian", "analytical_jacobian"]
 
@@ -21,7 +23,6 @@ def _flat_outputs(out):
 
 def numerical_jacobian(fn, inputs, eps=1e-6):
     """J[k][i] = d(output i flattened) / d(input k flattened) by central differences."""
-    from ..autograd.grad_mode import no_grad
     jac = []
     with no_grad():
         base = _flat_outputs(fn(*inputs))
@@ -46,7 +47,6 @@ def numerical_jacobian(fn, inputs, eps=1e-6):
 
 
 def analytical_jacobian(fn, inputs):
-    from . import grad as autograd_grad
     idx = _inputs_needing_grad(inputs)
     outs = _flat_outputs(fn(*inputs))
     jac = [[np.zeros((o._np.size, inputs[k]._np.size)) for o in outs] for k in idx]
@@ -107,7 +107,6 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
     create_graph=True)`` (the first-order gradients as a function of the inputs and of the
     output weights ``v``), as ``torch.autograd.gradgradcheck`` does.  ``grad_outputs`` default to
     random float64 tensors (seeded) that require grad."""
-    from . import grad as autograd_grad
     if not isinstance(inputs, (tuple, list)):
         inputs = (inputs,)
     inputs = tuple(inputs)
@@ -122,7 +121,6 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
     n = len(inputs)
 
     def first_order(*args):
-        from .grad_mode import enable_grad
         xs, vs = args[:n], args[n:]
         with enable_grad():                  # (numerical_jacobian calls this under no_grad)
             ys = _flat_outputs(func(*xs))

@@ -1,6 +1,8 @@
 """Kernel dispatch: Numba kernels for float32 contiguous data, the NumPy reference otherwise.
 
-Ops call e.g. ``kernels.unary("sigmoid", x)`` or ``kernels.binary("relu_backward", g, y)``.
+Ops call e.g. ``kernels.unary("sigmoid", x)`` or ``kernels.binary("relu_backward", g, y)``;
+``kernels.backend(family, *arrays)`` is the one "float32 contiguous -> Numba, else reference"
+choice (``kernels/nn.py`` and the optimizers use it too).
 ``LABKIT_JIT=0`` in the environment forces the reference path (pure NumPy, easy to debug).
 Numba is imported on first use, so ``import labkit`` stays fast.
 
@@ -50,11 +52,13 @@ the heap and up to 64 MiB of free heap is kept mapped.  ``LABKIT_MALLOC_TUNE=0``
 it is skipped when the environment already sets ``MALLOC_*_`` or ``GLIBC_TUNABLES``.
 
 Blocks of >= 32 MiB are fresh ``mmap`` s either way.  Kernel outputs of >= 32 MiB therefore come
-from a small pool (``_alloc``): a pooled buffer is handed out again only when the pool holds the
+from a small pool (``empty``), as does the scratch the nn Functions keep for backward from 256 KiB
+(im2col columns, LSTM states: writing into fresh pages there was most of an LSTM step's time): a pooled buffer is handed out again only when the pool holds the
 last reference to it (no tensor, view, saved value or NumPy array still refers to it), checked with
 ``sys.getrefcount`` under a lock.  At most ``POOL_MAX_BYTES`` stay pooled; ``empty_cache()``
 releases them.
 """
+import importlib
 import os
 import sys
 import threading
@@ -86,6 +90,26 @@ def _ok(*arrs):
     return USE_JIT
 
 
+# ------------------------------------------------------------------ the one dispatcher
+_FAMILIES = {"": ("jit", "reference"), "nn": ("nn_jit", "nn_reference"),
+             "optim": ("optim_jit", "optim_reference")}
+_modules = {}
+
+
+def backend(family, *arrs):
+    """The kernel module for ``arrs``: the family's Numba module (``jit``, ``nn_jit``,
+    ``optim_jit``) when every array is float32 and C-contiguous (and ``LABKIT_JIT`` is not 0),
+    else its NumPy reference (``reference``, ``nn_reference``, ``optim_reference``)."""
+    fast = _ok(*arrs)
+    mod = _modules.get((family, fast))
+    if mod is None:
+        if fast:
+            jit_module()                          # import numba the usual way first
+        name = _FAMILIES[family][0 if fast else 1]
+        mod = _modules[(family, fast)] = importlib.import_module(f"{__name__}.{name}")
+    return mod
+
+
 # ------------------------------------------------------------------ glibc malloc
 MALLOC_MMAP_THRESHOLD = 32 << 20   # blocks below this come from the (reused) heap
 MALLOC_TRIM_THRESHOLD = 64 << 20   # free heap kept mapped between steps
@@ -113,6 +137,7 @@ MALLOC_TUNED = _tune_malloc()
 
 # ------------------------------------------------------------------ output buffers
 POOL_MIN_BYTES = MALLOC_MMAP_THRESHOLD   # below this glibc's heap reuses mapped pages
+SCRATCH_MIN_BYTES = 256 << 10      # scratch that Functions keep for backward (see kernels/nn.py)
 POOL_MAX_BYTES = 256 << 20         # the most the pool keeps (in use or free)
 _pool = []                         # 1-D uint8 arrays; free when only the pool refers to them
 _pool_lock = threading.Lock()
@@ -130,15 +155,21 @@ def _free_refcount():
 _FREE_REFS = _free_refcount()
 
 
-def _alloc(x):
-    """An uninitialised C-contiguous array shaped like ``x`` (pooled when large)."""
-    nbytes = x.nbytes
-    if nbytes < POOL_MIN_BYTES or not _POOL_OK:
-        return np.empty(x.shape, x.dtype)
+def empty(shape, dtype, min_bytes=None):
+    """An uninitialised C-contiguous array, from the pool when it has at least ``min_bytes``
+    (default ``POOL_MIN_BYTES``: kernel outputs; scratch kept for backward, such as im2col columns
+    or LSTM states, passes ``SCRATCH_MIN_BYTES``).  A pooled buffer is handed out again only once
+    nothing but the pool refers to it."""
+    dtype = np.dtype(dtype)
+    nbytes = dtype.itemsize
+    for n in shape:
+        nbytes *= n
+    if nbytes < (POOL_MIN_BYTES if min_bytes is None else min_bytes) or not _POOL_OK:
+        return np.empty(shape, dtype)
     with _pool_lock:
         for b in _pool:
             if b.nbytes == nbytes and sys.getrefcount(b) <= _FREE_REFS:
-                return b.view(x.dtype).reshape(x.shape)
+                return b.view(dtype).reshape(shape)
         held = sum(b.nbytes for b in _pool)
         if held + nbytes > POOL_MAX_BYTES:            # make room: drop free buffers of other sizes
             for b in list(_pool):
@@ -149,7 +180,12 @@ def _alloc(x):
         buf = np.empty(nbytes, np.uint8)
         if held + nbytes <= POOL_MAX_BYTES:
             _pool.append(buf)
-        return buf.view(x.dtype).reshape(x.shape)
+        return buf.view(dtype).reshape(shape)
+
+
+def _alloc(x):
+    """An uninitialised array shaped like ``x`` (pooled when large)."""
+    return empty(x.shape, x.dtype)
 
 
 def empty_cache():

@@ -269,7 +269,7 @@ def _a(*shape, dtype=np.float32):
 _CONV = (2, 2, 1, 1, 0, 0, 1, 1, 2, 2)        # KH, KW, sh, sw, ph, pw, dh, dw, OH, OW (ints)
 _POOL = (2, 2, 2, 2, 0, 0, 1, 1, 1, 1)
 
-# labkit.warmup(): tiny arguments with the run-time types of labkit/nn/_kernels.py's calls
+# labkit.warmup(): tiny arguments with the run-time types of labkit/kernels/nn.py's calls
 WARMUP = {
     "im2col": lambda: (_a(1, 1, 3, 3), *_CONV, _a(1, 4, 4)),
     "col2im": lambda: (_a(1, 4, 4), *_CONV, _a(1, 1, 3, 3)),

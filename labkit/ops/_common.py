@@ -24,6 +24,7 @@ def as_tensor_arg(x):
 class To(Function):
     """dtype conversion; gradient is converted back."""
     raw = True
+    derivative = "the gradient is converted back to the input's dtype"
     node_name = "ToCopyBackward0"
 
     @staticmethod
@@ -33,7 +34,7 @@ class To(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return g.astype(ctx.src), None
+        return ctx.xp.astype(g, ctx.src), None
 
 
 def cast(t, dt):

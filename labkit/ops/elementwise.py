@@ -16,6 +16,7 @@ from ._registry import method, register
 # ---------------------------------------------------------------- arithmetic (binary)
 class Add(Function):
     raw = True
+    derivative = "d(a+b)/da = 1, d(a+b)/db = 1: the gradient passes through unchanged"
 
     @staticmethod
     def forward(ctx, a, b):
@@ -28,6 +29,7 @@ class Add(Function):
 
 class Sub(Function):
     raw = True
+    derivative = "d(a-b)/da = 1, d(a-b)/db = -1"
 
     @staticmethod
     def forward(ctx, a, b):
@@ -40,6 +42,7 @@ class Sub(Function):
 
 class Mul(Function):
     raw = True
+    derivative = "d(a*b)/da = b, d(a*b)/db = a: each input gets the gradient times the other input"
 
     @staticmethod
     def forward(ctx, a, b):
@@ -55,6 +58,7 @@ class Mul(Function):
 
 class Div(Function):
     raw = True
+    derivative = "d(a/b)/da = 1/b, d(a/b)/db = -a/b^2"
 
     @staticmethod
     def forward(ctx, a, b):
@@ -72,6 +76,7 @@ class Div(Function):
 
 class Pow(Function):
     raw = True
+    derivative = "d(a^n)/da = n*a^(n-1), d(a^n)/dn = a^n*ln(a)"
 
     @staticmethod
     def forward(ctx, a, b):
@@ -84,22 +89,24 @@ class Pow(Function):
     def backward(ctx, g):
         a, b, y = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
+        xp = ctx.xp
         ga = gb = None
         if na:
-            if np.ndim(b) == 0 and b == 2:
-                ga = g * 2 * a
+            if not hasattr(b, "shape"):                      # a Python number exponent
+                ga = g * 2 * a if b == 2 else g * b * a ** (b - 1) if b != 0 else xp.zeros_like(g)
             else:
-                ga = g * b * np.power(a, b - 1)
-                ga = np.where((b == 0), 0, ga) if np.ndim(b) else (ga if b != 0 else np.zeros_like(ga))
+                ga = xp.where(b == 0, 0.0, g * b * a ** (b - 1))
         if nb:
             with np.errstate(divide="ignore", invalid="ignore"):
-                ga_log = np.where(a > 0, np.log(np.where(a > 0, a, 1)), np.where(a == 0, 0, np.nan))
-            gb = g * y * ga_log
+                log_a = xp.where(a > 0, xp.log(xp.where(a > 0, a, 1.0)),
+                                 xp.where(a == 0, 0.0, np.nan))
+            gb = g * y * log_a
         return ga, gb
 
 
 class Maximum(Function):
     raw = True
+    derivative = "the gradient goes to the larger input (split on ties)"
 
     @staticmethod
     def forward(ctx, a, b):
@@ -109,13 +116,15 @@ class Maximum(Function):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
+        xp = ctx.xp
         # ties share the gradient equally, as PyTorch does
-        w = np.where(a > b, 1.0, np.where(a == b, 0.5, 0.0)).astype(g.dtype)
+        w = xp.astype(xp.where(a > b, 1.0, xp.where(a == b, 0.5, 0.0)), g.dtype)
         return g * w, g * (1 - w)
 
 
 class Minimum(Function):
     raw = True
+    derivative = "the gradient goes to the smaller input (split on ties)"
 
     @staticmethod
     def forward(ctx, a, b):
@@ -125,7 +134,8 @@ class Minimum(Function):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        w = np.where(a < b, 1.0, np.where(a == b, 0.5, 0.0)).astype(g.dtype)
+        xp = ctx.xp
+        w = xp.astype(xp.where(a < b, 1.0, xp.where(a == b, 0.5, 0.0)), g.dtype)
         return g * w, g * (1 - w)
 
 
@@ -259,6 +269,7 @@ def floor_divide(input, other):
 class Remainder(Function):
     """Python's ``a % b`` (sign of the divisor): a - floor(a / b) * b."""
     raw = True
+    derivative = "d(a mod b)/da = 1, d(a mod b)/db = -floor(a/b)"
 
     @staticmethod
     def forward(ctx, a, b):
@@ -271,12 +282,13 @@ class Remainder(Function):
         a, b = ctx.saved_tensors
         nb = ctx.needs_input_grad[1]
         with np.errstate(divide="ignore", invalid="ignore"):
-            return g, (-g * np.floor_divide(a, b) if nb else None)
+            return g, (-g * (a // b) if nb else None)
 
 
 class Fmod(Function):
     """C's ``fmod`` (sign of the dividend): a - trunc(a / b) * b."""
     raw = True
+    derivative = "d fmod(a, b)/da = 1, d fmod(a, b)/db = -trunc(a/b)"
 
     @staticmethod
     def forward(ctx, a, b):
@@ -289,7 +301,7 @@ class Fmod(Function):
         a, b = ctx.saved_tensors
         nb = ctx.needs_input_grad[1]
         with np.errstate(divide="ignore", invalid="ignore"):
-            return g, (-g * np.trunc(a / b) if nb else None)
+            return g, (-g * ctx.xp.trunc(a / b) if nb else None)
 
 
 def _int_division(cls, input, other):
@@ -318,6 +330,7 @@ def _np(x):
 # ---------------------------------------------------------------- unary math
 class Neg(Function):
     raw = True
+    derivative = "d(-a)/da = -1"
 
     @staticmethod
     def forward(ctx, x):
@@ -330,6 +343,7 @@ class Neg(Function):
 
 class Exp(Function):
     raw = True
+    derivative = "d(e^a)/da = e^a (the output itself)"
 
     @staticmethod
     def forward(ctx, x):
@@ -345,6 +359,7 @@ class Exp(Function):
 
 class Log(Function):
     raw = True
+    derivative = "d(ln a)/da = 1/a"
 
     @staticmethod
     def forward(ctx, x):
@@ -361,6 +376,7 @@ class Log(Function):
 
 class Log1p(Function):
     raw = True
+    derivative = "d(ln(1+a))/da = 1/(1+a)"
 
     @staticmethod
     def forward(ctx, x):
@@ -376,6 +392,7 @@ class Log1p(Function):
 
 class Expm1(Function):
     raw = True
+    derivative = "d(e^a - 1)/da = e^a"
 
     @staticmethod
     def forward(ctx, x):
@@ -391,6 +408,7 @@ class Expm1(Function):
 
 class Sqrt(Function):
     raw = True
+    derivative = "d(sqrt a)/da = 1/(2 sqrt a)"
 
     @staticmethod
     def forward(ctx, x):
@@ -408,6 +426,7 @@ class Sqrt(Function):
 
 class Rsqrt(Function):
     raw = True
+    derivative = "d(a^-1/2)/da = -1/2 a^-3/2"
 
     @staticmethod
     def forward(ctx, x):
@@ -424,6 +443,7 @@ class Rsqrt(Function):
 
 class Erf(Function):
     raw = True
+    derivative = "d erf(a)/da = 2/sqrt(pi) e^(-a^2)"
 
     @staticmethod
     def forward(ctx, x):
@@ -433,11 +453,12 @@ class Erf(Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return g * (x.dtype.type(2 / np.sqrt(np.pi)) * np.exp(-x * x))
+        return g * (2 / np.sqrt(np.pi)) * ctx.xp.exp(-x * x)
 
 
 class Sin(Function):
     raw = True
+    derivative = "d(sin a)/da = cos a"
 
     @staticmethod
     def forward(ctx, x):
@@ -447,11 +468,12 @@ class Sin(Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return g * np.cos(x)
+        return g * ctx.xp.cos(x)
 
 
 class Cos(Function):
     raw = True
+    derivative = "d(cos a)/da = -sin a"
 
     @staticmethod
     def forward(ctx, x):
@@ -461,11 +483,12 @@ class Cos(Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return -g * np.sin(x)
+        return -g * ctx.xp.sin(x)
 
 
 class Tanh(Function):
     raw = True
+    derivative = "d(tanh a)/da = 1 - tanh(a)^2"
 
     @staticmethod
     def forward(ctx, x):
@@ -476,11 +499,17 @@ class Tanh(Function):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
+        return g * (1 - y * y)
+
+    @staticmethod
+    def fused_backward(ctx, g):
+        (y,) = ctx.saved_tensors
         return K.binary("tanh_backward", g, y)
 
 
 class Sigmoid(Function):
     raw = True
+    derivative = "d(s(a))/da = s(a) * (1 - s(a))"
 
     @staticmethod
     def forward(ctx, x):
@@ -491,11 +520,17 @@ class Sigmoid(Function):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
+        return g * y * (1 - y)
+
+    @staticmethod
+    def fused_backward(ctx, g):
+        (y,) = ctx.saved_tensors
         return K.binary("sigmoid_backward", g, y)
 
 
 class Relu(Function):
     raw = True
+    derivative = "d(relu a)/da = 1 where a > 0, else 0"
 
     @staticmethod
     def forward(ctx, x):
@@ -506,11 +541,17 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
+        return g * (y > 0)
+
+    @staticmethod
+    def fused_backward(ctx, g):
+        (y,) = ctx.saved_tensors
         return K.binary("relu_backward", g, y)
 
 
 class Abs(Function):
     raw = True
+    derivative = "d|a|/da = sign(a)"
 
     @staticmethod
     def forward(ctx, x):
@@ -520,11 +561,12 @@ class Abs(Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return g * np.sign(x)
+        return g * ctx.xp.sign(x)
 
 
 class Clamp(Function):
     raw = True
+    derivative = "gradient passes where min <= a <= max, 0 where clamped"
 
     @staticmethod
     def forward(ctx, x, lo, hi):
@@ -540,12 +582,12 @@ class Clamp(Function):
     def backward(ctx, g):
         x, lo, hi = ctx.saved_tensors
         na = ctx.needs_input_grad
-        mask = np.ones(x.shape, dtype=bool)
+        keep = None
         if lo is not None:
-            mask = mask & (x >= lo)
+            keep = x >= lo
         if hi is not None:
-            mask = mask & (x <= hi)
-        gx = g * mask if na[0] else None
+            keep = x <= hi if keep is None else keep & (x <= hi)
+        gx = g * keep if na[0] else None
         glo = g * (x < lo) if (na[1] and lo is not None) else None
         ghi = g * (x > hi) if (na[2] and hi is not None) else None
         return gx, glo, ghi
@@ -629,6 +671,7 @@ def reciprocal(input):
 # ---- more math: inverse trigonometric and hyperbolic functions (forward and derivative)
 class Asin(Function):
     raw = True
+    derivative = "d(asin a)/da = 1/sqrt(1 - a^2)"
 
     @staticmethod
     def forward(ctx, x):
@@ -638,13 +681,14 @@ class Asin(Function):
 
     @staticmethod
     def backward(ctx, g):
-        (x,) = ctx.saved_tensors                      # d/dx asin x = 1 / sqrt(1 - x^2)
+        (x,) = ctx.saved_tensors
         with np.errstate(divide="ignore", invalid="ignore"):
-            return g / np.sqrt(1 - x * x)
+            return g / ctx.xp.sqrt(1 - x * x)
 
 
 class Acos(Function):
     raw = True
+    derivative = "d(acos a)/da = -1/sqrt(1 - a^2)"
 
     @staticmethod
     def forward(ctx, x):
@@ -654,13 +698,14 @@ class Acos(Function):
 
     @staticmethod
     def backward(ctx, g):
-        (x,) = ctx.saved_tensors                      # d/dx acos x = -1 / sqrt(1 - x^2)
+        (x,) = ctx.saved_tensors
         with np.errstate(divide="ignore", invalid="ignore"):
-            return -g / np.sqrt(1 - x * x)
+            return -g / ctx.xp.sqrt(1 - x * x)
 
 
 class Atan(Function):
     raw = True
+    derivative = "d(atan a)/da = 1/(1 + a^2)"
 
     @staticmethod
     def forward(ctx, x):
@@ -675,6 +720,7 @@ class Atan(Function):
 
 class Sinh(Function):
     raw = True
+    derivative = "d(sinh a)/da = cosh a"
 
     @staticmethod
     def forward(ctx, x):
@@ -684,11 +730,12 @@ class Sinh(Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return g * np.cosh(x)
+        return g * ctx.xp.cosh(x)
 
 
 class Cosh(Function):
     raw = True
+    derivative = "d(cosh a)/da = sinh a"
 
     @staticmethod
     def forward(ctx, x):
@@ -698,12 +745,13 @@ class Cosh(Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return g * np.sinh(x)
+        return g * ctx.xp.sinh(x)
 
 
 class Atan2(Function):
     """atan2(y, x): the angle of the point (x, y)."""
     raw = True
+    derivative = "d atan2(y, x)/dy = x/(x^2+y^2), d/dx = -y/(x^2+y^2)"
 
     @staticmethod
     def forward(ctx, y, x):
@@ -791,10 +839,11 @@ def clamp_max(input, max):
 # ---- non-differentiable (zero gradient) rounding ops; PyTorch gives them zero gradients
 class _ZeroGrad(Function):
     raw = True
+    derivative = "the derivative is 0 (a step function): no gradient flows back"
 
     @staticmethod
     def backward(ctx, g):
-        return np.zeros_like(g)
+        return ctx.xp.zeros_like(g)
 
 
 def _zero_grad_op(name, npfn):
@@ -838,6 +887,7 @@ def sgn(input):
 # ---------------------------------------------------------------- ternary
 class Where(Function):
     raw = True
+    derivative = "the gradient goes to whichever input was selected"
 
     @staticmethod
     def forward(ctx, cond, a, b):
@@ -847,8 +897,8 @@ class Where(Function):
     @staticmethod
     def backward(ctx, g):
         (cond,) = ctx.saved_tensors
-        z = np.zeros((), dtype=g.dtype)
-        return None, np.where(cond, g, z), np.where(cond, z, g)
+        xp = ctx.xp
+        return None, xp.where(cond, g, 0.0), xp.where(cond, 0.0, g)
 
 
 @register("where", method=False)
@@ -875,6 +925,7 @@ def where_method(self, condition, y):
 
 class Lerp(Function):
     raw = True
+    derivative = "d/da = 1-w, d/db = w, d/dw = b-a"
 
     @staticmethod
     def forward(ctx, a, b, w):
@@ -903,6 +954,7 @@ def lerp(input, end, weight):
 
 class Addcmul(Function):
     raw = True
+    derivative = "d/da = 1, d/db = v*c, d/dc = v*b"
 
     @staticmethod
     def forward(ctx, a, b, c, value):

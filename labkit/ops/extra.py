@@ -791,23 +791,6 @@ def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
     return _quantile(input, q, dim, keepdim, interpolation, True, "nanquantile")
 
 
-@register("histc")
-def histc(input, bins=100, min=0, max=0):
-    """Counts in ``bins`` equal bins between min and max (the data's range when both are 0)."""
-    a = input._np
-    lo, hi = float(min), float(max)
-    if lo == hi and a.size:
-        lo, hi = float(np.min(a)), float(np.max(a))
-    if lo == hi:
-        lo, hi = lo - 1, hi + 1
-    if lo > hi:
-        raise RuntimeError(f"torch.histc: max must be larger than min")
-    keep = a[(a >= lo) & (a <= hi)]
-    idx = np.floor((keep - lo) * bins / (hi - lo)).astype(np.int64)
-    idx = np.clip(idx, 0, bins - 1)
-    return _make(np.bincount(idx, minlength=bins).astype(a.dtype))
-
-
 @register("cov")
 def cov(input, *, correction=1, fweights=None, aweights=None):
     """Covariance of the rows (variables) over the columns (observations), optionally
@@ -1198,30 +1181,6 @@ def slice_(input, dim=0, start=None, end=None, step=1):
 def constant_pad_nd(input, pad, value=0):
     from ..nn import functional as F
     return F.pad(input, pad, "constant", value)
-
-
-@register("histogram")
-def histogram(input, bins, *, range=None, weight=None, density=False):
-    """``(hist, bin_edges)``: counts (or weights) in equal-width or given bins."""
-    a = input._np
-    if isinstance(bins, Tensor):
-        edges = bins._np.astype(np.float64)
-    else:
-        if range is not None:
-            lo, hi = float(range[0]), float(range[1])
-        elif a.size:
-            lo, hi = float(a.min()), float(a.max())
-        else:
-            lo, hi = 0.0, 1.0                             # no data: the unit interval
-        if lo == hi:
-            lo, hi = lo - 0.5, hi + 0.5                   # as NumPy and PyTorch
-        edges = np.linspace(lo, hi, int(bins) + 1)
-        edges = edges.astype(a.dtype).astype(np.float64)
-    w = None if weight is None else weight._np
-    hist, _ = np.histogram(a.reshape(-1), bins=edges,
-                           weights=None if w is None else w.reshape(-1), density=density)
-    return _result("histogram", ("hist", "bin_edges"))(_make(hist.astype(a.dtype)),
-                                                       _make(edges.astype(a.dtype)))
 
 
 @register("gradient", method=False)

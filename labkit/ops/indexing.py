@@ -91,6 +91,7 @@ def _check_bounds(idx, shape):
 
 class Index(Function):
     raw = True
+    derivative = "scatter the gradient back to the indexed positions (zeros elsewhere)"
 
     @staticmethod
     def forward(ctx, x, idx, basic):
@@ -99,11 +100,12 @@ class Index(Function):
 
     @staticmethod
     def backward(ctx, g):
-        out = np.zeros(ctx.shape, dtype=g.dtype)
+        xp = ctx.xp
+        out = xp.zeros(ctx.shape, dtype=g.dtype)
         if ctx.basic:
             out[ctx.idx] = g
         else:
-            np.add.at(out, ctx.idx, g)            # repeated indices accumulate
+            xp.add.at(out, ctx.idx, g)            # repeated indices accumulate
         return out, None, None
 
 
@@ -137,6 +139,7 @@ def getitem(self, idx, _fn=None):
 class IndexPut(Function):
     """``out = x.clone(); out[idx] = v`` (or ``+=`` with accumulate)."""
     raw = True
+    derivative = "the overwritten positions get no gradient; the written values get theirs"
 
     @staticmethod
     def forward(ctx, x, v, idx, accumulate):
@@ -152,7 +155,7 @@ class IndexPut(Function):
     def backward(ctx, g):
         gx = g
         if not ctx.accumulate:
-            gx = g.copy()
+            gx = ctx.xp.copy(g)
             gx[ctx.idx] = 0
         gv = g[ctx.idx]
         return gx, gv, None, None
@@ -202,6 +205,7 @@ def _needs_graph(self, v):
 
 class Gather(Function):
     raw = True
+    derivative = "scatter-add the gradient back to the gathered positions"
 
     @staticmethod
     def forward(ctx, x, dim, index):
@@ -210,8 +214,11 @@ class Gather(Function):
 
     @staticmethod
     def backward(ctx, g):
-        out = np.zeros(ctx.shape, dtype=g.dtype)
-        _scatter_add_np(out, ctx.dim, ctx.index, g)
+        xp = ctx.xp
+        out = xp.zeros(ctx.shape, dtype=g.dtype)
+        idx = list(np.indices(ctx.index.shape, sparse=True))
+        idx[ctx.dim] = ctx.index
+        xp.add.at(out, tuple(idx), g)
         return out, None, None
 
 
@@ -271,6 +278,7 @@ def take_along_dim(input, indices, dim=None):
 
 class Scatter(Function):
     raw = True
+    derivative = "the written positions pass the gradient to the source"
 
     @staticmethod
     def forward(ctx, x, src, dim, index, reduce_add):
@@ -291,7 +299,7 @@ class Scatter(Function):
     def backward(ctx, g):
         gx = g
         if not ctx.add:
-            gx = g.copy()
+            gx = ctx.xp.copy(g)
             gx[ctx.idx] = 0
         gs = g[ctx.idx]
         return gx, gs, None, None, None
@@ -360,6 +368,7 @@ def index_add(input, dim, index, source, *, alpha=1):
 
 class MaskedFill(Function):
     raw = True
+    derivative = "filled positions get no gradient (the fill value gets their sum)"
 
     @staticmethod
     def forward(ctx, x, mask, value):
@@ -368,9 +377,9 @@ class MaskedFill(Function):
 
     @staticmethod
     def backward(ctx, g):
-        z = np.zeros((), g.dtype)
-        gv = np.where(ctx.mask, g, z).sum() if ctx.needs_input_grad[2] else None
-        return np.where(ctx.mask, z, g), None, gv
+        xp = ctx.xp
+        gv = xp.sum(xp.where(ctx.mask, g, 0.0)) if ctx.needs_input_grad[2] else None
+        return xp.where(ctx.mask, 0.0, g), None, gv
 
 
 @register("masked_fill")

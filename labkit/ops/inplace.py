@@ -68,6 +68,8 @@ class CopySlices(Function):
     base's gradient goes to the new value; the rest goes to the base's previous value.
     """
     raw = True
+    derivative = ("the view's region of the gradient goes to the written value, the rest to the "
+                  "base")
     node_name = "CopySlices"
 
     @staticmethod
@@ -77,7 +79,8 @@ class CopySlices(Function):
 
     @staticmethod
     def backward(ctx, g):
-        flat = np.array(g, copy=True, order="C").reshape(-1)
+        xp = ctx.xp
+        flat = xp.reshape(xp.copy(g), (-1,))
         g_view = flat[ctx.positions].reshape(ctx.view_shape)
         flat[ctx.positions] = 0
         return flat.reshape(g.shape), g_view, None
@@ -86,6 +89,7 @@ class CopySlices(Function):
 class AsStrided(Function):
     """A view re-derived from its base after the base's graph changed (``AsStridedBackward0``)."""
     raw = True
+    derivative = "scatter-add the view's gradient back onto its base's elements"
     node_name = "AsStridedBackward0"
 
     @staticmethod
@@ -95,8 +99,9 @@ class AsStrided(Function):
 
     @staticmethod
     def backward(ctx, g):
-        out = np.zeros(int(np.prod(ctx.base_shape)), dtype=g.dtype)
-        np.add.at(out, ctx.positions.reshape(-1), np.asarray(g).reshape(-1))
+        xp = ctx.xp
+        out = xp.zeros(int(np.prod(ctx.base_shape)), dtype=g.dtype)
+        xp.add.at(out, ctx.positions.reshape(-1), xp.reshape(g, (-1,)))
         return out.reshape(ctx.base_shape), None, None
 
 

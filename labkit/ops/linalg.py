@@ -11,6 +11,7 @@ from ._registry import method, register
 
 class MatMul(Function):
     raw = True
+    derivative = "d(A@B)/dA = G @ B^T, d(A@B)/dB = A^T @ G"
     node_name = "MmBackward0"
 
     @staticmethod
@@ -20,6 +21,26 @@ class MatMul(Function):
 
     @staticmethod
     def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        xp = ctx.xp
+        if a.ndim == 1 and b.ndim == 1:
+            return (g * b if na else None), (g * a if nb else None)
+        a2 = xp.expand_dims(a, 0) if a.ndim == 1 else a       # vectors as (1, k) / (k, 1) matrices
+        b2 = xp.expand_dims(b, -1) if b.ndim == 1 else b
+        g2 = xp.expand_dims(g, -2) if a.ndim == 1 else g
+        g2 = xp.expand_dims(g2, -1) if b.ndim == 1 else g2
+        ga = g2 @ b2.mT if na else None
+        gb = a2.mT @ g2 if nb else None
+        if ga is not None and a.ndim == 1:
+            ga = xp.squeeze(ga, -2)
+        if gb is not None and b.ndim == 1:
+            gb = xp.squeeze(gb, -1)
+        return ga, gb
+
+    @staticmethod
+    def fused_backward(ctx, g):
+        """The same rule, keeping every product on BLAS (see ``_mm``)."""
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
         ga = gb = None
@@ -181,6 +202,7 @@ class Einsum(Function):
     diagonal) receives its gradient on that diagonal only.
     """
     raw = True
+    derivative = "each operand's gradient is an einsum of the output gradient with the others"
 
     @staticmethod
     def forward(ctx, eq, *ops):
@@ -194,6 +216,7 @@ class Einsum(Function):
     @staticmethod
     def backward(ctx, g):
         ops = ctx.saved_tensors
+        xp = ctx.xp
         lhs, out = ctx.eq.split("->")
         ins = lhs.split(",")
         grads = [None]
@@ -207,16 +230,33 @@ class Einsum(Function):
             sizes = dict(zip(spec, x.shape))
             avail = set(out) | set("".join(ospecs))
             keep = "".join(c for c in unique if c in avail)
-            gi = np.einsum(",".join([out] + ospecs) + "->" + keep, g, *others, optimize=True)
+            gi = xp.einsum(",".join([out] + ospecs) + "->" + keep, g, *others)
             if keep != unique:                              # letters summed out of x alone
                 shape = [sizes[c] if c in avail else 1 for c in unique]
-                gi = np.broadcast_to(gi.reshape(shape), [sizes[c] for c in unique])
-            if unique != spec:                              # repeated letters: write the diagonal
-                full = np.zeros(x.shape, dtype=g.dtype)
-                np.einsum(spec + "->" + unique, full)[...] = gi
-                gi = full
+                gi = xp.broadcast_to(gi.reshape(shape), [sizes[c] for c in unique])
+            if unique != spec:                              # repeated letters: onto the diagonal
+                sel = _diagonal_selector(spec, unique, sizes, x.shape)
+                gi = xp.einsum(_onto_diagonal(ctx.eq, spec, unique), gi,
+                               xp.astype(xp.asarray(sel), g.dtype))
             grads.append(gi)
         return tuple(grads)
+
+
+def _onto_diagonal(eq, spec, unique):
+    """The einsum that writes a gradient over ``unique``'s letters onto the diagonal positions
+    of an operand spelled ``spec`` ('ii'), by contracting with ``_diagonal_selector``."""
+    fresh = "".join([c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                     if c not in eq][:len(spec)])
+    return f"{unique},{unique}{fresh}->{fresh}"
+
+
+def _diagonal_selector(spec, unique, sizes, shape):
+    """sel[u..., p...] = True where position p of the operand is the diagonal element u."""
+    ushape = [sizes[c] for c in unique]
+    u = np.indices(ushape).reshape(len(unique), -1)
+    sel = np.zeros(ushape + list(shape), dtype=bool)
+    sel[tuple(u) + tuple(u[unique.index(c)] for c in spec)] = True
+    return sel
 
 
 def _expand_ellipsis(eq, ops):
@@ -292,6 +332,7 @@ def _check_einsum_sizes(eq, ops):
 # ---------------------------------------------------------------- softmax family
 class Softmax(Function):
     raw = True
+    derivative = "dy/dx = y * (g - sum(g*y)): the softmax Jacobian applied to the gradient"
 
     @staticmethod
     def forward(ctx, x, dim):
@@ -307,6 +348,11 @@ class Softmax(Function):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
+        return y * (g - ctx.xp.sum(g * y, axis=ctx.dim, keepdims=True)), None
+
+    @staticmethod
+    def fused_backward(ctx, g):
+        (y,) = ctx.saved_tensors
         d = ctx.dim
         gm = np.ascontiguousarray(np.moveaxis(g, d, -1))
         ym = np.ascontiguousarray(np.moveaxis(y, d, -1))
@@ -315,6 +361,7 @@ class Softmax(Function):
 
 class LogSoftmax(Function):
     raw = True
+    derivative = "dy/dx = g - softmax(x) * sum(g)"
 
     @staticmethod
     def forward(ctx, x, dim):
@@ -329,6 +376,12 @@ class LogSoftmax(Function):
 
     @staticmethod
     def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        xp = ctx.xp
+        return g - xp.exp(y) * xp.sum(g, axis=ctx.dim, keepdims=True), None
+
+    @staticmethod
+    def fused_backward(ctx, g):
         (y,) = ctx.saved_tensors
         d = ctx.dim
         gm = np.ascontiguousarray(np.moveaxis(g, d, -1))

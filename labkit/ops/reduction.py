@@ -14,17 +14,19 @@ from ._registry import register
 
 
 
-def _expand_back(g, shape, axes, keepdim):
-    """Re-insert reduced axes into ``g`` so it broadcasts against the input shape."""
+def _expand_back(xp, g, shape, axes, keepdim):
+    """Re-insert reduced axes into ``g`` so it broadcasts against the input shape (``xp``: the
+    array namespace of ``g``, see ``autograd/function.py``)."""
     if axes is None:
-        return np.broadcast_to(np.reshape(g, (1,) * len(shape)), shape)
+        return xp.broadcast_to(xp.reshape(g, (1,) * len(shape)), shape)
     if not keepdim:
-        g = np.expand_dims(g, axes)
-    return np.broadcast_to(g, shape)
+        g = xp.expand_dims(g, axes)
+    return xp.broadcast_to(g, shape)
 
 
 class Sum(Function):
     raw = True
+    derivative = "d(sum a)/da_i = 1: the gradient is copied to every summed element"
 
     @staticmethod
     def forward(ctx, x, axes, keepdim, npdtype):
@@ -33,11 +35,12 @@ class Sum(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return _expand_back(g, ctx.shape, ctx.axes, ctx.keepdim), None, None, None
+        return _expand_back(ctx.xp, g, ctx.shape, ctx.axes, ctx.keepdim), None, None, None
 
 
 class Mean(Function):
     raw = True
+    derivative = "d(mean a)/da_i = 1/n"
 
     @staticmethod
     def forward(ctx, x, axes, keepdim):
@@ -49,11 +52,12 @@ class Mean(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return _expand_back(g / g.dtype.type(ctx.n), ctx.shape, ctx.axes, ctx.keepdim), None, None
+        return _expand_back(ctx.xp, g / ctx.n, ctx.shape, ctx.axes, ctx.keepdim), None, None
 
 
 class Prod(Function):
     raw = True
+    derivative = "d(prod a)/da_i = product of the other elements"
 
     @staticmethod
     def forward(ctx, x, axis, keepdim):
@@ -65,24 +69,26 @@ class Prod(Function):
     @staticmethod
     def backward(ctx, g):
         x, y = ctx.saved_tensors
+        xp = ctx.xp
         axes = None if ctx.axis is None else (ctx.axis,)
-        gb = _expand_back(g, x.shape, axes, ctx.keepdim)
-        yb = _expand_back(y, x.shape, axes, ctx.keepdim)
+        gb = _expand_back(xp, g, x.shape, axes, ctx.keepdim)
         if not (x == 0).any():
-            return gb * yb / x, None, None
+            return gb * _expand_back(xp, y, x.shape, axes, ctx.keepdim) / x, None, None
         # products without each element (handles zeros exactly): exclusive cumprods both ways
         ax = 0 if ctx.axis is None else ctx.axis
         xs = x.reshape(-1) if ctx.axis is None else x
-        ones = np.ones_like(np.take(xs, [0], axis=ax))
-        left = np.cumprod(np.concatenate([ones, np.take(xs, range(xs.shape[ax] - 1), axis=ax)], ax), axis=ax)
-        rev = np.flip(xs, ax)
-        right = np.flip(np.cumprod(np.concatenate([ones, np.take(rev, range(xs.shape[ax] - 1), axis=ax)], ax), axis=ax), ax)
-        return gb * (left * right).reshape(x.shape), None, None
+        n = xs.shape[ax]
+        ones = xp.ones_like(xp.take(xs, [0], axis=ax))
+        left = xp.cumprod(xp.concatenate([ones, xp.take(xs, range(n - 1), axis=ax)], ax), axis=ax)
+        rev = xp.flip(xs, ax)
+        right = xp.cumprod(xp.concatenate([ones, xp.take(rev, range(n - 1), axis=ax)], ax), axis=ax)
+        return gb * (left * xp.flip(right, ax)).reshape(x.shape), None, None
 
 
 class MaxMinDim(Function):
     """max/min along one dim: values and indices; gradient flows to the selected element."""
     raw = True
+    derivative = "only the selected (max/min) element receives the gradient"
     node_name = "MaxBackward0"
 
     @staticmethod
@@ -95,7 +101,7 @@ class MaxMinDim(Function):
         idx_k = np.expand_dims(idx, dim)
         vals = np.take_along_axis(x, idx_k, axis=dim)
         ctx.shape, ctx.dim, ctx.keepdim = x.shape, dim, keepdim
-        ctx.save_for_backward(idx_k)
+        ctx.idx_k = idx_k
         if not keepdim:
             vals = np.squeeze(vals, dim)
         else:
@@ -106,17 +112,18 @@ class MaxMinDim(Function):
 
     @staticmethod
     def backward(ctx, g, _gi=None):
-        (idx_k,) = ctx.saved_tensors
+        xp = ctx.xp
         if not ctx.keepdim:
-            g = np.expand_dims(g, ctx.dim)
-        out = np.zeros(ctx.shape, dtype=g.dtype)
-        np.put_along_axis(out, idx_k, g, axis=ctx.dim)
+            g = xp.expand_dims(g, ctx.dim)
+        out = xp.zeros(ctx.shape, dtype=g.dtype)
+        xp.put_along_axis(out, ctx.idx_k, g, axis=ctx.dim)
         return out, None, None, None
 
 
 class AMaxMin(Function):
     """amax/amin and full max()/min(): gradient split evenly between tied maxima (as PyTorch)."""
     raw = True
+    derivative = "the max/min element(s) receive the gradient, split between ties"
     node_name = "AmaxBackward0"
 
     @staticmethod
@@ -129,21 +136,23 @@ class AMaxMin(Function):
     @staticmethod
     def backward(ctx, g):
         x, y = ctx.saved_tensors
-        yb = _expand_back(y, x.shape, ctx.axes, ctx.keepdim)
-        mask = (x == yb).astype(g.dtype)
-        cnt = mask.sum(axis=ctx.axes, keepdims=True)
-        gb = _expand_back(g, x.shape, ctx.axes, ctx.keepdim)
-        return gb * mask / cnt, None, None, None
+        xp = ctx.xp
+        yb = _expand_back(xp, y, x.shape, ctx.axes, ctx.keepdim)
+        mask = xp.astype(x == yb, g.dtype)
+        cnt = xp.sum(mask, axis=ctx.axes, keepdims=True)
+        gb = _expand_back(xp, g, x.shape, ctx.axes, ctx.keepdim)
+        return gb * (mask / cnt), None, None, None
 
 
 class Var(Function):
     raw = True
+    derivative = "d(var a)/da_i = 2 (a_i - mean) / (n - correction)"
 
     @staticmethod
     def forward(ctx, x, axes, correction, keepdim):
         mean = np.mean(x, axis=axes, keepdims=True)
         n = x.size if axes is None else int(np.prod([x.shape[a] for a in axes]))
-        ctx.save_for_backward(x, mean)
+        ctx.save_for_backward(x)
         ctx.axes, ctx.keepdim, ctx.denom = axes, keepdim, builtins.max(n - correction, 0)
         with np.errstate(divide="ignore", invalid="ignore"):
             v = np.sum((x - mean) ** 2, axis=axes, keepdims=keepdim) / x.dtype.type(builtins.max(n - correction, 0))
@@ -151,15 +160,17 @@ class Var(Function):
 
     @staticmethod
     def backward(ctx, g):
-        x, mean = ctx.saved_tensors
-        gb = _expand_back(g, x.shape, ctx.axes, ctx.keepdim)
+        (x,) = ctx.saved_tensors
+        xp = ctx.xp
+        gb = _expand_back(xp, g, x.shape, ctx.axes, ctx.keepdim)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return gb * 2 * (x - mean) / x.dtype.type(ctx.denom), None, None, None
+            return gb * 2 * (x - xp.mean(x, axis=ctx.axes, keepdims=True)) / ctx.denom, None, None, None
 
 
 class Std(Function):
     """Standard deviation; where it is 0 the gradient is 0 (not 0/0), as in PyTorch."""
     raw = True
+    derivative = "d(std a)/da_i = (a_i - mean) / ((n - correction) std), 0 where std = 0"
 
     @staticmethod
     def forward(ctx, x, axes, correction, keepdim):
@@ -169,19 +180,23 @@ class Std(Function):
         with np.errstate(divide="ignore", invalid="ignore"):
             v = np.sum((x - mean) ** 2, axis=axes, keepdims=keepdim) / x.dtype.type(ctx.denom)
         y = np.sqrt(np.asarray(v)).astype(x.dtype, copy=False)
-        ctx.save_for_backward(x, mean, y)
+        ctx.save_for_backward(x, y)
         return y
 
     @staticmethod
     def backward(ctx, g):
-        x, mean, y = ctx.saved_tensors
+        x, y = ctx.saved_tensors
+        xp = ctx.xp
+        yk = _expand_back(xp, y, x.shape, ctx.axes, ctx.keepdim)
+        gb = _expand_back(xp, g, x.shape, ctx.axes, ctx.keepdim)
+        xc = x - xp.mean(x, axis=ctx.axes, keepdims=True)
         with np.errstate(divide="ignore", invalid="ignore"):
-            gy = np.where(y == 0, 0, g / (y * ctx.denom)).astype(g.dtype, copy=False)
-        return _expand_back(gy, x.shape, ctx.axes, ctx.keepdim) * (x - mean), None, None, None
+            return xp.where(yk == 0, 0.0, gb * xc / (yk * ctx.denom)), None, None, None
 
 
 class Cumsum(Function):
     raw = True
+    derivative = "the gradient of a cumulative sum is the reversed cumulative sum of the gradient"
 
     @staticmethod
     def forward(ctx, x, dim):
@@ -190,12 +205,13 @@ class Cumsum(Function):
 
     @staticmethod
     def backward(ctx, g):
-        d = ctx.dim
-        return np.flip(np.cumsum(np.flip(g, d), axis=d), d), None
+        d, xp = ctx.dim, ctx.xp
+        return xp.flip(xp.cumsum(xp.flip(g, d), axis=d), d), None
 
 
 class Logsumexp(Function):
     raw = True
+    derivative = "d(logsumexp a)/da = softmax(a)"
 
     @staticmethod
     def forward(ctx, x, axes, keepdim):
@@ -203,16 +219,19 @@ class Logsumexp(Function):
         m = np.where(np.isfinite(m), m, 0)
         with np.errstate(divide="ignore"):                 # an all -inf row gives -inf
             s = np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
-        ctx.save_for_backward(x, s)
+        y = s if keepdim else np.squeeze(s, axis=axes)
+        ctx.save_for_backward(x, y)
         ctx.axes, ctx.keepdim = axes, keepdim
-        return s if keepdim else np.squeeze(s, axis=axes)
+        return y
 
     @staticmethod
     def backward(ctx, g):
-        x, s = ctx.saved_tensors
-        gb = _expand_back(g, x.shape, ctx.axes, ctx.keepdim)
+        x, y = ctx.saved_tensors
+        xp = ctx.xp
+        gb = _expand_back(xp, g, x.shape, ctx.axes, ctx.keepdim)
+        yb = _expand_back(xp, y, x.shape, ctx.axes, ctx.keepdim)
         with np.errstate(invalid="ignore"):                # -inf - -inf in an all -inf row
-            return gb * np.exp(x - s), None, None
+            return gb * xp.exp(x - yb), None, None
 
 
 # ----------------------------------------------------------------------------- public functions
@@ -402,21 +421,25 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
 
 class Norm2(Function):
     raw = True
+    derivative = "d||a||/da = a / ||a|| (0 where the norm is 0)"
     node_name = "LinalgVectorNormBackward0"
 
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         y = np.sqrt(np.sum(x * x, axis=axes, keepdims=True))
+        y = np.asarray(y if keepdim else np.squeeze(y, axis=axes) if axes else y.reshape(()))
         ctx.save_for_backward(x, y)
         ctx.axes, ctx.keepdim = axes, keepdim
-        return np.asarray(y if keepdim else np.squeeze(y, axis=axes) if axes else y.reshape(()))
+        return y
 
     @staticmethod
     def backward(ctx, g):
         x, y = ctx.saved_tensors
-        gb = _expand_back(g, x.shape, ctx.axes, ctx.keepdim)
+        xp = ctx.xp
+        gb = _expand_back(xp, g, x.shape, ctx.axes, ctx.keepdim)
+        yb = _expand_back(xp, y, x.shape, ctx.axes, ctx.keepdim)
         with np.errstate(invalid="ignore", divide="ignore"):
-            r = np.where(y == 0, 0, x / y)
+            r = xp.where(yb == 0, 0.0, x / yb)
         return gb * r, None, None
 
 

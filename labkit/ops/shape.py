@@ -50,6 +50,7 @@ def _infer_shape(shape, numel, in_shape):
 
 class Reshape(Function):
     raw = True
+    derivative = "reshape the gradient back to the input's shape"
     node_name = "ViewBackward0"
 
     @staticmethod
@@ -129,6 +130,7 @@ def unflatten(input, dim, sizes):
 
 class Permute(Function):
     raw = True
+    derivative = "permute the gradient back with the inverse permutation"
 
     @staticmethod
     def forward(ctx, x, dims):
@@ -137,7 +139,7 @@ class Permute(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return np.transpose(g, ctx.inv), None
+        return ctx.xp.transpose(g, ctx.inv), None
 
 
 @register("permute")
@@ -220,6 +222,7 @@ def unsqueeze(input, dim):
 
 class Expand(Function):
     raw = True
+    derivative = "sum the gradient over the broadcast (expanded) dimensions"
 
     @staticmethod
     def forward(ctx, x, shape):
@@ -263,6 +266,7 @@ def broadcast_to(input, size):
 
 class Repeat(Function):
     raw = True
+    derivative = "sum the gradient over the repeated copies"
 
     @staticmethod
     def forward(ctx, x, reps):
@@ -276,7 +280,7 @@ class Repeat(Function):
         inter = []
         for r, s in zip(ctx.reps, ctx.xshape):
             inter += [r, s]
-        gs = g.reshape(inter).sum(axis=tuple(range(0, len(inter), 2)))
+        gs = ctx.xp.sum(g.reshape(inter), axis=tuple(range(0, len(inter), 2)))
         return gs, None
 
 
@@ -312,6 +316,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
 
 class Cat(Function):
     raw = True
+    derivative = "split the gradient back into the concatenated pieces"
 
     @staticmethod
     def forward(ctx, dim, *xs):
@@ -325,8 +330,9 @@ class Cat(Function):
 
     @staticmethod
     def backward(ctx, g):
-        parts = np.split(g, np.cumsum(ctx.sizes)[:-1], axis=ctx.dim)
-        return (None, *[np.zeros((0,), g.dtype) if s else p for p, s in zip(parts, ctx.skip)])
+        xp = ctx.xp
+        parts = xp.split(g, np.cumsum(ctx.sizes)[:-1], axis=ctx.dim)
+        return (None, *[xp.zeros((0,), dtype=g.dtype) if s else p for p, s in zip(parts, ctx.skip)])
 
 
 def _same_dtype(tensors):
@@ -365,6 +371,7 @@ def cat(tensors, dim=0):
 
 class Stack(Function):
     raw = True
+    derivative = "unstack the gradient back into the stacked pieces"
 
     @staticmethod
     def forward(ctx, dim, *xs):
@@ -373,7 +380,7 @@ class Stack(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return (None, *[np.take(g, i, axis=ctx.dim) for i in range(ctx.n)])
+        return (None, *[ctx.xp.take(g, i, axis=ctx.dim) for i in range(ctx.n)])
 
 
 @register("stack")
@@ -444,6 +451,7 @@ class Split(Function):
     whole input (quadratic in the number of pieces, e.g. an LSTM unbinding 32 time steps).
     """
     raw = True
+    derivative = "concatenate the pieces' gradients back (zeros for unused pieces)"
     node_name = "SplitWithSizesBackward0"
 
     @staticmethod
@@ -459,7 +467,7 @@ class Split(Function):
 
     @staticmethod
     def backward(ctx, *grads):
-        d, parts = ctx.dim, []
+        d, parts, xp = ctx.dim, [], ctx.xp
         for g, n in zip(grads, ctx.sizes):
             if g is None:                            # this piece was not used
                 shape = list(ctx.shape)
@@ -467,9 +475,9 @@ class Split(Function):
                     del shape[d]
                 else:
                     shape[d] = n
-                g = np.zeros(shape, dtype=ctx.dtype)
+                g = xp.zeros(shape, dtype=ctx.dtype)
             parts.append(g)
-        full = np.stack(parts, axis=d) if ctx.squeeze else np.concatenate(parts, axis=d)
+        full = xp.stack(parts, axis=d) if ctx.squeeze else xp.concatenate(parts, axis=d)
         return full, None, None, None
 
 
@@ -507,6 +515,7 @@ def unbind(input, dim=0):
 
 class Flip(Function):
     raw = True
+    derivative = "flip the gradient back"
 
     @staticmethod
     def forward(ctx, x, dims):
@@ -517,7 +526,7 @@ class Flip(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return np.flip(g, ctx.dims), None
+        return ctx.xp.flip(g, ctx.dims), None
 
 
 @register("flip")
@@ -539,6 +548,7 @@ def flipud(input):
 
 class Roll(Function):
     raw = True
+    derivative = "roll the gradient back"
 
     @staticmethod
     def forward(ctx, x, shifts, dims):
@@ -548,7 +558,7 @@ class Roll(Function):
     @staticmethod
     def backward(ctx, g):
         neg = tuple(-s for s in ctx.shifts) if isinstance(ctx.shifts, tuple) else -ctx.shifts
-        return np.roll(g, neg, ctx.dims), None, None
+        return ctx.xp.roll(g, neg, ctx.dims), None, None
 
 
 @register("roll")
@@ -564,6 +574,7 @@ def roll(input, shifts, dims=None):
 
 class Tri(Function):
     raw = True
+    derivative = "the zeroed triangle gets no gradient"
 
     @staticmethod
     def forward(ctx, x, k, lower):
@@ -572,7 +583,8 @@ class Tri(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return (np.tril(g, ctx.k) if ctx.lower else np.triu(g, ctx.k)), None, None
+        xp = ctx.xp
+        return (xp.tril(g, ctx.k) if ctx.lower else xp.triu(g, ctx.k)), None, None
 
 
 @register("tril")
@@ -591,6 +603,7 @@ def triu(input, diagonal=0):
 
 class Clone(Function):
     raw = True
+    derivative = "the gradient passes through unchanged"
 
     @staticmethod
     def forward(ctx, x):

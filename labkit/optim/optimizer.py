@@ -17,7 +17,6 @@ NumPy reference in ``optim_reference.py``) that update the float32 arrays in pla
 """
 import copy
 import functools
-import itertools
 from collections import OrderedDict, defaultdict
 
 import numpy as np
@@ -26,6 +25,7 @@ from .. import kernels
 from ..autograd import grad_mode
 from ..kernels import optim_reference
 from ..tensor import Tensor, _make
+from ..utils.hooks import RemovableHandle
 
 __all__ = ["Optimizer", "required"]
 
@@ -59,16 +59,15 @@ def _fused_update(name, arrays, scalars, flags):
     """
     p = arrays[0]
     dt = p.dtype
-    if (kernels.USE_JIT and dt == np.float32 and p.flags.c_contiguous
-            and all(a.dtype == dt and a.flags.c_contiguous for a in arrays[2:])):
-        from ..kernels import optim_jit
-        g = arrays[1]
-        if not g.flags.c_contiguous or g.dtype != dt:        # e.g. a broadcast gradient
-            g = np.ascontiguousarray(g, dtype=dt)
-        flat = [p.reshape(-1), g.reshape(-1)] + [a.reshape(-1) for a in arrays[2:]]
-        getattr(optim_jit, name)(*flat, *[dt.type(s) for s in scalars], *flags)
-    else:
-        getattr(optim_reference, name)(*arrays, *[dt.type(s) for s in scalars], *flags)
+    mod = kernels.backend("optim", p, *arrays[2:])
+    if mod is optim_reference:
+        getattr(mod, name)(*arrays, *[dt.type(s) for s in scalars], *flags)
+        return
+    g = arrays[1]
+    if not g.flags.c_contiguous or g.dtype != dt:        # e.g. a broadcast gradient
+        g = np.ascontiguousarray(g, dtype=dt)
+    flat = [p.reshape(-1), g.reshape(-1)] + [a.reshape(-1) for a in arrays[2:]]
+    getattr(mod, name)(*flat, *[dt.type(s) for s in scalars], *flags)
 
 
 def _grad_array(p):
@@ -118,25 +117,6 @@ def _call_closure(closure):
         return closure()
     finally:
         grad_mode._state.enabled = prev
-
-
-class _StepHooks:
-    """Handle returned by ``register_step_pre_hook`` / ``register_step_post_hook``."""
-
-    _next_id = itertools.count()
-
-    def __init__(self, hooks_dict):
-        self._dict = hooks_dict
-        self.id = next(self._next_id)
-
-    def remove(self):
-        self._dict.pop(self.id, None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
 
 
 class Optimizer:
@@ -229,7 +209,7 @@ class Optimizer:
                 raise ValueError("can't optimize a non-leaf Tensor (one computed from other "
                                  "tensors); optimize the leaf it came from, or make it a leaf "
                                  "with .detach().requires_grad_()")
-            if param._np.dtype.kind != "f":
+            if not param.dtype.is_floating_point:
                 raise TypeError(f"optimizer can only optimize floating point Tensors, but one of "
                                 f"the params has dtype {param.dtype}")
 
@@ -286,13 +266,13 @@ class Optimizer:
     # -- hooks ----------------------------------------------------------------------------------
     def register_step_pre_hook(self, hook):
         """Call ``hook(optimizer, args, kwargs)`` before each ``step``; returns a removable handle."""
-        h = _StepHooks(self._optimizer_step_pre_hooks)
+        h = RemovableHandle(self._optimizer_step_pre_hooks)
         self._optimizer_step_pre_hooks[h.id] = hook
         return h
 
     def register_step_post_hook(self, hook):
         """Call ``hook(optimizer, args, kwargs)`` after each ``step``; returns a removable handle."""
-        h = _StepHooks(self._optimizer_step_post_hooks)
+        h = RemovableHandle(self._optimizer_step_post_hooks)
         self._optimizer_step_post_hooks[h.id] = hook
         return h
 

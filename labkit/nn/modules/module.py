@@ -7,20 +7,23 @@ A Module keeps three ordered registries, filled by plain attribute assignment::
     self.register_buffer('mean', t)    # -> self._buffers['mean']
 
 Everything else (``parameters()``, ``state_dict()``, ``train()``, ``to()``, ``repr``) walks these
-registries.  Calling a module runs ``forward``; hooks (used by the live widgets) run around it and
-cost nothing when none is registered.
+registries.  Calling a module runs ``forward``; hooks (used by the live widgets; ``hooks.py``) run
+around it and cost nothing when none is registered.
 """
 import itertools
-import weakref
 from collections import OrderedDict, namedtuple
 
 import numpy as np
 
 from ... import dtypes as D
 from ...autograd import grad_mode
-from ...autograd.function import Function
 from ...tensor import Tensor, _make
+from ...utils.hooks import RemovableHandle
 from ..parameter import Buffer, Parameter
+from .hooks import (_BackwardHook, _global_any, _global_backward_hooks,  # noqa: F401
+                    _global_forward_hooks, _global_forward_pre_hooks,
+                    register_module_forward_hook, register_module_forward_pre_hook,
+                    register_module_full_backward_hook, BackwardHookFunction)
 
 __all__ = ["Module", "RemovableHandle", "register_module_forward_pre_hook",
            "register_module_forward_hook", "register_module_full_backward_hook"]
@@ -37,80 +40,6 @@ class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpec
     __str__ = __repr__
 
 
-class RemovableHandle:
-    """Returned by ``register_*_hook``: ``handle.remove()`` unregisters the hook.
-
-    Also a context manager: ``with module.register_forward_hook(f): ...`` removes it on exit.
-    """
-    next_id = 0
-
-    def __init__(self, hooks_dict, *, extra_dict=None):
-        self.hooks_dict_ref = weakref.ref(hooks_dict)
-        self.id = RemovableHandle.next_id
-        RemovableHandle.next_id += 1
-        self.extra_dict_refs = ()
-        if extra_dict is not None:
-            extras = extra_dict if isinstance(extra_dict, list) else [extra_dict]
-            self.extra_dict_refs = tuple(weakref.ref(d) for d in extras)
-
-    def remove(self):
-        d = self.hooks_dict_ref()
-        if d is not None and self.id in d:
-            del d[self.id]
-        for ref in self.extra_dict_refs:
-            d = ref()
-            if d is not None and self.id in d:
-                del d[self.id]
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *args):
-        self.remove()
-
-
-# Global hooks (``nn.modules.module.register_module_forward_hook``): run for every module.
-_global_forward_pre_hooks = OrderedDict()
-_global_forward_hooks = OrderedDict()
-_global_backward_hooks = OrderedDict()
-_global_any = [False]
-
-
-def _refresh_global():
-    _global_any[0] = bool(_global_forward_pre_hooks or _global_forward_hooks or
-                          _global_backward_hooks)
-
-
-class _GlobalHandle(RemovableHandle):
-    def remove(self):
-        super().remove()
-        _refresh_global()
-
-
-def register_module_forward_pre_hook(hook):
-    """Register ``hook(module, args)`` to run before ``forward`` of every module."""
-    h = _GlobalHandle(_global_forward_pre_hooks)
-    _global_forward_pre_hooks[h.id] = hook
-    _refresh_global()
-    return h
-
-
-def register_module_forward_hook(hook):
-    """Register ``hook(module, args, output)`` to run after ``forward`` of every module."""
-    h = _GlobalHandle(_global_forward_hooks)
-    _global_forward_hooks[h.id] = hook
-    _refresh_global()
-    return h
-
-
-def register_module_full_backward_hook(hook):
-    """Register ``hook(module, grad_input, grad_output)`` for every module."""
-    h = _GlobalHandle(_global_backward_hooks)
-    _global_backward_hooks[h.id] = hook
-    _refresh_global()
-    return h
-
-
 def _addindent(s, n):
     lines = s.split("\n")
     if len(lines) == 1:
@@ -124,117 +53,6 @@ def _type_name(value):
                 "int64": "labkit.LongTensor"}.get(value.dtype.name, "labkit.Tensor")
     return type(value).__module__ + "." + type(value).__qualname__ \
         if type(value).__module__ != "builtins" else type(value).__name__
-
-
-# ---------------------------------------------------------------- backward hooks
-class BackwardHookFunction(Function):
-    """Identity on tensors: a graph node where module backward hooks can observe gradients."""
-    raw = True
-
-    @staticmethod
-    def forward(ctx, *arrays):
-        return tuple(arrays)
-
-    @staticmethod
-    def backward(ctx, *grads):
-        return grads
-
-
-class _BackwardHook:
-    """Wires ``register_full_backward_hook`` into the graph (as PyTorch's BackwardHook does).
-
-    The module's tensor inputs go through an identity node before ``forward`` and its outputs
-    through another one after.  The output node's pre-hook sees ``grad_output``; the input node's
-    hook sees ``grad_input`` and calls the user hooks, which may replace ``grad_input``.  When no
-    input requires grad the hooks fire right away with ``grad_input`` all None.
-    """
-
-    def __init__(self, module, user_hooks, user_pre_hooks):
-        self.module = module
-        self.user_hooks = user_hooks
-        self.user_pre_hooks = user_pre_hooks
-        self.grad_outputs = None
-        self.n_inputs = 0
-        self.input_node = None
-
-    def setup_input_hook(self, args):
-        idx = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
-        self.n_inputs = len(idx)
-        need = [i for i in idx if args[i].requires_grad]
-        if not need or not grad_mode._state.enabled:
-            return args
-        outs = BackwardHookFunction.apply(*[args[i] for i in need])
-        outs = outs if isinstance(outs, tuple) else (outs,)
-        node = outs[0].grad_fn
-        self.input_node = node
-        pos = {i: k for k, i in enumerate(need)}
-        order = [pos.get(i) for i in idx]   # where each tensor input's grad sits in the node
-
-        def hook(grad_inputs, grad_outputs):
-            gi = tuple(None if k is None else _wrap(grad_inputs[k]) for k in order)
-            res = self._run_hooks(gi)
-            if res is None:
-                return None
-            new = list(grad_inputs)
-            for k, r in zip(order, res):
-                if k is not None:
-                    new[k] = None if r is None else (r._np if isinstance(r, Tensor) else r)
-            return tuple(new)
-        node.register_hook(hook)
-        args = list(args)
-        for i, o in zip(need, outs):
-            args[i] = o
-        return tuple(args)
-
-    def setup_output_hook(self, result):
-        single = isinstance(result, Tensor)
-        outs = (result,) if single else result
-        if not isinstance(outs, tuple):
-            return result
-        idx = [i for i, o in enumerate(outs) if isinstance(o, Tensor) and o.requires_grad]
-        if not idx or not grad_mode._state.enabled:
-            return result
-        wrapped = BackwardHookFunction.apply(*[outs[i] for i in idx])
-        wrapped = wrapped if isinstance(wrapped, tuple) else (wrapped,)
-        node = wrapped[0].grad_fn
-        n_total = len(outs)
-
-        def prehook(grad_outputs):
-            go = [None] * n_total
-            for k, i in enumerate(idx):
-                go[i] = _wrap(grad_outputs[k])
-            go = tuple(go)
-            for h in self.user_pre_hooks:
-                r = h(self.module, go)
-                if r is not None:
-                    go = tuple(r) if isinstance(r, (tuple, list)) else (r,)
-            self.grad_outputs = go
-            if self.input_node is None:           # no input requires grad: fire now
-                self._run_hooks((None,) * self.n_inputs)
-            if any(g is not None for g in go):
-                return tuple(None if go[i] is None else go[i]._np for i in idx)
-            return None
-        node.register_prehook(prehook)
-        outs = list(outs)
-        for i, o in zip(idx, wrapped):
-            outs[i] = o
-        return outs[0] if single else tuple(outs)
-
-    def _run_hooks(self, grad_input):
-        res = None
-        for h in self.user_hooks:
-            r = h(self.module, grad_input, self.grad_outputs)
-            if r is not None:
-                r = tuple(r) if isinstance(r, (tuple, list)) else (r,)
-                if len(r) != len(grad_input):
-                    raise RuntimeError(f"Backward hook returned an invalid number of grad_input, "
-                                       f"got {len(r)}, but expected {len(grad_input)}")
-                grad_input = res = r
-        return res
-
-
-def _wrap(g):
-    return None if g is None else _make(g)
 
 
 # ---------------------------------------------------------------- Module
@@ -261,6 +79,14 @@ class Module:
     dump_patches = False
     _version = 1
     call_super_init = False
+
+    def __new__(cls, *args, **kwargs):
+        # remember the constructor's arguments: labkit.interop.to_torch rebuilds your own
+        # Module subclasses under PyTorch by calling the class again with them
+        self = super().__new__(cls)
+        if not cls.__module__.startswith("labkit.nn."):     # built-in layers need no record
+            self.__dict__["_init_args"] = (args, kwargs)
+        return self
 
     def __init__(self, *args, **kwargs):
         if args or kwargs:
@@ -687,6 +513,9 @@ class Module:
         for p in self._parameters.values():
             if p is None:
                 continue
+            if hasattr(p, "_lazy_apply"):                 # a lazy module's uninitialized one
+                p._lazy_apply(fn)
+                continue
             new = fn(p._np)
             if new is not p._np:
                 p._np = new
@@ -695,7 +524,9 @@ class Module:
                     p._grad = _make(fn(p._grad._np))
                 p._accum = None
         for k, b in self._buffers.items():
-            if b is not None:
+            if hasattr(b, "_lazy_apply"):
+                b._lazy_apply(fn)
+            elif b is not None:
                 new = fn(b._np)
                 if new is not b._np:
                     self._buffers[k] = _make(new, b.requires_grad)

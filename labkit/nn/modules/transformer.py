@@ -1,4 +1,4 @@
-"""MultiheadAttention, TransformerEncoderLayer, TransformerEncoder."""
+"""MultiheadAttention, the encoder and decoder layers and stacks, and nn.Transformer."""
 import copy
 import math
 
@@ -15,7 +15,8 @@ from .linear import Linear
 from .module import Module
 from .normalization import LayerNorm
 
-__all__ = ["MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder"]
+__all__ = ["MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder",
+           "TransformerDecoderLayer", "TransformerDecoder", "Transformer"]
 
 
 class NonDynamicallyQuantizableLinear(Linear):
@@ -49,7 +50,8 @@ class MultiheadAttention(Module):
         ``key_padding_mask (N, S)`` (True = ignore that key); ``attn_mask (L, S)`` or
         ``(N * num_heads, L, S)`` (bool: True = not allowed, float: added);
         ``need_weights`` (return the attention weights, averaged over heads unless
-        ``average_attn_weights=False``); ``is_causal`` (causal mask when no attn_mask given).
+        ``average_attn_weights=False``); ``is_causal``: a hint that ``attn_mask`` is the causal
+        mask (as in PyTorch the mask must still be given: RuntimeError without it).
 
     Returns:
         ``attn_output (L, N, E)`` and ``attn_weights (N, L, S)`` (or None).
@@ -141,8 +143,7 @@ class MultiheadAttention(Module):
         k = F.linear(key, wk, bk).reshape(N, S, h, d).transpose(1, 2)
         v = F.linear(value, wv, bv).reshape(N, S, h, d).transpose(1, 2)
 
-        if is_causal and attn_mask is None:
-            attn_mask = _make(np.triu(np.ones((L, S), dtype=bool), 1))
+        _check_causal_hint(attn_mask, is_causal)           # a hint: the mask itself is needed
         dt = q._np.dtype
         mask = _to_additive(attn_mask, dt, "attn_mask")
         if mask is not None:
@@ -259,8 +260,51 @@ class TransformerEncoderLayer(Module):
         return self.dropout2(x)
 
 
+def _seq_len(x, batch_first):
+    if x.dim() == 2:                     # unbatched (S, E)
+        return x.shape[0]
+    return x.shape[1 if batch_first else 0]
+
+
+def _is_causal(mask, is_causal, size):
+    """PyTorch's rule: an explicit ``is_causal`` wins; otherwise a mask equal to
+    ``generate_square_subsequent_mask(size)`` counts as causal."""
+    if is_causal is not None:
+        return bool(is_causal)
+    if mask is None:
+        return False
+    sz = size if size is not None else mask.shape[-2]
+    if tuple(mask.shape[-2:]) != (sz, sz):
+        return False
+    causal = np.triu(np.ones((sz, sz), dtype=bool), 1)
+    m = mask._np
+    if m.dtype == np.bool_:
+        return bool(np.all(m == causal))
+    return bool(np.all(np.where(causal, m == -np.inf, m == 0)))
+
+
+def _check_causal_hint(mask, is_causal):
+    # PyTorch's attention needs the mask itself when is_causal is given (it is only a hint)
+    if is_causal and mask is None:
+        raise RuntimeError("Need attn_mask if specifying the is_causal hint. You may use the "
+                           "Transformer module method `generate_square_subsequent_mask` to "
+                           "create this mask.")
+
+
 class TransformerEncoder(Module):
-    """A stack of ``num_layers`` copies of ``encoder_layer`` (and an optional final ``norm``)."""
+    """A stack of ``num_layers`` copies of ``encoder_layer`` (and an optional final ``norm``).
+
+    Args:
+        encoder_layer (TransformerEncoderLayer): the layer to copy (each copy starts with the
+            same weights)
+        num_layers (int)
+        norm (Module, optional): applied to the output of the last layer
+        enable_nested_tensor, mask_check (bool): accepted for PyTorch compatibility (labkit has
+            no nested tensors; padded positions are computed like any other).
+
+    Forward: ``src``, ``mask`` (``(S, S)``), ``src_key_padding_mask`` (``(N, S)``), ``is_causal``
+    (a hint that ``mask`` is causal; ``None``: detected from the mask).
+    """
 
     def __init__(self, encoder_layer, num_layers, norm=None, enable_nested_tensor=True,
                  mask_check=True):
@@ -268,12 +312,221 @@ class TransformerEncoder(Module):
         self.layers = ModuleList([copy.deepcopy(encoder_layer) for _ in range(num_layers)])
         self.num_layers = num_layers
         self.norm = norm
+        self.enable_nested_tensor = enable_nested_tensor
+        self.mask_check = mask_check
 
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
+        first = self.layers[0] if len(self.layers) else None
+        batch_first = first.self_attn.batch_first if first is not None else False
+        is_causal = _is_causal(mask, is_causal, _seq_len(src, batch_first))
         out = src
         for mod in self.layers:
             out = mod(out, src_mask=mask, src_key_padding_mask=src_key_padding_mask,
-                      is_causal=bool(is_causal))
+                      is_causal=is_causal)
         if self.norm is not None:
             out = self.norm(out)
         return out
+
+
+class TransformerDecoderLayer(Module):
+    """Self-attention, attention over the encoder's output (``memory``) and a feed-forward block,
+    each with a residual connection and LayerNorm.
+
+    ``norm_first=False`` (post-norm, the original paper)::
+
+        x = norm1(x + dropout1(self_attn(x, x, x, tgt_mask)))
+        x = norm2(x + dropout2(multihead_attn(x, memory, memory, memory_mask)))
+        x = norm3(x + dropout3(linear2(dropout(activation(linear1(x))))))
+
+    ``norm_first=True`` (pre-norm) normalises the input of each block instead:
+    ``x = x + block(norm(x))``.
+
+    Args:
+        d_model (int), nhead (int)
+        dim_feedforward (int): Default: 2048
+        dropout (float): Default: 0.1
+        activation (str or callable): ``'relu'``, ``'gelu'`` or a function. Default: ``'relu'``
+        layer_norm_eps (float): Default: 1e-5
+        batch_first (bool): ``(N, T, E)`` inputs instead of ``(T, N, E)``. Default: ``False``
+        norm_first (bool): Default: ``False``
+        bias (bool): biases in the Linear and LayerNorm layers. Default: ``True``
+
+    Examples::
+
+        >>> layer = nn.TransformerDecoderLayer(d_model=32, nhead=4)
+        >>> layer(labkit.rand(20, 2, 32), labkit.rand(10, 2, 32)).shape
+        labkit.Size([20, 2, 32])
+    """
+
+    def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu",
+                 layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True,
+                 device=None, dtype=None):
+        super().__init__()
+        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
+                                            batch_first=batch_first, dtype=dtype)
+        self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
+                                                 batch_first=batch_first, dtype=dtype)
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
+        self.dropout = Dropout(dropout)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
+        self.norm_first = norm_first
+        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+        self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+        self.dropout1 = Dropout(dropout)
+        self.dropout2 = Dropout(dropout)
+        self.dropout3 = Dropout(dropout)
+        self.activation = _get_activation(activation)
+
+    def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
+                memory_key_padding_mask=None, tgt_is_causal=False, memory_is_causal=False):
+        x = tgt
+        if self.norm_first:
+            x = x + self._sa_block(self.norm1(x), tgt_mask, tgt_key_padding_mask, tgt_is_causal)
+            x = x + self._mha_block(self.norm2(x), memory, memory_mask, memory_key_padding_mask,
+                                    memory_is_causal)
+            x = x + self._ff_block(self.norm3(x))
+        else:
+            x = self.norm1(x + self._sa_block(x, tgt_mask, tgt_key_padding_mask, tgt_is_causal))
+            x = self.norm2(x + self._mha_block(x, memory, memory_mask, memory_key_padding_mask,
+                                               memory_is_causal))
+            x = self.norm3(x + self._ff_block(x))
+        return x
+
+    def _sa_block(self, x, attn_mask, key_padding_mask, is_causal=False):
+        _check_causal_hint(attn_mask, is_causal)
+        x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
+                           need_weights=False)[0]
+        return self.dropout1(x)
+
+    def _mha_block(self, x, mem, attn_mask, key_padding_mask, is_causal=False):
+        _check_causal_hint(attn_mask, is_causal)
+        x = self.multihead_attn(x, mem, mem, attn_mask=attn_mask,
+                                key_padding_mask=key_padding_mask, need_weights=False)[0]
+        return self.dropout2(x)
+
+    def _ff_block(self, x):
+        x = self.linear2(self.dropout(self.activation(self.linear1(x))))
+        return self.dropout3(x)
+
+
+class TransformerDecoder(Module):
+    """A stack of ``num_layers`` copies of ``decoder_layer`` (and an optional final ``norm``).
+
+    Forward: ``tgt``, ``memory`` (the encoder's output), ``tgt_mask`` (``(T, T)``),
+    ``memory_mask`` (``(T, S)``), ``tgt_key_padding_mask`` (``(N, T)``),
+    ``memory_key_padding_mask`` (``(N, S)``), ``tgt_is_causal`` (``None``: detected from
+    ``tgt_mask``), ``memory_is_causal``.
+    """
+
+    def __init__(self, decoder_layer, num_layers, norm=None):
+        super().__init__()
+        self.layers = ModuleList([copy.deepcopy(decoder_layer) for _ in range(num_layers)])
+        self.num_layers = num_layers
+        self.norm = norm
+
+    def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
+                memory_key_padding_mask=None, tgt_is_causal=None, memory_is_causal=False):
+        first = self.layers[0] if len(self.layers) else None
+        batch_first = first.self_attn.batch_first if first is not None else False
+        tgt_is_causal = _is_causal(tgt_mask, tgt_is_causal, _seq_len(tgt, batch_first))
+        out = tgt
+        for mod in self.layers:
+            out = mod(out, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
+                      tgt_key_padding_mask=tgt_key_padding_mask,
+                      memory_key_padding_mask=memory_key_padding_mask,
+                      tgt_is_causal=tgt_is_causal, memory_is_causal=memory_is_causal)
+        if self.norm is not None:
+            out = self.norm(out)
+        return out
+
+
+class Transformer(Module):
+    """The encoder-decoder model of "Attention Is All You Need".
+
+    ``output = decoder(tgt, encoder(src))``; each stack ends with a LayerNorm.  Every weight
+    matrix (``dim > 1``) is re-initialised with ``xavier_uniform_``.
+
+    Args:
+        d_model (int): Default: 512
+        nhead (int): Default: 8
+        num_encoder_layers, num_decoder_layers (int): Default: 6
+        dim_feedforward (int): Default: 2048
+        dropout (float): Default: 0.1
+        activation (str or callable): ``'relu'``, ``'gelu'`` or a function. Default: ``F.relu``
+        custom_encoder, custom_decoder (Module, optional): used instead of the built stacks
+        layer_norm_eps (float): Default: 1e-5
+        batch_first (bool): ``(N, S, E)`` instead of ``(S, N, E)``. Default: ``False``
+        norm_first (bool): pre-norm layers. Default: ``False``
+        bias (bool): Default: ``True``
+
+    Forward: ``src (S, N, E)``, ``tgt (T, N, E)`` and the optional ``src_mask``, ``tgt_mask``,
+    ``memory_mask``, ``src_key_padding_mask``, ``tgt_key_padding_mask``,
+    ``memory_key_padding_mask`` (bool: True = masked out; float: added to the scores) and the
+    hints ``src_is_causal``, ``tgt_is_causal``, ``memory_is_causal``.  Returns ``(T, N, E)``.
+
+    Examples::
+
+        >>> model = nn.Transformer(d_model=32, nhead=4, num_encoder_layers=2,
+        ...                        num_decoder_layers=2, dim_feedforward=64)
+        >>> tgt_mask = nn.Transformer.generate_square_subsequent_mask(7)
+        >>> model(labkit.rand(10, 3, 32), labkit.rand(7, 3, 32), tgt_mask=tgt_mask).shape
+        labkit.Size([7, 3, 32])
+    """
+
+    def __init__(self, d_model=512, nhead=8, num_encoder_layers=6, num_decoder_layers=6,
+                 dim_feedforward=2048, dropout=0.1, activation=F.relu, custom_encoder=None,
+                 custom_decoder=None, layer_norm_eps=1e-5, batch_first=False, norm_first=False,
+                 bias=True, device=None, dtype=None):
+        super().__init__()
+        if custom_encoder is not None:
+            self.encoder = custom_encoder
+        else:
+            layer = TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout, activation,
+                                            layer_norm_eps, batch_first, norm_first, bias,
+                                            dtype=dtype)
+            norm = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+            self.encoder = TransformerEncoder(layer, num_encoder_layers, norm)
+        if custom_decoder is not None:
+            self.decoder = custom_decoder
+        else:
+            layer = TransformerDecoderLayer(d_model, nhead, dim_feedforward, dropout, activation,
+                                            layer_norm_eps, batch_first, norm_first, bias,
+                                            dtype=dtype)
+            norm = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+            self.decoder = TransformerDecoder(layer, num_decoder_layers, norm)
+        self._reset_parameters()
+        self.d_model, self.nhead, self.batch_first = d_model, nhead, batch_first
+
+    def forward(self, src, tgt, src_mask=None, tgt_mask=None, memory_mask=None,
+                src_key_padding_mask=None, tgt_key_padding_mask=None,
+                memory_key_padding_mask=None, src_is_causal=None, tgt_is_causal=None,
+                memory_is_causal=False):
+        batched = src.dim() == 3
+        b = 0 if self.batch_first else 1
+        if batched and src.shape[b] != tgt.shape[b]:
+            raise RuntimeError(f"the batch number of src and tgt must be equal (src "
+                               f"{list(src.shape)}, tgt {list(tgt.shape)}, batch dim {b})")
+        if src.shape[-1] != self.d_model or tgt.shape[-1] != self.d_model:
+            raise RuntimeError(f"the feature number of src and tgt must be equal to d_model "
+                               f"({self.d_model}); got src {list(src.shape)}, tgt "
+                               f"{list(tgt.shape)}")
+        memory = self.encoder(src, mask=src_mask, src_key_padding_mask=src_key_padding_mask,
+                              is_causal=src_is_causal)
+        return self.decoder(tgt, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
+                            tgt_key_padding_mask=tgt_key_padding_mask,
+                            memory_key_padding_mask=memory_key_padding_mask,
+                            tgt_is_causal=tgt_is_causal, memory_is_causal=memory_is_causal)
+
+    @staticmethod
+    def generate_square_subsequent_mask(sz, device=None, dtype=None):
+        """A ``(sz, sz)`` float mask: -inf above the diagonal (the future), 0 elsewhere."""
+        from ...tensor import device as _device
+        if device is not None:
+            _device(device)
+        return _lk.triu(_lk.full((sz, sz), float("-inf"), dtype=dtype), diagonal=1)
+
+    def _reset_parameters(self):
+        for p in self.parameters():
+            if p.dim() > 1:
+                init.xavier_uniform_(p)

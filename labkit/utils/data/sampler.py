@@ -1,4 +1,14 @@
-"""Samplers: the order in which a DataLoader visits a map-style dataset's indices."""
+"""Samplers: the order in which a DataLoader visits a map-style dataset's indices.
+
+Every sampler produces its indices lazily, in chunks of at most ``_CHUNK`` (NumPy int64 arrays
+from ``_index_chunks()``; ``__iter__`` yields Python ints from them): the work and memory of
+taking the first batches do not grow with ``num_samples``, so
+``RandomSampler(ds, replacement=True, num_samples=int(1e10))`` is fine.  Only what PyTorch also
+builds whole is built whole: one permutation of the dataset's indices at a time (sampling without
+replacement).
+"""
+import itertools
+
 import numpy as np
 
 from ...random import _rng
@@ -6,6 +16,23 @@ from ...tensor import Tensor
 
 __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
            "WeightedRandomSampler", "BatchSampler"]
+
+_CHUNK = 1 << 16          # indices drawn at a time
+
+
+def _ints(chunks):
+    for c in chunks:
+        yield from c.tolist()
+
+
+def _chunks_of(iterable):
+    """Any iterable of indices as int64 arrays of at most ``_CHUNK``."""
+    it = iter(iterable)
+    while True:
+        c = np.fromiter(itertools.islice(it, _CHUNK), dtype=np.int64)
+        if len(c) == 0:
+            return
+        yield c
 
 
 def _child_rng(generator):
@@ -38,8 +65,10 @@ class SequentialSampler(Sampler):
     def __init__(self, data_source):
         self.data_source = data_source
 
-    def _index_array(self):
-        return np.arange(len(self.data_source))
+    def _index_chunks(self):
+        n = len(self.data_source)
+        for start in range(0, n, _CHUNK):
+            yield np.arange(start, min(start + _CHUNK, n), dtype=np.int64)
 
     def __iter__(self):
         return iter(range(len(self.data_source)))
@@ -74,19 +103,24 @@ class RandomSampler(Sampler):
     def num_samples(self):
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
-    def _index_array(self):
+    def _index_chunks(self):
         n = len(self.data_source)
         rng = _child_rng(self.generator)
+        left = self.num_samples
         if self.replacement:
-            return rng.integers(0, n, size=self.num_samples)
-        full, rest = divmod(self.num_samples, n)
-        parts = [rng.permutation(n) for _ in range(full)]
-        if rest:
-            parts.append(rng.permutation(n)[:rest])
-        return np.concatenate(parts) if parts else np.empty(0, np.int64)
+            while left > 0:
+                k = min(left, _CHUNK)
+                yield rng.integers(0, n, size=k, dtype=np.int64)
+                left -= k
+            return
+        while left > 0:                    # one permutation per pass over the dataset
+            perm = rng.permutation(n)[:left]
+            left -= len(perm)
+            for start in range(0, len(perm), _CHUNK):
+                yield perm[start:start + _CHUNK]
 
     def __iter__(self):
-        return iter(self._index_array().tolist())
+        return _ints(self._index_chunks())
 
     def __len__(self):
         return self.num_samples
@@ -104,12 +138,14 @@ class SubsetRandomSampler(Sampler):
         self.indices = indices
         self.generator = generator
 
-    def _index_array(self):
+    def _index_chunks(self):
         idx = np.asarray(self.indices._np if isinstance(self.indices, Tensor) else self.indices)
-        return idx[_child_rng(self.generator).permutation(len(idx))]
+        order = _child_rng(self.generator).permutation(len(idx))
+        for start in range(0, len(order), _CHUNK):
+            yield idx[order[start:start + _CHUNK]]
 
     def __iter__(self):
-        return iter(self._index_array().tolist())
+        return _ints(self._index_chunks())
 
     def __len__(self):
         return len(self.indices)
@@ -146,13 +182,20 @@ class WeightedRandomSampler(Sampler):
         self.replacement = replacement
         self.generator = generator
 
-    def _index_array(self):
+    def _index_chunks(self):
         rng = _child_rng(self.generator)
-        return rng.choice(len(self.weights), size=self.num_samples, replace=self.replacement,
-                          p=self.weights / self.weights.sum())
+        p = self.weights / self.weights.sum()
+        if not self.replacement:           # num_samples <= the number of nonzero weights
+            yield rng.choice(len(p), size=self.num_samples, replace=False, p=p)
+            return
+        left = self.num_samples
+        while left > 0:
+            k = min(left, _CHUNK)
+            yield rng.choice(len(p), size=k, replace=True, p=p)
+            left -= k
 
     def __iter__(self):
-        return iter(self._index_array().tolist())
+        return _ints(self._index_chunks())
 
     def __len__(self):
         return self.num_samples
@@ -182,18 +225,29 @@ class BatchSampler(Sampler):
         self.drop_last = drop_last
 
     def _index_batches(self):
-        """Batches as int64 arrays (the DataLoader's fast path); same order as ``__iter__``."""
-        if hasattr(self.sampler, "_index_array"):
-            idx = np.asarray(self.sampler._index_array(), dtype=np.int64)
+        """Batches as int64 arrays (the DataLoader's fast path); same order as ``__iter__``.
+
+        Reads the sampler chunk by chunk, so the first batches cost the same whatever the
+        sampler's length."""
+        if hasattr(self.sampler, "_index_chunks"):
+            chunks = (np.asarray(c, dtype=np.int64) for c in self.sampler._index_chunks())
         else:
-            idx = np.fromiter(iter(self.sampler), dtype=np.int64)
+            chunks = _chunks_of(self.sampler)
         bs = self.batch_size
-        stop = (len(idx) // bs) * bs if self.drop_last else len(idx)
-        for i in range(0, stop, bs):
-            yield idx[i:i + bs]
+        carry = np.empty(0, np.int64)
+        for c in chunks:
+            if len(c) == 0:
+                continue
+            buf = np.concatenate([carry, c]) if len(carry) else c
+            stop = (len(buf) // bs) * bs
+            for i in range(0, stop, bs):
+                yield buf[i:i + bs]
+            carry = buf[stop:]
+        if len(carry) and not self.drop_last:
+            yield carry
 
     def __iter__(self):
-        if type(self) is BatchSampler and hasattr(self.sampler, "_index_array"):
+        if type(self) is BatchSampler and hasattr(self.sampler, "_index_chunks"):
             for b in self._index_batches():
                 yield b.tolist()
             return

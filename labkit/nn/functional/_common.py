@@ -1,0 +1,77 @@
+"""Helpers shared by the ``labkit.nn.functional`` modules (argument checks, reductions)."""
+import warnings
+
+import numpy as np
+
+from ...autograd import grad_mode
+from ...tensor import Tensor
+
+
+# ================================================================ helpers
+def _tuple(x, n, name="argument"):
+    if isinstance(x, (tuple, list)):
+        if len(x) == 1:
+            return tuple(int(x[0]) for _ in range(n))
+        if len(x) != n:
+            raise ValueError(f"{name} must be an int or a tuple of {n} ints, got {tuple(x)}")
+        return tuple(int(v) for v in x)
+    return (int(x),) * n
+
+
+def _np(x):
+    return x._np if isinstance(x, Tensor) else x
+
+
+def _inplace_result(input, result):
+    """Honour ``inplace=True`` when autograd is not tracking ``input`` (otherwise out of place)."""
+    if (not input.requires_grad or not grad_mode._state.enabled) and \
+            result._np.dtype == input._np.dtype:
+        np.copyto(input._np, result._np)
+        input._vc[0] += 1
+        return input
+    return result
+
+
+def _reduction_arg(size_average, reduce, reduction):
+    """PyTorch's legacy ``size_average`` / ``reduce`` flags, mapped to ``reduction``."""
+    if size_average is None and reduce is None:
+        return reduction
+    warnings.warn("size_average and reduce args will be deprecated, please use "
+                  "reduction='sum' / 'mean' / 'none' instead.", stacklevel=3)
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    if not reduce:
+        return "none"
+    return "mean" if size_average else "sum"
+
+
+def _check_reduction(reduction):
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"{reduction} is not a valid value for reduction (use 'mean', 'sum' or "
+                         f"'none')")
+
+
+def _reduce(loss, reduction):
+    _check_reduction(reduction)
+    if reduction == "none":
+        return loss
+    return loss.mean() if reduction == "mean" else loss.sum()
+
+
+def _check_float(x, name):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}(): argument 'input' must be a Tensor, not {type(x).__name__}")
+    if x._np.dtype.kind != "f":
+        raise RuntimeError(f"{name}(): expected a floating point input but got {x.dtype} "
+                           f"(convert it first, e.g. x.float())")
+
+
+def _same_dtype(name, x, w):
+    if w is not None and x._np.dtype != w._np.dtype:
+        raise RuntimeError(f"{name}: input and weight must have the same dtype, but got "
+                           f"{x.dtype} and {w.dtype}. Convert one of them (x.float() or "
+                           f"model.double()).")
+
+
+def _size(shape):
+    return f"labkit.Size({list(shape)})"

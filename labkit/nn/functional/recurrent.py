@@ -1,0 +1,115 @@
+"""Recurrent layers: one LSTM layer over a whole sequence as one graph node."""
+import numpy as np
+
+import labkit as _lk
+from ...autograd import grad as autograd_grad
+from ...autograd.function import Function
+from ...kernels import nn as NK
+
+
+# ================================================================ recurrent
+class LSTMLayer(Function):
+    """One LSTM layer (one direction) over the whole sequence as ONE graph node.
+
+    ``xw`` (L, N, 4H) is the input projection ``x W_ih^T + b_ih`` of every step (one matrix
+    product, done before by :func:`linear`).  Each step is then one product ``h W_hh^T`` and one
+    fused kernel (``lstm_cell`` in kernels/nn_jit.py: the gate equations, written out).  Backward
+    walks the steps in reverse the same way and computes ``W_hh``'s gradient as one product over
+    all steps.  (Step by step with Tensor ops this was ~15 graph nodes per time step.)
+    """
+    raw = True
+    derivative = ("backpropagation through time: the gate equations' derivatives, step by step in "
+                  "reverse")
+    node_name = "LSTMBackward0"
+
+    @staticmethod
+    def forward(ctx, xw, h0, c0, w_hh, b_hh, reverse):
+        L, N, G = xw.shape
+        H = G // 4
+        k = NK._mod(xw, w_hh)
+        xb = NK.empty(xw.shape, xw.dtype)             # NK.empty: reused buffers, see kernels.empty
+        if b_hh is not None:
+            np.add(xw, b_hh, out=xb)
+        else:
+            np.copyto(xb, xw)
+        hs = NK.empty((L + 1, N, H), xw.dtype)       # hs[s]: h before step s (s = 0 .. L)
+        cs = NK.empty((L + 1, N, H), xw.dtype)
+        acts = NK.empty((L, N, G), xw.dtype)         # i, f, g, o activations of each step
+        hs[0], cs[0] = h0, c0
+        hg = np.empty((N, G), xw.dtype)
+        wt = np.ascontiguousarray(w_hh.T)           # (H, 4H): h @ wt is NN, 1.5x faster
+        for s in range(L):
+            t = L - 1 - s if reverse else s             # steps run backwards in time if reverse
+            np.matmul(hs[s], wt, out=hg)
+            k.lstm_cell(xb[t], hg, cs[s], acts[s], cs[s + 1], hs[s + 1])
+        ctx.save_for_backward(w_hh, acts, hs, cs, xw, h0, c0, w_hh, b_hh)
+        ctx.reverse = reverse
+        ctx.set_materialize_grads(False)
+        # copies: the outputs are the user's, hs / cs stay ours for backward
+        out = np.ascontiguousarray(hs[:0:-1]) if reverse else hs[1:].copy()
+        return out, hs[L].copy(), cs[L].copy()
+
+    @staticmethod
+    def backward(ctx, g_out, g_h, g_c):
+        """The general rule: the vector-Jacobian product of the same layer written step by step
+        with Tensor ops (``_lstm_steps``), so that the gradient is itself differentiable
+        (``create_graph=True``).  An ordinary backward runs ``fused_backward``."""
+        xw, h0, c0, w_hh, b_hh = ctx.saved_tensors[4:]
+        ins = (xw, h0, c0, w_hh, b_hh)
+        outs = _lstm_steps(xw, h0, c0, w_hh, b_hh, ctx.reverse)
+        pairs = [(o, g) for o, g in zip(outs, (g_out, g_h, g_c)) if g is not None]
+        want = [i for i, t in enumerate(ins) if ctx.needs_input_grad[i]]
+        got = autograd_grad([o for o, _ in pairs], [ins[i] for i in want], [g for _, g in pairs],
+                            create_graph=True, allow_unused=True)
+        res = [None] * 6
+        for i, gi in zip(want, got):
+            res[i] = gi
+        return tuple(res)
+
+    @staticmethod
+    def fused_backward(ctx, g_out, g_h, g_c):
+        w_hh, acts, hs, cs = ctx.saved_tensors[:4]
+        L, N, G = acts.shape
+        H = G // 4
+        reverse = ctx.reverse
+        k = NK._mod(acts, w_hh)
+        dt = acts.dtype
+        g_out = np.zeros((L, N, H), dt) if g_out is None else np.ascontiguousarray(g_out, dt)
+        dh = np.zeros((N, H), dt) if g_h is None else np.array(np.broadcast_to(g_h, (N, H)), dt)
+        dc = np.zeros((N, H), dt) if g_c is None else np.array(np.broadcast_to(g_c, (N, H)), dt)
+        dgates = NK.empty((L, N, G), dt)            # by step s, like acts
+        for s in range(L - 1, -1, -1):
+            t = L - 1 - s if reverse else s
+            k.lstm_cell_backward(acts[s], cs[s], cs[s + 1], dh, g_out[t], dc, dgates[s])
+            np.matmul(dgates[s], w_hh, out=dh)      # gradient reaching h before step s
+        nxw, nh, nc, nw, nb = ctx.needs_input_grad[:5]
+        g_w = g_b = None
+        if nw:
+            g_w = np.matmul(dgates.reshape(L * N, G).T, hs[:L].reshape(L * N, H))
+        if nb:
+            g_b = dgates.sum(axis=(0, 1))
+        g_xw = dgates[::-1] if reverse else dgates
+        return g_xw, dh if nh else None, dc if nc else None, g_w, g_b, None
+
+
+def _lstm_steps(xw, h0, c0, w_hh, b_hh, reverse):
+    """The LSTM layer step by step with Tensor ops (LSTMLayer's general backward rule
+    differentiates this): returns ``output`` (L, N, H), ``h_n``, ``c_n``."""
+    L = xw.shape[0]
+    h, c, outs = h0, c0, [None] * L
+    for s in range(L):
+        t = L - 1 - s if reverse else s
+        gates = xw[t] + h @ w_hh.mT
+        if b_hh is not None:
+            gates = gates + b_hh
+        i, f, gg, o = gates.chunk(4, -1)
+        c = f.sigmoid() * c + i.sigmoid() * gg.tanh()
+        h = o.sigmoid() * c.tanh()
+        outs[t] = h
+    return _lk.stack(outs, 0), h, c
+
+
+def lstm_layer(xw, h0, c0, w_hh, b_hh=None, reverse=False):
+    """Run one LSTM layer over a sequence: ``xw`` (L, N, 4H) = ``x W_ih^T + b_ih`` for every step,
+    ``h0``/``c0`` (N, H).  Returns ``output`` (L, N, H), ``h_n``, ``c_n``."""
+    return LSTMLayer.apply(xw, h0, c0, w_hh, b_hh, bool(reverse))
