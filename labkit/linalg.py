@@ -200,7 +200,7 @@ def pinv(A, *, atol=None, rtol=None, hermitian=False):
     ``dA+ = -A+ dA A+ + A+ A+^T dA^T (I - A A+) + (I - A+ A) dA^T A+^T A+``)."""
     a = A._np
     if hermitian:
-        a = np.tril(a) + _mT(np.tril(a, -1))
+        a = np.tril(a) + np.swapaxes(np.tril(a, -1), -1, -2)
     m, n = a.shape[-2:]
     if a.size == 0:
         P = np.zeros(a.shape[:-2] + (n, m), a.dtype)
@@ -216,7 +216,7 @@ def pinv(A, *, atol=None, rtol=None, hermitian=False):
             return solve(A.mT @ A, A.mT) if m >= n else (solve(A @ A.mT, A)).mT
         with np.errstate(divide="ignore"):
             sinv = np.where(sv > cutoff, 1.0 / sv, 0.0).astype(a.dtype)
-        P = np.matmul(_mT(vt) * sinv[..., None, :], _mT(u))
+        P = np.matmul(np.swapaxes(vt, -1, -2) * sinv[..., None, :], np.swapaxes(u, -1, -2))
     P = _make(P.astype(a.dtype, copy=False))
     if not (A.requires_grad and _grad_enabled()):
         return P

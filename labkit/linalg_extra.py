@@ -140,7 +140,7 @@ def cholesky_ex(A, *, upper=False, check_errors=False):
     return namedtuple("cholesky_ex", ["L", "info"])(_la().cholesky(A, upper=upper), _info(A))
 
 
-def vander(x, *, N=None):
+def vander(x, N=None):
     """Columns ``x^0, x^1, ..., x^(N-1)`` (N defaults to the length of x)."""
     if x.ndim == 0:
         x = x.reshape(1)

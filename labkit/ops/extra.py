@@ -234,7 +234,7 @@ def angle(input):
 
 
 @register("rsub")
-def rsub(input, other, *, alpha=1):
+def rsub(input, other, alpha=1):
     """``other - alpha * input``."""
     return other - (input * alpha if alpha != 1 else input)
 
@@ -1154,10 +1154,10 @@ def cholesky_inverse(input, upper=False):
 
 
 @register("cholesky_solve")
-def cholesky_solve(input, input2, upper=False):
-    """``X`` with ``(L L^T) X = B``; ``input2`` is the Cholesky factor ``L`` (or ``U``)."""
+def cholesky_solve(input, L, upper=False):
+    """``X`` with ``(L L^T) X = B``; ``L`` is the Cholesky factor (``U`` when upper)."""
     from .. import linalg
-    A = input2.mT @ input2 if upper else input2 @ input2.mT
+    A = L.mT @ L if upper else L @ L.mT
     return linalg.solve(A, input)
 
 

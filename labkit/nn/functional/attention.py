@@ -46,7 +46,10 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
 
 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
-    """``x1 . x2 / max(||x1|| ||x2||, eps)`` along ``dim``."""
+    """``x1 . x2 / max(||x1|| ||x2||, eps)`` along ``dim`` (after broadcasting x1 with x2)."""
+    if tuple(x1.shape) != tuple(x2.shape):
+        from ...ops.shape import broadcast_tensors
+        x1, x2 = broadcast_tensors(x1, x2)
     w12 = (x1 * x2).sum(dim)
     n = ((x1 * x1).sum(dim) * (x2 * x2).sum(dim)).clamp_min(eps * eps).sqrt()
     return w12 / n

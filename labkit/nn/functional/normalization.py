@@ -102,6 +102,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     """Batch normalization (see :class:`~labkit.nn.BatchNorm1d`); updates running stats in place
     when ``training``."""
     _check_float(input, "batch_norm")
+    if input.numel() == 0:                       # nothing to normalise: an empty result
+        return _empty_norm(input, weight, bias)
     if input.ndim < 2:
         raise ValueError(f"batch_norm: expected at least 2D input (N, C, ...), got "
                          f"{list(input.shape)}")
@@ -254,12 +256,27 @@ class GroupNorm(Function):
         return gx.reshape(g.shape), gw, gb, None, None
 
 
+def _empty_norm(input, weight, bias):
+    """A normalisation of a zero-size input: empty, on the graph of weight and bias."""
+    shape = [1] * input.ndim
+    if input.ndim >= 2:
+        shape[1] = -1
+    out = input * 1
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     """Normalise each group of ``C / num_groups`` channels (per sample), then scale per channel."""
     _check_float(input, "group_norm")
     if input.ndim < 2:
         raise RuntimeError(f"group_norm: expected input of at least 2 dims (N, C, *), got "
                            f"{list(input.shape)}")
+    if input.numel() == 0:
+        return _empty_norm(input, weight, bias)
     C = input.shape[1]
     if C % num_groups:
         raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, "

@@ -75,7 +75,9 @@ def _pad_index(n, a, b, mode, dim, shape):
     else:
         if a > n or b > n:
             raise RuntimeError("Padding value causes wrapping around more than once.")
-        i = np.mod(i, n)
+        # as PyTorch: crop the negative pads first, then wrap around what is left
+        c = np.arange(max(-a, 0), n - max(-b, 0))
+        i = np.concatenate([c[len(c) - a:] if a > 0 else c[:0], c, c[:b] if b > 0 else c[:0]])
     return i
 
 
