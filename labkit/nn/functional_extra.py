@@ -18,6 +18,7 @@ __all__ = ["hardshrink", "softshrink", "pixel_shuffle", "pixel_unshuffle", "chan
            "multilabel_margin_loss", "pdist", "upsample_nearest", "upsample_bilinear",
            "feature_alpha_dropout", "adaptive_max_pool1d", "adaptive_max_pool2d",
            "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices",
+           "adaptive_max_pool3d", "adaptive_max_pool3d_with_indices", "adaptive_avg_pool3d",
            "max_unpool1d", "max_unpool2d", "max_unpool3d", "linear_cross_entropy",
            "embedding_bag"]
 
@@ -377,6 +378,30 @@ def adaptive_max_pool1d(input, output_size, return_indices=False):
 def adaptive_max_pool2d(input, output_size, return_indices=False):
     v, i = _adaptive_max(input, output_size, 2)
     return (v, i) if return_indices else v
+
+
+def adaptive_max_pool3d_with_indices(input, output_size, return_indices=False):
+    return _adaptive_max(input, output_size, 3)
+
+
+def adaptive_max_pool3d(input, output_size, return_indices=False):
+    v, i = _adaptive_max(input, output_size, 3)
+    return (v, i) if return_indices else v
+
+
+def adaptive_avg_pool3d(input, output_size):
+    """Average over PyTorch's adaptive bins: separable, one averaging matrix per spatial dim."""
+    from .functional.pooling import _adaptive_matrix
+    spatial = tuple(input.shape[-3:])
+    outs = (output_size,) * 3 if isinstance(output_size, int) else tuple(
+        s if s is not None else spatial[i] for i, s in enumerate(output_size))
+    out = input
+    for k in range(3):
+        m = _make(np.ascontiguousarray(_adaptive_matrix(spatial[k], outs[k],
+                                                        input._np.dtype).T))
+        d = input.ndim - 3 + k
+        out = (out.movedim(d, -1) @ m).movedim(-1, d)
+    return out
 
 
 def _max_unpool(input, indices, kernel_size, stride, padding, output_size, nd):

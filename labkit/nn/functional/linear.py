@@ -4,7 +4,7 @@ import numpy as np
 import labkit as _lk
 from ...autograd.function import Function
 from ...kernels import nn as NK
-from ._common import _check_float, _same_dtype, _tuple
+from ._common import _check_float, _int_via_double, _is_int, _same_dtype, _tuple
 from .padding import pad
 
 
@@ -225,6 +225,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         Output ``(N, C_out, H_out, W_out)`` with
         ``H_out = floor((H + 2 * padding - dilation * (kH - 1) - 1) / stride + 1)``.
     """
+    if _is_int(input):                           # integers: exact, as PyTorch
+        return _int_via_double(conv2d, input, weight, bias, stride, padding, dilation, groups)
     _conv_checks("conv2d", input, weight, bias, groups, 2)
     stride = _tuple(stride, 2, "stride")
     dilation = _tuple(dilation, 2, "dilation")
@@ -255,6 +257,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-D convolution over ``(N, C_in, L)`` with weight ``(C_out, C_in / groups, k)``."""
+    if _is_int(input):                           # integers: exact, as PyTorch
+        return _int_via_double(conv1d, input, weight, bias, stride, padding, dilation, groups)
     _conv_checks("conv1d", input, weight, bias, groups, 1)
     unbatched = input.ndim == 2
     if unbatched:
@@ -355,6 +359,9 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
 
     Output size: ``(H - 1) * stride - 2 * padding + dilation * (kH - 1) + output_padding + 1``.
     """
+    if _is_int(input):                           # integers: exact, as PyTorch
+        return _int_via_double(conv_transpose2d, input, weight, bias, stride, padding,
+                               output_padding, groups, dilation)
     _check_float(input, "conv_transpose2d")
     if input.ndim not in (3, 4):
         raise RuntimeError(f"Expected 3D (unbatched) or 4D (batched) input to conv_transpose2d, "

@@ -130,30 +130,55 @@ def _linear_matrix(n_in, n_out, scale, align_corners, dtype):
     return m.astype(dtype)
 
 
+def _cubic_matrix(n_in, n_out, scale, align_corners, dtype):
+    """(n_out, n_in) bicubic weights: Keys' cubic convolution (A = -0.75) on the four nearest
+    source samples, indices clamped at the borders (PyTorch's rule)."""
+    A = -0.75
+    dst = np.arange(n_out, dtype=np.float64)
+    src = dst * scale if align_corners else (dst + 0.5) * scale - 0.5
+    x0 = np.floor(src).astype(np.int64)
+    t = src - x0
+
+    def near(d):                                  # |d| <= 1
+        return ((A + 2) * d - (A + 3)) * d * d + 1
+
+    def far(d):                                   # 1 < |d| < 2
+        return ((A * d - 5 * A) * d + 8 * A) * d - 4 * A
+
+    weights = (far(t + 1), near(t), near(1 - t), far(2 - t))
+    m = np.zeros((n_out, n_in), np.float64)
+    for k, w in enumerate(weights):
+        idx = np.clip(x0 - 1 + k, 0, n_in - 1)
+        np.add.at(m, (np.arange(n_out), idx), w)
+    return m.astype(dtype)
+
+
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
-    """Resize ``(N, C, L)`` / ``(N, C, H, W)``: modes ``'nearest'``, ``'nearest-exact'``,
-    ``'linear'``, ``'bilinear'`` (``align_corners`` as in PyTorch).
+    """Resize ``(N, C, L)`` / ``(N, C, H, W)`` / ``(N, C, D, H, W)``: modes ``'nearest'``,
+    ``'nearest-exact'``, ``'linear'``, ``'bilinear'``, ``'trilinear'``, ``'bicubic'`` and
+    ``'area'`` (adaptive average pooling), ``align_corners`` as in PyTorch.
 
-    Linear modes are separable: each spatial dim is multiplied by an interpolation matrix.
+    All but nearest are separable: each spatial dim is multiplied by a weight matrix.
     """
+    from .pooling import _adaptive_matrix
     nd = input.ndim - 2
-    if nd not in (1, 2):
-        raise NotImplementedError(f"interpolate: only 3D (N, C, L) and 4D (N, C, H, W) inputs "
-                                  f"are supported, got {input.ndim}D")
-    linear_modes = {"linear": 1, "bilinear": 2}
+    if nd not in (1, 2, 3):
+        raise NotImplementedError(f"interpolate: only 3D (N, C, L), 4D (N, C, H, W) and 5D "
+                                  f"(N, C, D, H, W) inputs are supported, got {input.ndim}D")
+    linear_modes = {"linear": 1, "bilinear": 2, "trilinear": 3, "bicubic": 2}
     if mode in linear_modes:
         if linear_modes[mode] != nd:
             raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs "
                                       f"{linear_modes[mode] + 2}D input")
         align_corners = bool(align_corners)
-    elif mode in ("nearest", "nearest-exact"):
+    elif mode in ("nearest", "nearest-exact", "area"):
         if align_corners is not None:
             raise ValueError("align_corners option can only be set with the interpolating modes: "
                              "linear | bilinear | bicubic | trilinear")
     else:
         raise NotImplementedError(f"interpolate: mode '{mode}' is not supported (use nearest, "
-                                  f"nearest-exact, linear or bilinear)")
+                                  f"nearest-exact, linear, bilinear, trilinear, bicubic or area)")
     if (size is None) == (scale_factor is None):
         raise ValueError("only one of size or scale_factor should be defined")
     in_sizes = list(input.shape[2:])
@@ -169,13 +194,19 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     for k in range(nd):
         dim = 2 + k
         n_in, n_out = in_sizes[k], out_sizes[k]
-        if mode in linear_modes:
-            m = _linear_matrix(n_in, n_out, _interp_scale(n_in, n_out, scales[k], align_corners),
-                               align_corners, dt)
+        if mode in linear_modes or mode == "area":
+            if mode == "area":
+                m = _adaptive_matrix(n_in, n_out, dt)
+            else:
+                sc = _interp_scale(n_in, n_out, scales[k], align_corners)
+                m = (_cubic_matrix if mode == "bicubic" else _linear_matrix)(
+                    n_in, n_out, sc, align_corners, dt)
             if dim == input.ndim - 1:
                 out = out @ _make(np.ascontiguousarray(m.T))
-            else:
+            elif dim == input.ndim - 2:
                 out = _make(m) @ out
+            else:
+                out = (out.movedim(dim, -1) @ _make(np.ascontiguousarray(m.T))).movedim(-1, dim)
         else:
             scale = _interp_scale(n_in, n_out, scales[k], False)
             dst = np.arange(n_out)

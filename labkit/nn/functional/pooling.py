@@ -4,7 +4,7 @@ import numpy as np
 from ...autograd.function import Function
 from ...tensor import _make
 from ...kernels import nn as NK
-from ._common import _check_float, _tuple
+from ._common import _check_float, _int_via_double, _is_int, _tuple
 
 
 # ================================================================ pooling
@@ -67,6 +67,9 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     ``stride`` defaults to ``kernel_size``.  With ``return_indices`` also returns the flat index
     (``h * W + w``) of each maximum, as PyTorch does.
     """
+    if _is_int(input):                           # integers: exact, as PyTorch
+        return _int_via_double(max_pool2d, input, kernel_size, stride, padding, dilation,
+                               ceil_mode, return_indices)
     _check_float(input, "max_pool2d")
     if input.ndim not in (3, 4):
         raise RuntimeError(f"max_pool2d: Expected 3D or 4D (batch mode) tensor for input, but "
@@ -168,6 +171,9 @@ class _AvgPool2dAdjoint(Function):
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
     """2-D average pooling (``stride`` defaults to ``kernel_size``)."""
+    if _is_int(input):                           # integers: exact, as PyTorch
+        return _int_via_double(avg_pool2d, input, kernel_size, stride, padding, ceil_mode,
+                               count_include_pad, divisor_override)
     _check_float(input, "avg_pool2d")
     if input.ndim not in (3, 4):
         raise RuntimeError(f"avg_pool2d: Expected 3D or 4D (batch mode) tensor for input, but "
