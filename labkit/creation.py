@@ -146,6 +146,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False, **kw):
     if dtype is not None and not D.as_dtype(dtype).is_floating_point:
         start, end = _int_endpoint(start), _int_endpoint(end)   # torch truncates the ends first
+    start, end = _endpoint(start), _endpoint(end)
     return _finish(np.linspace(start, end, int(steps)).astype(_dt(dtype)), requires_grad, device)
 
 
@@ -153,8 +154,14 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False,
 def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False, **kw):
     if dtype is not None and not D.as_dtype(dtype).is_floating_point:
         start, end = _int_endpoint(start), _int_endpoint(end)
+    start, end = _endpoint(start), _endpoint(end)
     return _finish(np.logspace(start, end, int(steps), base=base).astype(_dt(dtype)), requires_grad,
                    device)
+
+
+def _endpoint(v):
+    """A 0-d tensor end point as a Python number (computed in double, as PyTorch)."""
+    return v.item() if isinstance(v, Tensor) else v
 
 
 def _int_endpoint(v):

@@ -20,7 +20,7 @@ __all__ = ["hardshrink", "softshrink", "pixel_shuffle", "pixel_unshuffle", "chan
            "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices",
            "adaptive_max_pool3d", "adaptive_max_pool3d_with_indices", "adaptive_avg_pool3d",
            "max_unpool1d", "max_unpool2d", "max_unpool3d", "linear_cross_entropy",
-           "embedding_bag"]
+           "embedding_bag", "conv3d", "avg_pool3d", "max_pool3d"]
 
 
 def _reduce(loss, reduction):
@@ -490,3 +490,146 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,
     if not rows:
         return weight[:0]
     return _lk.stack(rows) if rows else _make(np.zeros((0, d), weight._np.dtype))
+
+
+# -------------------------------------------------------------------------- 3-D conv, pool
+def _triple(v, name):
+    if isinstance(v, int):
+        return (v,) * 3
+    v = tuple(v)
+    if len(v) == 1:
+        return v * 3
+    if len(v) != 3:
+        raise RuntimeError(f"expected {name} to be a single integer value or a list of 3 values")
+    return v
+
+
+def _out_len(n, k, s, p, d, ceil_mode):
+    span = n + 2 * p - d * (k - 1) - 1
+    o = (-(-span // s) if ceil_mode else span // s) + 1
+    if ceil_mode and (o - 1) * s >= n + p:       # the last window must start inside
+        o -= 1
+    return o
+
+
+def _windows(x, k, s, d, outs):
+    """Sliding windows over the last three dims: (..., OD, OH, OW, kD, kH, kW)."""
+    nd = x.ndim
+    for i in range(3):
+        dim = nd - 3 + i
+        idx = (np.arange(outs[i])[:, None] * s[i] + np.arange(k[i])[None, :] * d[i]).reshape(-1)
+        x = x.index_select(dim, _make(idx.astype(np.int64)))
+        shape = list(x.shape)
+        shape[dim:dim + 1] = [outs[i], k[i]]
+        x = x.reshape(shape).movedim(dim + 1, -1)
+    return x
+
+
+def _pad3(x, p, extra=(0, 0, 0), value=0.0):
+    F = _lk.nn.functional
+    pads = []
+    for i in (2, 1, 0):
+        pads += [p[i], p[i] + extra[i]]
+    return F.pad(x, pads, value=value) if any(pads) else x
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """3-D convolution over ``(N, C_in, D, H, W)``: sliding windows contracted with the weight
+    (an einsum, so the gradient comes from the ops it is made of)."""
+    unbatched = input.ndim == 4
+    x = input.unsqueeze(0) if unbatched else input
+    if x.ndim != 5:
+        raise RuntimeError(f"Expected 4D (unbatched) or 5D (batched) input to conv3d, but got "
+                           f"input of size: {list(input.shape)}")
+    if input._np.dtype.kind in "iu":
+        out = conv3d(input.double(), weight.double(), None if bias is None else bias.double(),
+                     stride, padding, dilation, groups)
+        return out.trunc().to(input.dtype)
+    s, d = _triple(stride, "stride"), _triple(dilation, "dilation")
+    k = tuple(weight.shape[2:])
+    if isinstance(padding, str):
+        if padding == "same":
+            tot = [d[i] * (k[i] - 1) for i in range(3)]
+            pads = []
+            for i in (2, 1, 0):
+                pads += [tot[i] // 2, tot[i] - tot[i] // 2]
+            x = _lk.nn.functional.pad(x, pads)
+        elif padding != "valid":
+            raise ValueError(f"Invalid padding string '{padding}'")
+    else:
+        x = _pad3(x, _triple(padding, "padding"))
+    n, c = x.shape[:2]
+    outs = tuple(_out_len(x.shape[2 + i], k[i], s[i], 0, d[i], False) for i in range(3))
+    win = _windows(x, k, s, d, outs)             # (N, C, OD, OH, OW, kD, kH, kW)
+    g = groups
+    co = weight.shape[0]
+    win = win.reshape(n, g, c // g, *outs, *k)
+    w = weight.reshape(g, co // g, c // g, *k)
+    out = _lk.einsum("ngcdhwxyz,gocxyz->ngodhw", win, w).reshape(n, co, *outs)
+    if bias is not None:
+        out = out + bias.reshape(1, -1, 1, 1, 1)
+    return out.squeeze(0) if unbatched else out
+
+
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None):
+    """3-D average pooling (PyTorch's divisors: the window clipped to the padded input, or only
+    the real elements when ``count_include_pad=False``)."""
+    unbatched = input.ndim == 4
+    x = input.unsqueeze(0) if unbatched else input
+    if input._np.dtype.kind in "iu":
+        out = avg_pool3d(input.double(), kernel_size, stride, padding, ceil_mode,
+                         count_include_pad, divisor_override)
+        return out.trunc().to(input.dtype)
+    k = _triple(kernel_size, "kernel_size")
+    s = k if stride is None or (not isinstance(stride, int) and len(stride) == 0) else \
+        _triple(stride, "stride")
+    p = _triple(padding, "padding")
+    sp = tuple(x.shape[2:])
+    outs = tuple(_out_len(sp[i], k[i], s[i], p[i], 1, ceil_mode) for i in range(3))
+    extra = tuple(max(0, (outs[i] - 1) * s[i] + k[i] - (sp[i] + 2 * p[i])) for i in range(3))
+    xp = _pad3(x, p, extra)
+    total = _windows(xp, k, s, (1, 1, 1), outs).sum((-3, -2, -1))
+    if divisor_override:
+        div = float(divisor_override)
+    else:
+        ones = np.zeros(tuple(xp.shape[2:]), x._np.dtype)
+        if count_include_pad:
+            ones[tuple(slice(0, sp[i] + 2 * p[i]) for i in range(3))] = 1
+        else:
+            ones[tuple(slice(p[i], p[i] + sp[i]) for i in range(3))] = 1
+        div = _windows(_make(ones), k, s, (1, 1, 1), outs).sum((-3, -2, -1))
+    out = total / div
+    return out.squeeze(0) if unbatched else out
+
+
+def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """3-D max pooling; ``return_indices`` gives the flat (d*H*W + h*W + w) input index."""
+    unbatched = input.ndim == 4
+    x = input.unsqueeze(0) if unbatched else input
+    k = _triple(kernel_size, "kernel_size")
+    s = k if stride is None or (not isinstance(stride, int) and len(stride) == 0) else \
+        _triple(stride, "stride")
+    p, d = _triple(padding, "padding"), _triple(dilation, "dilation")
+    sp = tuple(x.shape[2:])
+    outs = tuple(_out_len(sp[i], k[i], s[i], p[i], d[i], ceil_mode) for i in range(3))
+    extra = tuple(max(0, (outs[i] - 1) * s[i] + d[i] * (k[i] - 1) + 1 - (sp[i] + 2 * p[i]))
+                  for i in range(3))
+    lowest = -np.inf if x._np.dtype.kind == "f" else np.iinfo(x._np.dtype).min
+    xp = _pad3(x, p, extra, value=lowest)
+    win = _windows(xp, k, s, d, outs)
+    flat = win.reshape(*win.shape[:5], -1)
+    arg = np.argmax(np.where(np.isnan(flat._np), np.inf, flat._np), axis=-1) \
+        if flat._np.dtype.kind == "f" else np.argmax(flat._np, axis=-1)
+    vals = flat.gather(-1, _make(arg[..., None])).squeeze(-1)
+    out = vals.squeeze(0) if unbatched else vals
+    if not return_indices:
+        return out
+    kd, kh, kw = np.unravel_index(arg, k)
+    grid = np.meshgrid(*[np.arange(o) for o in outs], indexing="ij")
+    pos = [grid[i][None, None] * s[i] + np.array((kd, kh, kw)[i]) * d[i] - p[i]
+           for i in range(3)]
+    idx = (pos[0] * sp[1] + pos[1]) * sp[2] + pos[2]
+    idx = _make(idx.astype(np.int64))
+    return out, (idx.squeeze(0) if unbatched else idx)
