@@ -800,10 +800,10 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
         x = x.to(D.get_default_dtype())
     n = x.shape[1]
     w = None
-    if fweights is not None:
-        w = fweights.to(x.dtype)
+    if fweights is not None:                     # weights keep their dtype (as PyTorch's sums)
+        w = fweights
     if aweights is not None:
-        w = aweights.to(x.dtype) if w is None else w * aweights.to(x.dtype)
+        w = aweights if w is None else w * aweights
     if w is None:
         wsum = _make(np.asarray(float(n), x._np.dtype))
         avg = x.mean(1, keepdim=True) if n else x.sum(1, keepdim=True) * float("nan")
@@ -816,7 +816,7 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
         elif aweights is None:
             norm_ = wsum - correction
         else:
-            norm_ = wsum - correction * (w * aweights.to(x.dtype)).sum() / wsum
+            norm_ = wsum - correction * (w * aweights).sum() / wsum
     norm_ = _E().where(norm_ <= 0, 0.0, norm_)
     xc = x - avg
     xw = xc if w is None else xc * w
