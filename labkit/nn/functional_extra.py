@@ -285,9 +285,15 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
 
 def linear_cross_entropy(input, linear_weight, target, *, linear_bias=None, weight=None,
                          reduction="mean", ignore_index=None, label_smoothing=0.0, options=None):
-    """``cross_entropy(linear(input, linear_weight, linear_bias), target, ...)``."""
+    """``cross_entropy(logits, target, ...)`` with ``logits[..., c, o...] = sum_h input[..., h]
+    * linear_weight[c, o..., h] (+ linear_bias[c, o...])`` (classes first, then any extra
+    output dims: a K-dimensional loss)."""
     F = _lk.nn.functional
-    logits = F.linear(input, linear_weight, linear_bias)
+    if input.ndim not in (1, 2):
+        raise RuntimeError(f"expected input with dimensionality 1 or 2, got {input.ndim}")
+    logits = _lk.tensordot(input, linear_weight, dims=([input.ndim - 1], [linear_weight.ndim - 1]))
+    if linear_bias is not None:
+        logits = logits + linear_bias
     kw = {} if ignore_index is None else {"ignore_index": ignore_index}
     return F.cross_entropy(logits, target, weight=weight, reduction=reduction,
                            label_smoothing=label_smoothing, **kw)
