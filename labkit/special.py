@@ -1,9 +1,8 @@
 """``labkit.special`` (~ ``torch.special``): special functions under PyTorch's names.
 
 Most are other labkit ops under their SciPy-style names (``expit`` is ``sigmoid``, ``gammaln``
-is ``lgamma`` ...); the gamma-family primitives live in ``labkit/ops/special.py``.  Not here yet
-(they raise AttributeError): the Bessel functions J/Y/K, ``airy_ai``, ``erfcx``,
-``gammainc``/``gammaincc``.
+is ``lgamma`` ...); the primitives (gamma family, Bessel, Airy, erfcx) live in
+``labkit/ops/special.py``.  Not here yet: ``gammainc``/``gammaincc``.
 """
 import math
 
@@ -22,7 +21,9 @@ __all__ = ["digamma", "psi", "polygamma", "gammaln", "multigammaln", "erf", "erf
            "chebyshev_polynomial_v", "chebyshev_polynomial_w", "shifted_chebyshev_polynomial_t",
            "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
            "shifted_chebyshev_polynomial_w", "hermite_polynomial_h", "hermite_polynomial_he",
-           "laguerre_polynomial_l", "legendre_polynomial_p"]
+           "laguerre_polynomial_l", "legendre_polynomial_p", "bessel_j0", "bessel_j1",
+           "bessel_y0", "bessel_y1", "modified_bessel_k0", "modified_bessel_k1",
+           "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "airy_ai", "erfcx"]
 
 
 def _lk():
@@ -39,6 +40,11 @@ i0 = modified_bessel_i0 = _S.i0
 i0e, i1, i1e, zeta = _S.i0e, _S.i1, _S.i1e, _S.zeta
 modified_bessel_i1 = _S.i1
 xlogy, sinc, erfc = _X.xlogy, _X.sinc, _X.erfc
+bessel_j0, bessel_j1, bessel_y0, bessel_y1 = _S.bessel_j0, _S.bessel_j1, _S.bessel_y0, _S.bessel_y1
+modified_bessel_k0, modified_bessel_k1 = _S.modified_bessel_k0, _S.modified_bessel_k1
+scaled_modified_bessel_k0 = _S.scaled_modified_bessel_k0
+scaled_modified_bessel_k1 = _S.scaled_modified_bessel_k1
+airy_ai, erfcx = _S.airy_ai, _S.erfcx
 
 
 def erf(input):
