@@ -8,7 +8,7 @@ from .tensor import Tensor, _make
 
 __all__ = ["matrix_power", "multi_dot", "vecdot", "cross", "diagonal", "matrix_rank", "cond",
            "solve_triangular", "inv_ex", "solve_ex", "cholesky_ex", "vander", "tensorinv",
-           "tensorsolve", "matrix_exp"]
+           "tensorsolve", "matrix_exp", "lu_factor", "lu_factor_ex", "lu", "lu_solve"]
 
 
 def _la():
@@ -190,3 +190,132 @@ def matrix_exp(A):
     for _ in range(s):
         result = result @ result
     return result
+
+
+# ------------------------------------------------------------------------------------- LU
+def _getrf(a):
+    """LAPACK-style LU with partial pivoting of one (m, n) matrix: (LU, 1-based pivots)."""
+    a = a.astype(np.float64, copy=True)
+    m, n = a.shape
+    k_max = builtins.min(m, n)
+    piv = np.zeros(k_max, np.int32)
+    for k in range(k_max):
+        p = k + int(np.argmax(np.abs(a[k:, k]))) if m > k else k
+        piv[k] = p + 1
+        if p != k:
+            a[[k, p]] = a[[p, k]]
+        if a[k, k] != 0:
+            a[k + 1:, k] /= a[k, k]
+            a[k + 1:, k + 1:] -= np.outer(a[k + 1:, k], a[k, k + 1:])
+    return a, piv
+
+
+def _perm_from_pivots(piv, m):
+    """The row permutation P (as an index array) with A = P L U."""
+    perm = np.arange(m)
+    for k, p in enumerate(piv):
+        p = int(p) - 1
+        perm[[k, p]] = perm[[p, k]]
+    return perm
+
+
+def _lu_parts(A):
+    """(LU array, pivots, P, L, U arrays) for batches of matrices."""
+    a = A._np
+    m, n = a.shape[-2:]
+    k = builtins.min(m, n)
+    batch = a.shape[:-2]
+    LU = np.zeros(a.shape, np.float64)
+    piv = np.zeros(batch + (k,), np.int32)
+    P = np.zeros(batch + (m, m), np.float64)
+    for idx in np.ndindex(*batch):
+        LU[idx], piv[idx] = _getrf(a[idx])
+        perm = _perm_from_pivots(piv[idx], m)
+        P[idx][perm, np.arange(m)] = 1.0
+    L = np.tril(LU[..., :, :k], -1) + np.eye(m, k)
+    U = np.triu(LU[..., :k, :])
+    dt = a.dtype
+    return LU.astype(dt), piv, P.astype(dt), L.astype(dt), U.astype(dt)
+
+
+def _lu_graph(A, P, L, U):
+    """L and U as functions of A (exact first derivatives where A's leading k x k block is
+    invertible).  Square part S = L1 U1: with X = L1^-1 dS U1^-1, dL1 = L1 tril(X, -1) and
+    dU1 = triu(X) U1; a wide A's extra columns are ``U2 = L1^-1 (P^T A)_2``, a tall A's extra
+    rows ``L2 = (P^T A)_2 U1^-1``."""
+    if not A.requires_grad:
+        return _make(L), _make(U)
+    m, n = A.shape[-2:]
+    k = builtins.min(m, n)
+    PtA = _make(np.swapaxes(P, -1, -2)) @ A
+    S = PtA[..., :k, :k]
+    L1, U1 = L[..., :k, :k], U[..., :k, :k]
+    dS = S - S.detach()
+    X = _make(np.linalg.inv(L1)) @ dS @ _make(np.linalg.inv(U1))
+    L1g = _make(L1) + _make(L1) @ X.tril(-1)
+    U1g = _make(U1) + X.triu() @ _make(U1)
+    if n > m:
+        U2 = solve_triangular(L1g, PtA[..., :, k:], upper=False, unitriangular=True)
+        return L1g, _lk().cat([U1g, U2], -1)
+    if m > n:
+        L2 = solve_triangular(U1g, PtA[..., k:, :], upper=True, left=False)
+        return _lk().cat([L1g, L2], -2), U1g
+    return L1g, U1g
+
+
+def lu_factor(A, *, pivot=True):
+    """``(LU, pivots)``: L (unit diagonal, below) and U (on and above) in one matrix, and the
+    1-based row swaps (LAPACK's getrf)."""
+    from collections import namedtuple
+    LU, piv, P, L, U = _lu_parts(A)
+    Lg, Ug = _lu_graph(A, P, L, U)
+    m, n = A.shape[-2:]
+    if A.requires_grad:                          # pack L (strictly below) and U (on/above)
+        k = builtins.min(m, n)
+        Lfull = Lg - _make(np.eye(m, k, dtype=L.dtype))
+        if n > m:
+            Lfull = _lk().cat([Lfull, _make(np.zeros(L.shape[:-1] + (n - k,), L.dtype))], -1)
+        Ufull = Ug if m <= n else _lk().cat(
+            [Ug, _make(np.zeros(U.shape[:-2] + (m - k, n), U.dtype))], -2)
+        LUg = Lfull + Ufull
+    else:
+        LUg = _make(LU)
+    return namedtuple("lu_factor", ["LU", "pivots"])(LUg, _make(piv))
+
+
+def lu_factor_ex(A, *, pivot=True, check_errors=False):
+    from collections import namedtuple
+    LU, piv = lu_factor(A, pivot=pivot)
+    return namedtuple("lu_factor_ex", ["LU", "pivots", "info"])(LU, piv, _info(A))
+
+
+def lu(A, *, pivot=True):
+    """``(P, L, U)`` with ``A = P @ L @ U``."""
+    from collections import namedtuple
+    _, _, P, L, U = _lu_parts(A)
+    Lg, Ug = _lu_graph(A, P, L, U)
+    return namedtuple("lu", ["P", "L", "U"])(_make(P), Lg, Ug)
+
+
+def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True):
+    """``(P, L, U)`` from ``lu_factor``'s packed result (differentiable in LU_data)."""
+    from collections import namedtuple
+    m, n = LU_data.shape[-2:]
+    k = builtins.min(m, n)
+    piv = LU_pivots._np
+    P = np.zeros(piv.shape[:-1] + (m, m), LU_data._np.dtype)
+    for idx in np.ndindex(*piv.shape[:-1]):
+        P[idx][_perm_from_pivots(piv[idx], m), np.arange(m)] = 1.0
+    eye = _make(np.eye(m, k, dtype=LU_data._np.dtype))
+    L = LU_data[..., :, :k].tril(-1) + eye
+    U = LU_data[..., :k, :].triu()
+    return namedtuple("lu_unpack", ["P", "L", "U"])(_make(P), L, U)
+
+
+def lu_solve(LU, pivots, B, *, left=True, adjoint=False):
+    """``X`` with ``A X = B`` (``X A = B`` when not left; ``A^H`` when adjoint) from A's LU."""
+    P, L, U = lu_unpack(LU, pivots)
+    A = P @ L @ U
+    if adjoint:
+        A = A.mT
+    return _la().solve(A, B, left=left)

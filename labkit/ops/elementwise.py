@@ -197,7 +197,13 @@ def div(input, other, *, rounding_mode=None, out=None):
             b = to_float(b) if isinstance(b, Tensor) else float(b)
         return _out(Div.apply(a, b), out)
     if rounding_mode == "floor":
-        return floor_divide(input, other)
+        r = floor_divide(input, other)
+        if r.dtype.is_floating_point and any(isinstance(t, Tensor) and t.requires_grad
+                                             for t in (input, other)):
+            # on the graph with a zero gradient, as PyTorch (the value stays floor_divide's)
+            zero = div(input, other).floor()
+            return where(_make(np.zeros(r.shape, bool)), zero, r)
+        return r
     if rounding_mode == "trunc":
         q = div(input, other)
         r = q.trunc() if q.dtype.is_floating_point else q

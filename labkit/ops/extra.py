@@ -1239,3 +1239,23 @@ def gradient(input, *, spacing=1, dim=None, edge_order=1):
                 last = (0.5 * nar(n - 3, 1) - 2 * nar(n - 2, 1) + 1.5 * nar(n - 1, 1)) / hv
         out.append(S.cat([first, inner, last], d))
     return tuple(out)
+
+
+@register("lu_unpack", method=False)
+def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True):
+    from ..linalg_extra import lu_unpack as _unpack
+    return _unpack(LU_data, LU_pivots, unpack_data, unpack_pivots)
+
+
+@register("lu_solve")
+def lu_solve(input, LU_data, LU_pivots):
+    """``torch.lu_solve(b, LU, pivots)``: the older argument order of ``linalg.lu_solve``."""
+    from ..linalg_extra import lu_solve as _solve
+    return _solve(LU_data, LU_pivots, input)
+
+
+@register("lu")
+def lu(input, pivot=True, get_infos=False):
+    from ..linalg_extra import lu_factor, _info
+    LU, piv = lu_factor(input, pivot=pivot)
+    return (LU, piv, _info(input)) if get_infos else (LU, piv)
