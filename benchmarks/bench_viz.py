@@ -1,5 +1,7 @@
-"""Widget overhead benchmarks (issue #4): Monitor and watch on the workshop MLP loop, messages per
-second under a 10,000-step loop, and graph layout time for 200 and 2,000 nodes.
+"""Widget overhead benchmarks (issues #4, #13): Monitor, watch, activations and a live tensor view
+on the workshop MLP loop; the attention viewer on a small attention model; the embedding view on
+an embedding model; messages per second under a 10,000-step loop; graph view build time for 200
+and 2,000 nodes.  Every variant runs at its default settings; the target is <= 5% over plain.
 
     .venv/bin/python benchmarks/bench_viz.py [--steps 3000]
 
@@ -19,7 +21,7 @@ from labkit import nn
 from labkit.utils.data import DataLoader
 
 
-def mlp_loop(steps, monitor=None, watch_model=None):
+def mlp_loop(steps, monitor=None, watch_model=None, each_step=None):
     lk.manual_seed(0)
     data = lk.datasets.spirals(n_samples=512, n_classes=3, seed=0)
     model = watch_model if watch_model is not None else nn.Sequential(
@@ -40,7 +42,54 @@ def mlp_loop(steps, monitor=None, watch_model=None):
         opt.step()
         if monitor is not None:
             monitor.log(loss=loss.item())
+        if each_step is not None:
+            each_step(model)
     return time.perf_counter() - t0
+
+
+class AttnModel(nn.Module):
+    """A one-layer self-attention regressor over sequences of 8 tokens."""
+
+    def __init__(self):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(16, 2, batch_first=True)
+        self.head = nn.Linear(16, 1)
+
+    def forward(self, x):
+        h = self.attn(x, x, x, need_weights=True, average_attn_weights=False)[0]
+        return self.head(h).mean(dim=1)
+
+
+class EmbModel(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(50, 16)
+        self.head = nn.Linear(16, 1)
+
+    def forward(self, idx):
+        return self.head(self.emb(idx).mean(dim=1))
+
+
+def seq_loop(model, make_x, steps):
+    lk.manual_seed(0)
+    opt = lk.optim.SGD(model.parameters(), lr=0.01)
+    x, y = make_x(), lk.randn(32, 1)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        loss = ((model(x) - y) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return time.perf_counter() - t0
+
+
+def table(title, times, steps):
+    base = statistics.median(times["plain"])
+    print(title)
+    print(f"{'variant':<30}{'ms/step':>10}{'vs plain':>10}")
+    for k, v in times.items():
+        m = statistics.median(v)
+        print(f"{k:<30}{m / steps * 1e3:>10.3f}{m / base:>10.3f}")
 
 
 def make_mlp():
@@ -53,7 +102,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
     mlp_loop(50)                                        # warm caches
-    times = {"plain": [], "monitor": [], "watch(every=10)": []}
+    times = {"plain": [], "monitor": [], "watch(every=10)": [], "activations(every=10)": [],
+             "show(W0) + update every step": []}
     for _ in range(args.rounds):
         times["plain"].append(mlp_loop(args.steps))
         mon = lk.viz.Monitor("bench")
@@ -63,12 +113,39 @@ def main():
         w = lk.viz.watch(m, every=10)
         times["watch(every=10)"].append(mlp_loop(args.steps, watch_model=m))
         w.remove()
-    base = statistics.median(times["plain"])
-    print(f"workshop MLP (2-64-64-3, batch 32, SGD), {args.steps} steps, median of {args.rounds}")
-    print(f"{'variant':<18}{'ms/step':>10}{'vs plain':>10}")
-    for k, v in times.items():
-        m = statistics.median(v)
-        print(f"{k:<18}{m / args.steps * 1e3:>10.3f}{m / base:>10.3f}")
+        m = make_mlp()
+        a = lk.viz.activations(m)
+        times["activations(every=10)"].append(mlp_loop(args.steps, watch_model=m))
+        a.close()
+        m = make_mlp()
+        v = lk.viz.show(m[0].weight)
+        times["show(W0) + update every step"].append(
+            mlp_loop(args.steps, watch_model=m, each_step=lambda mm: v.update(mm[0].weight)))
+        v.close()
+    table(f"workshop MLP (2-64-64-3, batch 32, SGD), {args.steps} steps, median of {args.rounds}",
+          times, args.steps)
+
+    steps = max(200, args.steps // 5)
+    seq = lambda: lk.randn(32, 8, 16)                           # noqa: E731
+    idx = lambda: lk.randint(0, 50, (32, 8))                    # noqa: E731
+    seq_loop(AttnModel(), seq, 20)
+    times = {"plain": [], "attention(model)": []}
+    etimes = {"plain": [], "embeddings(emb)": []}
+    for _ in range(args.rounds):
+        times["plain"].append(seq_loop(AttnModel(), seq, steps))
+        m = AttnModel()
+        view = lk.viz.attention(m)
+        times["attention(model)"].append(seq_loop(m, seq, steps))
+        view.close()
+        etimes["plain"].append(seq_loop(EmbModel(), idx, steps))
+        m = EmbModel()
+        view = lk.viz.embeddings(m.emb)
+        etimes["embeddings(emb)"].append(seq_loop(m, idx, steps))
+        view.close()
+    print()
+    table(f"self-attention (batch 32, 8 tokens, 16 dims, 2 heads), {steps} steps", times, steps)
+    print()
+    table(f"embedding model (50 x 16, batch 32 x 8), {steps} steps", etimes, steps)
 
     mon = lk.viz.Monitor("flood")
     t0 = time.perf_counter()

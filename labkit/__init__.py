@@ -12,8 +12,8 @@ import sys
 
 from . import dtypes as _dtypes
 from .dtypes import (bool, dtype, float, float16, float32, float64, half, double, int, int32,
-                     int64, long, uint8, get_default_dtype, set_default_dtype, promote_types,
-                     result_type)
+                     int64, long, uint8, bfloat16, get_default_dtype, set_default_dtype,
+                     promote_types, result_type, finfo, iinfo)
 from .tensor import Tensor, Size, device
 from .autograd import (no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled)
 from .autograd.grad_mode import is_inference_mode_enabled
@@ -26,7 +26,8 @@ from . import random
 
 globals().update(_FUNCTIONS)
 
-FloatTensor = DoubleTensor = LongTensor = BoolTensor = Tensor   # isinstance checks in old code
+from .creation import (FloatTensor, DoubleTensor, HalfTensor, LongTensor, IntTensor,  # noqa: E402
+                       BoolTensor, ByteTensor, get_default_device, set_default_device)
 strided = "strided"
 contiguous_format = preserve_format = channels_last = None
 

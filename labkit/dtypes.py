@@ -11,8 +11,9 @@ import builtins
 import numpy as np
 
 __all__ = ["dtype", "float32", "float64", "int64", "int32", "uint8", "bool", "float16", "float",
-           "double", "half", "long", "int",
-           "get_default_dtype", "set_default_dtype", "result_type", "promote_types"]
+           "double", "half", "long", "int", "bfloat16",
+           "get_default_dtype", "set_default_dtype", "result_type", "promote_types", "finfo",
+           "iinfo"]
 
 
 class dtype:
@@ -47,6 +48,15 @@ float32 = dtype("float32", np.float32, 2, 1)
 float64 = dtype("float64", np.float64, 2, 2)
 
 _ALL = (bool, uint8, int32, int64, float16, float32, float64)
+
+# PyTorch's bfloat16 exists as a name so that code mentioning it fails with a clear message when
+# it uses it (not with an AttributeError at ``labkit.bfloat16``): NumPy, labkit's storage, has no
+# bfloat16.
+bfloat16 = dtype("bfloat16", np.float32, 2, 1)
+_NO_BFLOAT16 = ("labkit has no bfloat16 (its storage, NumPy, has no such type). Use float32 "
+                "instead: dtype=labkit.float32 or x.float() (float16, x.half(), also halves the "
+                "memory); convert bfloat16 data to float32 before handing it to labkit (in "
+                "PyTorch: t.float()).")
 _FROM_NP = {d.np: d for d in _ALL}
 _FROM_NAME = {d.name: d for d in _ALL}
 float = float32    # noqa: A001   PyTorch aliases: labkit.float, labkit.double, labkit.long ...
@@ -87,7 +97,11 @@ def from_numpy_dtype(npd):
 def as_dtype(d):
     """Accept a labkit dtype, a NumPy dtype/type, a Python type or a name; return a labkit dtype."""
     if isinstance(d, dtype):
+        if d is bfloat16:
+            raise TypeError(_NO_BFLOAT16)
         return d
+    if d == "bfloat16":
+        raise TypeError(_NO_BFLOAT16)
     if d is builtins.float:          # PyTorch: the Python float type means float64
         return float64
     if d is builtins.int:
@@ -152,3 +166,52 @@ def result_type(*operands):
         elif scalar_cat > res._cat:
             res = sd
     return res if res is not None else get_default_dtype()
+
+
+class finfo:
+    """Machine limits of a floating-point dtype (``labkit.finfo(labkit.float32).eps``, ``.min``,
+    ``.max``, ``.tiny``, ``.resolution``, ``.bits``), as ``torch.finfo``."""
+
+    def __init__(self, type=None):
+        d = get_default_dtype() if type is None else as_dtype(type)
+        if not d.is_floating_point:
+            raise TypeError("labkit.finfo() requires a floating point input type. Use "
+                            "labkit.iinfo to handle 'labkit.finfo'")
+        f = np.finfo(d.np)
+        self.bits, self.dtype = builtins.int(f.bits), d.name
+        self.eps, self.max, self.min = builtins.float(f.eps), builtins.float(f.max), builtins.float(f.min)
+        self.tiny = self.smallest_normal = builtins.float(f.smallest_normal)
+        self.resolution = 10.0 ** -builtins.int(f.precision)
+
+    def __eq__(self, other):
+        return isinstance(other, finfo) and other.dtype == self.dtype
+
+    __hash__ = object.__hash__
+
+    def __repr__(self):
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
+                f"eps={self.eps:g}, smallest_normal={self.smallest_normal:g}, tiny={self.tiny:g}, "
+                f"dtype={self.dtype})")
+
+
+class iinfo:
+    """Limits of an integer dtype (``labkit.iinfo(labkit.int64).max``, ``.min``, ``.bits``)."""
+
+    def __init__(self, type):
+        d = as_dtype(type)
+        if d is bool:                  # labkit.bool (this module shadows the builtin)
+            raise TypeError("labkit.bool is not supported by labkit.iinfo")
+        if d.is_floating_point:
+            raise TypeError("labkit.iinfo() requires an integer input type. Use labkit.finfo to "
+                            "handle 'labkit.iinfo'")
+        i = np.iinfo(d.np)
+        self.bits, self.min, self.max = builtins.int(i.bits), builtins.int(i.min), builtins.int(i.max)
+        self.dtype = d.name
+
+    def __eq__(self, other):
+        return isinstance(other, iinfo) and other.dtype == self.dtype
+
+    __hash__ = object.__hash__
+
+    def __repr__(self):
+        return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"

@@ -5,6 +5,7 @@ Magics:
     %%lk_step           run the cell inside ``labkit.graph.record()``; the cell's last line must be a
                         scalar tensor expression; replay its forward and backward op by op
     %lk_warmup          compile/load every kernel now (so the lesson doesn't wait on JIT later)
+    %lk_why             after a shape error inside a labkit op: the graph up to the failing op
 
 Re-run safety: when a cell's ``backward()`` adds into gradients that the *previous run of the same
 cell* filled (and nothing zeroed them in between), labkit warns in plain words.  This is the classic
@@ -60,6 +61,7 @@ class RerunGuard:
 
 
 _guard = None
+_failure_hook = None
 
 
 def _magics(ip):
@@ -99,6 +101,11 @@ def _magics(ip):
             return step(run)
 
         @line_magic
+        def lk_why(self, line):
+            """%lk_why — after a shape error in a labkit op: the graph up to the failing op."""
+            return _failure_hook.why() if _failure_hook is not None else None
+
+        @line_magic
         def lk_warmup(self, line):
             """%lk_warmup — compile or load every labkit kernel now."""
             from .warmup import warmup
@@ -116,6 +123,12 @@ def load_ipython_extension(ip):
         _engine._Observers.backward.append(_guard.observe)
     from .graph import capture_source
     capture_source(True)          # in notebooks, graph nodes remember the user's line
+    from .viz._tensorcard import register_ipython
+    register_ipython(ip)          # a tensor as a cell's last expression: the static tensor view
+    global _failure_hook
+    from .viz._failing import FailureHook
+    _failure_hook = FailureHook(ip)
+    _failure_hook.install()       # a shape error in a labkit op offers %lk_why
 
 
 def unload_ipython_extension(ip):
@@ -128,3 +141,9 @@ def unload_ipython_extension(ip):
         if _guard.observe in _engine._Observers.backward:
             _engine._Observers.backward.remove(_guard.observe)
         _guard = None
+    from .viz._tensorcard import unregister_ipython
+    unregister_ipython(ip)
+    global _failure_hook
+    if _failure_hook is not None:
+        _failure_hook.uninstall()
+        _failure_hook = None

@@ -13,6 +13,8 @@ class Generator:
     """A source of random numbers (``labkit.Generator().manual_seed(0)``)."""
 
     def __init__(self, device="cpu"):
+        from .tensor import device as _device
+        _device(device)                 # 'cuda' raises labkit's CPU-only message
         self._seed = 67280421310721
         self._rng = np.random.Generator(np.random.PCG64(self._seed))
 

@@ -10,6 +10,7 @@ import numbers
 import numpy as np
 
 from . import dtypes as D
+from .autograd.fpstate import quiet
 from .autograd import function as F
 from .autograd import grad_mode
 from .autograd.function import AccumulateGrad, _RemovableHandle
@@ -61,7 +62,17 @@ def _check_device(dev):
 
 
 def _make(arr, requires_grad=False, grad_fn=None, out_nr=0):
-    """Wrap an ndarray (no copy).  The fast constructor used by every op."""
+    """Wrap an ndarray (no copy).  The fast constructor used by every op.
+
+    Two invariants hold here for every op at once: the storage is an ndarray (NumPy gives 0-d
+    results as scalars, which can't be written in place: ``loss += 1``), and only floating-point
+    tensors take part in autograd, as in PyTorch (an integer or bool result, such as ``x.long()``,
+    ``argmax`` or a comparison, is a constant without ``grad_fn``).
+    """
+    if type(arr) is not np.ndarray:
+        arr = np.asarray(arr)
+    if requires_grad and arr.dtype.kind != "f":
+        requires_grad, grad_fn = False, None
     t = object.__new__(Tensor)
     t._np = arr
     t._rg = requires_grad
@@ -102,7 +113,8 @@ def _to_array(data, dtype=None):
             elif arr.dtype.kind == "c":
                 raise TypeError("labkit has no complex dtypes")
     if dtype is not None:
-        arr = arr.astype(D.as_dtype(dtype).np, copy=False)
+        with quiet():                   # 1e6 as float16 is inf, silently (as in PyTorch)
+            arr = arr.astype(D.as_dtype(dtype).np, copy=False)
     elif arr.dtype not in D._FROM_NP:
         if arr.dtype.kind == "f":
             arr = arr.astype(np.float64 if arr.dtype.itemsize > 4 else np.float32)
@@ -157,7 +169,8 @@ class Tensor:
                  "_accum", "_retains_grad", "__weakref__", "__dict__")
     __array_priority__ = 1000          # numpy_array + tensor -> Tensor.__radd__
 
-    def __new__(cls, *args, **kwargs):
+    def __new__(cls, *args, device=None):
+        _check_device(device)
         t = object.__new__(cls)
         if len(args) == 1 and not isinstance(args[0], numbers.Integral):
             arr = _to_array(args[0], D.get_default_dtype() if not isinstance(args[0], (Tensor, np.ndarray)) else None)
@@ -230,6 +243,9 @@ class Tensor:
 
     def is_complex(self):
         return False
+
+    def is_signed(self):
+        return self.dtype.is_signed
 
     @property
     def is_leaf(self):
@@ -309,10 +325,11 @@ class Tensor:
 
     @property
     def data(self):
-        """This tensor's data as a tensor outside the graph (``w.data -= lr * w.grad`` works)."""
-        t = _make(self._np, False, None, 0)
-        t._vc = self._vc
-        return t
+        """This tensor's data as a tensor outside the graph (``w.data -= lr * w.grad`` works).
+
+        Unlike ``detach()``, and as in PyTorch, writes through ``.data`` are hidden from autograd:
+        it has its own version counter, so a saved tensor changed this way is not reported."""
+        return _make(self._np, False, None, 0)
 
     @data.setter
     def data(self, value):

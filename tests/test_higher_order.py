@@ -18,6 +18,12 @@ def _x(*shape, seed=0, positive=False):
 
 
 # every op with a differentiable rule, as (name, function of the inputs, input makers)
+def _normal_of(a):
+    """normal(a, a): on the graph with zero gradients (PyTorch's rule), from a fixed seed."""
+    M = lk if isinstance(a, lk.Tensor) else torch
+    return M.normal(a, a, generator=M.Generator().manual_seed(0))
+
+
 OPS = [
     ("add", lambda a, b: a + b, (lambda: _x(3, 4), lambda: _x(4, seed=1))),
     ("sub", lambda a, b: a - b, (lambda: _x(3, 4), lambda: _x(3, 1, seed=1))),
@@ -42,6 +48,8 @@ OPS = [
     ("sum_dim", lambda a: (a ** 2).sum(1), (lambda: _x(3, 4),)),
     ("mean_keepdim", lambda a: (a ** 2).mean(0, keepdim=True), (lambda: _x(3, 4),)),
     ("reshape_permute", lambda a: (a.reshape(2, 6).permute(1, 0) ** 2), (lambda: _x(3, 4),)),
+    ("diagonal", lambda a: a.diagonal(1) ** 3, (lambda: _x(3, 4),)),
+    ("normal_sample", lambda a: a ** 2 + _normal_of(a) * 0, (lambda: _x(5, positive=True),)),
     ("expand_clone", lambda a: a.expand(3, 4).clone() ** 2, (lambda: _x(1, 4),)),
     ("matmul_2d", lambda a, b: (a @ b) ** 2, (lambda: _x(3, 4), lambda: _x(4, 2, seed=1))),
     ("matmul_batched", lambda a, b: (a @ b).tanh(), (lambda: _x(2, 3, 4), lambda: _x(4, 2, seed=1))),

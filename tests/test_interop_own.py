@@ -2,13 +2,13 @@
 source (a file or a notebook cell) with labkit's names bound to PyTorch's, created with the
 same constructor arguments, weights copied; the notebook-09 TinyGPT exported and trained with
 DistributedDataParallel over gloo (the notebook-10 path); clear errors when impossible."""
-import importlib.util
 import os
 import socket
 import subprocess
 import sys
 import textwrap
 
+import nbformat
 import numpy as np
 import pytest
 
@@ -152,11 +152,9 @@ def test_clear_error_when_the_source_is_unavailable():
 
 
 def _notebook_cell(name, startswith):
-    spec = importlib.util.spec_from_file_location("build_nb", os.path.join(ROOT, "scripts",
-                                                                           "build_notebooks.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    cells = [src for kind, src in mod.NOTEBOOKS[name] if src.startswith(startswith)]
+    """The one code cell of a workshop notebook that starts with ``startswith``."""
+    nb = nbformat.read(os.path.join(ROOT, "notebooks", f"{name}.ipynb"), as_version=4)
+    cells = [c.source for c in nb.cells if c.cell_type == "code" and c.source.startswith(startswith)]
     assert len(cells) == 1
     return cells[0]
 

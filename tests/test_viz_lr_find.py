@@ -10,7 +10,7 @@ pytest.importorskip("anywidget")
 import labkit as lk  # noqa: E402
 from labkit import nn  # noqa: E402
 from labkit.utils.data import DataLoader, TensorDataset  # noqa: E402
-from labkit.viz.lr_find import lr_find, smooth_centered, suggest_lr  # noqa: E402
+from labkit.viz._lr_find import lr_find, smooth_centered, suggest_lr  # noqa: E402
 
 
 def test_suggestion_on_a_synthetic_loss_curve():

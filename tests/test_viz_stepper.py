@@ -96,7 +96,6 @@ def test_replay_from_a_recorded_tape():
 def test_static_fallback_lists_steps():
     a, b, c = micrograd_expr()
     w = step(lambda: (a * b + c).tanh())
-    data, _ = w._repr_mimebundle_()
-    h = data["text/html"]
+    h = w.fallback_bundle()["text/html"]
     assert "<svg" in h and h.count("<li>") == len(w.steps)
     assert "forward 1: Mul -&gt; -6" in h

@@ -8,7 +8,7 @@ pytest.importorskip("anywidget")
 
 import labkit as lk  # noqa: E402
 from labkit import nn  # noqa: E402
-from labkit.viz.watch import watch  # noqa: E402
+from labkit.viz._watch import watch  # noqa: E402
 
 
 def setup(seed=0):

@@ -7,6 +7,7 @@
 //   points  float32[n*2], labels float32[n]
 // Rows run from the top of the plane (largest y) down, like an image.
 import { PALETTE, bytesOf } from "./chart.js";
+import { hideFallback } from "./fallback.js";
 
 const NEG = [245, 147, 34];     // orange  (class 0 / negative activation)
 const POS = [8, 119, 189];      // blue    (class 1 / positive activation)
@@ -41,6 +42,7 @@ function paintImage(canvas, res, pixel) {
 
 export default function () {
   function render({ model, el: host }) {
+    const unhide = hideFallback(model);
     const root = document.createElement("div");
     root.className = "labkit-widget labkit-boundary";
     host.appendChild(root);
@@ -145,7 +147,7 @@ export default function () {
     model.on("change:points", drawView);
     model.on("change:neurons", drawNeurons);
     redraw();
-    return () => root.remove();
+    return () => { unhide(); root.remove(); };
   }
   return { render };
 }

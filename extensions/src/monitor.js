@@ -10,6 +10,7 @@
 //   * messages with seq <= _data.seq are already contained in _data and are ignored.
 // The store lives per model (created in initialize), so views created later (a second display, a
 // re-rendered output) see every point even though custom messages are not replayed.
+import { hideFallback } from "./fallback.js";
 import { LineChart, PALETTE, dashFor, formatNumber, formatDuration, downloadDataURL,
   composePNG, float64Of } from "./chart.js";
 
@@ -103,6 +104,7 @@ export default function () {
   }
 
   function render({ model, el: host }) {
+    const unhide = hideFallback(model);
     const root = el("div", "labkit-widget labkit-monitor");
     host.appendChild(root);
     const head = el("div", "labkit-toolbar");
@@ -308,6 +310,7 @@ export default function () {
 
     rebuild();
     return () => {
+      unhide();
       store.listeners.delete(onStore);
       for (const c of charts.values()) c.destroy();
     };

@@ -15,6 +15,7 @@ from . import function as F
 from . import grad_mode
 from .anomaly import check_backward
 from .function import AccumulateGrad
+from .fpstate import quietly
 
 
 class _Observers:
@@ -102,6 +103,7 @@ def _runs(node, needed):
     return needed is None or any(nxt in needed for nxt, _ in node.next_functions)
 
 
+@quietly                                # IEEE results without NumPy's warnings, as PyTorch
 def run_backward(roots, retain_graph=False, capture=None, accumulate=True, only_inputs=None,
                  create_graph=False):
     """Run backward from ``roots``: a list of (node, output_nr, grad ndarray or Tensor).

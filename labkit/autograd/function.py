@@ -47,6 +47,7 @@ from ..utils.hooks import RemovableHandle
 from . import grad_mode
 from .anomaly import (_anomaly, _source, _user_frame, check_forward as _check_forward_values,
                       user_frame_location)  # noqa: F401  (user_frame_location: graph.py)
+from .fpstate import restore, silence
 
 _state = grad_mode._state
 _Tensor = None          # set by labkit.tensor (avoids an import cycle: tensor imports autograd)
@@ -312,7 +313,13 @@ def _apply_raw(cls, args):
         nexts.append(_NO_EDGE)
         metas.append(None)
     ctx.needs_input_grad = tuple(needs)
-    out = cls.forward(ctx, *arrays)
+    quiet = silence()                   # IEEE results without NumPy's warnings, as PyTorch
+    try:
+        out = cls.forward(ctx, *arrays)
+    finally:
+        restore(quiet)
+    if type(out) is not np.ndarray:
+        out = _as_arrays(ctx, out)
     if type(out) is tuple:              # several outputs (e.g. values and indices)
         return _wrap_outputs(ctx, out, any_needs, args)
     if not any_needs:
@@ -333,6 +340,19 @@ def _apply_raw(cls, args):
 
 
 _NO_EDGE = (None, 0)
+
+
+def _as_arrays(ctx, out):
+    """NumPy gives 0-d results as scalars; a tensor's storage must be an array (in-place ops write
+    into it: ``loss += 1``).  Where forward saved such a result, the saved value becomes the same
+    array, so that it is still known as the op's output (version checks, ``create_graph``)."""
+    outs = out if type(out) is tuple else (out,)
+    new = tuple(o if o is None or type(o) is np.ndarray else np.asarray(o) for o in outs)
+    if ctx._saved is not None:
+        swap = {id(o): n for o, n in zip(outs, new) if o is not n}
+        if swap:
+            ctx._saved = tuple(swap.get(id(v), v) for v in ctx._saved)
+    return new if type(out) is tuple else new[0]
 
 
 def _wrap_outputs(ctx, outs, any_needs, args):

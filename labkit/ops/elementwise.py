@@ -159,14 +159,13 @@ def _binary(cls, a, b):
 def _scale(x, alpha):
     if alpha == 1:
         return x
-    return mul(x, alpha)
+    return mul(x, alpha) if isinstance(x, Tensor) else x * alpha
 
 
 @register("add")
-def add(input, other, *, alpha=1, out=None):
+def add(input, other, *, alpha=1):
     """``input + alpha * other`` with broadcasting."""
-    r = _binary(Add, input, _scale(other, alpha) if alpha != 1 else other)
-    return r if out is None else _out(r, out)
+    return _binary(Add, input, _scale(other, alpha) if alpha != 1 else other)
 
 
 def _is_bool(x):
@@ -174,28 +173,27 @@ def _is_bool(x):
 
 
 @register("sub", "subtract")
-def sub(input, other, *, alpha=1, out=None, _fn=Sub):
+def sub(input, other, *, alpha=1, _fn=Sub):
     if _is_bool(input) or _is_bool(other):
         raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If "
                            "you are trying to invert a mask, use the `~` or `logical_not()` "
                            "operator instead.")
-    return _out(_binary(_fn, input, _scale(other, alpha) if alpha != 1 else other), out)
+    return _binary(_fn, input, _scale(other, alpha) if alpha != 1 else other)
 
 
 @register("mul", "multiply")
-def mul(input, other, *, out=None):
-    r = _binary(Mul, input, other)
-    return r if out is None else _out(r, out)
+def mul(input, other):
+    return _binary(Mul, input, other)
 
 
 @register("div", "divide", "true_divide")
-def div(input, other, *, rounding_mode=None, out=None):
+def div(input, other, *, rounding_mode=None):
     if rounding_mode is None:
         a, b, dt = promote(input, other)
         if not dt.is_floating_point:
             a = to_float(a) if isinstance(a, Tensor) else float(a)
             b = to_float(b) if isinstance(b, Tensor) else float(b)
-        return _out(Div.apply(a, b), out)
+        return Div.apply(a, b)
     if rounding_mode == "floor":
         r = floor_divide(input, other)
         if r.dtype.is_floating_point and any(isinstance(t, Tensor) and t.requires_grad
@@ -253,13 +251,6 @@ def fmax(input, other):
 @register("fmin")
 def fmin(input, other):
     return _binary(Minimum, input, other)
-
-
-def _out(r, out):
-    if out is None:
-        return r
-    out.copy_(r)
-    return out
 
 
 @register("floor_divide")

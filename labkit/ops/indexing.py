@@ -12,10 +12,42 @@ from ._registry import method, register
 from .shape import as_view
 
 
+def _sequence_as_tuple(idx):
+    """PyTorch (like NumPy before 1.23) reads a list index that holds a slice, ``None``,
+    ``...``, a tensor or another sequence as a tuple: ``x[[range(n), ys]]`` is ``x[range(n), ys]``.
+    """
+    if isinstance(idx, tuple):
+        return True
+    if not isinstance(idx, list) or len(idx) >= 32:
+        return False
+    return any(k is None or k is Ellipsis or isinstance(k, (slice, Tensor, list, tuple, range,
+                                                            np.ndarray)) for k in idx)
+
+
+def _index_array(k):
+    """A list / range / NumPy array used as an index, as a NumPy array (tensors inside lists too)."""
+    if isinstance(k, range):
+        return np.arange(k.start, k.stop, k.step, dtype=np.int64)
+    if isinstance(k, (list, tuple)) and any(isinstance(v, (Tensor, range, list, tuple)) for v in k):
+        k = [_index_array(v) if isinstance(v, (range, list, tuple)) else
+             (v._np if isinstance(v, Tensor) else v) for v in k]
+    return np.asarray(k)
+
+
 def _convert_index(idx, shape):
-    """Turn a PyTorch-style index into a NumPy one; returns (np_index, is_basic)."""
-    if not isinstance(idx, tuple):
+    """Turn a PyTorch-style index into a NumPy one; returns (np_index, is_basic).
+
+    Accepted as in PyTorch: ints (also NumPy ints and 0-d integer tensors, which select like an
+    int), slices, ``None``, ``...``, bools, and as advanced indices integer/bool tensors, NumPy
+    arrays, lists and ``range`` objects.
+    """
+    if not _sequence_as_tuple(idx):
         idx = (idx,)
+    elif isinstance(idx, list):
+        import warnings
+        warnings.warn("Using a non-tuple sequence for multidimensional indexing is deprecated "
+                      "(PyTorch too); use x[tuple(seq)] instead of x[seq].", UserWarning,
+                      stacklevel=3)
     out = []
     basic = True
     for k in idx:
@@ -27,10 +59,16 @@ def _convert_index(idx, shape):
             if a.ndim == 0 and a.dtype.kind in "iu":
                 out.append(int(a))
                 continue
+            if a.dtype == np.uint8:                 # PyTorch's (deprecated) byte mask
+                a = a.astype(bool)
             out.append(a)
             basic = False
-        elif isinstance(k, (list, np.ndarray)):
-            a = np.asarray(k)
+        elif isinstance(k, (list, tuple, range, np.ndarray)):
+            a = _index_array(k)
+            if a.dtype == np.uint8:
+                a = a.astype(bool)
+            elif a.dtype.kind == "u" or (a.size == 0 and a.dtype.kind == "f"):   # x[[]]: empty
+                a = a.astype(np.int64)
             if a.dtype.kind == "f":
                 raise IndexError("arrays used as indices must be of integer or boolean type")
             if a.dtype.kind == "O":
@@ -127,6 +165,8 @@ def _basic_index_fn(idx):
 @method("__getitem__")
 def getitem(self, idx, _fn=None):
     np_idx, basic = _convert_index(idx, self._np.shape)
+    if basic and not any(k is Ellipsis for k in np_idx):
+        np_idx += (Ellipsis,)         # x[i, j] stays a 0-d view (NumPy would return a scalar copy)
     fn = _fn or (_basic_index_fn(idx) if basic else Index)
     r = fn.apply(self, np_idx, basic)
     if basic:

@@ -7,6 +7,7 @@ bump the version counter so a tensor saved for backward that changed is reported
 """
 import numpy as np
 
+from ..autograd.fpstate import quiet
 from ..autograd.grad_mode import _state
 from ..autograd.function import Function
 from ..tensor import Tensor, _make
@@ -133,7 +134,8 @@ def assign_result(self, compute):
     if res._np.shape != self._np.shape:
         raise RuntimeError(f"output with shape {list(self._np.shape)} doesn't match the broadcast "
                            f"shape {list(res._np.shape)}")
-    np.copyto(self._np, res._np, casting="unsafe")
+    with quiet():
+        np.copyto(self._np, res._np, casting="unsafe")
     self._vc[0] += 1
     if res._rg and _state.enabled:
         if self._base is not None:
@@ -170,7 +172,8 @@ def _inplace_binary(name, ufunc, fn):
                 raise RuntimeError(f"result type Float can't be cast to the desired output type "
                                    f"{self.dtype.name}")
             try:
-                ufunc(self._np, o, out=self._np, casting="same_kind")
+                with quiet():
+                    ufunc(self._np, o, out=self._np, casting="same_kind")
             except ValueError:
                 raise RuntimeError(f"output with shape {list(self._np.shape)} doesn't match the "
                                    f"broadcast shape "

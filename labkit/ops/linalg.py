@@ -95,9 +95,52 @@ def _shape_err(a, b):
                         f"{'first' if b.ndim == 1 else 'second-to-last'} dim of the second")
 
 
+_CPP_NAME = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
+             "int32": "int", "uint8": "unsigned char", "bool": "bool"}
+_TYPE_NAME = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+              "int32": "Int", "uint8": "Byte", "bool": "Bool"}
+
+
+def check_same_dtype(a, b, op=None):
+    """Matrix products don't promote: PyTorch raises when the operands' dtypes differ (float32
+    with float64, an integer with a float), with the message of the kernel it would have run.
+    One home for the check: matmul/@, mm, bmm, mv, dot, einsum, tensordot and ``F.linear``."""
+    da, db = a._np.dtype, b._np.dtype
+    if da == db:
+        if da == np.bool_:
+            raise NotImplementedError("\"addmm_impl_cpu_\" not implemented for 'Bool': convert "
+                                      "the operands, e.g. x.float()")
+        return
+    na, nb = a.dtype.name, b.dtype.name
+    if op == "dot" or (op is None and a.ndim == 1 and b.ndim == 1):
+        msg = f"dot : expected both vectors to have same dtype, but found {_TYPE_NAME[na]} and " \
+              f"{_TYPE_NAME[nb]}"
+    elif op == "mv" or (op is None and a.ndim == 2 and b.ndim == 1):
+        msg = f"addmv input tensors must have the same dtype, but got {_TYPE_NAME[nb]}, " \
+              f"{_TYPE_NAME[na]}, and {_TYPE_NAME[nb]}"
+    elif op in ("bmm", "einsum") or (op is None and b.ndim > 2):
+        msg = f"expected scalar type {_TYPE_NAME[na]} but found {_TYPE_NAME[nb]}"
+    elif op == "addmm":                 # a product with a bias (F.linear with bias)
+        msg = f"mat1 and mat2 must have the same dtype, but got {_TYPE_NAME[na]} and " \
+              f"{_TYPE_NAME[nb]}"
+    elif op == "tensordot":
+        msg = "both inputs should have same dtype"
+    else:
+        msg = f"expected m1 and m2 to have the same dtype, but got: {_CPP_NAME[na]} != " \
+              f"{_CPP_NAME[nb]}"
+    fix = "x.float()" if "f" not in (da.kind + db.kind) or da.kind != db.kind else \
+        "b.to(a.dtype), or model.to(x.dtype) for a layer"
+    raise RuntimeError(f"{msg} (shapes {list(a.shape)} and {list(b.shape)}; matrix products "
+                       f"don't promote dtypes: convert one operand, e.g. {fix})")
+
+
 @register("matmul")
 def matmul(input, other):
-    a, b, dt = promote(input, other)
+    a, b = as_tensor_arg(input), as_tensor_arg(other)
+    if not isinstance(a, Tensor) or not isinstance(b, Tensor):
+        raise TypeError(f"matmul(): arguments must be tensors, got {type(input).__name__} and "
+                        f"{type(other).__name__}")
+    check_same_dtype(a, b)
     if a.ndim == 0 or b.ndim == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are "
                            f"{a.ndim}D and {b.ndim}D")
@@ -188,6 +231,11 @@ def outer(input, vec2):
 @register("addmm")
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     r = matmul(mat1, mat2)
+    if isinstance(input, Tensor) and input._np.dtype != r._np.dtype:
+        raise RuntimeError(f"self and mat2 must have the same dtype, but got "
+                           f"{_TYPE_NAME[input.dtype.name]} and {_TYPE_NAME[r.dtype.name]} "
+                           f"(shapes {list(input.shape)} and {list(r.shape)}; addmm doesn't "
+                           f"promote: convert the bias, e.g. bias.to(mat1.dtype))")
     if alpha != 1:
         r = r * alpha
     return r + (input if beta == 1 else input * beta)
@@ -308,12 +356,8 @@ def einsum(equation, *operands):
         letters = eq.replace(",", "")
         eq = eq + "->" + "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
     _check_einsum_sizes(eq, ops)
-    if len(ops) > 1:
-        dt = ops[0]
-        for o in ops[1:]:
-            dt, o2, _ = promote(dt, o)
-        from ._common import cast
-        ops = [cast(o, dt.dtype) for o in ops]
+    for o in ops[1:]:
+        check_same_dtype(ops[0], o, "einsum")
     return Einsum.apply(eq, *ops)
 
 
@@ -429,6 +473,7 @@ def log_softmax(input, dim=None, dtype=None):
 @register("tensordot", method=False)
 def tensordot(a, b, dims=2):
     """Sum over the last ``dims`` axes of ``a`` and the first of ``b`` (or explicit axis lists)."""
+    check_same_dtype(a, b, "tensordot")
     if isinstance(dims, int):
         da = list(range(a.ndim - dims, a.ndim))
         db = list(range(dims))

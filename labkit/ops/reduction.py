@@ -47,8 +47,9 @@ class Mean(Function):
         ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
         n = x.size if axes is None else int(np.prod([x.shape[a] for a in axes]))
         ctx.n = n
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.asarray(np.mean(x, axis=axes, keepdims=keepdim)).astype(x.dtype, copy=False)
+        # sum / n rather than np.mean, which warns ("Mean of empty slice") where PyTorch gives nan
+        return np.asarray(np.true_divide(np.sum(x, axis=axes, keepdims=keepdim), n)).astype(
+            x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):

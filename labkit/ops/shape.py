@@ -626,19 +626,46 @@ def contiguous(self, memory_format=None):
     return Clone.apply(self)
 
 
+def _diagonal_view(a, offset, d1, d2):
+    """The (writable) strided view of ``a``'s diagonal: PyTorch's ``diagonal`` is a view, and
+    NumPy's is read-only."""
+    r0, c0 = (0, offset) if offset >= 0 else (-offset, 0)
+    n = builtins.max(0, builtins.min(a.shape[d1] - r0, a.shape[d2] - c0))
+    start = a[tuple(slice(r0 if n else 0, None) if i == d1 else slice(c0 if n else 0, None)
+                    if i == d2 else slice(None) for i in range(a.ndim))]
+    keep = [i for i in range(a.ndim) if i not in (d1, d2)]
+    shape = tuple(a.shape[i] for i in keep) + (n,)
+    strides = tuple(a.strides[i] for i in keep) + (a.strides[d1] + a.strides[d2],)
+    return np.lib.stride_tricks.as_strided(start, shape, strides)
+
+
+class Diagonal(Function):
+    raw = True
+    derivative = "write the gradient onto the same diagonal of a zero tensor of the input's shape"
+    node_name = "DiagonalBackward0"
+
+    @staticmethod
+    def forward(ctx, x, offset, d1, d2):
+        ctx.shape, ctx.dims = x.shape, (offset, d1, d2)
+        return _diagonal_view(x, offset, d1, d2)
+
+    @staticmethod
+    def backward(ctx, g):
+        out = ctx.xp.zeros(ctx.shape, dtype=g.dtype)
+        diag = out.diagonal(*ctx.dims) if isinstance(out, Tensor) else \
+            _diagonal_view(out, *ctx.dims)
+        diag[...] = g
+        return out, None, None, None
+
+
 @register("diagonal")
 def diagonal(input, offset=0, dim1=0, dim2=1):
-    from .indexing import Index
+    """The diagonal of the matrices on dims ``dim1``/``dim2``, as a view (writes show in
+    ``input``), appended as the last dim."""
     d1, d2 = dim_arg(dim1, input.ndim), dim_arg(dim2, input.ndim)
-    n1, n2 = input.shape[d1], input.shape[d2]
-    if offset >= 0:
-        L = builtins.max(0, builtins.min(n1, n2 - offset))
-        i1, i2 = np.arange(L), np.arange(L) + offset
-    else:
-        L = builtins.max(0, builtins.min(n1 + offset, n2))
-        i1, i2 = np.arange(L) - offset, np.arange(L)
-    x = movedim(input, (d1, d2), (-2, -1))
-    return x[..., _make(i1), _make(i2)]
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return as_view(Diagonal.apply(input, int(offset), d1, d2), input)
 
 
 @register("diag")

@@ -6,10 +6,14 @@ The widgets are anywidgets whose ES module and CSS are files in ``labkit/static`
 """
 from __future__ import annotations
 
+import html
 import math
 import pathlib
 import uuid
 import weakref
+
+import anywidget
+import traitlets
 
 STATIC = pathlib.Path(__file__).resolve().parent.parent / "static"
 
@@ -70,6 +74,18 @@ class _CellEndHook:
             pass
 
 
+def in_marimo():
+    """True inside a running marimo notebook or app (no IPython display path, no cell hooks)."""
+    import sys
+    mo = sys.modules.get("marimo")
+    if mo is None:
+        return False
+    try:
+        return bool(mo.running_in_notebook())
+    except Exception:          # pragma: no cover - an old or partial marimo
+        return False
+
+
 def register_cell_end(widget):
     shell = ipython()
     if shell is None or not hasattr(shell, "events"):
@@ -79,37 +95,78 @@ def register_cell_end(widget):
     return hook
 
 
-class DisplayMixin:
-    """Display with a display id, so that ``_refresh_display()`` can replace the static fallback
-    (PNG/SVG shown where widgets cannot render: nbconvert HTML, GitHub) with the final curves.
+class Widget(anywidget.AnyWidget):
+    """The base of every labkit widget: an anywidget that displays itself with a display id and
+    leaves a static picture next to it for viewers that cannot run widgets.
 
-    Subclasses implement ``_static_bundle() -> dict`` (extra MIME types, may be empty)."""
+    The picture (``_static_bundle()``: ``image/png`` and/or ``text/html``) is a *second* output,
+    wrapped in ``<div class="labkit-fallback labkit-fallback-<key>">``.  It cannot live in the
+    widget's own MIME bundle: nbconvert's HTML export (and any viewer with a widget manager) picks
+    only the widget view from a bundle when the notebook holds widget state, which offline shows
+    nothing.  Where the widget does render (JupyterLab, Notebook 7, VS Code, from a live kernel
+    or from saved state), its front-end hides the picture with the synced ``_fallback_key``
+    (extensions/src/fallback.js).  ``_refresh_display()`` redraws the picture in place (at the end
+    of a cell), so a saved notebook keeps the final state.
+
+    Subclasses implement ``_static_bundle() -> dict`` (may be empty).
+    """
+
+    _fallback_key = traitlets.Unicode("").tag(sync=True)
 
     _display_id = None
     _displayed = False
 
+    @traitlets.default("_fallback_key")
+    def _new_fallback_key(self):
+        return uuid.uuid4().hex[:16]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.on_msg(self._on_front_end_msg)
+
+    def _on_front_end_msg(self, _widget, content, _buffers):
+        """``{"type": "sync"}``: a view was rendered and asks for the current state."""
+        if isinstance(content, dict) and content.get("type") == "sync":
+            self._on_sync_request()
+
+    def _on_sync_request(self):
+        """Bring the synced state up to date (widgets that send increments override this)."""
+
     def _static_bundle(self):  # pragma: no cover - overridden
         return {}
 
-    def _repr_mimebundle_(self, **kwargs):
-        data, meta = super()._repr_mimebundle_(**kwargs)
+    def fallback_bundle(self):
+        """The static picture as an output bundle (empty dict: nothing to show yet)."""
         try:
             extra = self._static_bundle()
         except Exception:           # a fallback must never break the live widget
-            extra = {}
-        data = dict(data)
-        for k, v in extra.items():
-            data.setdefault(k, v)
-        return data, meta
+            return {}
+        if not extra:
+            return {}
+        png = extra.get("image/png")
+        inner = extra.get("text/html") or (
+            f'<img alt="{html.escape(type(self).__name__)}" src="data:image/png;base64,{png}"/>'
+            if png else "")
+        data = {"text/html": f'<div class="labkit-fallback labkit-fallback-{self._fallback_key}">'
+                             f'{inner}</div>',
+                "text/plain": f"[static picture of a labkit {type(self).__name__}]"}
+        if png:
+            data["image/png"] = png
+        return data
 
     def display(self):
         """Show the widget in the notebook output (also what happens when it is a cell's last
-        expression)."""
+        expression or passed to ``display()``), followed by its static picture."""
         from IPython.display import display
         if self._display_id is None:
             self._display_id = uuid.uuid4().hex
         data, meta = self._repr_mimebundle_()
         display(data, metadata=meta, raw=True, display_id=self._display_id)
+        # always emit the picture's output (even empty), so a refresh has a place to land
+        empty = {"text/html": f'<div class="labkit-fallback labkit-fallback-{self._fallback_key}">'
+                              f'</div>'}
+        display(self.fallback_bundle() or empty, raw=True,
+                display_id=self._display_id + "-static")
         self._displayed = True
         return None
 
@@ -120,5 +177,7 @@ class DisplayMixin:
         if not self._displayed or ipython() is None:
             return
         from IPython.display import update_display
-        data, meta = self._repr_mimebundle_()
-        update_display(data, metadata=meta, raw=True, display_id=self._display_id)
+        bundle = self.fallback_bundle()
+        if bundle:
+            update_display(bundle, raw=True, display_id=self._display_id + "-static")
+

@@ -34,7 +34,8 @@ def png_base64(panels, *, title="", xlabel="step", log_x=False, log_y=False, mar
         ax = fig.add_subplot(rows, cols, i + 1)
         for ln in lines:
             ax.plot(ln["x"], ln["y"], color=ln["color"], lw=1.4,
-                    ls="--" if ln.get("dashed") else "-", label=ln["label"])
+                    ls="--" if ln.get("dashed") else "-", label=ln["label"],
+                    marker="o" if len(ln["x"]) <= 3 else None, ms=4)   # a lone point shows
         for m in markers:
             ax.axvline(m["x"], color=m.get("color", "#d62728"), ls=":", lw=1.2)
             if m.get("label"):

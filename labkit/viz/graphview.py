@@ -6,17 +6,21 @@
     g.to_svg()                                # the same picture as a standalone SVG string
 
 The widget (an anywidget; JavaScript in ``labkit/static/graph.js``, built from
-``extensions/graph/``) draws the graph on a canvas: op names (the node class, ``MulBackward0``)
+``extensions/src/``) draws the graph on a canvas: op names (the node class, ``MulBackward0``)
 and shapes, leaves named after the model's parameters; pan (drag), zoom (wheel), click a node for
 its value and gradient statistics, histograms and the source line that created it; nodes
 coloured by gradient norm (log scale); collapse/expand by module; hide leaves or inputs that need
-no gradient; export SVG/PNG.  The layout is computed here, in Python (``labkit.viz.layout``), and
-again in the browser after a collapse or a toggle (the same algorithm), so everything after the
-first paint runs in the browser alone: it works while the kernel is busy and in a saved notebook.
+no gradient; export SVG/PNG; a depth control opens module blocks level by level.  The layout has
+one home, here in Python (``labkit.viz.layout``): the widget state carries the layout of each
+standard view (every depth of the depth control, with leaves shown and hidden), so those work in
+the browser alone, while the kernel is busy and in a saved notebook; a view made by hand (one
+module collapsed) is asked of the kernel, laid out here and cached in the browser.
 
 Where widgets cannot render (GitHub, nbconvert HTML) the output falls back to an inline SVG.
 
-**Which module does an op belong to?**  ``trace`` only names the parameters.  Each parameter
+**Which module does an op belong to?**  With ``graph(fn, params=model)`` forward hooks on every
+module record where each op ran, and that is the answer.  Otherwise ``trace`` only names the
+parameters.  Each parameter
 ``"encoder.0.weight"`` belongs to module ``"encoder.0"``.  An op belongs to the module of the
 parameters it consumes *directly*, or through views of parameters (``W.t()``, a reshape);
 with parameters of several modules it gets their common prefix.  An op fed by activations only
@@ -30,17 +34,16 @@ import html
 import math
 import pathlib
 
-import anywidget
 import traitlets
 
 from .. import graph as _graph
 from ..tensor import Tensor
 from . import layout as _layout
+from ._base import STATIC, Widget, ipython as _ipython
 
 __all__ = ["graph", "GraphView", "prepare", "visible_graph", "assign_modules", "module_tree",
            "graph_svg"]
 
-STATIC = pathlib.Path(__file__).resolve().parent.parent / "static"
 
 
 # ------------------------------------------------------------------------------------ modules
@@ -144,12 +147,70 @@ def shape_text(shape):
     return "x".join(str(s) for s in shape) if shape else "scalar"
 
 
-def visible_graph(nodes, edges, collapsed=(), hide_leaves=False, hide_nograd=False):
-    """The graph as drawn: collapsed modules become one node ``"g:<path>"``; hidden nodes and
-    their edges go.  Same rules as ``visibleGraph`` in extensions/graph/layout.js.
+def node_sub(n):
+    """The second line of a node's box: its shape, or a failed op's input shapes."""
+    if n.get("error"):
+        return "in " + ", ".join(n.get("input_shapes") or []) if n.get("input_shapes") else "error"
+    return shape_text(n.get("shape"))
 
-    Returns ``(vnodes, vedges)``: ``vnodes`` = ``[{"id", "label", "sub", "w", "members"}]`` in a
-    stable order (a group sits where its first member was), ``vedges`` = ``[(source, target)]``.
+
+def _signature(group, by_id):
+    """What a collapsed block computes, independent of its index: the ops and shapes of its
+    members, parameter names relative to the block."""
+    path = group["label"] + "."
+    return tuple(sorted((by_id[m]["kind"], by_id[m]["label"].replace(path, "", 1),
+                         shape_text(by_id[m].get("shape"))) for m in group["members"]))
+
+
+def _merge_repeats(groups, vnodes, by_id, rep, edges):
+    """Runs of collapsed sibling blocks ``P.k, P.k+1, ...`` that compute the same thing and form
+    a chain (block k feeds block k+1 and nothing else) become one node ``"g:P.a..b"`` labelled
+    with the count, so 24 identical layers are drawn once."""
+    ins, outs = {}, {}
+    for e in edges:
+        a, b = rep.get(e["source"]), rep.get(e["target"])
+        if a is not None and b is not None and a != b:
+            outs.setdefault(a, set()).add(b)
+            ins.setdefault(b, set()).add(a)
+    runs, prev = [], None
+    for g in groups.values():
+        parent, _, idx = g["label"].rpartition(".")
+        key = (parent, _signature(g, by_id)) if idx.isdigit() else None
+        if key is not None and prev is not None and prev[0] == key and \
+                int(idx) == prev[1] + 1 and outs.get(prev[2]) == {g["id"]} and \
+                ins.get(g["id"]) == {prev[2]}:
+            runs[-1].append(g)
+        else:
+            runs.append([g])
+        prev = (key, int(idx), g["id"]) if key is not None else None
+    merged = {}
+    for run in runs:
+        if len(run) < 2:
+            continue
+        first, last = run[0]["label"], run[-1]["label"].rpartition(".")[2]
+        gid = f"g:{first}..{last}"
+        merged.update({g["id"]: gid for g in run})
+        m = {"id": gid, "label": f"{first}..{last} x{len(run)}", "sub": "",
+             "w": 0.0, "members": [x for g in run for x in g["members"]],
+             "paths": [g["label"] for g in run], "repeat": len(run)}
+        m["sub"] = f"{len(run)} same blocks, {len(run[0]['members'])} nodes each"
+        m["w"] = _layout.node_width(m["label"] + " [+]", m["sub"])
+        at = vnodes.index(run[0])
+        vnodes[at] = m
+        for g in run[1:]:
+            vnodes.remove(g)
+    return merged
+
+
+def visible_graph(nodes, edges, collapsed=(), hide_leaves=False, hide_nograd=False,
+                  merge_repeats=True):
+    """The graph as drawn: collapsed modules become one node ``"g:<path>"``; runs of identical
+    collapsed sibling blocks become one node with a count (``merge_repeats``); hidden nodes and
+    their edges go.
+
+    Returns ``(vnodes, vedges)``: ``vnodes`` = ``[{"id", "label", "sub", "w", "members",
+    "paths"}]`` in a stable order (a group sits where its first member was; ``paths``: the
+    module paths it stands for), ``vedges`` = ``[(source, target)]``.
     """
     collapsed = sorted(set(collapsed), key=lambda p: (p.count("."), p))
 
@@ -172,18 +233,22 @@ def visible_graph(nodes, edges, collapsed=(), hide_leaves=False, hide_nograd=Fal
         g = group_of(n.get("module", ""))
         if g is None:
             rep[n["id"]] = n["id"]
-            vnodes.append({"id": n["id"], "label": n["label"], "sub": shape_text(n.get("shape")),
+            vnodes.append({"id": n["id"], "label": n["label"], "sub": node_sub(n),
                            "w": n["w"], "members": None})
         else:
             gid = "g:" + g
             rep[n["id"]] = gid
             if gid not in groups:
-                groups[gid] = {"id": gid, "label": g, "sub": "", "w": 0.0, "members": []}
+                groups[gid] = {"id": gid, "label": g, "sub": "", "w": 0.0, "members": [],
+                               "paths": [g]}
                 vnodes.append(groups[gid])
             groups[gid]["members"].append(n["id"])
     for g in groups.values():
         g["sub"] = f"{len(g['members'])} nodes"
         g["w"] = _layout.node_width(g["label"] + " [+]", g["sub"])
+    if merge_repeats and len(groups) > 1:
+        merged = _merge_repeats(groups, vnodes, {n["id"]: n for n in nodes}, rep, edges)
+        rep = {k: merged.get(v, v) for k, v in rep.items()}
     vedges = []
     seen = set()
     for e in edges:
@@ -252,21 +317,59 @@ def _enrich_from_tape(tr, tape):
     return tr
 
 
+def view_key(collapsed=(), hide_leaves=False, hide_nograd=False):
+    """The key of a view in ``data["views"]`` (same as ``viewKey`` in extensions/src/graph.js)."""
+    return (("L" if hide_leaves else "-") + ("N" if hide_nograd else "-") + "|"
+            + ",".join(sorted(set(collapsed))))
+
+
+def view_layout(nodes, edges, collapsed=(), hide_leaves=False, hide_nograd=False):
+    """One view as the widget draws it: the visible nodes and their packed layout."""
+    vnodes, _vedges, lay = compute_layout(nodes, edges, collapsed, hide_leaves, hide_nograd)
+    return {"vnodes": [{k: v.get(k) for k in ("id", "label", "sub", "members", "paths")}
+                       for v in vnodes],
+            "layout": pack_layout(lay)}
+
+
+# Views shipped in the widget state (so they work without a kernel): every depth of the module
+# depth control, each with leaves shown and hidden while the graph is small.
+SMALL_GRAPH = 600
+
+
+def standard_views(tree, n_nodes, collapsed=(), hide_leaves=False, hide_nograd=False):
+    depths = sorted({m["depth"] for m in tree})
+    sets = [tuple(sorted(set(collapsed))), ()]
+    sets += [tuple(sorted(m["path"] for m in tree if m["depth"] == d)) for d in depths]
+    leaves = [hide_leaves, not hide_leaves] if n_nodes <= SMALL_GRAPH else [hide_leaves]
+    out = []
+    for c in dict.fromkeys(sets):
+        for hl in leaves:
+            out.append((c, hl, hide_nograd))
+    return out
+
+
 def prepare(tr, collapsed=(), hide_leaves=False, hide_nograd=False):
     """A trace dict -> the widget's ``data``: nodes with ``module`` and box width ``w``, edges,
-    the module tree, and the Python layout of the initial view."""
+    the module tree, and the Python layouts of the initial view and the standard views
+    (``views``, by :func:`view_key`; ``layout`` is the initial one)."""
     nodes = [dict(n) for n in tr["nodes"]]
     edges = [dict(e) for e in tr["edges"]]
     mods = assign_modules(nodes, edges)
     for n in nodes:
+        if n.get("module"):                   # known from module hooks (a failed forward)
+            mods[n["id"]] = n["module"]
         n["module"] = mods[n["id"]]
-        n["w"] = _layout.node_width(n["label"], shape_text(n.get("shape")))
-    vnodes, vedges, lay = compute_layout(nodes, edges, collapsed, hide_leaves, hide_nograd)
+        n["w"] = _layout.node_width(n["label"], node_sub(n))
+    tree = module_tree(mods)
+    views = {}
+    for c, hl, hn in standard_views(tree, len(nodes), collapsed, hide_leaves, hide_nograd):
+        views[view_key(c, hl, hn)] = view_layout(nodes, edges, c, hl, hn)
+    initial = view_key(collapsed, hide_leaves, hide_nograd)
     return {"version": 1, "nodes": nodes, "edges": edges, "roots": list(tr.get("roots", [])),
-            "modules": module_tree(mods),
+            "modules": tree,
             "view": {"collapsed": sorted(set(collapsed)), "hide_leaves": bool(hide_leaves),
                      "hide_nograd": bool(hide_nograd)},
-            "layout": pack_layout(lay)}
+            "layout": views[initial]["layout"], "views": views}
 
 
 # ------------------------------------------------------------------------------ static picture
@@ -304,10 +407,13 @@ def grad_color(norm, lo, hi):
 
 # gradcheck colours (same as CHECK_FILL in render.js): rule agrees / one-sided at a kink / wrong
 CHECK_FILL = {"ok": "#86efac", "kink": "#fcd34d", "fail": "#dc2626", "skipped": "#e5e7eb"}
+ERROR_FILL = "#dc2626"                  # an op that raised (same as ERROR_FILL in render.js)
 
 
 def node_fill(n, color_by, norms, lo, hi):
-    """A node's fill colour under ``color_by`` (None: its kind's colour)."""
+    """A node's fill colour under ``color_by`` (None: its kind's colour); a failed op is red."""
+    if n.get("error"):
+        return ERROR_FILL
     if color_by == "check":
         c = n.get("check")
         return CHECK_FILL.get(c["status"]) if c else None
@@ -341,7 +447,7 @@ def graph_svg(data, max_labels=5000, color_by="grad"):
         if n is None:                         # a collapsed module
             kind, label, sub, g = "group", nid[2:], "module", None
         else:
-            kind, label, sub = n["kind"], n["label"], shape_text(n.get("shape"))
+            kind, label, sub = n["kind"], n["label"], node_sub(n)
             g = node_fill(n, color_by, norms, lo, hi)
         fill = g or _KIND_FILL.get(kind, "#fff")
         stroke = "#2563eb" if kind == "param" else "#555"
@@ -364,7 +470,7 @@ def _dark(hexcol):
 
 
 # ------------------------------------------------------------------------------------ widget
-class GraphView(anywidget.AnyWidget):
+class GraphView(Widget):
     """The backward-graph widget.  Build it with :func:`graph`."""
 
     _esm = STATIC / "graph.js"
@@ -384,6 +490,23 @@ class GraphView(anywidget.AnyWidget):
                                        "with labkit.viz.graph(..., gradcheck=True)")
         return v
 
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.layout_requests = 0
+        self.on_msg(self._on_layout_request)
+
+    def _on_layout_request(self, _widget, content, _buffers):
+        """The browser asks for a view that is not in ``data["views"]`` (a module collapsed by
+        hand): lay it out here, the one home of the layout, and send it back."""
+        if not isinstance(content, dict) or content.get("type") != "layout":
+            return
+        v = content.get("view") or {}
+        collapsed = [str(c) for c in v.get("collapsed", [])]
+        hl, hn = bool(v.get("hide_leaves")), bool(v.get("hide_nograd"))
+        self.layout_requests += 1
+        self.send({"type": "layout", "key": view_key(collapsed, hl, hn),
+                   "view": view_layout(self.nodes, self.edges, collapsed, hl, hn)})
+
     @property
     def nodes(self):
         return self.data.get("nodes", [])
@@ -400,26 +523,24 @@ class GraphView(anywidget.AnyWidget):
         pathlib.Path(path).write_text(self.to_svg())
         return path
 
-    def _repr_mimebundle_(self, **kwargs):
-        bundle = super()._repr_mimebundle_(**kwargs)
-        data, meta = bundle if isinstance(bundle, tuple) else (bundle, {})
-        data = dict(data)
-        try:
-            n = len(self.nodes)
-            head = (f'<div class="labkit-graph-static"><div style="font:12px sans-serif">'
-                    f'{html.escape(self.title or "labkit graph")}: {n} nodes (static picture; '
-                    f'run the cell for the interactive view)</div>'
-                    f'<div style="overflow:auto;max-height:{self.height}px">')
-            data.setdefault("text/html", head + self.to_svg() + "</div></div>")
-        except Exception:                      # a fallback must never break the live widget
-            pass
-        return data, meta
+    def _static_bundle(self):
+        n = len(self.nodes)
+        head = (f'<div class="labkit-graph-static"><div style="font:12px sans-serif">'
+                f'{html.escape(self.title or "labkit graph")}: {n} nodes (static picture; '
+                f'run the cell for the interactive view)</div>'
+                f'<div style="overflow:auto;max-height:{self.height}px">')
+        return {"text/html": head + self.to_svg() + "</div></div>"}
 
     def __repr__(self):
         return f"<labkit GraphView: {len(self.nodes)} nodes, {len(self.edges)} edges>"
 
 
-def graph(tensor_or_trace, params=None, *, tape=None, collapse=(), hide_leaves=False,
+# Graphs with more nodes than this start with their top-level modules collapsed
+# (``collapse=None``, the default); the depth control opens them.
+AUTO_COLLAPSE = 300
+
+
+def graph(tensor_or_trace, params=None, *, tape=None, collapse=None, hide_leaves=False,
           hide_nograd=False, color_by=None, gradcheck=False, title="", height=520):
     """Show the backward graph behind a tensor as an interactive widget.
 
@@ -431,7 +552,14 @@ def graph(tensor_or_trace, params=None, *, tape=None, collapse=(), hide_leaves=F
         params: a Module (``named_parameters()``) or dict naming the leaves.
         tape: a :class:`labkit.graph.Tape` recorded while the tensor was computed: op nodes get
             value/gradient statistics, and inputs that need no gradient are shown.
-        collapse: module paths to show collapsed at first (``True``: every top-level module).
+        collapse: module paths to show collapsed at first (``True``: every top-level module;
+            ``None``, the default: every top-level module when the graph has more than
+            ``AUTO_COLLAPSE`` nodes; ``()`` or False: none).
+
+    When ``fn()`` raises (a shape mismatch in the forward pass), the view shows the graph of
+    the ops that ran, the failing op in red with its input shapes and the error message; in a
+    notebook it is displayed, and the original exception is re-raised with the view attached
+    as ``err.graph``.
         hide_leaves / hide_nograd: start with leaves / no-gradient inputs hidden.
         color_by: ``"grad"`` (log gradient norm, the default), ``"kind"``, or ``"check"``
             (the gradcheck result; the default with ``gradcheck=True``).
@@ -441,16 +569,32 @@ def graph(tensor_or_trace, params=None, *, tape=None, collapse=(), hide_leaves=F
             Needs the recorded ops: pass a function, or ``tape=``.
     """
     if callable(tensor_or_trace) and not isinstance(tensor_or_trace, (Tensor, dict)):
-        with _graph.record(params=params) as rec:
-            loss = tensor_or_trace()
-            if not isinstance(loss, Tensor):
-                raise TypeError("graph(fn): fn() must return the loss tensor, got "
-                                f"{type(loss).__name__}")
-            if loss.numel() != 1:
-                raise ValueError(f"graph(fn): fn() must return a scalar loss, got shape "
-                                 f"{tuple(loss.shape)}")
-            loss.backward()
+        from . import _failing
+        rec, loss, exc, failure = _failing.run_recorded(tensor_or_trace, params)
+        if exc is not None:
+            tr = _failing.failure_graph(rec, failure, exc)
+            if collapse is True or (collapse is None and len(tr["nodes"]) > AUTO_COLLAPSE):
+                top = (failure["module"] or "").split(".")[0]   # keep the failing op's open
+                mods = {n.get("module") or "" for n in tr["nodes"]}
+                collapse = sorted({m.split(".")[0] for m in mods if m} - {top})
+            elif collapse is None or collapse is False:
+                collapse = ()
+            data = prepare(tr, collapsed=collapse, hide_leaves=hide_leaves,
+                           hide_nograd=hide_nograd)
+            view = GraphView(data=data, title=title or f"failed: {failure['op']}",
+                             height=height, color_by="kind")
+            if _ipython() is not None:
+                view.display()
+            try:
+                exc.graph = view
+            except AttributeError:      # pragma: no cover - exceptions with __slots__
+                pass
+            raise exc
         tr = _graph.trace(loss, params=params)
+        ran_in = {f["node"]: f["module"] for f in rec.forward if f.get("node") and f.get("module")}
+        for n in tr["nodes"]:            # module hooks saw where each op ran: use that
+            if n["id"] in ran_in:
+                n["module"] = ran_in[n["id"]]
         tape = rec
     elif isinstance(tensor_or_trace, dict):
         tr = tensor_or_trace
@@ -471,8 +615,10 @@ def graph(tensor_or_trace, params=None, *, tape=None, collapse=(), hide_leaves=F
                 n["check"] = checks[n["id"]]
     if color_by is None:
         color_by = "check" if gradcheck else "grad"
-    if collapse is True:
+    if collapse is True or (collapse is None and len(tr["nodes"]) > AUTO_COLLAPSE):
         mods = assign_modules(tr["nodes"], tr["edges"])
         collapse = sorted({m.split(".")[0] for m in mods.values() if m})
+    elif collapse is None or collapse is False:
+        collapse = ()
     data = prepare(tr, collapsed=collapse, hide_leaves=hide_leaves, hide_nograd=hide_nograd)
     return GraphView(data=data, title=title, height=height, color_by=color_by)

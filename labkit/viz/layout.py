@@ -15,9 +15,8 @@ that every edge points down, in four deterministic steps:
    placed, then made non-overlapping with the least total squared displacement (pool adjacent
    violators, an exact isotonic regression), alternately down and up.
 
-The same algorithm, with the same tie-breaking and the same order of float operations, lives in
-``extensions/graph/layout.js`` so the browser can re-layout a graph after a module collapses
-without asking the kernel; the browser test compares both outputs.
+This is the only implementation: the browser draws the layouts computed here (shipped in the widget
+state for the standard views, or sent by the kernel for a view made by hand; see graphview).
 
 Everything is deterministic: the result depends only on the order of ``ids`` and ``edges``.
 """
@@ -34,7 +33,7 @@ MARGIN = 10.0
 
 
 def node_width(label, shape_text=""):
-    """Box width for a node label (same formula as ``nodeWidth`` in layout.js)."""
+    """Box width for a node label ."""
     n = max(len(label), len(shape_text))
     return float(max(48, math.ceil(n * CHAR_W + 16)))
 

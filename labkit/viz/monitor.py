@@ -27,11 +27,11 @@ import math
 import time
 import weakref
 
-import anywidget
 import numpy as np
 import traitlets
 
-from ._base import STATIC, PALETTE, DisplayMixin, json_floats, register_cell_end, to_float
+from ._base import (STATIC, PALETTE, Widget, in_marimo, json_floats, register_cell_end,
+                    to_float)
 from . import _static
 
 SPLIT_PREFIXES = {"train_": "train", "val_": "val", "valid_": "val", "test_": "test"}
@@ -51,7 +51,7 @@ class _Series:
         self.x, self.y, self.sent = [], [], 0
 
 
-class Monitor(DisplayMixin, anywidget.AnyWidget):
+class Monitor(Widget):
     """Live training curves, progress bar and run comparison in one notebook widget.
 
     Args:
@@ -126,6 +126,8 @@ class Monitor(DisplayMixin, anywidget.AnyWidget):
             if self._runs:
                 self._run = self._runs[0]
         self._hook = register_cell_end(self)
+        # marimo has no end-of-cell hook and reads the synced state: send whole histories
+        self._state_only = self._hook is None and in_marimo()
         self._sync_full()
 
     # ------------------------------------------------------------------ validation
@@ -361,6 +363,9 @@ class Monitor(DisplayMixin, anywidget.AnyWidget):
         now = time.perf_counter()
         if now - self._last_send < 1.0 / self.max_rate:
             return
+        if self._state_only:
+            self.flush()
+            return
         if (self._version != self._full_version
                 and now - self._last_full >= max(self.full_sync_every, 50 * self._full_cost)):
             self._sync_full()
@@ -406,6 +411,13 @@ class Monitor(DisplayMixin, anywidget.AnyWidget):
 
     def _sync_full(self):
         """Write the whole history into the synced ``_data`` trait (what a saved notebook keeps)."""
+        self._syncing = True
+        try:
+            self._write_full()
+        finally:
+            self._syncing = False
+
+    def _write_full(self):
         t0 = time.perf_counter()
         for s in self._series.values():
             s.sent = len(s.x)
@@ -421,6 +433,24 @@ class Monitor(DisplayMixin, anywidget.AnyWidget):
         self._last_full = self._last_send = time.perf_counter()
         self._full_cost = self._last_full - t0
         self.full_syncs += 1
+
+    _syncing = False
+
+    def get_state(self, key=None):
+        """The synced state, brought up to date first: front-ends that read the state directly
+        instead of receiving IPython's display (marimo's ``mo.ui.anywidget(mon)``, a view opened
+        later) see every point logged so far, not the last periodic sync."""
+        if key is None and not self._syncing and getattr(self, "_full_version", None) is not None \
+                and self._version != self._full_version:
+            self._sync_full()
+        return super().get_state(key)
+
+    def _on_sync_request(self):
+        self.flush()
+
+    def _repr_mimebundle_(self, **kwargs):
+        self.flush()             # marimo renders through this once; IPython displays through it
+        return super()._repr_mimebundle_(**kwargs)
 
     def flush(self):
         """Send everything now and write the full history into the widget state."""

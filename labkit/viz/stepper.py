@@ -19,17 +19,16 @@ from __future__ import annotations
 import html
 import pathlib
 
-import anywidget
 import traitlets
 
 from .. import graph as _graph
 from ..tensor import Tensor
 from . import graphview as _gv
 from . import layout as _layout
+from ._base import STATIC, Widget
 
 __all__ = ["step", "Stepper", "tape_graph"]
 
-STATIC = pathlib.Path(__file__).resolve().parent.parent / "static"
 
 
 def tape_graph(tape):
@@ -89,7 +88,7 @@ def tape_graph(tape):
     return nodes, edges, steps
 
 
-class Stepper(anywidget.AnyWidget):
+class Stepper(Widget):
     """Op-by-op replay of a recorded forward and backward pass.  Build it with :func:`step`."""
 
     _esm = STATIC / "stepper.js"
@@ -132,23 +131,15 @@ class Stepper(anywidget.AnyWidget):
     def to_svg(self):
         return _gv.graph_svg(self.data)
 
-    def _repr_mimebundle_(self, **kwargs):
-        bundle = super()._repr_mimebundle_(**kwargs)
-        data, meta = bundle if isinstance(bundle, tuple) else (bundle, {})
-        data = dict(data)
-        try:
-            items = "".join(f"<li>{html.escape(self.describe(i))}</li>"
-                            for i in range(min(len(self.steps), 200)))
-            data.setdefault("text/html",
-                            f'<div class="labkit-stepper-static"><div style="font:12px sans-serif">'
-                            f'{html.escape(self.title or "labkit stepper")}: '
-                            f'{len(self.steps)} steps (static picture; run the cell to step '
-                            f'through)</div><div style="overflow:auto;max-height:{self.height}px">'
-                            f'{self.to_svg()}</div><ol style="font:11px monospace">{items}</ol>'
-                            f'</div>')
-        except Exception:                      # a fallback must never break the live widget
-            pass
-        return data, meta
+    def _static_bundle(self):
+        items = "".join(f"<li>{html.escape(self.describe(i))}</li>"
+                        for i in range(min(len(self.steps), 200)))
+        return {"text/html":
+                f'<div class="labkit-stepper-static"><div style="font:12px sans-serif">'
+                f'{html.escape(self.title or "labkit stepper")}: '
+                f'{len(self.steps)} steps (static picture; run the cell to step '
+                f'through)</div><div style="overflow:auto;max-height:{self.height}px">'
+                f'{self.to_svg()}</div><ol style="font:11px monospace">{items}</ol></div>'}
 
     def __repr__(self):
         return f"<labkit Stepper: {len(self.steps)} steps>"

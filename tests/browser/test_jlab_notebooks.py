@@ -1,4 +1,4 @@
-"""Workshop notebooks 02, 05 and 06 in a real JupyterLab (headless Chromium): run all, every
+"""Workshop notebooks 02, 05, 06 and 11 in a real JupyterLab (headless Chromium): run all, every
 widget renders and updates, the decision boundary changes while the training cell runs, and the
 browser console stays clean.  Screenshots go to the artifacts folder (the README's pictures)."""
 import pathlib
@@ -42,12 +42,12 @@ def test_02_autograd_graph_stepper_and_checks(jlab, notebook_page):
     stepper.locator("button:has-text('Next')").first.click()
     page.wait_for_function("([el, b]) => el.dataset.node !== b",
                            arg=[stepper.element_handle(), before], timeout=10_000)
-    # exercise checks render as HTML: mul_backward passes, tanh_backward is not done yet
+    # exercise checks render as HTML; both exercises ship blank: "not attempted yet"
     checks = page.locator(".labkit-check")
     assert checks.count() == 2
-    assert checks.nth(0).get_attribute("data-passed") == "true"
-    assert checks.nth(1).get_attribute("data-passed") == "false"
-    assert "not implemented yet" in checks.nth(1).inner_text()
+    for i in range(2):
+        assert checks.nth(i).get_attribute("data-status") == "blank"
+        assert "not attempted yet" in checks.nth(i).inner_text()
     p.shot("nb02-graph.png", ".labkit-graph >> nth=0")
     p.shot("nb02-stepper.png", ".labkit-graph >> nth=1")
     _no_errors(p)
@@ -87,7 +87,7 @@ def test_05_decision_boundary_changes_during_training(jlab, notebook_page):
     assert canvas_ok > 10
     mon = page.locator(".labkit-monitor").first
     assert int(mon.get_attribute("data-series")) >= 4            # four activations overlaid
-    assert page.locator(".labkit-check[data-passed='true']").count() == 2
+    assert page.locator(".labkit-check[data-status='blank']").count() == 3     # shipped blank
     p.shot("nb05-boundary.png", ".labkit-boundary >> nth=0")
     p.shot("nb05-activations.png", ".labkit-monitor >> nth=0")
     _no_errors(p)
@@ -105,4 +105,34 @@ def test_06_gradient_inspectors(jlab, notebook_page):
     # the deep sigmoid net is flagged (vanishing gradients), the residual one is not
     assert int(watches.nth(0).get_attribute("data-alerts") or 0) >= 1
     p.shot("nb06-watch.png", ".labkit-monitor >> nth=0")
+    _no_errors(p)
+
+
+def test_11_debugging_failures_are_seen(jlab, notebook_page):
+    p, t0 = _open_and_run(jlab, notebook_page, "11_debugging.ipynb")
+    page = p.page
+    p.wait_cells_done(timeout_ms=180_000)
+    tick("nb11_run_all", t0)
+    # watch: the too-small init is flagged (vanishing), He init is not, the dead layer is flagged
+    watches = page.locator(".labkit-monitor")
+    assert watches.count() >= 4                       # 3 watches + the lr_find chart
+    assert int(watches.nth(0).get_attribute("data-alerts") or 0) >= 1
+    assert int(watches.nth(1).get_attribute("data-alerts") or 0) == 0
+    assert int(watches.nth(2).get_attribute("data-alerts") or 0) >= 1
+    # gradcheck on the graph: exactly the buggy Function's node fails
+    graph = page.locator(".labkit-graph").first
+    graph.wait_for(timeout=30_000)
+    page.wait_for_function("el => el.dataset.checkFail !== undefined", arg=graph.element_handle(),
+                           timeout=30_000)
+    assert graph.get_attribute("data-check-fail") == "1"
+    # the anomaly-mode message names the line; the re-run warning is shown
+    outputs = page.locator(".jp-OutputArea-output")
+    assert outputs.filter(has_text="produced nan values").count() == 1
+    assert outputs.filter(has_text="return -(onehot * probs.log())").count() >= 1
+    assert outputs.filter(has_text="DoubledGradientWarning").count() == 1
+    # every exercise ships blank
+    assert page.locator(".labkit-check").count() == 7
+    assert page.locator(".labkit-check[data-status='blank']").count() == 7
+    p.shot("nb11-watch.png", ".labkit-monitor >> nth=0")
+    p.shot("nb11-gradcheck.png", ".labkit-graph >> nth=0")
     _no_errors(p)

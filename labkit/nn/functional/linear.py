@@ -4,6 +4,7 @@ import numpy as np
 import labkit as _lk
 from ...autograd.function import Function
 from ...kernels import nn as NK
+from ...ops.linalg import check_same_dtype
 from ._common import _check_float, _int_via_double, _is_int, _same_dtype, _tuple
 from .padding import pad
 
@@ -57,13 +58,7 @@ def linear(input, weight, bias=None):
             f"{weight.shape[-1]}x{weight.shape[0]}): the input's last dim is "
             f"{input.shape[-1]} but the layer expects in_features={weight.shape[-1]} "
             f"(input shape {list(input.shape)}, weight shape {list(weight.shape)})")
-    if input._np.dtype != weight._np.dtype:
-        names = {"float32": "Float", "float64": "Double", "int64": "Long", "float16": "Half"}
-        hint = " (integer input: convert it with x.float())" if input._np.dtype.kind != "f" else \
-            " (use x.to(weight.dtype) or model.to(x.dtype))"
-        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
-                           f"{names.get(input.dtype.name, input.dtype.name)} and "
-                           f"{names.get(weight.dtype.name, weight.dtype.name)}{hint}")
+    check_same_dtype(input, weight, "mm" if bias is None else "addmm")   # PyTorch's two wordings
     return (Linear if bias is not None or input.ndim != 2 else _LINEAR_NO_BIAS).apply(
         input, weight, bias)
 
@@ -225,7 +220,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         Output ``(N, C_out, H_out, W_out)`` with
         ``H_out = floor((H + 2 * padding - dilation * (kH - 1) - 1) / stride + 1)``.
     """
-    if _is_int(input):                           # integers: exact, as PyTorch
+    if _is_int(input) and _is_int(weight):       # integers: exact, as PyTorch
         return _int_via_double(conv2d, input, weight, bias, stride, padding, dilation, groups)
     _conv_checks("conv2d", input, weight, bias, groups, 2)
     stride = _tuple(stride, 2, "stride")
@@ -257,7 +252,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-D convolution over ``(N, C_in, L)`` with weight ``(C_out, C_in / groups, k)``."""
-    if _is_int(input):                           # integers: exact, as PyTorch
+    if _is_int(input) and _is_int(weight):       # integers: exact, as PyTorch
         return _int_via_double(conv1d, input, weight, bias, stride, padding, dilation, groups)
     _conv_checks("conv1d", input, weight, bias, groups, 1)
     unbatched = input.ndim == 2
@@ -359,7 +354,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
 
     Output size: ``(H - 1) * stride - 2 * padding + dilation * (kH - 1) + output_padding + 1``.
     """
-    if _is_int(input):                           # integers: exact, as PyTorch
+    if _is_int(input) and _is_int(weight):       # integers: exact, as PyTorch
         return _int_via_double(conv_transpose2d, input, weight, bias, stride, padding,
                                output_padding, groups, dilation)
     _check_float(input, "conv_transpose2d")

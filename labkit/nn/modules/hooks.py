@@ -143,7 +143,9 @@ class _BackwardHook:
             if self.input_node is None:           # no input requires grad: fire now
                 self._run_hooks((None,) * self.n_inputs)
             if any(g is not None for g in go):
-                return tuple(None if go[i] is None else go[i]._np for i in idx)
+                graph = any(isinstance(g, Tensor) for g in grad_outputs)   # create_graph=True
+                return tuple(None if go[i] is None else go[i] if graph else go[i]._np
+                             for i in idx)
             return None
         node.register_prehook(prehook)
         outs = list(outs)
@@ -165,4 +167,5 @@ class _BackwardHook:
 
 
 def _wrap(g):
-    return None if g is None else _make(g)
+    """A gradient for the user's hooks as a Tensor (with create_graph=True it is one already)."""
+    return g if g is None or isinstance(g, Tensor) else _make(g)

@@ -5,6 +5,8 @@
 export const KIND_FILL = { param: "#dbeafe", leaf: "#e5e7eb", input: "#f3f4f6", op: "#ffffff", group: "#fef3c7" };
 // gradcheck result colours (same as CHECK_FILL in labkit/viz/graphview.py)
 export const CHECK_FILL = { ok: "#86efac", kink: "#fcd34d", fail: "#dc2626", skipped: "#e5e7eb" };
+// an op that raised in a failed forward pass (same as ERROR_FILL in labkit/viz/graphview.py)
+export const ERROR_FILL = "#dc2626";
 
 const STOPS = [[0.0, [68, 1, 84]], [0.25, [59, 82, 139]], [0.5, [33, 145, 140]],
   [0.75, [94, 201, 98]], [1.0, [253, 231, 37]]];

@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 
-from .boundary import ACTIVATIONS
+from ._boundary import ACTIVATIONS
 from .monitor import Monitor, _Series
 
 

@@ -1,5 +1,6 @@
 // labkit stepper (anywidget front-end): replays a recorded forward + backward pass op by op.
 // The whole tape is in the model state: stepping never talks to the kernel.
+import { hideFallback } from "./fallback.js";
 import { GraphCanvas, KIND_FILL, esc, fmt, statsHTML, sourceHTML, valuesText } from "./render.js";
 
 function scalar(st) {
@@ -14,6 +15,7 @@ function short(st) {
 }
 
 function render({ model, el }) {
+  const unhide = hideFallback(model);
   const data = model.get("data") || { nodes: [], edges: [], steps: [], tape: { forward: [], backward: [], tensors: {} }, layout: { nodes: {}, edges: [] } };
   const tape = data.tape, steps = data.steps, L = data.layout;
   const byId = new Map(data.nodes.map((n) => [n.id, n]));
@@ -204,7 +206,7 @@ function render({ model, el }) {
   canvas.drawNow();
   root.dataset.forwardSteps = String(nfwd);
   el.labkitStepper = { show, canvas, get step() { return cur; } };
-  return () => { stop(); canvas.destroy(); delete el.labkitStepper; };
+  return () => { unhide(); stop(); canvas.destroy(); delete el.labkitStepper; };
 }
 
 export default { render };

@@ -16,11 +16,10 @@ from __future__ import annotations
 import math
 import time
 
-import anywidget
 import numpy as np
 import traitlets
 
-from ._base import STATIC, DisplayMixin, register_cell_end
+from ._base import STATIC, Widget, register_cell_end
 
 ACTIVATIONS = {"ReLU", "Tanh", "Sigmoid", "LeakyReLU", "GELU", "ELU", "SiLU", "Softplus",
                "Hardtanh", "ReLU6", "Mish", "SELU", "CELU", "Hardswish", "Hardsigmoid",
@@ -94,7 +93,7 @@ def _sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))
 
 
-class Boundary(DisplayMixin, anywidget.AnyWidget):
+class Boundary(Widget):
     """Decision boundary + first-hidden-layer neurons of a model with 2 input features.
     Create it with :func:`boundary`."""
 

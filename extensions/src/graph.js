@@ -1,21 +1,22 @@
-// labkit graph view (anywidget front-end).  Everything after the first paint runs in the
-// browser: selection, pan/zoom, collapse/expand, hiding, re-layout and export need no kernel.
-import { layout, visibleGraph, packLayout } from "./layout.js";
-import { GraphCanvas, KIND_FILL, CHECK_FILL, gradColor, isDark, esc, fmt, statsHTML, sourceHTML, download } from "./render.js";
+// labkit graph view (anywidget front-end).  Selection, pan/zoom and export run in the browser
+// alone.  The layout has one home, Python (labkit/viz/layout.py): the widget state carries the
+// layouts of the usual views (each depth of module collapsing, with and without leaves); any
+// other view (one module collapsed by hand) is asked of the kernel and cached.
+import { hideFallback } from "./fallback.js";
+import { GraphCanvas, KIND_FILL, CHECK_FILL, ERROR_FILL, gradColor, isDark, esc, fmt, statsHTML, sourceHTML, download } from "./render.js";
 
 function sameView(a, b) {
   return a.hide_leaves === b.hide_leaves && a.hide_nograd === b.hide_nograd &&
     JSON.stringify([...a.collapsed].sort()) === JSON.stringify([...b.collapsed].sort());
 }
 
-export function layoutFor(data, view) {
-  const { vnodes, vedges } = visibleGraph(data.nodes, data.edges, view.collapsed, view.hide_leaves, view.hide_nograd);
-  const widths = {};
-  for (const v of vnodes) widths[v.id] = v.w;
-  return { vnodes, vedges, layout: packLayout(layout(vnodes.map((v) => v.id), vedges, widths)) };
+// Same key as labkit.viz.graphview.view_key.
+export function viewKey(view) {
+  return (view.hide_leaves ? "L" : "-") + (view.hide_nograd ? "N" : "-") + "|" + [...view.collapsed].sort().join(",");
 }
 
 function render({ model, el }) {
+  const unhide = hideFallback(model);
   const t0 = performance.now();
   const data = model.get("data") || { nodes: [], edges: [], modules: [], view: { collapsed: [] }, layout: { nodes: {}, edges: [] } };
   const byId = new Map(data.nodes.map((n) => [n.id, n]));
@@ -66,7 +67,7 @@ function render({ model, el }) {
     height: model.get("height") || 520,
     onSelect: (id) => select(id),
     onDblClick: (id) => {
-      if (id.startsWith("g:")) { view.collapsed.delete(id.slice(2)); update(); }
+      if (id.startsWith("g:")) { expandGroup(id); update(); }
     },
   });
 
@@ -98,8 +99,24 @@ function render({ model, el }) {
   const modlist = bar.querySelector(".lk-modlist");
   const mods = data.modules || [];
   if (!mods.length) bar.querySelector(".lk-modules").style.display = "none";
+  const maxDepth = mods.reduce((a, m) => Math.max(a, m.depth), -1);
   modlist.innerHTML = `<div><button data-act="collapse-top">collapse top level</button> <button data-act="expand-all">expand all</button></div>` +
     mods.map((m) => `<label style="padding-left:${m.depth * 12}px"><input type="checkbox" data-mod="${esc(m.path)}"> ${esc(m.path)} <small>(${m.count})</small></label>`).join("");
+  // depth control: show modules down to depth d, each deeper one collapsed (d = all: expanded)
+  const depthSel = document.createElement("label");
+  depthSel.className = "lk-depth";
+  depthSel.title = "how deep to open module blocks";
+  depthSel.innerHTML = `depth <select data-opt="depth"><option value="all">all</option>` +
+    Array.from({ length: maxDepth + 1 }, (_, d) => `<option value="${d}">${d}</option>`).join("") + `</select>`;
+  if (maxDepth >= 0) bar.insertBefore(depthSel, bar.querySelector(".lk-modules"));
+  const depthCollapsed = (d) => mods.filter((m) => m.depth === d).map((m) => m.path);
+  const syncDepth = () => {
+    const cur = [...view.collapsed].sort().join(",");
+    let val = "";
+    if (!cur) val = "all";
+    for (let d = 0; d <= maxDepth; d++) if (depthCollapsed(d).sort().join(",") === cur) val = String(d);
+    depthSel.querySelector("select").value = val;
+  };
   const syncModChecks = () => {
     for (const cb of modlist.querySelectorAll("input[data-mod]")) cb.checked = view.collapsed.has(cb.dataset.mod);
   };
@@ -115,12 +132,13 @@ function render({ model, el }) {
         const worst = ["fail", "kink", "ok"].find((st) => sts.includes(st));
         if (worst) fill = CHECK_FILL[worst];
       }
+      if (v.members.some((m) => byId.get(m)?.error)) fill = ERROR_FILL;   // holds the failed op
       return { fill, stroke: "#b45309", lw: 2, textColor: isDark(fill) ? "#fff" : "#111", label: v.label + " [+]" };
     }
     const n = byId.get(v.id);
     const g = colorBy === "grad" ? gradColor(norms.get(v.id), lo, hi)
       : colorBy === "check" && n.check ? CHECK_FILL[n.check.status] : null;
-    const fill = g || KIND_FILL[n.kind] || "#fff";
+    const fill = n.error ? ERROR_FILL : g || KIND_FILL[n.kind] || "#fff";
     return { fill, stroke: n.kind === "param" ? "#2563eb" : n.kind === "input" ? "#9ca3af" : "#555",
       lw: n.kind === "param" ? 1.5 : 1, textColor: isDark(fill) ? "#fff" : "#111", label: v.label };
   }
@@ -145,21 +163,46 @@ function render({ model, el }) {
     bar.querySelector(".lk-count").textContent = `${nodes.length} nodes`;
   }
 
+  // layouts by view key: those shipped in the state, then those the kernel sends back
+  const views = new Map(Object.entries(data.views || {}));
+  let waiting = null;
+  const onMsg = (msg) => {
+    if (!msg || msg.type !== "layout") return;
+    views.set(msg.key, msg.view);
+    if (waiting === msg.key) { waiting = null; update(); }
+  };
+  model.on("msg:custom", onMsg);
+
   function update(first = false) {
     const t = performance.now();
-    if (sameView(view, initialView) && data.layout) {
-      const { vnodes, vedges } = visibleGraph(data.nodes, data.edges, [...view.collapsed], view.hide_leaves, view.hide_nograd);
-      current = { vnodes, vedges, layout: data.layout, source: "python" };
-    } else {
-      const r = layoutFor(data, { collapsed: [...view.collapsed], hide_leaves: view.hide_leaves, hide_nograd: view.hide_nograd });
-      current = { ...r, source: "js" };
+    const key = viewKey(view);
+    const v = views.get(key);
+    if (!v) {                        // not shipped: ask the kernel (Python lays it out)
+      waiting = key;
+      root.dataset.layoutSource = "waiting";
+      bar.querySelector(".lk-count").textContent = "laying out...";
+      model.send({ type: "layout", view: { collapsed: [...view.collapsed].sort(), hide_leaves: view.hide_leaves, hide_nograd: view.hide_nograd } });
+      setTimeout(() => {
+        if (waiting === key) bar.querySelector(".lk-count").textContent = "this view needs the kernel (run the cell again)";
+      }, 3000);
+      syncModChecks();
+      return;
     }
+    current = { vnodes: v.vnodes, layout: v.layout, source: data.views && key in data.views ? "python" : "kernel" };
     root.dataset.layoutMs = (performance.now() - t).toFixed(1);
-    if (selected && !current.vnodes.some((v) => v.id === selected)) selected = null;
+    root.dataset.view = key;
+    if (selected && !current.vnodes.some((x) => x.id === selected)) selected = null;
     buildScene();
     syncModChecks();
+    syncDepth();
     if (first) canvas.initialView(data.roots && data.roots[0]);
     else canvas.fit();
+  }
+
+  // a group node stands for one module, or for a run of identical blocks (v.paths)
+  function expandGroup(id) {
+    const v = current.vnodes.find((x) => x.id === id);
+    for (const p of (v && v.paths) || [id.slice(2)]) view.collapsed.delete(p);
   }
 
   // ---- details panel ------------------------------------------------------------------------
@@ -172,7 +215,7 @@ function render({ model, el }) {
       const v = current.vnodes.find((x) => x.id === id);
       const params = v.members.map((m) => byId.get(m)).filter((n) => n.kind === "param");
       panel.innerHTML = `<div class="lk-head"><b>${esc(v.label)}</b> <span class="lk-kind">module, ${v.members.length} nodes</span></div>` +
-        `<button data-act="expand" data-mod="${esc(v.label)}">expand</button>` +
+        `<button data-act="expand" data-group="${esc(v.id)}">expand</button>` +
         `<table class="lk-stats">${params.map((p) => `<tr><td>${esc(p.label)}</td><td>[${p.shape.join(", ")}]</td><td>|grad| ${fmt(p.grad ? p.grad.norm : null)}</td></tr>`).join("")}</table>`;
       return;
     }
@@ -181,8 +224,10 @@ function render({ model, el }) {
     const outs = data.edges.filter((e) => e.source === id).map((e) => byId.get(e.target));
     panel.innerHTML =
       `<div class="lk-head"><b class="lk-label">${esc(n.label)}</b> <span class="lk-kind">${esc(n.kind)}${n.module ? " in " + esc(n.module) : ""}</span></div>` +
-      `<div class="lk-sec">shape [${(n.shape || []).join(", ")}] ${esc(n.dtype || "")}${n.requires_grad === false ? " (needs no gradient)" : ""}</div>` +
-      (n.rule ? `<div class="lk-sec lk-rule"><b>local derivative</b><div>${esc(n.rule)}</div></div>` : "") +
+      (n.error ? "" : `<div class="lk-sec">shape [${(n.shape || []).join(", ")}] ${esc(n.dtype || "")}${n.requires_grad === false ? " (needs no gradient)" : ""}</div>`) +
+      (n.error ? `<div class="lk-sec lk-error"><b>this op raised</b><div>${esc(n.error)}</div>` +
+        `<div>inputs: ${(n.input_shapes || []).map((x) => `[${esc(x)}]`).join(", ") || "-"}</div></div>` :
+        n.rule ? `<div class="lk-sec lk-rule"><b>local derivative</b><div>${esc(n.rule)}</div></div>` : "") +
       (n.check ? `<div class="lk-sec lk-check lk-check-${esc(n.check.status)}"><b>gradcheck: ${esc(n.check.status)}</b>` +
         (n.check.error !== null ? ` (rel. error ${fmt(n.check.error)})` : "") +
         (n.check.detail ? `<div>${esc(n.check.detail)}</div>` : "") + `</div>` : "") +
@@ -201,7 +246,7 @@ function render({ model, el }) {
       if (r) { select(r.id); canvas.centerOn(r.id); }
     }
     const ex = ev.target.closest('[data-act="expand"]');
-    if (ex) { view.collapsed.delete(ex.dataset.mod); update(); }
+    if (ex) { expandGroup(ex.dataset.group); update(); }
   });
 
   bar.addEventListener("click", (ev) => {
@@ -224,7 +269,10 @@ function render({ model, el }) {
       colorBy = t.checked ? t.dataset.opt : "kind";
       syncColorChecks(); buildScene(); return;
     }
-    if (t.dataset.opt === "leaves") view.hide_leaves = t.checked;
+    if (t.dataset.opt === "depth") {
+      view.collapsed.clear();
+      if (t.value !== "all") for (const p of depthCollapsed(Number(t.value))) view.collapsed.add(p);
+    } else if (t.dataset.opt === "leaves") view.hide_leaves = t.checked;
     else if (t.dataset.opt === "nograd") view.hide_nograd = t.checked;
     else if (t.dataset.mod) { if (t.checked) view.collapsed.add(t.dataset.mod); else view.collapsed.delete(t.dataset.mod); }
     else return;
@@ -249,11 +297,11 @@ function render({ model, el }) {
   // hooks for tests and power users (the browser console): el.labkitGraph
   el.labkitGraph = {
     canvas, data, view, select,
-    layoutFor: (v) => layoutFor(data, v),
+    views, viewKey: () => viewKey(view),
     screenPos: (id) => canvas.screenPos(id),
     toSVG: () => canvas.toSVG(),
   };
-  return () => { model.off("change:color_by", onColor); canvas.destroy(); delete el.labkitGraph; };
+  return () => { unhide(); model.off("change:color_by", onColor); model.off("msg:custom", onMsg); canvas.destroy(); delete el.labkitGraph; };
 }
 
 export default { render };
