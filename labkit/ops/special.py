@@ -185,6 +185,7 @@ def _cast(arr, like):
 # ------------------------------------------------------------------------------- primitives
 class Lgamma(Function):
     raw = True
+    derivative = "d lgamma(a)/da = digamma(a)"
 
     @staticmethod
     def forward(ctx, x):
@@ -194,11 +195,12 @@ class Lgamma(Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return g * _cast(_v_digamma(x), x)
+        return g * (_cast(_v_digamma(x), x) if ctx.xp is np else Digamma.apply(x))
 
 
 class Digamma(Function):
     raw = True
+    derivative = "d digamma(a)/da = polygamma(1, a)"
 
     @staticmethod
     def forward(ctx, x):
@@ -208,11 +210,12 @@ class Digamma(Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return g * _cast(_v_polygamma(1, x), x)
+        return g * (_cast(_v_polygamma(1, x), x) if ctx.xp is np else Polygamma.apply(x, 1))
 
 
 class Polygamma(Function):
     raw = True
+    derivative = "d polygamma(n, a)/da = polygamma(n + 1, a)"
 
     @staticmethod
     def forward(ctx, x, n):
@@ -223,11 +226,14 @@ class Polygamma(Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return g * _cast(_v_polygamma(ctx.n + 1, x), x), None
+        d = _cast(_v_polygamma(ctx.n + 1, x), x) if ctx.xp is np else \
+            Polygamma.apply(x, ctx.n + 1)
+        return g * d, None
 
 
 class Erfinv(Function):
     raw = True
+    derivative = "d erfinv(y)/dy = sqrt(pi)/2 exp(erfinv(y)^2)"
 
     @staticmethod
     def forward(ctx, y):
@@ -238,12 +244,14 @@ class Erfinv(Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return g * (math.sqrt(math.pi) / 2) * np.exp(x * x)
+        return g * (math.sqrt(math.pi) / 2) * ctx.xp.exp(x * x)
 
 
 class BesselI(Function):
     """I0, I1 and their exponentially scaled forms i0e, i1e (``nu``, ``scaled``)."""
     raw = True
+    derivative = ("i0' = i1, i1' = i0 - i1/x (1/2 at 0); scaled: i0e' = i1e - sign(a) i0e, "
+                  "i1e' = i0e - i1e (sign(a) + 1/a)")
 
     @staticmethod
     def forward(ctx, x, nu, scaled):
@@ -255,15 +263,18 @@ class BesselI(Function):
     @staticmethod
     def backward(ctx, g):
         x, y = ctx.saved_tensors
-        other = _cast(_v_bessel(x, 1 - ctx.nu, ctx.scaled), x)     # I1 for I0, I0 for I1
-        if ctx.nu == 0:
-            d = other - (np.sign(x) * y if ctx.scaled else 0)
+        xp = ctx.xp
+        if xp is np:
+            other = _cast(_v_bessel(x, 1 - ctx.nu, ctx.scaled), x)   # I1 for I0, I0 for I1
         else:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ratio = np.where(x == 0, 0.5, y / np.where(x == 0, 1, x))
-            d = other - ratio - (np.sign(x) * y if ctx.scaled else 0)
-            d = np.where(x == 0, 0.5, d)
-        return g * _cast(d, x), None, None
+            other = BesselI.apply(x, 1 - ctx.nu, ctx.scaled)
+        shift = xp.sign(x) * y if ctx.scaled else 0
+        if ctx.nu == 0:
+            return g * (other - shift), None, None
+        zero = x == 0
+        safe = xp.where(zero, 1.0, x)
+        d = xp.where(zero, 0.5, other - y / safe - shift)
+        return g * d, None, None
 
 
 # ------------------------------------------------------------------------------------- ops
@@ -583,6 +594,7 @@ _v_erfcx = np.vectorize(_erfcx1, otypes=[np.float64])
 class Erfcx(Function):
     """``exp(x^2) erfc(x)``; derivative ``2 x erfcx(x) - 2 / sqrt(pi)``."""
     raw = True
+    derivative = "d erfcx(a)/da = 2 a erfcx(a) - 2/sqrt(pi)"
 
     @staticmethod
     def forward(ctx, x):
