@@ -195,7 +195,13 @@ def div(input, other, *, rounding_mode=None):
             b = to_float(b) if isinstance(b, Tensor) else float(b)
         return Div.apply(a, b)
     if rounding_mode == "floor":
-        return floor_divide(input, other)
+        r = floor_divide(input, other)
+        if r.dtype.is_floating_point and any(isinstance(t, Tensor) and t.requires_grad
+                                             for t in (input, other)):
+            # on the graph with a zero gradient, as PyTorch (the value stays floor_divide's)
+            zero = div(input, other).floor()
+            return where(_make(np.zeros(r.shape, bool)), zero, r)
+        return r
     if rounding_mode == "trunc":
         q = div(input, other)
         r = q.trunc() if q.dtype.is_floating_point else q
@@ -649,6 +655,8 @@ def tan(input):
 
 @register("square")
 def square(input):
+    if isinstance(input, Tensor) and input._np.dtype.kind == "b":
+        input = input.to(D.int64)               # as pow(x, 2): bools square to int64
     return mul(input, input)
 
 
@@ -796,6 +804,7 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
 
 @register("logit")
 def logit(input, eps=None):
+    input = to_float(input)
     x = input if eps is None else clamp(input, eps, 1 - eps)
     return log(div(x, sub(1, x)))
 
@@ -856,15 +865,15 @@ Trunc, trunc = _zero_grad_op("trunc", np.trunc)
 Frac = None
 
 
+Round, _zero_grad_op_round = _zero_grad_op("round", np.round)   # re-registered just below
+
+
 @register("round")
 def round(input, *, decimals=0):
     if decimals:
         s = 10.0 ** decimals
         return _zero_grad_op_round(input * s) / s
     return _zero_grad_op_round(input)
-
-
-Round, _zero_grad_op_round = _zero_grad_op("round_", np.round)
 
 
 @register("sgn")

@@ -59,6 +59,20 @@ def _reduce(loss, reduction):
     return loss.mean() if reduction == "mean" else loss.sum()
 
 
+def _int_via_double(fn, input, *args, **kwargs):
+    """``fn`` on an integer input as PyTorch computes it: exactly (in float64 here, exact for
+    the integers that fit in 53 bits), truncated back to the input's integer dtype."""
+    conv = [a.double() if isinstance(a, Tensor) else a for a in args]
+    out = fn(input.double(), *conv, **kwargs)
+    if isinstance(out, tuple):
+        return (out[0].trunc().to(input.dtype),) + tuple(out[1:])
+    return out.trunc().to(input.dtype)
+
+
+def _is_int(x):
+    return isinstance(x, Tensor) and x._np.dtype.kind in "iu"
+
+
 def _check_float(x, name):
     if not isinstance(x, Tensor):
         raise TypeError(f"{name}(): argument 'input' must be a Tensor, not {type(x).__name__}")
