@@ -78,9 +78,13 @@ def __getattr__(name):
     # Lazy submodules keep `import labkit` fast and the import order one-way.
     import importlib
     if name in ("nn", "optim", "utils", "datasets", "graph", "viz", "interop", "exercises",
-                "serialization", "linalg", "backends", "onnx", "compiler"):
+                "serialization", "linalg", "backends", "onnx", "compiler", "special", "fft",
+                "signal"):
         return importlib.import_module(f"{__name__}.{name}")
-    if name in ("inverse", "det", "slogdet", "logdet", "pinverse", "cholesky"):
+    if name in ("pinverse", "cholesky"):          # torch's older spellings (positional args)
+        from .ops import extra
+        return getattr(extra, name)
+    if name in ("inverse", "det", "slogdet", "logdet"):
         la = importlib.import_module(f"{__name__}.linalg")
         return getattr(la, {"inverse": "inv", "pinverse": "pinv"}.get(name, name))
     if name in ("save", "load"):

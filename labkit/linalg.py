@@ -171,19 +171,20 @@ _LstsqResult = namedtuple("lstsq", ["solution", "residuals", "rank", "singular_v
 
 
 def lstsq(A, B, rcond=None, *, driver=None):
-    """Least squares ``min ||A X - B||`` for a full-column-rank ``A`` (m >= n): the normal
-    equations ``(A^T A) X = A^T B``, differentiable; ``residuals`` when m > n."""
+    """Least squares ``min ||A X - B||`` (the minimum-norm ``X`` when ``A`` is rank-deficient):
+    ``pinv(A) @ B``, differentiable; ``residuals`` when m > n."""
     if A.ndim < 2:
         raise RuntimeError(f"linalg.lstsq: input must have at least 2 dimensions, got "
                            f"{list(A.shape)}")
     m, n = A.shape[-2:]
     vec = B.ndim == A.ndim - 1
     Bm = B.unsqueeze(-1) if vec else B
-    X = solve(A.mT @ A, A.mT @ Bm)
+    rc = None if rcond is None else rcond
+    X = pinv(A, rtol=rc) @ Bm                    # the minimum-norm solution, any rank
     driver = driver or "gelsy"                   # which extras are filled follows PyTorch's CPU
     empty = _make(np.zeros(0, A._np.dtype))
     res = ((A @ X - Bm) ** 2).sum(-2) if m > n and driver in ("gels", "gelsd", "gelss") \
-        else empty
+        else X.reshape(-1)[:0]                   # empty (on the graph, as in PyTorch)
     rank = _make(np.asarray(np.linalg.matrix_rank(A._np), dtype=np.int64)) if driver != "gels" \
         else _make(np.zeros(0, np.int64))
     sv = _make(np.linalg.svd(A._np, compute_uv=False).astype(A._np.dtype)) \
@@ -191,10 +192,49 @@ def lstsq(A, B, rcond=None, *, driver=None):
     return _LstsqResult(X.squeeze(-1) if vec else X, res, rank, sv)
 
 
-def pinv(A, *, hermitian=False):
-    """The Moore-Penrose pseudo-inverse (differentiable for full-rank ``A``)."""
-    m, n = A.shape[-2:]
-    return solve(A.mT @ A, A.mT) if m >= n else (solve(A @ A.mT, A)).mT
+def pinv(A, *, atol=None, rtol=None, hermitian=False):
+    """The Moore-Penrose pseudo-inverse from the SVD: singular values at or below
+    ``max(atol, rtol * largest)`` count as zero (default ``rtol = eps * max(m, n)``), so a
+    rank-deficient ``A`` gets the minimum-norm answer.  ``hermitian=True`` reads only the lower
+    triangle.  Differentiable where the rank does not change (the classical formula
+    ``dA+ = -A+ dA A+ + A+ A+^T dA^T (I - A A+) + (I - A+ A) dA^T A+^T A+``)."""
+    a = A._np
+    if hermitian:
+        a = np.tril(a) + np.swapaxes(np.tril(a, -1), -1, -2)
+    m, n = a.shape[-2:]
+    if a.size == 0:
+        P = np.zeros(a.shape[:-2] + (n, m), a.dtype)
+    else:
+        u, sv, vt = np.linalg.svd(a, full_matrices=False)
+        smax = sv.max(-1, keepdims=True)
+        if rtol is None:
+            rtol = 0.0 if (atol is not None and atol > 0) else np.finfo(a.dtype).eps * max(m, n)
+        cutoff = np.maximum(0.0 if atol is None else _np_value(atol), _np_value(rtol) * smax)
+        full_rank = bool(np.all(sv > cutoff))
+        if full_rank and atol is None and not hermitian and A.requires_grad:
+            # full rank: the closed form through solve, differentiable to every order
+            return solve(A.mT @ A, A.mT) if m >= n else (solve(A @ A.mT, A)).mT
+        with np.errstate(divide="ignore"):
+            sinv = np.where(sv > cutoff, 1.0 / sv, 0.0).astype(a.dtype)
+        P = np.matmul(np.swapaxes(vt, -1, -2) * sinv[..., None, :], np.swapaxes(u, -1, -2))
+    P = _make(P.astype(a.dtype, copy=False))
+    if not (A.requires_grad and _grad_enabled()):
+        return P
+    dA = A - A.detach()                          # zero, but carries the gradient
+    Pt = P.mT
+    I_m = _make(np.eye(m, dtype=a.dtype))
+    I_n = _make(np.eye(n, dtype=a.dtype))
+    return (P - P @ dA @ P + P @ Pt @ dA.mT @ (I_m - A.detach() @ P)
+            + (I_n - P @ A.detach()) @ dA.mT @ Pt @ P)
+
+
+def _np_value(v):
+    return v._np[..., None] if isinstance(v, Tensor) else v
+
+
+def _grad_enabled():
+    from .autograd import is_grad_enabled
+    return is_grad_enabled()
 
 
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
@@ -202,7 +242,7 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     if dtype is not None:
         x = x.to(dtype)
     if ord == 2:
-        return x.norm(2, dim=dim, keepdim=keepdim) if dim is not None else x.norm()
+        return x.norm(2, dim=dim, keepdim=keepdim)
     a = x.abs()
     d = tuple(range(x.ndim)) if dim is None else dim
     if ord == float("inf"):
@@ -223,14 +263,23 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
         return vector_norm(A, 2, dim, keepdim)
     d0, d1 = dim
     if ord in (1, -1, float("inf"), -float("inf")):
+        if A._np.size == 0 and ord > 0:          # an empty max of sums: 0, as PyTorch
+            out = A.abs().sum((d0, d1), keepdim=True)
+            return out if keepdim else out.squeeze((d0, d1))
         sums = A.abs().sum(d0 if ord in (1, -1) else d1, keepdim=True)
         red = sums.amax if ord > 0 else sums.amin
         out = red(d1 if ord in (1, -1) else d0, keepdim=True)
         return out if keepdim else out.squeeze((d0, d1))
+    if ord in ("nuc", 2) and A._np.size == 0:    # no singular values: 0, as PyTorch
+        out = A.abs().sum((d0, d1), keepdim=True)
+        return out if keepdim else out.squeeze((d0, d1))
     if ord in ("nuc", 2, -2):
         s = svdvals(A.movedim((d0, d1), (-2, -1)))
         out = s.sum(-1) if ord == "nuc" else (s.amax(-1) if ord == 2 else s.amin(-1))
-        return out.reshape(out.shape + (1, 1)) if keepdim else out
+        if keepdim:
+            for d in sorted(k % A.ndim for k in (d0, d1)):
+                out = out.unsqueeze(d)
+        return out
     raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
 
 
@@ -410,3 +459,8 @@ def qr(A, mode="reduced"):
     Q, R = np.linalg.qr(_forward_only("qr", A), mode=mode)
     dt = A._np.dtype
     return _QrResult(_make(Q.astype(dt)), _make(R.astype(dt)))
+
+
+from .linalg_extra import *  # noqa: E402,F401,F403  (more of torch.linalg, as composites)
+from .linalg_extra import __all__ as _extra_all  # noqa: E402
+__all__ = __all__ + _extra_all

@@ -21,6 +21,14 @@ except ImportError:          # pragma: no cover - torch is in the dev extras
     torch = None
 
 
+@pytest.fixture(scope="session")
+def ipython_shell():
+    """The one IPython shell of this test process (IPython's test app starts only once)."""
+    from IPython import get_ipython
+    from IPython.testing.globalipapp import start_ipython
+    return start_ipython() or get_ipython()
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     labkit.manual_seed(0)

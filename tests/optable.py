@@ -656,6 +656,8 @@ OPS += [
        lambda x: (np.isnan(x), np.isinf(x), np.isfinite(x)), unary(specials), grad=False),
     Op("isclose", lambda M, a, b: M.isclose(a, b + 1e-9), lambda a, b: np.isclose(a, b + 1e-9),
        binary(), grad=False),
+    Op("matrix_power", lambda M, a: M.matrix_power(a, 3), lambda a: np.linalg.matrix_power(a, 3),
+       unary(shape=st.integers(1, 3).map(lambda n: (2, n, n))), atol=1e-4, rtol=1e-3),
     Op("bitwise", lambda M, a, b: (M.bitwise_and(a, b), M.bitwise_or(a, b),
                                    M.bitwise_xor(a, b), M.bitwise_not(a)),
        lambda a, b: (a & b, a | b, a ^ b, ~a), binary(ints, ints), grad=False),
@@ -680,6 +682,19 @@ def _np_logsumexp_safe(x, d):
         m = np.where(np.isfinite(m), m, 0)
         return np.squeeze(np.log(np.sum(np.exp(x - m), axis=d, keepdims=True)) + m, axis=d)
 
+
+# ---- special functions (labkit/ops/special.py; found by the OpInfo conformance suite)
+OPS += [
+    Op("lgamma", lambda M, x: M.lgamma(x), np.vectorize(math.lgamma, otypes=[np.float64]),
+       unary(pos)),
+    Op("digamma", lambda M, x: M.digamma(x), None, unary(pos)),
+    Op("polygamma2", lambda M, x: M.polygamma(2, x), None, unary(pos)),
+    Op("erfinv", lambda M, x: M.erfinv(x), None, unary(unit)),
+    Op("i0", lambda M, x: M.i0(x), np.i0, unary()),
+    Op("i0e", lambda M, x: M.special.i0e(x), lambda x: np.i0(x) * np.exp(-np.abs(x)), unary()),
+    Op("i1", lambda M, x: M.special.i1(x), None, unary()),
+    Op("i1e", lambda M, x: M.special.i1e(x), None, unary()),
+]
 
 BY_NAME = {op.name: op for op in OPS}
 assert len(BY_NAME) == len(OPS), "op names in the table must be unique"

@@ -272,10 +272,23 @@ OPS_M = [
       lambda: _x(4, 1, seed=3), lambda: _x(4, seed=4))),
     ("module_backward_hook", _hooked, (lambda: _x(5),)),
 ]
+# ---- special functions (labkit/ops/special.py; added by the OpInfo conformance work)
+OPS_M += [
+    ("lgamma", lambda M, a: M.lgamma(a), (lambda: _x(6, positive=True),)),
+    ("digamma", lambda M, a: M.digamma(a), (lambda: _x(6, positive=True),)),
+    ("polygamma", lambda M, a: M.polygamma(2, a), (lambda: _x(6, positive=True),)),
+    ("erfinv", lambda M, a: M.erfinv(a.tanh() * 0.9), (lambda: _x(6),)),
+    ("i0", lambda M, a: M.i0(a), (lambda: _x(6),)),
+    ("i1e", lambda M, a: M.special.i1e(a), (lambda: _x(6),)),
+    ("erfcx", lambda M, a: M.special.erfcx(a), (lambda: _x(6),)),
+]
 OPS += [(name, (lambda *a, f=f: f(lk, *a)), makers) for name, f, makers in OPS_M]
 TORCH_FNS = {name: (lambda *a, f=f: f(torch, *a)) for name, f, _ in OPS_M}
 GRADGRAD_TOL = {"to_float32": dict(eps=1e-3, atol=1e-3, rtol=1e-3)}   # float32 in the middle
 TORCH_TOL = {"to_float32": dict(rtol=1e-6, atol=1e-7)}
+# PyTorch's polygamma(1, .) (the trigamma behind these derivatives) is good to ~5e-10 relative:
+# polygamma(1, 1) = pi^2/6 = 1.6449340668482264, torch gives 1.6449340676383375, labkit ...266
+TORCH_TOL.update({n: dict(rtol=1e-8, atol=1e-10) for n in ("lgamma", "digamma", "polygamma")})
 
 
 def _T(*shape, prob=False, M=None):

@@ -162,10 +162,8 @@ def _notebook_cell(name, startswith):
 TINYGPT = _notebook_cell("09_char_transformer", "class TinyGPT").split("\nmodel = ")[0]
 
 
-def test_tinygpt_defined_in_a_notebook_cell_goes_to_torch():
-    pytest.importorskip("IPython")
-    from IPython.testing.globalipapp import get_ipython
-    ip = get_ipython()
+def test_tinygpt_defined_in_a_notebook_cell_goes_to_torch(ipython_shell):
+    ip = ipython_shell
     r = ip.run_cell("import labkit as lk\nfrom labkit import nn\n" + TINYGPT +
                     "\nlk.manual_seed(0)\ngpt = TinyGPT(20)\n")
     assert r.success, r.error_in_exec

@@ -4,7 +4,6 @@ import warnings
 import pytest
 
 IPython = pytest.importorskip("IPython")
-from IPython.testing.globalipapp import get_ipython  # noqa: E402
 
 from labkit.ipython_ext import DoubledGradientWarning  # noqa: E402
 
@@ -12,8 +11,8 @@ CELL = "loss = (w * 3).sum()\nloss.backward()\n"
 
 
 @pytest.fixture(scope="module")
-def ip():
-    shell = get_ipython()
+def ip(ipython_shell):
+    shell = ipython_shell
     shell.run_cell("import labkit as lk\n%load_ext labkit")
     yield shell
     shell.run_cell("%unload_ext labkit")

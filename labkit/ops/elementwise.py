@@ -198,7 +198,13 @@ def div(input, other, *, rounding_mode=None):
             b = to_float(b) if isinstance(b, Tensor) else float(b)
         return Div.apply(a, b)
     if rounding_mode == "floor":
-        return floor_divide(input, other)
+        r = floor_divide(input, other)
+        if r.dtype.is_floating_point and any(isinstance(t, Tensor) and t.requires_grad
+                                             for t in (input, other)):
+            # on the graph with a zero gradient, as PyTorch (the value stays floor_divide's)
+            zero = div(input, other).floor()
+            return zero.where(_make(np.zeros(r.shape, bool)), r)      # (Tensor.where: logic.py)
+        return r
     if rounding_mode == "trunc":
         q = div(input, other)
         r = q.trunc() if q.dtype.is_floating_point else q
@@ -652,6 +658,8 @@ def tan(input):
 
 @register("square")
 def square(input):
+    if isinstance(input, Tensor) and input._np.dtype.kind == "b":
+        input = input.to(D.int64)               # as pow(x, 2): bools square to int64
     return mul(input, input)
 
 

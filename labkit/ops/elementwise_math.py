@@ -152,6 +152,7 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
 
 @register("logit")
 def logit(input, eps=None):
+    input = to_float(input)
     x = input if eps is None else clamp(input, eps, 1 - eps)
     return log(div(x, sub(1, x)))
 
@@ -212,6 +213,9 @@ Trunc, trunc = _zero_grad_op("trunc", np.trunc)
 Frac = None
 
 
+Round, _zero_grad_op_round = _zero_grad_op("round", np.round)   # re-registered just below
+
+
 @register("round")
 def round(input, *, decimals=0):
     if decimals:
@@ -219,8 +223,6 @@ def round(input, *, decimals=0):
         return _zero_grad_op_round(input * s) / s
     return _zero_grad_op_round(input)
 
-
-Round, _zero_grad_op_round = _zero_grad_op("round_", np.round)
 
 
 @register("sgn")

@@ -164,7 +164,7 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False, out=No
         elif x.size:
             lo, hi = dt(x.min()), dt(x.max())
         else:
-            lo, hi = dt(0), dt(0)
+            lo, hi = dt(0), dt(1)                # no data: PyTorch bins the unit interval
         if lo == hi:
             lo, hi = lo - dt(0.5), hi + dt(0.5)
         if not (np.isfinite(lo) and np.isfinite(hi)):

@@ -284,6 +284,10 @@ def _check_index_arg(name, x, dim, index):
 @register("gather")
 def gather(input, dim, index):
     d = dim_arg(dim, input.ndim)
+    if isinstance(index, Tensor) and index._np.size == 0 and index._np.dtype.kind in "iu":
+        return input.reshape(-1)[:0].reshape(index.shape)    # nothing gathered: any rank
+    if input.ndim == 0 and isinstance(index, Tensor) and index.ndim <= 1:
+        return gather(input.reshape(1), 0, index.reshape(-1)).reshape(index.shape)
     _check_index_arg("gather", input, d, index)
     for k in range(input.ndim):
         if k != d and index.shape[k] > input.shape[k]:
@@ -341,9 +345,17 @@ class Scatter(Function):
 
 
 def _scatter(name, input, dim, index, src, add):
+    if input.ndim == 0:                          # a 0-d tensor scatters as a 1-element vector
+        dim_arg(dim, 0)
+        s = as_tensor_arg(src)
+        s = s.reshape(1) if isinstance(s, Tensor) and s.ndim == 0 else s
+        ix = index.reshape(1) if isinstance(index, Tensor) and index.ndim == 0 else index
+        return _scatter(name, input.reshape(1), 0, ix, s, add).reshape(())
     d = dim_arg(dim, input.ndim)
     _check_index_arg(name, input, d, index)
     s = as_tensor_arg(src)
+    if not isinstance(s, Tensor):                # a scalar value takes the input's dtype
+        s = input._np.dtype.type(s)
     if isinstance(s, Tensor):
         s = cast(s, input.dtype)
         if s.ndim != index.ndim:
@@ -353,8 +365,14 @@ def _scatter(name, input, dim, index, src, add):
 
 @register("scatter")
 def scatter(input, dim, index, src=None, *, value=None, reduce=None):
+    if reduce == "multiply":                     # the older spelling of scatter_reduce('prod')
+        from .extra import scatter_reduce
+        s = src if src is not None else value
+        if not isinstance(s, Tensor):
+            s = _make(np.full(index.shape, s, input._np.dtype))
+        return scatter_reduce(input, dim, index, s, "prod")
     if reduce not in (None, "add"):
-        raise NotImplementedError(f"scatter(reduce='{reduce}') is not supported; use scatter_add")
+        raise RuntimeError(f"reduce argument must be either add or multiply, got {reduce}")
     return _scatter("scatter", input, dim, index, value if src is None else src, reduce == "add")
 
 
@@ -368,6 +386,8 @@ def index_select(input, dim, index):
     d = dim_arg(dim, input.ndim)
     if not isinstance(index, Tensor):
         index = _make(np.asarray(index, dtype=np.int64))
+    if input.ndim == 0:                          # 0-d: index [0] picks the value itself
+        return index_select(input.reshape(1), 0, index.reshape(-1)).reshape(())
     if index.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
     return getitem(input, (slice(None),) * d + (index.reshape(-1),),
@@ -377,6 +397,9 @@ def index_select(input, dim, index):
 @register("index_add")
 def index_add(input, dim, index, source, *, alpha=1):
     d = dim_arg(dim, input.ndim)
+    if input.ndim == 0:
+        src = source.reshape(1) if isinstance(source, Tensor) else source
+        return index_add(input.reshape(1), 0, index.reshape(-1), src, alpha=alpha).reshape(())
     src = source if alpha == 1 else source * alpha
     return index_put(input, (slice(None),) * d + (index,), src, accumulate=True) if d == 0 else \
         index_put(input.movedim(d, 0), (index,), src.movedim(d, 0), accumulate=True).movedim(0, d)

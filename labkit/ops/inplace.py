@@ -127,7 +127,8 @@ def assign_result(self, compute):
     src = _make(self._np.copy(), self._rg, self.grad_fn, self._out_nr)
     res = compute(src)
     if res._np.dtype != self._np.dtype:
-        if res._np.dtype.kind == "f" and self._np.dtype.kind != "f":
+        if (res._np.dtype.kind == "f" and self._np.dtype.kind != "f") or \
+                (res._np.dtype.kind in "iu" and self._np.dtype.kind == "b"):
             raise RuntimeError(f"result type {res.dtype.name} can't be cast to the desired output "
                                f"type {self.dtype.name}")
     if res._np.shape != self._np.shape:
@@ -207,11 +208,46 @@ def _install():
               "floor", "ceil", "round", "trunc", "sign", "log1p", "expm1", "reciprocal", "square",
               "clamp", "clip", "clamp_min", "clamp_max", "lerp", "addcmul", "addcdiv",
               "masked_fill", "fill_diagonal", "tril", "triu", "index_put", "scatter",
-              "scatter_add", "index_add", "maximum", "minimum", "remainder", "floor_divide",
-              "t", "transpose", "squeeze", "unsqueeze"):
+              "scatter_add", "index_add", "maximum", "minimum", "remainder", "floor_divide"):
         fn = getattr(Tensor, n, None)
         if fn is not None and not hasattr(Tensor, n + "_"):
             _inplace_unary(n + "_", fn)
+    # more of PyTorch's in-place methods (the OpInfo conformance suite checks each)
+    for n in ("acos", "asin", "atan", "atan2", "arctan2", "cosh", "sinh", "tan", "acosh", "asinh",
+              "atanh", "arccos", "arcsin", "arctan", "arccosh", "arcsinh", "arctanh", "erf",
+              "erfc", "erfinv", "exp2", "log10", "log2", "logit", "frac", "sgn", "fmod",
+              "true_divide", "cumsum", "cumprod", "eq", "ne", "ge", "gt", "le", "lt",
+              "greater", "greater_equal", "less", "less_equal", "not_equal", "logical_and",
+              "logical_or", "logical_xor", "logical_not", "bitwise_and", "bitwise_or",
+              "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift",
+              "nan_to_num", "index_fill", "index_copy", "index_reduce", "scatter_reduce",
+              "addmm", "addmv", "addr", "baddbmm", "addbmm", "xlogy", "hypot", "copysign",
+              "heaviside", "deg2rad", "rad2deg", "sinc", "lgamma", "digamma", "polygamma",
+              "float_power", "ldexp", "lerp", "renorm", "i0", "logaddexp", "gcd", "lcm",
+              "nextafter", "fmax", "fmin", "masked_scatter", "put", "diagonal_scatter",
+              "positive", "multiply", "divide", "subtract", "negative", "absolute", "fix",
+              "square", "clamp", "mvlgamma", "sigmoid", "silu"):
+        fn = getattr(Tensor, n, None)
+        if fn is not None and not hasattr(Tensor, n + "_"):
+            _inplace_unary(n + "_", fn)
+    for n in ("t", "transpose", "squeeze", "unsqueeze", "swapaxes", "swapdims", "as_strided"):
+        fn = getattr(Tensor, n, None)
+        if fn is not None:
+            _inplace_view(n + "_", fn)
+
+
+def _inplace_view(name, fn):
+    """``t_``, ``transpose_``, ``squeeze_``, ``unsqueeze_``: change the tensor's shape in place."""
+    def op(self, *args, **kwargs):
+        _check_leaf(self)
+        res = fn(self, *args, **kwargs)
+        self._np = res._np
+        if res._rg and _state.enabled:
+            self.grad_fn, self._out_nr, self._rg = res.grad_fn, res._out_nr, True
+        return self
+    op.__name__ = name
+    method(name)(op)
+    return op
 
 
 @method("zero_")

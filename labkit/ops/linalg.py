@@ -154,7 +154,21 @@ def matmul(input, other):
         except ValueError:
             raise RuntimeError(f"matmul: batch dimensions {list(a.shape[:-2])} and "
                                f"{list(b.shape[:-2])} cannot be broadcast together") from None
+    if a._np.size == 0 or b._np.size == 0:
+        return _matmul_empty(a, b)
     return _MATMUL_NODES[(min(a.ndim, 3), min(b.ndim, 3))].apply(a, b)
+
+
+def _matmul_empty(a, b):
+    """A product with a zero-size operand (zeros, or an empty result) as a broadcast composite."""
+    a2 = a.unsqueeze(0) if a.ndim == 1 else a
+    b2 = b.unsqueeze(-1) if b.ndim == 1 else b
+    out = (a2.unsqueeze(-1) * b2.unsqueeze(-3)).sum(-2)
+    if b.ndim == 1:
+        out = out.squeeze(-1)
+    if a.ndim == 1:
+        out = out.squeeze(-2 if b.ndim > 1 else -1)
+    return out
 
 
 # PyTorch names the node by the product it ran: dot, mv, mm, bmm
@@ -194,7 +208,7 @@ def mv(input, vec):
     return matmul(input, vec)
 
 
-@register("dot", "inner")
+@register("dot")
 def dot(input, other):
     if input.ndim != 1 or other.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
@@ -369,7 +383,10 @@ class Softmax(Function):
     def forward(ctx, x, dim):
         ctx.dim = dim
         xm = np.moveaxis(x, dim, -1)
-        y = np.moveaxis(K.rowwise("softmax_lastdim", np.ascontiguousarray(xm)), -1, dim)
+        if x.size == 0:                         # nothing to normalise (the kernel needs a row)
+            y = x.copy()
+        else:
+            y = np.moveaxis(K.rowwise("softmax_lastdim", np.ascontiguousarray(xm)), -1, dim)
         ctx.save_for_backward(y)
         return y
 
@@ -395,7 +412,10 @@ class LogSoftmax(Function):
     def forward(ctx, x, dim):
         ctx.dim = dim
         xm = np.moveaxis(x, dim, -1)
-        y = np.moveaxis(K.rowwise("log_softmax_lastdim", np.ascontiguousarray(xm)), -1, dim)
+        if x.size == 0:                         # nothing to normalise (the kernel needs a row)
+            y = x.copy()
+        else:
+            y = np.moveaxis(K.rowwise("log_softmax_lastdim", np.ascontiguousarray(xm)), -1, dim)
         ctx.save_for_backward(y)
         return y
 
@@ -489,10 +509,13 @@ def cross(input, other, dim=None):
 
 
 @register("cdist", method=False)
-def cdist(x1, x2, p=2.0):
+def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
     """Pairwise p-norm distances between the rows of x1 (..., P, M) and x2 (..., R, M)."""
     if x1.shape[-1] != x2.shape[-1]:
         raise RuntimeError(f"cdist: X1 and X2 must have the same number of columns. X1: "
                            f"{x1.shape[-1]} X2: {x2.shape[-1]}")
-    diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
+    if compute_mode not in ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
+                            "donot_use_mm_for_euclid_dist"):
+        raise ValueError(f"{compute_mode} is not a valid value for compute_mode")
+    diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)     # exact for every compute_mode
     return diff.norm(p=p, dim=-1)

@@ -272,12 +272,16 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
 
 @register("nansum")
 def nansum(input, dim=None, keepdim=False):
+    if _t(input)._np.dtype.kind != "f":          # integers have no NaN: a plain sum
+        return sum(input, dim, keepdim)
     return sum(where(isnan(input), 0.0, input), dim, keepdim)
 
 
 @register("prod")
 def prod(input, dim=None, keepdim=False, *, dtype=None):
     x = _t(input)
+    if dtype is not None and D.as_dtype(dtype) is D.bool:   # a product of bools: all()
+        return prod(x.to(D.int64), dim, keepdim).to(D.bool)
     if dtype is not None:
         x = x.to(dtype)
     if dim is None or x.ndim == 0:
@@ -362,7 +366,7 @@ def argmin(input, dim=None, keepdim=False):
 
 def _correction(unbiased, correction):
     if correction is not None:
-        return int(correction)
+        return correction                        # may be fractional (correction=1.3)
     if unbiased is None:
         return 1
     return 1 if unbiased else 0
@@ -386,11 +390,15 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 
 @register("var_mean")
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    if isinstance(dim, bool):                    # var_mean(x, True) means unbiased=True
+        dim, unbiased = None, dim
     return var(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
 
 
 @register("std_mean")
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    if isinstance(dim, bool):                    # std_mean(x, True) means unbiased=True
+        dim, unbiased = None, dim
     return std(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
 
 
@@ -398,6 +406,9 @@ def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     """Vector p-norm over ``dim`` (all elements when None); 'fro' is the 2-norm."""
     x = to_float(_t(input))
+    if p == "nuc":                               # the nuclear norm of matrices
+        from .. import linalg
+        return linalg.matrix_norm(x, "nuc", (-2, -1) if dim is None else dim, keepdim)
     if p == "fro" or p == 2 or p is None:
         return Norm2.apply(x, dims_arg(dim, x.ndim), keepdim)
     if p == float("inf"):
@@ -406,8 +417,8 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
         return amin(_abs(x), () if dim is None else dim, keepdim)
     if p == 1:
         return sum(_abs(x), dim, keepdim)
-    if p == 0:
-        return sum((x != 0).to(x.dtype), dim, keepdim)
+    if p == 0:                                   # a count; on the graph with zero gradient
+        return sum((x != 0).to(x.dtype), dim, keepdim) + sum(_abs(x).clamp(max=0), dim, keepdim)
     return sum(_abs(x) ** p, dim, keepdim) ** (1.0 / p)
 
 
@@ -619,6 +630,8 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
     if sorter is not None:
         seq = np.take_along_axis(seq, _t(sorter)._np, -1)
     mode = "right" if right else "left"
+    if np.size(vals) == 0 or seq.size == 0 and seq.ndim > 1:
+        return _make(np.zeros(np.shape(vals), np.int32 if out_int32 else np.int64))
     if seq.ndim <= 1:
         r = np.searchsorted(seq, vals, side=mode)
     else:
@@ -656,21 +669,6 @@ def bincount(input, weights=None, minlength=0):
     r = np.bincount(x._np, weights=w, minlength=minlength)
     return _make(r.astype(np.int64) if w is None else r.astype(
         w.dtype if w.dtype.kind == "f" else np.float64))
-
-
-@register("searchsorted", method=False)
-def searchsorted(sorted_sequence, input, *, right=False, side=None, out_int32=False,
-                 sorter=None):
-    seq = _t(sorted_sequence)._np
-    v = input._np if isinstance(input, Tensor) else np.asarray(input)
-    side = side or ("right" if right else "left")
-    if seq.ndim == 1:
-        r = np.searchsorted(seq, v, side=side)
-    else:
-        r = np.stack([np.searchsorted(s, vv, side=side) for s, vv in
-                      zip(seq.reshape(-1, seq.shape[-1]), v.reshape(-1, v.shape[-1]))])
-        r = r.reshape(v.shape)
-    return _make(np.asarray(r).astype(np.int32 if out_int32 else np.int64))
 
 
 @register("isin", method=False)

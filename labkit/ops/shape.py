@@ -295,7 +295,9 @@ def tile(input, dims):
 
 
 @register("repeat_interleave")
-def repeat_interleave(input, repeats, dim=None):
+def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
+    if repeats is None:                          # repeat_interleave(r): r[i] copies of i
+        repeats, input = input, _make(np.arange(input.shape[0] if input.ndim else 1))
     x = input
     if dim is None:
         x, dim = flatten(x), 0
@@ -313,7 +315,8 @@ class Cat(Function):
     def forward(ctx, dim, *xs):
         # PyTorch (legacy) lets 1-D empty tensors join any cat: they are skipped, but still get
         # an (empty) gradient
-        ctx.skip = [x.ndim == 1 and x.shape[0] == 0 and xs[0].ndim != 1 for x in xs]
+        nd = builtins.max(x.ndim for x in xs)
+        ctx.skip = [x.ndim == 1 and x.shape[0] == 0 and nd != 1 for x in xs]
         ctx.sizes = [0 if s else x.shape[dim] for x, s in zip(xs, ctx.skip)]
         ctx.dim = dim
         return np.concatenate([x for x, s in zip(xs, ctx.skip) if not s], axis=dim)
@@ -725,24 +728,41 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
     """``x[1:] - x[:-1]`` along ``dim``, ``n`` times."""
     x = input
     d = dim_arg(dim, x.ndim)
+    if n == 0:                                   # torch ignores prepend/append then
+        return x
     if prepend is not None or append is not None:
         x = cat([t for t in (prepend, x, append) if t is not None], d)
     for _ in range(n):
         k = x.shape[d]
-        x = narrow(x, d, 1, builtins.max(k - 1, 0)) - narrow(x, d, 0, builtins.max(k - 1, 0))
+        if k == 0:
+            break
+        hi, lo = narrow(x, d, 1, builtins.max(k - 1, 0)), narrow(x, d, 0, builtins.max(k - 1, 0))
+        x = (hi != lo) if x._np.dtype.kind == "b" else hi - lo      # bools: logical xor
     return x
+
+
+def _atleast(tensors, fix):
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):   # atleast_1d([a, b])
+        return tuple(fix(as_tensor_arg(t)) for t in tensors[0])
+    r = tuple(fix(as_tensor_arg(t)) for t in tensors)
+    return r[0] if len(r) == 1 else r
 
 
 @register("atleast_1d", method=False)
 def atleast_1d(*tensors):
-    r = tuple(t.reshape(1) if t.ndim == 0 else t for t in tensors)
-    return r[0] if len(r) == 1 else r
+    return _atleast(tensors, lambda t: t.reshape(1) if t.ndim == 0 else t)
 
 
 @register("atleast_2d", method=False)
 def atleast_2d(*tensors):
-    r = tuple(t.reshape(1, -1) if t.ndim < 2 else t for t in tensors)
-    return r[0] if len(r) == 1 else r
+    return _atleast(tensors, lambda t: t.reshape(1, -1) if t.ndim < 2 else t)
+
+
+@register("atleast_3d", method=False)
+def atleast_3d(*tensors):
+    """0-d -> (1, 1, 1); (n) -> (1, n, 1); (m, n) -> (m, n, 1)."""
+    return _atleast(tensors, lambda t: t.reshape(1, 1, 1) if t.ndim == 0 else
+                    t.reshape(1, -1, 1) if t.ndim == 1 else t.unsqueeze(-1) if t.ndim == 2 else t)
 
 
 @register("column_stack", method=False)

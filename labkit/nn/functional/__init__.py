@@ -31,8 +31,10 @@ from .normalization import (  # noqa: F401
 from .dropout import (  # noqa: F401
     Dropout, Embedding, _check_p, _dropout_mask, _feature_dropout, dropout, dropout1d, dropout2d,
     embedding, one_hot)
-from .padding import (  # noqa: F401
-    ConstantPad, IndexPad, _interp_scale, _linear_matrix, _pad_index, interpolate, pad, upsample)
+from .padding import ConstantPad, IndexPad, _pad_index, pad  # noqa: F401
+from .sampling import (  # noqa: F401
+    GRID_SAMPLE_INTERPOLATION_MODES, GRID_SAMPLE_PADDING_MODES, _interp_scale, _linear_matrix,
+    affine_grid, grid_sample, interpolate, upsample, upsample_bilinear, upsample_nearest)
 from .attention import (  # noqa: F401
     cosine_similarity, normalize, pairwise_distance, scaled_dot_product_attention)
 from .recurrent import (  # noqa: F401
@@ -42,6 +44,21 @@ from .losses import (  # noqa: F401
     SmoothL1LossFn, _PointwiseLoss, _check_targets, _class_weight, _expand, _pointwise_loss,
     _reduce_np, _warn_shape, binary_cross_entropy, binary_cross_entropy_with_logits,
     cross_entropy, huber_loss, kl_div, l1_loss, mse_loss, nll_loss, smooth_l1_loss)
+from .extras import (  # noqa: F401
+    alpha_dropout, celu_, channel_shuffle, dropout3d, elu_, embedding_bag, feature_alpha_dropout,
+    gumbel_softmax, hardshrink, local_response_norm, native_channel_shuffle, pdist, pixel_shuffle,
+    pixel_unshuffle, rms_norm, rrelu, rrelu_, selu_, softshrink, threshold_)
+from .losses_more import (  # noqa: F401
+    cosine_embedding_loss, ctc_loss, gaussian_nll_loss, hinge_embedding_loss, linear_cross_entropy,
+    margin_ranking_loss, multi_margin_loss, multilabel_margin_loss, multilabel_soft_margin_loss,
+    poisson_nll_loss, soft_margin_loss, triplet_margin_loss, triplet_margin_with_distance_loss)
+from .attention_more import multi_head_attention_forward  # noqa: F401
+from .pooling_more import (  # noqa: F401
+    adaptive_avg_pool3d, adaptive_max_pool1d, adaptive_max_pool1d_with_indices,
+    adaptive_max_pool2d, adaptive_max_pool2d_with_indices, adaptive_max_pool3d,
+    adaptive_max_pool3d_with_indices, avg_pool3d, conv3d, conv_tbc, conv_transpose3d, lp_pool1d,
+    lp_pool2d, lp_pool3d, max_pool1d_with_indices, max_pool2d_with_indices, max_pool3d,
+    max_pool3d_with_indices, max_unpool1d, max_unpool2d, max_unpool3d)
 
 __all__ = [
     "relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "elu", "selu", "celu", "gelu", "silu",
@@ -54,4 +71,19 @@ __all__ = [
     "interpolate", "upsample", "scaled_dot_product_attention", "normalize", "cosine_similarity",
     "pairwise_distance", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy",
     "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
+    "hardshrink", "softshrink", "rrelu", "rrelu_", "elu_", "celu_", "selu_", "threshold_",
+    "alpha_dropout", "feature_alpha_dropout", "dropout3d", "pixel_shuffle", "pixel_unshuffle",
+    "channel_shuffle", "native_channel_shuffle", "rms_norm", "local_response_norm", "pdist",
+    "gumbel_softmax", "embedding_bag", "margin_ranking_loss", "hinge_embedding_loss",
+    "soft_margin_loss", "multilabel_soft_margin_loss", "multi_margin_loss",
+    "multilabel_margin_loss", "cosine_embedding_loss", "triplet_margin_loss",
+    "triplet_margin_with_distance_loss", "gaussian_nll_loss", "poisson_nll_loss", "ctc_loss",
+    "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d",
+    "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices",
+    "adaptive_max_pool3d_with_indices", "adaptive_avg_pool3d", "max_pool3d",
+    "max_pool1d_with_indices", "max_pool2d_with_indices", "max_pool3d_with_indices",
+    "avg_pool3d", "lp_pool1d", "lp_pool2d", "lp_pool3d", "max_unpool1d", "max_unpool2d",
+    "max_unpool3d", "conv3d", "conv_transpose3d", "grid_sample", "affine_grid",
+    "upsample_nearest", "upsample_bilinear", "linear_cross_entropy", "conv_tbc",
+    "multi_head_attention_forward",
 ]

@@ -1,10 +1,11 @@
 """Helpers shared by the ``labkit.nn.functional`` modules (argument checks, reductions)."""
+import functools
 import warnings
 
 import numpy as np
 
 from ...autograd import grad_mode
-from ...tensor import Tensor
+from ...tensor import _make, Tensor
 
 
 # ================================================================ helpers
@@ -58,6 +59,20 @@ def _reduce(loss, reduction):
     return loss.mean() if reduction == "mean" else loss.sum()
 
 
+def _int_via_double(fn, input, *args, **kwargs):
+    """``fn`` on an integer input as PyTorch computes it: exactly (in float64 here, exact for
+    the integers that fit in 53 bits), truncated back to the input's integer dtype."""
+    conv = [a.double() if isinstance(a, Tensor) else a for a in args]
+    out = fn(input.double(), *conv, **kwargs)
+    if isinstance(out, tuple):
+        return (out[0].trunc().to(input.dtype),) + tuple(out[1:])
+    return out.trunc().to(input.dtype)
+
+
+def _is_int(x):
+    return isinstance(x, Tensor) and x._np.dtype.kind in "iu"
+
+
 def _check_float(x, name):
     if not isinstance(x, Tensor):
         raise TypeError(f"{name}(): argument 'input' must be a Tensor, not {type(x).__name__}")
@@ -71,6 +86,37 @@ def _same_dtype(name, x, w):
         raise RuntimeError(f"{name}: input and weight must have the same dtype, but got "
                            f"{x.dtype} and {w.dtype}. Convert one of them (x.float() or "
                            f"model.double()).")
+
+
+def _integer_via_float64(rounding):
+    """Decorator: integer inputs of a conv / pooling function (PyTorch computes those on the CPU)
+    are computed in float64 and cast back (``rounding``: 'round' for sums of products, 'trunc'
+    for averages, which PyTorch truncates toward zero); float inputs go straight through."""
+    def wrap(fn):
+        @functools.wraps(fn)
+        def inner(input, *args, **kwargs):
+            if not isinstance(input, Tensor) or input._np.dtype.kind not in "iu":
+                return fn(input, *args, **kwargs)
+            dt = input._np.dtype
+            f64 = _float64_args
+            with grad_mode.no_grad():
+                out = fn(*f64((input,) + args), **dict(zip(kwargs, f64(kwargs.values()))))
+            back = np.rint if rounding == "round" else np.trunc
+            res = tuple(_to_int(o, dt, back) for o in (out if isinstance(out, tuple) else (out,)))
+            return res if isinstance(out, tuple) else res[0]
+        return inner
+    return wrap
+
+
+def _float64_args(args):
+    return tuple(_make(a._np.astype(np.float64)) if isinstance(a, Tensor) and
+                 a._np.dtype.kind in "iu" else a for a in args)
+
+
+def _to_int(t, dt, back):
+    if isinstance(t, Tensor) and t._np.dtype.kind == "f":
+        return _make(back(t._np).astype(dt))
+    return t
 
 
 def _size(shape):

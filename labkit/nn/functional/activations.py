@@ -407,7 +407,8 @@ def glu(input, dim=-1):
 
 def prelu(input, weight):
     """``max(0, x) + weight * min(0, x)`` with a learnable slope per channel (dim 1)."""
-    w = weight
+    w = weight.reshape(()) if weight.numel() == 1 else weight   # keeps input's shape (0-d too)
     if input.ndim >= 2 and weight.numel() > 1:
         w = weight.reshape([1, -1] + [1] * (input.ndim - 2))
-    return _lk.where(input > 0, input, w * input)
+    out = _lk.where(input > 0, input, w * input)
+    return out.reshape(()) if input.ndim == 0 else out

@@ -3,6 +3,7 @@ import math
 
 import numpy as np
 
+import labkit as _lk
 from ...tensor import _make
 from .dropout import dropout
 
@@ -47,6 +48,8 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     """``x1 . x2 / max(||x1|| ||x2||, eps)`` along ``dim``."""
+    if tuple(x1.shape) != tuple(x2.shape):
+        x1, x2 = _lk.broadcast_tensors(x1, x2)
     w12 = (x1 * x2).sum(dim)
     n = ((x1 * x1).sum(dim) * (x2 * x2).sum(dim)).clamp_min(eps * eps).sqrt()
     return w12 / n

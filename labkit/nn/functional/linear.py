@@ -5,7 +5,7 @@ import labkit as _lk
 from ...autograd.function import Function
 from ...kernels import nn as NK
 from ...ops.linalg import check_same_dtype
-from ._common import _check_float, _same_dtype, _tuple
+from ._common import _check_float, _integer_via_float64, _same_dtype, _tuple
 from .padding import pad
 
 
@@ -206,6 +206,7 @@ def _same_padding(input, weight, dilation, nd):
     return input, tuple(pads)
 
 
+@_integer_via_float64("round")
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D convolution (cross-correlation, as in every DL library).
 
@@ -248,6 +249,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return out.squeeze(0) if unbatched else out
 
 
+@_integer_via_float64("round")
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-D convolution over ``(N, C_in, L)`` with weight ``(C_out, C_in / groups, k)``."""
     _conv_checks("conv1d", input, weight, bias, groups, 1)
@@ -344,6 +346,7 @@ class ConvTranspose2d(Function):
         return gx, gw, gb, None, None, None, None, None
 
 
+@_integer_via_float64("round")
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
     """2-D transposed convolution ("deconvolution"), weight ``(C_in, C_out / groups, kH, kW)``.
@@ -375,6 +378,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     return out.squeeze(0) if unbatched else out
 
 
+@_integer_via_float64("round")
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
     """1-D transposed convolution over ``(N, C_in, L)``."""

@@ -102,6 +102,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     """Batch normalization (see :class:`~labkit.nn.BatchNorm1d`); updates running stats in place
     when ``training``."""
     _check_float(input, "batch_norm")
+    if input.numel() == 0 and input.ndim < 2:
+        return input * 1                                # PyTorch returns empty input as is
     if input.ndim < 2:
         raise ValueError(f"batch_norm: expected at least 2D input (N, C, ...), got "
                          f"{list(input.shape)}")
@@ -265,6 +267,12 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
         raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, "
                            f"but got input of shape {list(input.shape)} and num_groups="
                            f"{num_groups}")
+    if input.numel() == 0:
+        shape = [1, C] + [1] * (input.ndim - 2)
+        out = input * 1
+        if weight is not None:
+            out = out * weight.reshape(shape)
+        return out + bias.reshape(shape) if bias is not None else out
     return GroupNorm.apply(input, weight, bias, int(num_groups), float(eps))
 
 

@@ -1,14 +1,10 @@
-"""Padding (constant, reflect, replicate, circular) and interpolation (upsampling)."""
-import math
-
+"""Padding (constant, reflect, replicate, circular); interpolation lives in ``sampling``."""
 import numpy as np
 
 from ...autograd.function import Function
-from ...tensor import _make
-from ._common import _tuple
 
 
-# ================================================================ pad / interpolate
+# ================================================================ pad
 class ConstantPad(Function):
     raw = True
     derivative = "crop the gradient back to the unpadded region"
@@ -75,7 +71,9 @@ def _pad_index(n, a, b, mode, dim, shape):
     else:
         if a > n or b > n:
             raise RuntimeError("Padding value causes wrapping around more than once.")
-        i = np.mod(i, n)
+        # negative pads crop first; the cropped part is then wrapped (as PyTorch does)
+        kept = np.arange(max(-a, 0), n - max(-b, 0))
+        i = kept[np.mod(np.arange(-max(a, 0), len(kept) + max(b, 0)), max(len(kept), 1))]
     return i
 
 
@@ -105,86 +103,3 @@ def pad(input, pad, mode="constant", value=None):
     if not indices:
         return input * 1
     return IndexPad.apply(input, indices)
-
-
-def _interp_scale(n_in, n_out, scale_factor, align_corners):
-    if align_corners:
-        return (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
-    if scale_factor is not None:
-        return 1.0 / scale_factor
-    return n_in / n_out
-
-
-def _linear_matrix(n_in, n_out, scale, align_corners, dtype):
-    """(n_out, n_in) matrix of linear interpolation weights (PyTorch's source-index rule)."""
-    dst = np.arange(n_out, dtype=np.float64)
-    src = dst * scale if align_corners else np.maximum((dst + 0.5) * scale - 0.5, 0.0)
-    i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
-    i1 = np.minimum(i0 + 1, n_in - 1)
-    l1 = src - i0
-    m = np.zeros((n_out, n_in), np.float64)
-    np.add.at(m, (np.arange(n_out), i0), 1 - l1)
-    np.add.at(m, (np.arange(n_out), i1), l1)
-    return m.astype(dtype)
-
-
-def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
-                recompute_scale_factor=None, antialias=False):
-    """Resize ``(N, C, L)`` / ``(N, C, H, W)``: modes ``'nearest'``, ``'nearest-exact'``,
-    ``'linear'``, ``'bilinear'`` (``align_corners`` as in PyTorch).
-
-    Linear modes are separable: each spatial dim is multiplied by an interpolation matrix.
-    """
-    nd = input.ndim - 2
-    if nd not in (1, 2):
-        raise NotImplementedError(f"interpolate: only 3D (N, C, L) and 4D (N, C, H, W) inputs "
-                                  f"are supported, got {input.ndim}D")
-    linear_modes = {"linear": 1, "bilinear": 2}
-    if mode in linear_modes:
-        if linear_modes[mode] != nd:
-            raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs "
-                                      f"{linear_modes[mode] + 2}D input")
-        align_corners = bool(align_corners)
-    elif mode in ("nearest", "nearest-exact"):
-        if align_corners is not None:
-            raise ValueError("align_corners option can only be set with the interpolating modes: "
-                             "linear | bilinear | bicubic | trilinear")
-    else:
-        raise NotImplementedError(f"interpolate: mode '{mode}' is not supported (use nearest, "
-                                  f"nearest-exact, linear or bilinear)")
-    if (size is None) == (scale_factor is None):
-        raise ValueError("only one of size or scale_factor should be defined")
-    in_sizes = list(input.shape[2:])
-    if size is not None:
-        out_sizes = list(_tuple(size, nd, "size"))
-        scales = [None] * nd
-    else:
-        sf = scale_factor if isinstance(scale_factor, (list, tuple)) else [scale_factor] * nd
-        out_sizes = [int(math.floor(n * float(s))) for n, s in zip(in_sizes, sf)]
-        scales = [None if recompute_scale_factor else float(s) for s in sf]
-    out = input
-    dt = input._np.dtype
-    for k in range(nd):
-        dim = 2 + k
-        n_in, n_out = in_sizes[k], out_sizes[k]
-        if mode in linear_modes:
-            m = _linear_matrix(n_in, n_out, _interp_scale(n_in, n_out, scales[k], align_corners),
-                               align_corners, dt)
-            if dim == input.ndim - 1:
-                out = out @ _make(np.ascontiguousarray(m.T))
-            else:
-                out = _make(m) @ out
-        else:
-            scale = _interp_scale(n_in, n_out, scales[k], False)
-            dst = np.arange(n_out)
-            if mode == "nearest":
-                src = np.floor(dst * scale)
-            else:
-                src = np.floor((dst + 0.5) * scale)
-            src = np.minimum(src.astype(np.int64), n_in - 1)
-            out = out.index_select(dim, _make(src))
-    return out
-
-
-def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
-    return interpolate(input, size, scale_factor, mode, align_corners)

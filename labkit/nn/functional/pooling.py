@@ -4,7 +4,7 @@ import numpy as np
 from ...autograd.function import Function
 from ...tensor import _make
 from ...kernels import nn as NK
-from ._common import _check_float, _tuple
+from ._common import _check_float, _integer_via_float64, _tuple
 
 
 # ================================================================ pooling
@@ -59,6 +59,7 @@ class MaxPool2d(Function):
         return (NK.max_pool2d_backward(g, ctx.idx, ctx.shape),) + (None,) * 6
 
 
+@_integer_via_float64("round")
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     """2-D max pooling over ``(N, C, H, W)`` (or ``(C, H, W)``).
@@ -88,6 +89,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return (out, idx) if return_indices else out
 
 
+@_integer_via_float64("round")
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     """1-D max pooling over ``(N, C, L)``."""
@@ -165,6 +167,7 @@ class _AvgPool2dAdjoint(Function):
         return AvgPool2d.call(ctx, gg, *ctx.args), None, None
 
 
+@_integer_via_float64("trunc")
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
     """2-D average pooling (``stride`` defaults to ``kernel_size``)."""
@@ -187,6 +190,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     return out.squeeze(0) if unbatched else out
 
 
+@_integer_via_float64("trunc")
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True):
     """1-D average pooling over ``(N, C, L)``."""

@@ -19,3 +19,21 @@ from .transformer import (MultiheadAttention, TransformerEncoderLayer, Transform
 from .upsampling import Upsample, UpsamplingNearest2d, UpsamplingBilinear2d
 from .lazy import (LazyModuleMixin, LazyLinear, LazyConv1d, LazyConv2d, LazyBatchNorm1d,
                    LazyBatchNorm2d)
+from .loss_more import (MarginRankingLoss, HingeEmbeddingLoss, SoftMarginLoss,
+                        MultiLabelSoftMarginLoss, MultiMarginLoss, MultiLabelMarginLoss,
+                        CosineEmbeddingLoss, TripletMarginLoss, TripletMarginWithDistanceLoss,
+                        GaussianNLLLoss, PoissonNLLLoss, CTCLoss, NLLLoss2d,
+                        LinearCrossEntropyLoss, AdaptiveLogSoftmaxWithLoss,
+                        LinearCrossEntropyOptions)
+from .extra import (Hardshrink, Softshrink, RReLU, Softmax2d, AlphaDropout, FeatureAlphaDropout,
+                    Dropout3d, PixelShuffle, PixelUnshuffle, ChannelShuffle, RMSNorm,
+                    LocalResponseNorm, PairwiseDistance, CosineSimilarity, EmbeddingBag, Fold,
+                    Unfold, ZeroPad1d, ZeroPad2d, ZeroPad3d, ConstantPad1d, ConstantPad2d,
+                    ConstantPad3d, ReflectionPad1d, ReflectionPad2d, ReflectionPad3d,
+                    ReplicationPad1d, ReplicationPad2d, ReplicationPad3d, CircularPad1d,
+                    CircularPad2d, CircularPad3d, BatchNorm3d, InstanceNorm1d, InstanceNorm3d)
+from .pooling_more import (Conv3d, ConvTranspose3d, AdaptiveMaxPool1d, AdaptiveMaxPool2d,
+                           AdaptiveMaxPool3d, AdaptiveAvgPool3d, MaxPool3d, AvgPool3d, LPPool1d,
+                           LPPool2d, LPPool3d, MaxUnpool1d, MaxUnpool2d, MaxUnpool3d)
+from .lazy_more import (LazyConv3d, LazyBatchNorm3d, LazyConvTranspose1d, LazyConvTranspose2d,
+                        LazyConvTranspose3d)

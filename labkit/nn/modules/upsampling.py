@@ -7,7 +7,7 @@ __all__ = ["Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d"]
 
 class Upsample(Module):
     """Resize by ``scale_factor`` or to ``size`` (modes: nearest, nearest-exact, linear,
-    bilinear)."""
+    bilinear, bicubic, trilinear, area; see :func:`nn.functional.interpolate`)."""
 
     def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
                  recompute_scale_factor=None):
