@@ -11,7 +11,7 @@ import numpy as np
 from .. import dtypes as D
 from ..tensor import Tensor, _make
 from ._common import as_tensor_arg
-from ._registry import register
+from ._registry import FUNCTIONS, register
 
 
 # ---------------------------------------------------------------------------------- products
@@ -57,9 +57,21 @@ for _n, _target in (("logdet", "logdet"), ("det", "det"), ("slogdet", "slogdet")
 
 
 # ------------------------------------------------------------------------------ elementwise
+class _Registered:
+    """The registered ops by name (``_E().where``), whichever ops module defines them."""
+
+    def __getattr__(self, name):
+        try:
+            return FUNCTIONS[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
 def _E():
-    from . import elementwise
-    return elementwise
+    return _REGISTERED
+
+
+_REGISTERED = _Registered()
 
 
 def _f(x):
