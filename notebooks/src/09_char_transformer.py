@@ -11,7 +11,6 @@ import labkit as lk
 from labkit import nn
 from labkit.utils.data import DataLoader
 from labkit import exercises as ex
-import matplotlib.pyplot as plt
 lk.manual_seed(0)
 text = lk.datasets.text_corpus(max_chars=60_000)
 ds = lk.datasets.CharDataset(text, block_size=32)
@@ -38,7 +37,8 @@ model = TinyGPT(ds.vocab_size)
 opt = lk.optim.AdamW(model.parameters(), lr=3e-3)
 loader = DataLoader(ds, batch_size=32, shuffle=True)
 mon = lk.viz.Monitor("char transformer")
-mon
+att = lk.viz.attention(model, title="while training (tokens: positions)")
+display(mon, att)
 
 # %%
 steps = 300
@@ -49,6 +49,7 @@ for step, (xb, yb) in enumerate(mon.track(loader, epochs=1, total=steps)):
     mon.log(loss=loss.item())
     if step + 1 == steps:
         break
+att.remove()    # stop following the model: sampling below would redraw it
 print(f"loss {mon.history['loss'][0]:.2f} -> {mon.history['loss'][-1]:.2f}  (uniform guessing: {math.log(ds.vocab_size):.2f})")
 
 # %% [markdown]
@@ -71,22 +72,18 @@ print(sample("Return the "))
 # %% [markdown]
 # ## Attention maps
 #
-# Which earlier characters does each position look at? Row = query position, column = key;
-# the upper triangle is empty because of the causal mask.
+# The view under the loss curve followed the layer's attention while it trained: from nearly
+# uniform weights to sharper patterns. Here it is on one piece of text, with the characters as
+# tokens. Row = query position, column = key; the upper triangle is empty (hatched) because of the
+# causal mask. Hover a character to see what it attends to and what attends to it; click a head
+# to shade the text by that head alone. Does a head look mostly at the character just before?
 
 # %%
 x, _ = ds[1000]
+view = lk.viz.attention(model, list(ds.decode(x)), title="after training")
 with lk.no_grad():
-    h = model.layer.norm1(model.tok(x[None]) + model.pos(lk.arange(32)))
-    _, att = model.layer.self_attn(h, h, h, attn_mask=model.mask, need_weights=True,
-                                   average_attn_weights=False)
-chars = list(ds.decode(x))
-fig, axes = plt.subplots(1, att.shape[1], figsize=(9, 4.5))
-for hd, ax in enumerate(axes):
-    ax.imshow(att[0, hd].numpy(), cmap="Blues")
-    ax.set_xticks(range(32)); ax.set_xticklabels(chars, fontsize=6)
-    ax.set_yticks(range(32)); ax.set_yticklabels(chars, fontsize=6)
-    ax.set_title(f"head {hd}")
+    model(x[None])
+view
 
 # %% [markdown]
 # ## Exercise: scaled dot-product attention

@@ -1,6 +1,6 @@
-"""Workshop notebooks 02, 05, 06 and 11 in a real JupyterLab (headless Chromium): run all, every
-widget renders and updates, the decision boundary changes while the training cell runs, and the
-browser console stays clean.  Screenshots go to the artifacts folder (the README's pictures)."""
+"""Workshop notebooks 02, 05, 06, 09 and 11 in a real JupyterLab (headless Chromium): run all, every
+widget renders and updates, the decision boundary and the attention maps change while the training
+cell runs, and the browser console stays clean.  Screenshots go to the artifacts folder (the README's pictures)."""
 import pathlib
 import shutil
 import time
@@ -105,6 +105,41 @@ def test_06_gradient_inspectors(jlab, notebook_page):
     # the deep sigmoid net is flagged (vanishing gradients), the residual one is not
     assert int(watches.nth(0).get_attribute("data-alerts") or 0) >= 1
     p.shot("nb06-watch.png", ".labkit-monitor >> nth=0")
+    _no_errors(p)
+
+
+def test_09_attention_follows_training_then_shows_characters(jlab, notebook_page):
+    p, t0 = _open_and_run(jlab, notebook_page, "09_char_transformer.ipynb")
+    page = p.page
+    live = page.locator(".labkit-attention").first
+    live.wait_for(timeout=60_000)
+    # record every redraw of the live view (hooked on the model) while the training cell runs
+    live.evaluate("""el => { window.__lkAtt = [el.dataset.version];
+        new MutationObserver(() => window.__lkAtt.push(el.dataset.version))
+            .observe(el, {attributes: true, attributeFilter: ['data-version']}); }""")
+    p.wait_cells_done(timeout_ms=180_000)
+    tick("nb09_run_all", t0)
+    seen = {int(v) for v in page.evaluate("window.__lkAtt") if v}
+    assert len(seen) >= 3, f"attention redraws seen while training: {sorted(seen)}"
+    views = page.locator(".labkit-attention")
+    assert views.count() == 2
+    for i in range(2):
+        assert views.nth(i).get_attribute("data-heads") == "2"
+        assert views.nth(i).get_attribute("data-causal") == "true"
+    # after training: the characters of one piece of text are the tokens; hovering one shades the
+    # keys it attends to (the causal mask: none after it)
+    after = views.nth(1)
+    after.scroll_into_view_if_needed()
+    q = after.locator('.labkit-attn-strip[data-side="q"] .labkit-attn-token')
+    assert q.count() == 32
+    assert all(len(q.nth(j).inner_text()) <= 1 for j in range(32)), "tokens are characters"
+    q.nth(5).hover()
+    assert after.get_attribute("data-focus") == "q5"
+    keys = after.locator('.labkit-attn-strip[data-side="k"] .labkit-attn-token')
+    w = [float(keys.nth(j).get_attribute("data-w") or 0) for j in range(32)]
+    assert sum(w[:6]) == pytest.approx(1.0, abs=1e-3) and max(w[6:]) == 0
+    assert page.locator(".labkit-check[data-status='blank']").count() == 2
+    p.shot("nb09-attention.png", ".labkit-attention >> nth=1")
     _no_errors(p)
 
 
