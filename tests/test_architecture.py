@@ -38,8 +38,6 @@ LAYERS = [
 KNOWN_CYCLES = {
     # the exercise catalog and its package import each other (labkit.exercises, not the engine)
     frozenset({"labkit.exercises", "labkit.exercises._catalog"}),
-    # the graph view, the stepper and the failing-gradcheck view reach each other (labkit.viz)
-    frozenset({"labkit.viz._failing", "labkit.viz.graphview", "labkit.viz.stepper"}),
 }
 
 
