@@ -224,7 +224,6 @@ OVER_BUDGET = {         # path -> why it is still long (the list may only shrink
     "labkit/exercises/_catalog.py": "one entry per exercise; to split by notebook",
     "labkit/ops/extra.py": "merged from the conformance work; to split along its seams",
     "tests/opinfo_conformance.py": "merged from the conformance work",
-    "tests/test_nn_functional_more.py": "merged from the nn.functional work",
 }
 
 
