@@ -223,7 +223,6 @@ OVER_BUDGET = {         # path -> why it is still long (the list may only shrink
     "labkit/optim/lr_scheduler.py": "one class per PyTorch scheduler; to split by family",
     "labkit/exercises/_catalog.py": "one entry per exercise; to split by notebook",
     "labkit/ops/extra.py": "merged from the conformance work; to split along its seams",
-    "tests/opinfo_conformance.py": "merged from the conformance work",
 }
 
 
