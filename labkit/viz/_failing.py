@@ -6,7 +6,7 @@ The graph of failing code itself (``lk.viz.graph(fn)`` when ``fn()`` raises) is 
 """
 from __future__ import annotations
 
-from ._graphdata import ModuleStack, failing_op, failure_graph, run_recorded  # noqa: F401
+from ._graphdata import failing_op
 
 
 # ------------------------------------------------------------------ %load_ext labkit: %lk_why
