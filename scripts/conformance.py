@@ -10,8 +10,9 @@
 
 What is left out on purpose (random, complex, sparse, internal, torch.masked, uninitialised
 memory, dtypes labkit lacks) is listed with its reason in ``EXCLUDED`` in
-tests/opinfo_conformance.py, in the README and in docs/conformance.md.  The machinery (sample
-conversion, comparison, the crash-proof worker pool) lives in tests/opinfo_conformance.py and
+tests/opinfo_conformance_ops.py, in the README and in docs/conformance.md.  The machinery lives in
+tests/opinfo_conformance_ops.py (sample conversion), tests/opinfo_conformance_check.py
+(comparison), tests/opinfo_conformance.py (the crash-proof worker pool) and
 tests/signature_conformance.py.
 """
 import argparse

@@ -4,8 +4,8 @@ Every op that ``tests/conformance_status.json`` lists as passing (forward and gr
 second derivatives where the table says they pass) must still pass; a regression fails here.
 ``LABKIT_CONFORMANCE=full`` also runs every other tried op and fails when one now passes that the
 table does not list (update it with ``scripts/conformance.py --write``), so the table stays true.
-The machinery is in tests/opinfo_conformance.py; ops run in two worker processes, so a crash or
-hang in one op fails that op's test only.
+The machinery is in tests/opinfo_conformance.py (and its _ops / _check modules); ops run in two
+worker processes, so a crash or hang in one op fails that op's test only.
 """
 import json
 import os

@@ -40,6 +40,7 @@ from .. import graph as _graph
 from ..tensor import Tensor
 from . import layout as _layout
 from ._base import STATIC, Widget, ipython as _ipython
+from ._graphdata import failure_graph, run_recorded, shape_text
 
 __all__ = ["graph", "GraphView", "prepare", "visible_graph", "assign_modules", "module_tree",
            "graph_svg"]
@@ -141,12 +142,6 @@ def module_tree(modules):
 
 
 # ------------------------------------------------------------------------------ visible graph
-def shape_text(shape):
-    if shape is None:
-        return ""
-    return "x".join(str(s) for s in shape) if shape else "scalar"
-
-
 def node_sub(n):
     """The second line of a node's box: its shape, or a failed op's input shapes."""
     if n.get("error"):
@@ -569,10 +564,9 @@ def graph(tensor_or_trace, params=None, *, tape=None, collapse=None, hide_leaves
             Needs the recorded ops: pass a function, or ``tape=``.
     """
     if callable(tensor_or_trace) and not isinstance(tensor_or_trace, (Tensor, dict)):
-        from . import _failing
-        rec, loss, exc, failure = _failing.run_recorded(tensor_or_trace, params)
+        rec, loss, exc, failure = run_recorded(tensor_or_trace, params)
         if exc is not None:
-            tr = _failing.failure_graph(rec, failure, exc)
+            tr = failure_graph(rec, failure, exc)
             if collapse is True or (collapse is None and len(tr["nodes"]) > AUTO_COLLAPSE):
                 top = (failure["module"] or "").split(".")[0]   # keep the failing op's open
                 mods = {n.get("module") or "" for n in tr["nodes"]}

@@ -23,69 +23,11 @@ import traitlets
 
 from .. import graph as _graph
 from ..tensor import Tensor
+from ._graphdata import tape_graph
 from . import graphview as _gv
-from . import layout as _layout
 from ._base import STATIC, Widget
 
 __all__ = ["step", "Stepper", "tape_graph"]
-
-
-
-def tape_graph(tape):
-    """The forward data-flow graph of a tape: one node per op call (``"f<k>"``) and one per
-    tensor that no recorded op produced (``"t:<tid>"``: parameters, leaves, inputs); edges from
-    the producer of each input tensor to the op using it.  Also the replay ``steps``."""
-    d = tape.to_dict() if hasattr(tape, "to_dict") else tape
-    tensors = d["tensors"]
-    producer = {}
-    nodes, edges = [], []
-    for f in d["forward"]:
-        for tid in f["outputs"]:
-            producer.setdefault(tid, f"f{f['step']}")
-    leaves = {}
-    for f in d["forward"]:
-        for i, tid in enumerate(f["inputs"]):
-            if isinstance(tid, str) and tid not in producer and tid not in leaves:
-                t = tensors[tid]
-                kind = "param" if t.get("name") else ("leaf" if t["requires_grad"] else "input")
-                leaves[tid] = {"id": f"t:{tid}", "kind": kind, "label": t.get("name") or tid,
-                               "op": None, "shape": t["shape"], "dtype": t["dtype"],
-                               "requires_grad": t["requires_grad"], "tensor": tid,
-                               "value": t.get("value"), "grad": t.get("grad"), "module": ""}
-    nodes.extend(leaves.values())
-    node_of_graph = {}
-    for f in d["forward"]:
-        out = tensors.get(f["outputs"][0]) if f["outputs"] else None
-        nid = f"f{f['step']}"
-        if f.get("node"):
-            node_of_graph[f["node"]] = nid
-        nodes.append({"id": nid, "kind": "op", "label": f["op"], "op": f["op"],
-                      "shape": out["shape"] if out else None,
-                      "dtype": out["dtype"] if out else None,
-                      "requires_grad": bool(out and out["requires_grad"]),
-                      "tensor": f["outputs"][0] if f["outputs"] else None,
-                      "value": out.get("value") if out else None,
-                      "grad": out.get("grad") if out else None, "module": ""})
-        for i, tid in enumerate(f["inputs"]):
-            if isinstance(tid, str):
-                src = producer.get(tid) or f"t:{tid}"
-                edges.append({"source": src, "target": nid, "index": i, "tensor": tid})
-    steps = [{"phase": "forward", "entry": f["step"], "node": f"f{f['step']}"}
-             for f in d["forward"]]
-    for b in d["backward"]:
-        if b["op"] == "AccumulateGrad":
-            tid = b["outputs"][0] if b["outputs"] else None
-            nid = (f"t:{tid}" if tid in leaves else producer.get(tid)) if tid else None
-        else:
-            nid = node_of_graph.get(b["node"])
-        steps.append({"phase": "backward", "entry": b["step"], "node": nid})
-    for n in nodes:
-        sub = _gv.shape_text(n.get("shape"))
-        v = n.get("value") or {}
-        if v.get("numel") == 1:
-            sub = "-0.0000 g=-0.0000"       # room for "value g=grad" (4 significant digits)
-        n["w"] = _layout.node_width(n["label"], sub)
-    return nodes, edges, steps
 
 
 class Stepper(Widget):
