@@ -43,25 +43,6 @@ KNOWN_CYCLES = {
 }
 
 
-# Debt merged from the conformance work (22:00): function-level imports that climb a layer or
-# close a circle.  They are listed here (so nothing new slips in) until that code is brought in
-# line; the circle test ignores these edges and the other tests these modules' function-level
-# imports.  The list may only shrink.
-DEBT_MODULES = {
-    "labkit.ops.extra": "lazy imports of linalg, nn.functional (constant_pad_nd) and other ops",
-    "labkit.linalg_extra": "reaches the labkit package and linalg through _lk()",
-}
-DEBT_EDGES = {
-    ("labkit.ops.indexing", "labkit.ops.extra"): "index ops built on ops.extra",
-    ("labkit.ops.reduction", "labkit.linalg"): "norm(p='nuc') through linalg.matrix_norm",
-    ("labkit", "labkit.ops.extra"): "a lazy attribute of the package",
-}
-
-
-def _debt(m, t, where):
-    return where == "function" and (m in DEBT_MODULES or (m, t) in DEBT_EDGES)
-
-
 def _modules():
     mods = {}
     for d, _, files in os.walk(PKG):
@@ -182,7 +163,7 @@ ENTRY_POINTS = {("labkit", "labkit.ipython_ext")}
 def test_imports_go_down_the_layers_only():
     up = [f"{m} -> {t} ({where}-level)" for m, ts in sorted(EDGES.items())
           for t, where in sorted(ts.items())
-          if _layer(t) > _layer(m) and (m, t) not in ENTRY_POINTS and not _debt(m, t, where)]
+          if _layer(t) > _layer(m) and (m, t) not in ENTRY_POINTS]
     assert not up, "imports against the layering:\n" + "\n".join(up)
 
 
@@ -197,8 +178,7 @@ def test_the_engine_knows_nothing_above_it():
 
 
 def test_no_import_circles():
-    found = set(_cycles({m: {t for t, w in ts.items() if not _debt(m, t, w)}
-                         for m, ts in EDGES.items()}))
+    found = set(_cycles({m: set(ts) for m, ts in EDGES.items()}))
     new = [sorted(c) for c in found - KNOWN_CYCLES]
     gone = [sorted(c) for c in KNOWN_CYCLES - found]
     assert not new, f"import circles: {new}"
@@ -215,7 +195,7 @@ def test_the_engine_has_no_function_level_imports_of_labkit():
            if m.startswith(("labkit.autograd", "labkit.ops", "labkit.nn.functional",
                             "labkit.tensor", "labkit.creation", "labkit.random"))
            for t, where in ts.items()
-           if where == "function" and (m, t) not in LATE_IMPORTS and not _debt(m, t, where)]
+           if where == "function" and (m, t) not in LATE_IMPORTS]
     assert not bad, bad
 
 
@@ -224,7 +204,6 @@ MAX_LINES = 800
 OVER_BUDGET = {         # path -> why it is still long (the list may only shrink)
     "labkit/optim/lr_scheduler.py": "one class per PyTorch scheduler; to split by family",
     "labkit/exercises/_catalog.py": "one entry per exercise; to split by notebook",
-    "labkit/ops/extra.py": "merged from the conformance work; to split along its seams",
     "tests/opinfo_conformance.py": "merged from the conformance work",
     "tests/test_nn_functional_more.py": "merged from the nn.functional work",
 }
