@@ -19,6 +19,7 @@ from .autograd import (no_grad, enable_grad, set_grad_enabled, inference_mode, i
 from .autograd.grad_mode import is_inference_mode_enabled
 from . import autograd
 from .ops import FUNCTIONS as _FUNCTIONS
+from .ops.extra_linalg import cholesky, pinverse  # torch's older spellings (positional args)
 from . import creation as _creation  # noqa: F401  (registers tensor/zeros/... and to/float/...)
 from .random import Generator, manual_seed, seed, initial_seed, get_rng_state, set_rng_state
 from . import cuda
@@ -81,9 +82,6 @@ def __getattr__(name):
                 "serialization", "linalg", "backends", "onnx", "compiler", "special", "fft",
                 "signal"):
         return importlib.import_module(f"{__name__}.{name}")
-    if name in ("pinverse", "cholesky"):          # torch's older spellings (positional args)
-        from .ops import extra
-        return getattr(extra, name)
     if name in ("inverse", "det", "slogdet", "logdet"):
         la = importlib.import_module(f"{__name__}.linalg")
         return getattr(la, {"inverse": "inv", "pinverse": "pinv"}.get(name, name))

@@ -22,8 +22,7 @@ LAYERS = [
     ("labkit.kernels", "labkit.utils.hooks"),
     ("labkit.dtypes", "labkit.return_types", "labkit.autograd", "labkit.tensor", "labkit.ops",
      "labkit.creation", "labkit.random", "labkit.linalg", "labkit.cuda", "labkit.backends",
-     "labkit.compiler", "labkit.fft", "labkit.special", "labkit.signal", "labkit.linalg_extra",
-     "labkit"),
+     "labkit.compiler", "labkit.fft", "labkit.special", "labkit.signal", "labkit"),
     ("labkit.nn", "labkit.optim", "labkit.utils", "labkit.datasets", "labkit.serialization",
      "labkit.interop", "labkit.onnx"),
     ("labkit.graph",),
@@ -32,31 +31,6 @@ LAYERS = [
 ]
 # ``labkit`` (the package) sits in the tensor layer: at import it loads only that layer; the other
 # layers are its lazy attributes (``labkit.nn`` ...), loaded on first use.
-
-# Circles that remain, each with where it is and why it is still there. The list may only shrink:
-# a new circle fails the test, and so does a listed one that is gone (delete it here).
-KNOWN_CYCLES = {
-}
-
-
-# Debt merged from the conformance work (22:00): function-level imports that climb a layer or
-# close a circle.  They are listed here (so nothing new slips in) until that code is brought in
-# line; the circle test ignores these edges and the other tests these modules' function-level
-# imports.  The list may only shrink.
-DEBT_MODULES = {
-    "labkit.ops.extra": "lazy imports of linalg, nn.functional (constant_pad_nd) and other ops",
-    "labkit.linalg_extra": "reaches the labkit package and linalg through _lk()",
-}
-DEBT_EDGES = {
-    ("labkit.ops.indexing", "labkit.ops.extra"): "index ops built on ops.extra",
-    ("labkit.ops.reduction", "labkit.linalg"): "norm(p='nuc') through linalg.matrix_norm",
-    ("labkit", "labkit.ops.extra"): "a lazy attribute of the package",
-}
-
-
-def _debt(m, t, where):
-    return where == "function" and (m in DEBT_MODULES or (m, t) in DEBT_EDGES)
-
 
 def _modules():
     mods = {}
@@ -178,7 +152,7 @@ ENTRY_POINTS = {("labkit", "labkit.ipython_ext")}
 def test_imports_go_down_the_layers_only():
     up = [f"{m} -> {t} ({where}-level)" for m, ts in sorted(EDGES.items())
           for t, where in sorted(ts.items())
-          if _layer(t) > _layer(m) and (m, t) not in ENTRY_POINTS and not _debt(m, t, where)]
+          if _layer(t) > _layer(m) and (m, t) not in ENTRY_POINTS]
     assert not up, "imports against the layering:\n" + "\n".join(up)
 
 
@@ -193,12 +167,8 @@ def test_the_engine_knows_nothing_above_it():
 
 
 def test_no_import_circles():
-    found = set(_cycles({m: {t for t, w in ts.items() if not _debt(m, t, w)}
-                         for m, ts in EDGES.items()}))
-    new = [sorted(c) for c in found - KNOWN_CYCLES]
-    gone = [sorted(c) for c in KNOWN_CYCLES - found]
-    assert not new, f"import circles: {new}"
-    assert not gone, f"these circles are gone: delete them from KNOWN_CYCLES: {gone}"
+    found = [sorted(c) for c in _cycles({m: set(ts) for m, ts in EDGES.items()})]
+    assert not found, f"import circles: {found}"
 
 
 # ``creation`` registers tensor / zeros / ... after every op; ``shape.diag`` builds on ``zeros``
@@ -211,15 +181,12 @@ def test_the_engine_has_no_function_level_imports_of_labkit():
            if m.startswith(("labkit.autograd", "labkit.ops", "labkit.nn.functional",
                             "labkit.tensor", "labkit.creation", "labkit.random"))
            for t, where in ts.items()
-           if where == "function" and (m, t) not in LATE_IMPORTS and not _debt(m, t, where)]
+           if where == "function" and (m, t) not in LATE_IMPORTS]
     assert not bad, bad
 
 
 # ------------------------------------------------------------------ line budget
 MAX_LINES = 800
-OVER_BUDGET = {         # path -> why it is still long (the list may only shrink)
-    "labkit/ops/extra.py": "merged from the conformance work; to split along its seams",
-}
 
 
 def _python_files():
@@ -236,12 +203,9 @@ def test_no_python_file_over_the_line_budget():
     for rel in _python_files():
         with open(os.path.join(ROOT, rel), encoding="utf-8") as fh:
             n = sum(1 for _ in fh)
-        if n > MAX_LINES and rel not in OVER_BUDGET:
+        if n > MAX_LINES:
             long[rel] = n
     assert not long, f"files over {MAX_LINES} lines (split them along their seams): {long}"
-    for rel in OVER_BUDGET:
-        with open(os.path.join(ROOT, rel), encoding="utf-8") as fh:
-            assert sum(1 for _ in fh) > MAX_LINES, f"{rel} fits now: remove it from OVER_BUDGET"
 
 
 # ------------------------------------------------------------------ the recipe's steps

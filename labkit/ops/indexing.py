@@ -366,7 +366,6 @@ def _scatter(name, input, dim, index, src, add):
 @register("scatter")
 def scatter(input, dim, index, src=None, *, value=None, reduce=None):
     if reduce == "multiply":                     # the older spelling of scatter_reduce('prod')
-        from .extra import scatter_reduce
         s = src if src is not None else value
         if not isinstance(s, Tensor):
             s = _make(np.full(index.shape, s, input._np.dtype))
@@ -507,3 +506,101 @@ def index_fill(input, dim, index, value):
         shape[d] = -1
     return masked_fill(input, _make(mask.reshape(shape) if input.ndim else mask.reshape(())),
                        value)
+
+
+# ---------------------------------------------------------------------- scatter_reduce
+_REDUCE_UFUNC = {"sum": np.add, "prod": np.multiply, "amax": np.maximum, "amin": np.minimum,
+                 "mean": np.add}
+
+
+@register("scatter_reduce")
+def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
+    """Reduce ``src`` into ``input`` at ``index`` along ``dim`` with sum, prod, mean, amax or
+    amin (``include_self=False``: the old values of the targets do not take part).
+
+    The values come from NumPy's ``ufunc.at``; the gradient from an expression whose value is
+    exactly those values and whose derivative is PyTorch's: sum and mean pass the gradient back
+    (mean divided by the count), amax/amin share it evenly between the elements equal to the
+    result, prod multiplies by the product of the others."""
+    if reduce not in _REDUCE_UFUNC:
+        raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got "
+                           f"{reduce}")
+    if input.ndim == 0:
+        s = src.reshape(1) if src.ndim == 0 else src
+        ix = index.reshape(1) if index.ndim == 0 else index
+        return scatter_reduce(input.reshape(1), 0, ix, s, reduce,
+                              include_self=include_self).reshape(())
+    d = dim_arg(dim, input.ndim)
+    x, ix = input._np, index._np
+    sl = tuple(slice(0, n) for n in ix.shape)
+    s = src._np[sl].astype(x.dtype)
+    full = list(np.indices(ix.shape, sparse=True))
+    full[d] = ix
+    at = tuple(full)
+    hit = np.zeros(x.shape, bool)
+    hit[at] = True
+    count = np.zeros(x.shape, np.int64)
+    np.add.at(count, at, 1)
+    uf = _REDUCE_UFUNC[reduce]
+    if include_self:
+        out = x.copy()
+    else:
+        ident = _reduce_identity(reduce, x.dtype)
+        out = np.where(hit, np.asarray(ident).astype(x.dtype), x)
+    uf.at(out, at, s)
+    if reduce == "mean":
+        n = count + (1 if include_self else 0)
+        n = np.maximum(n, 1)
+        out = np.where(hit, out / n if x.dtype.kind == "f" else out // n, out).astype(x.dtype)
+    result = _make(np.asarray(out, x.dtype))
+    if not (input.requires_grad or src.requires_grad):
+        return result
+    # d(result)/d(input) and d(result)/d(src) as a zero-valued differentiable correction
+    self_w = np.where(hit, 1.0 if include_self else 0.0, 1.0).astype(x.dtype)
+    if reduce in ("sum", "mean"):
+        w_self = self_w / (np.maximum(count + (1 if include_self else 0), 1) if reduce == "mean"
+                           else 1)
+        w_self = np.where(hit, w_self, 1.0).astype(x.dtype)
+        w_src = 1.0 / np.maximum(count + (1 if include_self else 0), 1) if reduce == "mean" \
+            else np.ones(x.shape)
+        w_src = w_src[at].astype(x.dtype)
+    elif reduce in ("amax", "amin"):
+        eq_self = (x == out) & hit & include_self
+        eq_src = s == out[at]
+        n_eq = eq_self.astype(np.int64)
+        np.add.at(n_eq, at, eq_src.astype(np.int64))
+        n_eq = np.maximum(n_eq, 1)
+        w_self = np.where(hit, eq_self / n_eq, 1.0).astype(x.dtype)
+        w_src = (eq_src / n_eq[at]).astype(x.dtype)
+    else:                                              # prod: the product of the others
+        nz = np.where(hit & include_self & (x != 0), x, 1).astype(x.dtype)
+        zeros = (hit & include_self & (x == 0)).astype(np.int64)
+        np.multiply.at(nz, at, np.where(s != 0, s, 1))
+        np.add.at(zeros, at, (s == 0).astype(np.int64))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            others_x = np.where(x != 0, out / np.where(x != 0, x, 1), np.where(zeros == 1, nz, 0))
+            others_s = np.where(s != 0, out[at] / np.where(s != 0, s, 1),
+                                np.where(zeros[at] == 1, nz[at], 0))
+        w_self = np.where(hit, np.where(include_self, others_x, 0.0), 1.0).astype(x.dtype)
+        w_src = others_s.astype(x.dtype)
+    dx = input - input.detach()
+    ds = src[sl] - src[sl].detach() if src.requires_grad else None
+    corr = dx * _make(w_self)
+    if ds is not None:
+        contrib = ds * _make(w_src)
+        corr = corr + index_put(_make(np.zeros(x.shape, x.dtype)),
+                           tuple(_make(np.broadcast_to(a, ix.shape).astype(np.int64))
+                                 for a in at), contrib, True)
+    return result + corr
+
+
+def _reduce_identity(reduce, dtype):
+    if reduce in ("sum", "mean"):
+        return 0
+    if reduce == "prod":
+        return 1
+    if dtype.kind == "b":
+        return reduce == "amin"
+    if dtype.kind == "f":
+        return -np.inf if reduce == "amax" else np.inf
+    return np.iinfo(dtype).min if reduce == "amax" else np.iinfo(dtype).max

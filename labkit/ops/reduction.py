@@ -6,6 +6,7 @@ import builtins
 import numpy as np
 
 from .. import dtypes as D
+from .. import linalg
 from .. import return_types as RT
 from ..autograd.function import Function
 from ..tensor import Tensor, _make
@@ -407,7 +408,6 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     """Vector p-norm over ``dim`` (all elements when None); 'fro' is the 2-norm."""
     x = to_float(_t(input))
     if p == "nuc":                               # the nuclear norm of matrices
-        from .. import linalg
         return linalg.matrix_norm(x, "nuc", (-2, -1) if dim is None else dim, keepdim)
     if p == "fro" or p == 2 or p is None:
         return Norm2.apply(x, dims_arg(dim, x.ndim), keepdim)

@@ -2,33 +2,10 @@
 import numpy as np
 
 from ...autograd.function import Function
+from ...ops.extra_shape import ConstantPad, pad_pairs
 
 
 # ================================================================ pad
-class ConstantPad(Function):
-    raw = True
-    derivative = "crop the gradient back to the unpadded region"
-    node_name = "ConstantPadNdBackward0"
-
-    @staticmethod
-    def forward(ctx, x, pads, value):
-        # pads: per dim (before, after), may be negative (cropping)
-        grow = [(max(a, 0), max(b, 0)) for a, b in pads]
-        y = np.pad(x, grow, constant_values=value)
-        crop = tuple(slice(-min(a, 0), y.shape[i] + min(b, 0)) for i, (a, b) in enumerate(pads))
-        ctx.pads = pads
-        return np.ascontiguousarray(y[crop])
-
-    @staticmethod
-    def backward(ctx, g):
-        pads = ctx.pads
-        xp = ctx.xp
-        neg = [(max(-a, 0), max(-b, 0)) for a, b in pads]
-        gg = xp.pad(g, neg)
-        sl = tuple(slice(max(a, 0), gg.shape[i] - max(b, 0)) for i, (a, b) in enumerate(pads))
-        return xp.ascontiguousarray(gg[sl]), None, None
-
-
 class IndexPad(Function):
     """reflect / replicate / circular padding: a gather along each padded dim."""
     raw = True
@@ -83,15 +60,7 @@ def pad(input, pad, mode="constant", value=None):
     Modes: ``'constant'`` (with ``value``, default 0; negative pads crop), ``'reflect'``,
     ``'replicate'``, ``'circular'``.
     """
-    if len(pad) % 2:
-        raise RuntimeError("Padding length must be divisible by 2")
-    if len(pad) // 2 > input.ndim:
-        raise RuntimeError(f"Padding length should be less than or equal to two times the input "
-                           f"dimension but got padding length {len(pad)} and input of dimension "
-                           f"{input.ndim}")
-    pads = [(0, 0)] * input.ndim
-    for k in range(len(pad) // 2):
-        pads[input.ndim - 1 - k] = (int(pad[2 * k]), int(pad[2 * k + 1]))
+    pads = pad_pairs(input, pad)
     if mode == "constant":
         return ConstantPad.apply(input, pads, 0.0 if value is None else value)
     if mode not in ("reflect", "replicate", "circular"):

@@ -1,0 +1,269 @@
+"""More shape ops (splits, copies, unfold, ``.H``, slicing, padding, gradient), as
+composites of existing ops; see ``extra``."""
+import builtins
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..tensor import Tensor, _make
+from . import shape as _shape
+from ._common import dim_arg as _dim, shape_arg
+from ._registry import register
+
+
+# ------------------------------------------------------------------------------------ shape
+def _sizes_from_indices(n, indices):
+    bounds = [builtins.min(builtins.max(int(i) if i >= 0 else int(i) + n, 0), n) for i in indices]
+    out, prev = [], 0
+    for b in bounds:
+        out.append(builtins.max(b - prev, 0))
+        prev = builtins.max(prev, b)
+    out.append(n - prev)
+    return out, [0] + bounds
+
+
+@register("tensor_split")
+def tensor_split(input, indices_or_sections, dim=0):
+    """Split into ``n`` nearly equal parts (the first ``len % n`` one longer), or at indices."""
+    S = _shape
+    d = _dim(dim, input.ndim)
+    n = input.shape[d]
+    ios = indices_or_sections
+    if isinstance(ios, Tensor):
+        if ios._np.dtype.kind not in "iu" or ios.ndim > 1:
+            raise RuntimeError("tensor_split expected tensor_indices_or_sections to have integer "
+                               "dtype and be 0-D or 1-D")
+        ios = int(ios.item()) if ios.ndim == 0 else [int(v) for v in ios._np]
+    if isinstance(ios, (int, np.integer)):
+        k = int(ios)
+        if k <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {k}")
+        q, r = divmod(n, k)
+        starts, lens = [], []
+        start = 0
+        for i in range(k):
+            ln = q + (1 if i < r else 0)
+            starts.append(start)
+            lens.append(ln)
+            start += ln
+    else:
+        idx = [int(i) for i in ios]
+        lens, starts = _sizes_from_indices(n, idx)
+        starts = [builtins.min(builtins.max(s if s >= 0 else s + n, 0), n) for s in starts]
+        starts = [builtins.max(starts[:i + 1]) for i in range(len(starts))]
+    return tuple(S.narrow(input, d, s, ln) for s, ln in zip(starts, lens))
+
+
+def _split_dir(name, input, ios, dim, need):
+    if input.ndim < need:
+        raise RuntimeError(f"torch.{name} requires a tensor with at least {need} dimension, but "
+                           f"got a tensor with {input.ndim} dimensions!")
+    if isinstance(ios, int) and input.shape[dim] % ios:
+        raise RuntimeError(f"torch.{name} attempted to split along dimension {dim}, but the size "
+                           f"of the dimension {input.shape[dim]} is not divisible by the split_size "
+                           f"{ios}!")
+    return tensor_split(input, ios, dim)
+
+
+@register("hsplit")
+def hsplit(input, indices_or_sections):
+    return _split_dir("hsplit", input, indices_or_sections, 0 if input.ndim == 1 else 1, 1)
+
+
+@register("vsplit")
+def vsplit(input, indices_or_sections):
+    return _split_dir("vsplit", input, indices_or_sections, 0, 2)
+
+
+@register("dsplit")
+def dsplit(input, indices_or_sections):
+    return _split_dir("dsplit", input, indices_or_sections, 2, 3)
+
+
+@register("split_with_sizes", "unsafe_split_with_sizes")
+def split_with_sizes(input, split_sizes, dim=0):
+    return _shape.split(input, list(split_sizes), dim)
+
+
+@register("unsafe_split")
+def unsafe_split(input, split_size, dim=0):
+    return _shape.split(input, split_size, dim)
+
+
+@register("unsafe_chunk")
+def unsafe_chunk(input, chunks, dim=0):
+    return _shape.chunk(input, chunks, dim)
+
+
+def _copy_variant(name, view):
+    def fn(input, *args, **kwargs):
+        out = view(input, *args, **kwargs)
+        if isinstance(out, (tuple, list)):
+            return tuple(o.clone() for o in out)
+        return out.clone()
+    fn.__name__ = name
+    fn.__doc__ = f"``{name[:-5]}`` as a new tensor (not a view)."
+    register(name)(fn)
+    return fn
+
+
+for _name in ("expand", "diagonal", "narrow", "permute", "squeeze", "t", "transpose", "unbind",
+              "unsqueeze", "view", "split_with_sizes", "unfold", "alias"):
+    _copy_variant(_name + "_copy",
+                  (lambda n: lambda input, *a, **k: getattr(input, n)(*a, **k)
+                   if n != "alias" else input)(_name))
+
+
+@register("sum_to_size")
+def sum_to_size(input, *size):
+    """Sum the broadcast dims away so that the result has ``size`` (the reverse of expand)."""
+    shape = tuple(shape_arg(size))
+    lead = input.ndim - len(shape)
+    if lead < 0 or any(s not in (1, input.shape[lead + i]) for i, s in enumerate(shape)):
+        raise RuntimeError(f"size {list(shape)} is not expandable to size {list(input.shape)}")
+    if not shape:                                # to a scalar: the sum of everything
+        return input.sum()
+    x = input.sum(tuple(range(lead))) if lead else input
+    dims = tuple(i for i, s in enumerate(shape) if s == 1 and x.shape[i] != 1)
+    return x.sum(dims, keepdim=True) if dims else x
+
+
+def _unfold(input, dimension, size, step):
+    """Every window of ``size`` along ``dimension`` (moved to a new last dim), ``step`` apart."""
+    x = input.reshape(1) if input.ndim == 0 else input
+    d = _dim(dimension, x.ndim)
+    n = x.shape[d]
+    if size > n:
+        raise RuntimeError(f"maximum size for tensor at dimension {d} is {n} but size is {size}")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    starts = np.arange(0, n - size + 1, step)
+    idx = (starts[:, None] + np.arange(size)[None, :]).reshape(-1)
+    out = x.index_select(d, _make(idx.astype(np.int64)))
+    shape = list(x.shape)
+    shape[d:d + 1] = [len(starts), size]
+    out = out.reshape(shape).movedim(d + 1, -1)
+    return out.reshape(-1) if input.ndim == 0 else out
+
+
+register("unfold", function=False)(_unfold)
+Tensor.H = property(lambda self: self.t() if self.ndim == 2 else self._H_error())
+Tensor.mH = property(lambda self: self.mT)
+
+
+def _H_error(self):
+    raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got {self.ndim}-D "
+                       f"tensor.")
+
+
+Tensor._H_error = _H_error
+
+
+@register("slice", method=False)
+def slice_(input, dim=0, start=None, end=None, step=1):
+    d = _dim(dim, input.ndim)
+    return input[(slice(None),) * d + (slice(start, end, step),)]
+
+
+# ------------------------------------------------------------------------- constant padding
+class ConstantPad(Function):
+    raw = True
+    derivative = "crop the gradient back to the unpadded region"
+    node_name = "ConstantPadNdBackward0"
+
+    @staticmethod
+    def forward(ctx, x, pads, value):
+        # pads: per dim (before, after), may be negative (cropping)
+        grow = [(max(a, 0), max(b, 0)) for a, b in pads]
+        y = np.pad(x, grow, constant_values=value)
+        crop = tuple(slice(-min(a, 0), y.shape[i] + min(b, 0)) for i, (a, b) in enumerate(pads))
+        ctx.pads = pads
+        return np.ascontiguousarray(y[crop])
+
+    @staticmethod
+    def backward(ctx, g):
+        pads = ctx.pads
+        xp = ctx.xp
+        neg = [(max(-a, 0), max(-b, 0)) for a, b in pads]
+        gg = xp.pad(g, neg)
+        sl = tuple(slice(max(a, 0), gg.shape[i] - max(b, 0)) for i, (a, b) in enumerate(pads))
+        return xp.ascontiguousarray(gg[sl]), None, None
+
+
+def pad_pairs(input, pad):
+    """PyTorch's flat ``pad = (left, right, top, bottom, ...)`` (from the last dim) as one
+    ``(before, after)`` pair per dim of ``input``."""
+    if len(pad) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    if len(pad) // 2 > input.ndim:
+        raise RuntimeError(f"Padding length should be less than or equal to two times the input "
+                           f"dimension but got padding length {len(pad)} and input of dimension "
+                           f"{input.ndim}")
+    pads = [(0, 0)] * input.ndim
+    for k in range(len(pad) // 2):
+        pads[input.ndim - 1 - k] = (int(pad[2 * k]), int(pad[2 * k + 1]))
+    return pads
+
+
+@register("constant_pad_nd", method=False)
+def constant_pad_nd(input, pad, value=0):
+    """Pad the last dims with ``value`` (negative pads crop); ``F.pad``'s constant mode."""
+    return ConstantPad.apply(input, pad_pairs(input, pad), 0.0 if value is None else value)
+
+
+@register("gradient", method=False)
+def gradient(input, *, spacing=1, dim=None, edge_order=1):
+    """Central differences inside, one-sided (first or second order) at the edges, along each
+    of ``dim``; ``spacing``: a step, one step per dim, or the coordinates along each dim."""
+    S = _shape
+    dims = list(range(input.ndim)) if dim is None else (
+        [_dim(dim, input.ndim)] if isinstance(dim, int) else [_dim(d, input.ndim) for d in dim])
+    if spacing is None:
+        spacing = 1
+    if isinstance(spacing, (list, tuple)):
+        sp = list(spacing)
+    else:
+        sp = [spacing] * len(dims)
+    if len(sp) != len(dims):
+        raise RuntimeError(f"torch.gradient expected spacing to be unspecified, a scalar or a "
+                           f"list of length {len(dims)}, but got a list of length {len(sp)}")
+    out = []
+    for d, h in zip(dims, sp):
+        n = input.shape[d]
+        if n < edge_order + 1:
+            raise RuntimeError(f"torch.gradient expected each dimension size to be at least "
+                               f"edge_order+1")
+        nar = lambda s, ln: S.narrow(input, d, s, ln)          # noqa: E731
+        if isinstance(h, Tensor) and h.ndim == 1:              # coordinates
+            x = h.to(input.dtype) if input.dtype.is_floating_point else h
+            shape = [1] * input.ndim
+            shape[d] = -1
+            dx = (x[1:] - x[:-1])
+            h1, h2 = dx[:-1].reshape(shape), dx[1:].reshape(shape)
+            a = -h2 / (h1 * (h1 + h2))
+            b = (h2 - h1) / (h1 * h2)
+            c = h1 / (h2 * (h1 + h2))
+            inner = a * nar(0, n - 2) + b * nar(1, n - 2) + c * nar(2, n - 2)
+            d0 = dx[0].reshape([1] * input.ndim)
+            d1 = dx[-1].reshape([1] * input.ndim)
+            if edge_order == 1:
+                first = (nar(1, 1) - nar(0, 1)) / d0
+                last = (nar(n - 1, 1) - nar(n - 2, 1)) / d1
+            else:
+                e0, e1 = dx[0], dx[1]
+                first = (-(2 * e0 + e1) / (e0 * (e0 + e1)) * nar(0, 1)
+                         + (e0 + e1) / (e0 * e1) * nar(1, 1) - e0 / (e1 * (e0 + e1)) * nar(2, 1))
+                f0, f1 = dx[-1], dx[-2]
+                last = (f0 / (f1 * (f1 + f0)) * nar(n - 3, 1) - (f1 + f0) / (f1 * f0)
+                        * nar(n - 2, 1) + (2 * f0 + f1) / (f0 * (f1 + f0)) * nar(n - 1, 1))
+        else:
+            hv = float(h.item()) if isinstance(h, Tensor) else float(h)
+            inner = (nar(2, n - 2) - nar(0, n - 2)) / (2 * hv)
+            if edge_order == 1:
+                first = (nar(1, 1) - nar(0, 1)) / hv
+                last = (nar(n - 1, 1) - nar(n - 2, 1)) / hv
+            else:
+                first = (-1.5 * nar(0, 1) + 2 * nar(1, 1) - 0.5 * nar(2, 1)) / hv
+                last = (0.5 * nar(n - 3, 1) - 2 * nar(n - 2, 1) + 1.5 * nar(n - 1, 1)) / hv
+        out.append(S.cat([first, inner, last], d))
+    return tuple(out)
