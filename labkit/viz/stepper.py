@@ -17,7 +17,6 @@ fallback where widgets cannot render.
 from __future__ import annotations
 
 import html
-import pathlib
 
 import traitlets
 
