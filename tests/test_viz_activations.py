@@ -131,11 +131,22 @@ def test_embedding_view_follows_training_with_hover_labels():
     assert view.updates == 8
     view._on_cell_end()
     assert view.updates == 9
+    view._on_cell_end()                                   # nothing changed: nothing sent
+    assert view.updates == 9
+    view.max_rate = 1e6
+    emb(idx)                                              # shown, then a step changes the table
+    with lk.no_grad():
+        emb.weight[2] += 1.0
+    view._on_cell_end()                                   # the cell ends with today's table
+    assert view.updates == 11
+    np.testing.assert_array_equal(np.frombuffer(view.points, "<f4").reshape(5, 2),
+                                  view._coords.astype("<f4"))
+    np.testing.assert_array_equal(view._shown, emb.weight.detach().numpy())
     png = base64.b64decode(view.fallback_bundle()["image/png"])
     assert png[:4] == b"\x89PNG"
     view.remove()
     emb(idx)
-    assert view.calls == 8
+    assert view.calls == 9
     t = embeddings(lk.randn(7, 3))                         # a plain table, default labels
     assert t.labels == [str(i) for i in range(7)]
     with pytest.raises(ValueError, match="2 labels for 7 rows"):

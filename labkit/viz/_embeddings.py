@@ -118,7 +118,7 @@ class EmbeddingView(Widget):
         fin = P[np.isfinite(P).all(axis=1)]
         ext = [float(fin[:, 0].min()), float(fin[:, 0].max()), float(fin[:, 1].min()),
                float(fin[:, 1].max())] if len(fin) else [-1.0, 1.0, -1.0, 1.0]
-        self._coords = P
+        self._coords, self._shown = P, W.copy()
         self.updates += 1
         with self.hold_sync():
             self.points = P.astype("<f4").tobytes()
@@ -142,7 +142,9 @@ class EmbeddingView(Widget):
             self.update(force=True)
 
     def _on_cell_end(self):
-        if self._pending:
+        # the hook sees the table at forward time; an optimizer step after the last forward
+        # changes it again, so the cell ends with the table as it is now
+        if self._pending or not np.array_equal(self._table()[:self.max_points], self._shown):
             self.update(force=True)
         if self._static_version != self.version:
             self._static_version = self.version
