@@ -98,6 +98,18 @@ def __getattr__(name):
     raise AttributeError(f"module 'labkit' has no attribute '{name}'")
 
 
+def _show_tensors_in_ipython():
+    """Inside IPython (a notebook), tensors display with their static view (``repr`` unchanged)."""
+    ipy = sys.modules.get("IPython")            # not imported: not inside IPython
+    shell = ipy.get_ipython() if ipy is not None else None
+    if shell is not None and hasattr(shell, "display_formatter"):
+        from .ipython_ext import register_tensor_view
+        register_tensor_view(shell)
+
+
+_show_tensors_in_ipython()
+
+
 def load_ipython_extension(ip):
     """``%load_ext labkit``: magics (%lk_graph, %%lk_step, %lk_warmup) and the re-run check."""
     from .ipython_ext import load_ipython_extension as _load

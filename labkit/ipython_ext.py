@@ -114,6 +114,20 @@ def _magics(ip):
     return LabkitMagics
 
 
+def tensor_html(t):
+    """IPython's HTML view of a labkit tensor: the static card of labkit.viz (loaded on first
+    display), or None (text only) for scalars and short vectors."""
+    from .viz._tensorcard import tensor_html as card
+    return card(t)
+
+
+def register_tensor_view(shell):
+    """A tensor that is a cell's last expression (or is ``display``-ed) also shows its static
+    view; its ``repr`` stays PyTorch's text.  Called by ``import labkit`` inside IPython."""
+    from .tensor import Tensor
+    shell.display_formatter.formatters["text/html"].for_type(Tensor, tensor_html)
+
+
 def load_ipython_extension(ip):
     global _guard
     ip.register_magics(_magics(ip))

@@ -236,3 +236,21 @@ def test_a_view_rendering_asks_for_the_throttled_update():
     v._handle_custom_msg({"type": "sync"}, [])
     assert v.updates == 2
     np.testing.assert_array_equal(np.frombuffer(v.values, "<f4"), np.ones(4, np.float32))
+
+
+def test_plain_import_in_a_notebook_shows_the_tensor_card():
+    """``import labkit as torch`` alone: a 2-D tensor as a cell's last expression shows the static
+    card beside PyTorch's text; a scalar stays text only; ``repr`` is unchanged."""
+    import nbclient
+    import nbformat
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in (
+        "import labkit as torch\nt = torch.arange(12.).reshape(3, 4)\nt",
+        "torch.tensor(2.5)",
+        "print(repr(t))")]
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    card = nb.cells[0].outputs[0]["data"]
+    assert card["text/plain"].startswith("tensor([[ 0.,  1.,  2.,  3.],")
+    assert "labkit-tensor-card" in card["text/html"]
+    assert set(nb.cells[1].outputs[0]["data"]) == {"text/plain"}
+    assert nb.cells[2].outputs[0]["text"].startswith("tensor([[ 0.,  1.,  2.,  3.],")
