@@ -19,7 +19,7 @@ from .autograd import (no_grad, enable_grad, set_grad_enabled, inference_mode, i
 from .autograd.grad_mode import is_inference_mode_enabled
 from . import autograd
 from .ops import FUNCTIONS as _FUNCTIONS
-from .ops.extra_linalg import cholesky, pinverse  # torch's older spellings (positional args)
+from .ops.extra_linalg import pinverse  # torch's older spelling (positional rcond)
 from . import creation as _creation  # noqa: F401  (registers tensor/zeros/... and to/float/...)
 from .random import Generator, manual_seed, seed, initial_seed, get_rng_state, set_rng_state
 from . import cuda

@@ -361,8 +361,17 @@ class SvdVals(Function):
         return (U * g[..., None, :]) @ Vh
 
 
-def svdvals(A):
+def _cpu_driver(driver):
+    # driver= picks a cuSOLVER method: PyTorch refuses it for CPU tensors, as labkit does
+    if driver is not None:
+        raise RuntimeError("torch.linalg.svd: keyword argument `driver=` is only supported on "
+                           "CUDA inputs with cuSOLVER backend; labkit runs on the CPU, so leave "
+                           "driver=None")
+
+
+def svdvals(A, *, driver=None):
     """Singular values, largest first (differentiable; distinct values assumed)."""
+    _cpu_driver(driver)
     return SvdVals.apply(A)
 
 
@@ -442,8 +451,9 @@ _EighResult = namedtuple("eigh", ["eigenvalues", "eigenvectors"])
 _QrResult = namedtuple("qr", ["Q", "R"])
 
 
-def svd(A, full_matrices=True):
+def svd(A, full_matrices=True, *, driver=None):
     """``U, S, Vh`` with ``A = U diag(S) Vh`` (forward only; see ``svdvals``)."""
+    _cpu_driver(driver)
     U, S, Vh = np.linalg.svd(_forward_only("svd", A), full_matrices=full_matrices)
     dt = A._np.dtype
     return _SvdResult(_make(U.astype(dt)), _make(S.astype(dt)), _make(Vh.astype(dt)))
@@ -761,3 +771,19 @@ def lu_solve(LU, pivots, B, *, left=True, adjoint=False):
     if adjoint:
         A = A.mT
     return solve(A, B, left=left)
+
+
+def _add_out():
+    """``out=`` where PyTorch gives one (not vander, diagonal, matrix_exp), through the registry's
+    one mechanism (``labkit.ops._registry.with_out``)."""
+    from .ops._registry import with_out
+    g = globals()
+    for name in ("cholesky", "cholesky_ex", "cond", "cross", "det", "eigh", "eigvalsh", "inv",
+                 "inv_ex", "lstsq", "lu", "lu_factor", "lu_factor_ex", "lu_solve", "matrix_norm",
+                 "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet",
+                 "solve", "solve_ex", "solve_triangular", "svd", "svdvals", "tensorinv",
+                 "tensorsolve", "vecdot", "vector_norm"):
+        g[name] = with_out(g[name], "linalg." + name)
+
+
+_add_out()

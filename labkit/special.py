@@ -215,3 +215,15 @@ def laguerre_polynomial_l(input, n):
 def legendre_polynomial_p(input, n):
     return _poly(input, n, np.ones_like, lambda x: x,
                  lambda k, x, p, q: ((2 * k + 1) * x * p - k * q) / (k + 1))
+
+
+def _add_out():
+    """``out=`` on every function but softmax/log_softmax (PyTorch gives those none)."""
+    from .ops._registry import with_out
+    g = globals()
+    for name in __all__:
+        if name not in ("softmax", "log_softmax"):
+            g[name] = with_out(g[name], "special." + name)
+
+
+_add_out()

@@ -1,10 +1,14 @@
 """labkit's public signatures against PyTorch's.
 
-PyTorch's signatures come from, in this order: ``inspect.signature`` for functions written in
-Python; the signature lines of the docstring for built-ins (every overload listed there:
-``max(input)`` and ``max(input, dim, keepdim=False, *, out=None)``; labkit has to match one);
-``torch.overrides.get_testing_overrides()`` (a lambda per overridable callable, less precise)
-where the docstring has none.  For each public callable in ``torch``, ``torch.nn.functional``,
+PyTorch's signatures come from: ``inspect.signature`` for functions written in Python; for
+built-ins, the ATen operator schemas the Python bindings are generated from
+(``torch._C._jit_get_schemas_for_operator``: the exact names, order, keyword-only split and
+defaults, one per overload; an ``out=`` where an out overload exists, unless labkit's registry
+lists the name in ``NO_OUT`` as PyTorch giving none) and the signature lines of the docstring
+(every overload listed there: ``max(input)`` and ``max(input, dim, keepdim=False, *,
+out=None)``); ``torch.overrides.get_testing_overrides()`` (a lambda per overridable callable,
+less precise) where neither has one.  labkit has to match one of them: docstrings are sometimes
+wrong (``true_divide(dividend, divisor)`` is really ``(input, other)``), the schema is not.  For each public callable in ``torch``, ``torch.nn.functional``,
 ``torch.linalg``, ``torch.special``, ``torch.fft`` and ``Tensor``, ``signature_gaps()`` looks up
 the labkit counterpart at the same path and reports, as stable one-line strings:
 
@@ -17,11 +21,12 @@ the labkit counterpart at the same path and reports, as stable one-line strings:
 
 Public Tensor attributes that torch has no override lambda for (``dir(torch.Tensor)``) are
 checked for existence only.  ``scripts/conformance.py --signatures`` prints the gaps;
-``tests/test_conformance.py`` fails when a gap appears that ``tests/signature_gaps.json`` does
-not list (the list may only shrink).
+``tests/test_conformance.py`` fails on any signature gap (and when a callable labkit has goes
+missing; the ``missing`` list in ``tests/signature_gaps.json`` may only shrink).
 """
 import ast
 import inspect
+import keyword
 import math
 import re
 import types
@@ -65,6 +70,10 @@ def _labkit_obj(path):
 
 
 def _same_default(a, b):
+    if isinstance(a, list):           # schemas write int[] defaults as lists
+        a = tuple(a)
+    if isinstance(b, list):
+        b = tuple(b)
     if a is b or a is _UNKNOWN or b is _UNKNOWN:
         return True
     try:
@@ -98,7 +107,9 @@ def compare_signatures(path, torch_sig, lk_sig, method):
                 continue
             if i < len(l_pos):
                 q = l_pos[i]
-                if q.name != p.name and p.name != "input" and not (i == 0 and not method):
+                if q.name != p.name and p.name != "input" and not (i == 0 and not method) \
+                        and p.kind != inspect.Parameter.POSITIONAL_ONLY:
+
                     gaps.append(f"{path}: parameter {i} is '{q.name}', torch's is '{p.name}'")
                 elif p.default is not _EMPTY and q.default is not _EMPTY and \
                         not _same_default(p.default, q.default):
@@ -184,18 +195,69 @@ def _sig_from_ast(a):
                                   for p in params])
 
 
-def torch_signatures(path, obj, overrides):
-    """[(signature, includes_self)] for a torch callable; several for documented overloads."""
-    name = path.rsplit(".", 1)[-1]
-    if isinstance(obj, types.FunctionType):
+_ATEN_PREFIX = {"linalg": "linalg_", "special": "special_", "fft": "fft_"}
+
+
+def _schema_signatures(path):
+    """One signature per ATen overload of a built-in (``self`` first, named ``input``)."""
+    import torch
+    from labkit.ops._registry import NO_OUT
+    ns, _, name = path.rpartition(".")
+    if ns not in ("", "Tensor", "linalg", "special", "fft", "nn.functional") or \
+            name.startswith("__"):
+        return []
+    try:
+        schemas = torch._C._jit_get_schemas_for_operator(f"aten::{_ATEN_PREFIX.get(ns, '')}{name}")
+    except RuntimeError:
+        return []
+    P = inspect.Parameter
+
+    def written(a):
+        return a.alias_info is not None and a.alias_info.is_write and a.kwarg_only
+
+    outs = {tuple(a.name for a in s.arguments if not written(a))
+            for s in schemas if any(written(a) for a in s.arguments)}
+    sigs = []
+    for s in schemas:
+        if any(written(a) for a in s.arguments):
+            continue
+        params = []
+        for k, a in enumerate(s.arguments):
+            kind = P.KEYWORD_ONLY if a.kwarg_only else P.POSITIONAL_OR_KEYWORD
+            default = a.default_value if a.has_default_value() else _EMPTY
+            if a.name == "pin_memory" and default is None:
+                default = False          # what the Python binding shows (and means)
+            elif a.name in ("dtype", "layout", "memory_format") and isinstance(default, int):
+                default = _UNKNOWN       # an enum's number (dtype=4 is torch.int64)
+            pname = "input" if a.name == "self" else \
+                a.name + "_" if keyword.iskeyword(a.name) else a.name    # 'from' -> from_
+            params.append(P(pname, kind,
+                            default=default))
+        if tuple(a.name for a in s.arguments) in outs and ns != "Tensor" and \
+                name not in NO_OUT:
+            params.append(P("out", P.KEYWORD_ONLY, default=None))
         try:
+            sigs.append((inspect.Signature(params), True))
+        except ValueError:
+            continue
+    return sigs
+
+
+def torch_signatures(path, obj, overrides):
+    """[(signature, includes_self)] for a torch callable; several for overloads."""
+    name = path.rsplit(".", 1)[-1]
+    if isinstance(obj, (types.FunctionType, types.WrapperDescriptorType)):
+        try:                      # Python functions; slot wrappers such as __setitem__
             return [(inspect.signature(obj), True)]
         except (TypeError, ValueError):
             pass
     sigs = [(s, False) for s in _doc_signatures(obj, name)]
-    if sigs:
+    if sigs and not path.startswith("Tensor."):
         # docstrings of Tensor methods leave out self; those of torch functions name the input
-        return sigs if path.startswith("Tensor.") else [(s, True) for s, _ in sigs]
+        sigs = [(s, True) for s, _ in sigs]
+    sigs += _schema_signatures(path)
+    if sigs:
+        return sigs
     try:
         lam = overrides.get(obj)
     except TypeError:             # unhashable attributes (Tensor.__dict__)
@@ -212,6 +274,7 @@ def signature_gaps():
     """``{'missing': [...], 'signature': [...]}``: sorted one-line gap strings."""
     import labkit
     import torch
+    from labkit.ops._registry import NO_OUT
     overrides = torch.overrides.get_testing_overrides()
     paths = _public_paths()
     missing, sig = [], []
@@ -242,6 +305,12 @@ def signature_gaps():
             gaps = compare_signatures(path, tsig, lsig, method)
             if best is None or len(gaps) < len(best):
                 best = gaps
+        # out= is part of the function whichever overload labkit matches
+        if not method and path.rsplit(".", 1)[-1] not in NO_OUT and \
+                any("out" in s.parameters for s, _ in cands) and \
+                "out" not in lsig.parameters and \
+                f"{path}: keyword out= not accepted" not in (best or []):
+            best = (best or []) + [f"{path}: keyword out= not accepted"]
         sig.extend(best or [])
     return {"missing": missing, "signature": sorted(sig)}
 

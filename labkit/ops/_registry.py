@@ -39,6 +39,8 @@ NO_OUT = frozenset("""
     unsqueeze var_mean zeros_like from_numpy meshgrid narrow tile unflatten index_put masked_fill
     index_fill allclose equal broadcast_shapes set_printoptions one_hot dsplit hsplit vsplit
     tensor_split expand_as view_as_real view_as_complex bernoulli_ is_tensor numel
+    adaptive_avg_pool1d avg_pool1d channel_shuffle pixel_shuffle pixel_unshuffle matrix_exp
+    conv_tbc
 """.split())
 
 # Factories (zeros, arange ...) without a dtype make ``out``'s dtype.
@@ -108,6 +110,12 @@ def _with_out(fn, name):
     except (TypeError, ValueError):
         pass
     return f
+
+
+def with_out(fn, name):
+    """``fn`` with PyTorch's ``out=`` and keyword aliases, for functions outside the registry
+    (``labkit.linalg``, ``labkit.special``, ``labkit.nn.functional``): the same mechanism."""
+    return _with_out(_with_aliases(fn), name)
 
 
 def _requires_grad(x):

@@ -47,7 +47,7 @@ def pinverse(input, rcond=1e-15):
     return LA.pinv(input, rtol=rcond)
 
 
-register("cholesky", function=False)(cholesky)
+register("cholesky")(cholesky)          # torch's older spelling (upper positional), out= too
 register("pinverse", function=False)(pinverse)
 for _n, _target in (("logdet", "logdet"), ("det", "det"), ("slogdet", "slogdet"),
                     ("inverse", "inv")):

@@ -87,3 +87,10 @@ __all__ = [
     "upsample_nearest", "upsample_bilinear", "linear_cross_entropy", "conv_tbc",
     "multi_head_attention_forward",
 ]
+
+# The F functions that are ATen built-ins in PyTorch take out= there (F.gelu(x, out=y)); the
+# registry's one out= mechanism adds it.
+from ...ops._registry import with_out as _with_out  # noqa: E402
+gelu, softplus, hardshrink, softshrink, linear, avg_pool2d, avg_pool3d = (
+    _with_out(_f, _f.__name__) for _f in (gelu, softplus, hardshrink, softshrink, linear,
+                                          avg_pool2d, avg_pool3d))
