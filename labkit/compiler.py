@@ -22,8 +22,9 @@ __all__ = ["compile", "disable", "is_compiling", "is_dynamo_compiling", "reset",
 _MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 
-def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mode=None,
-            options=None, disable=False):
+def compile(model=None, *, fullgraph=False, dynamic=None, backend=None, mode=None,
+            options=None, name=None, disable=False, recompile_limit=None,
+            isolate_recompiles=False, shapes_spec=None):
     """Return ``model`` (an ``nn.Module`` or a function) unchanged: labkit runs eagerly.
 
     Args (as ``torch.compile``; checked, then without effect):
@@ -31,7 +32,9 @@ def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mo
         fullgraph (bool), dynamic (bool or None), backend (str or callable),
         mode (str): ``"default"``, ``"reduce-overhead"``, ``"max-autotune"`` or
             ``"max-autotune-no-cudagraphs"``
-        options (dict), disable (bool)
+        options (dict), disable (bool); backend=None is PyTorch's default ("inductor");
+        name, recompile_limit, isolate_recompiles, shapes_spec: they steer recompilation,
+        which an eager engine never does
     """
     if mode is not None and options is not None:
         raise RuntimeError("Either mode or options can be specified, but both can't be "
@@ -40,13 +43,15 @@ def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mo
         raise RuntimeError(f"Unrecognized mode={mode}, should be one of: {', '.join(_MODES)}")
     if options is not None and not isinstance(options, dict):
         raise RuntimeError(f"options must be a dict, got {type(options).__name__}")
-    if not (isinstance(backend, str) or callable(backend)):
+    if not (backend is None or isinstance(backend, str) or callable(backend)):
         raise RuntimeError(f"backend must be a string or a callable, got "
                            f"{type(backend).__name__}")
     if model is None:
         def decorator(fn):
             return compile(fn, fullgraph=fullgraph, dynamic=dynamic, backend=backend,
-                           mode=mode, options=options, disable=disable)
+                           mode=mode, options=options, name=name, disable=disable,
+                           recompile_limit=recompile_limit,
+                           isolate_recompiles=isolate_recompiles, shapes_spec=shapes_spec)
         return decorator
     if not callable(model):
         raise RuntimeError(f"compile expects a Module or a callable, got "

@@ -59,7 +59,7 @@ def as_tensor(data, dtype=None, device=None):
 
 
 @register("asarray", method=False)
-def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False):
+def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=None):
     """``obj`` as a tensor, sharing memory when it can (``copy=True`` forces a copy, ``copy=False``
     refuses one)."""
     if isinstance(obj, Tensor):
@@ -391,8 +391,9 @@ def _fill(self, arr):
 
 
 @method("uniform_")
-def uniform_(self, a=0.0, b=1.0, *, generator=None):
-    return _fill(self, _rng(generator).uniform(a, b, self.shape))
+def uniform_(self, from_=0.0, to=1.0, *, generator=None):
+    # PyTorch's parameters are ``from`` and ``to`` (``from`` is a Python keyword: positional)
+    return _fill(self, _rng(generator).uniform(from_, to, self.shape))
 
 
 @method("normal_")
@@ -406,10 +407,10 @@ def bernoulli_(self, p=0.5, *, generator=None):
 
 
 @method("random_")
-def random_(self, low=0, high=None, *, generator=None):
-    if high is None:
-        low, high = 0, low
-    return _fill(self, _rng(generator).integers(low, high, self.shape))
+def random_(self, from_=0, to=None, *, generator=None):
+    if to is None:                                # random_(to): [0, to)
+        from_, to = 0, from_
+    return _fill(self, _rng(generator).integers(from_, to, self.shape))
 
 
 @method("exponential_")
@@ -548,6 +549,7 @@ def new_full(self, size, fill_value, *, dtype=None, layout=None, device=None,
 
 @method("new_tensor")
 def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
+    # no layout=/pin_memory=: PyTorch's docs list them, its new_tensor refuses them (TypeError)
     return tensor(data, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
 
 

@@ -117,8 +117,10 @@ def as_dtype(d):
                         + ", ".join("labkit." + x.name for x in _ALL)) from None
 
 
-def promote_types(a, b):
-    """The smallest dtype both ``a`` and ``b`` convert to (PyTorch's table for our dtypes)."""
+def promote_types(type1, type2):
+    """The smallest dtype both ``type1`` and ``type2`` convert to (PyTorch's table for our
+    dtypes)."""
+    a, b = type1, type2
     if a is b:
         return a
     if a._cat != b._cat:

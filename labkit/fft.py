@@ -25,13 +25,28 @@ def ifftshift(input, dim=None):
     return _shift(input, dim, -1)
 
 
-def fftfreq(n, d=1.0, *, dtype=None, device=None, requires_grad=False, **kw):
-    import labkit
-    return labkit.tensor(np.fft.fftfreq(n, d), dtype=dtype or labkit.get_default_dtype(),
-                         requires_grad=requires_grad)
+def _freqs(values, dtype, layout, device, requires_grad):
+    from .creation import _finish
+    from .dtypes import as_dtype, get_default_dtype
+    return _finish(values.astype(as_dtype(dtype or get_default_dtype()).np), requires_grad,
+                   device, layout)
 
 
-def rfftfreq(n, d=1.0, *, dtype=None, device=None, requires_grad=False, **kw):
-    import labkit
-    return labkit.tensor(np.fft.rfftfreq(n, d), dtype=dtype or labkit.get_default_dtype(),
-                         requires_grad=requires_grad)
+def fftfreq(n, d=1.0, *, dtype=None, layout=None, device=None, requires_grad=False):
+    """The sample frequencies ``[0, 1, ..., n//2 - 1, -n//2, ..., -1] / (d n)``."""
+    return _freqs(np.fft.fftfreq(n, d), dtype, layout, device, requires_grad)
+
+
+def rfftfreq(n, d=1.0, *, dtype=None, layout=None, device=None, requires_grad=False):
+    """The non-negative sample frequencies ``[0, 1, ..., n//2] / (d n)``."""
+    return _freqs(np.fft.rfftfreq(n, d), dtype, layout, device, requires_grad)
+
+
+def _add_out():
+    from .ops._registry import with_out
+    g = globals()
+    for name in ("fftfreq", "rfftfreq"):
+        g[name] = with_out(g[name], "fft." + name)
+
+
+_add_out()

@@ -180,7 +180,8 @@ def _write_bytes(fh, data):
         fh.write(view[start:start + _CHUNK])
 
 
-def save(obj, f, pickle_module=None, pickle_protocol=None, _use_new_zipfile_serialization=True):
+def save(obj, f, pickle_module=pickle, pickle_protocol=2, _use_new_zipfile_serialization=True,
+         _disable_byteorder_record=False):
     r"""Save ``obj`` (a state dict, optimizer state, or a nest of them) to a safetensors file.
 
     Args:
@@ -190,8 +191,9 @@ def save(obj, f, pickle_module=None, pickle_protocol=None, _use_new_zipfile_seri
             state instead.
         f: a file path (``str`` or ``os.PathLike``), written atomically, or a writable binary
             file object (e.g. ``io.BytesIO``), written directly.
-        pickle_module, pickle_protocol: accepted for PyTorch compatibility and ignored (labkit
-            never pickles).
+        pickle_module, pickle_protocol, _use_new_zipfile_serialization,
+            _disable_byteorder_record: PyTorch's, with its defaults; they shape a pickle
+            archive, and labkit never pickles, so they have no effect on the file.
 
     Example:
         >>> labkit.save(model.state_dict(), "model.safetensors")
@@ -446,15 +448,15 @@ def _owned(arr):
     return np.array(arr, copy=True, order="C")
 
 
-def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=None,
+def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None,
          **pickle_load_args):
     r"""Load an object saved with :func:`labkit.save` (or any safetensors file).
 
     Args:
         f: a file path (``str`` / ``os.PathLike``) or a readable binary file object.
         map_location: accepted for PyTorch compatibility (everything loads onto the CPU).
-        weights_only (bool): accepted for PyTorch compatibility. labkit always behaves as
-            ``weights_only=True`` and more: it never unpickles, whatever the value.
+        weights_only (bool or None): PyTorch's default None means True; labkit always behaves
+            as ``weights_only=True`` and more: it never unpickles, whatever the value.
         mmap: accepted and ignored.
 
     Returns:

@@ -476,19 +476,21 @@ class Tensor:
     def cpu(self):
         return self
 
-    def cuda(self, *a, **k):
-        device("cuda")
+    def cuda(self, device=None, non_blocking=False, memory_format=None):
+        _check_device("cuda" if device is None else device)    # raises: labkit is CPU-only
+        return self
 
     # ---- printing ---------------------------------------------------------------------------
-    def __repr__(self):
-        return _format(self)
+    def __repr__(self, *, tensor_contents=None):
+        # tensor_contents: text printed in place of the values (PyTorch's hook for subclasses)
+        return _format(self, tensor_contents)
 
     def __str__(self):
         return _format(self)
 
-    def __format__(self, spec):
-        if self._np.ndim == 0 and spec:
-            return format(self._np.item(), spec)
+    def __format__(self, format_spec):
+        if self._np.ndim == 0 and format_spec:
+            return format(self._np.item(), format_spec)
         return str(self)
 
 
@@ -610,14 +612,18 @@ def _body(a, indent, summarize, fmt):
     return "[" + ("," + "\n" * (a.ndim - 1) + " " * (indent + 1)).join(rows) + "]"
 
 
-def _format(t):
+def _format(t, tensor_contents=None):
     """``tensor([[ 0.0070, -0.0735], ...], grad_fn=<MulBackward0>)``, as PyTorch prints it."""
     a = t._np
     prefix = "tensor("
     indent = len(prefix)
     dt = D._FROM_NP[a.dtype]
     suffixes = []
-    if a.size == 0:
+    if tensor_contents is not None:
+        body = str(tensor_contents)
+        if not (dt is D.get_default_dtype() or dt is D.int64 or dt is D.bool):
+            suffixes.append(f"dtype=labkit.{dt.name}")
+    elif a.size == 0:
         if a.ndim != 1:
             suffixes.append(f"size={tuple(a.shape)}")
         if dt is not D.get_default_dtype():

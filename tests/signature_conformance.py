@@ -20,7 +20,9 @@ the labkit counterpart at the same path and reports, as stable one-line strings:
 * ``required``: labkit requires a parameter that torch does not have.
 
 Public Tensor attributes that torch has no override lambda for (``dir(torch.Tensor)``) are
-checked for existence only.  ``scripts/conformance.py --signatures`` prints the gaps;
+checked for existence only.  Classes are compared by their constructors: every ``torch.nn``
+module (``nn.Linear.__init__``), ``torch.optim`` optimizer and ``torch.optim.lr_scheduler``
+scheduler, against labkit's class of the same name (``missing`` when labkit has none).  ``scripts/conformance.py --signatures`` prints the gaps;
 ``tests/test_conformance.py`` fails on any signature gap (and when a callable labkit has goes
 missing; the ``missing`` list in ``tests/signature_gaps.json`` may only shrink).
 """
@@ -58,6 +60,23 @@ def _public_paths():
     return out
 
 
+def _public_classes():
+    """``{path: torch class}`` whose constructors labkit's must match: nn modules, optimizers
+    and learning-rate schedulers (``'nn.Linear'``, ``'optim.SGD'``,
+    ``'optim.lr_scheduler.StepLR'``)."""
+    import torch
+    ls = torch.optim.lr_scheduler
+    out = {}
+    for prefix, mod, base in (("nn", torch.nn, torch.nn.Module),
+                              ("optim", torch.optim, torch.optim.Optimizer),
+                              ("optim.lr_scheduler", ls, (ls.LRScheduler, ls.ReduceLROnPlateau))):
+        for name in dir(mod):
+            obj = getattr(mod, name)
+            if not name.startswith("_") and isinstance(obj, type) and issubclass(obj, base):
+                out[f"{prefix}.{name}"] = obj
+    return out
+
+
 def _labkit_obj(path):
     import labkit
     obj = labkit
@@ -70,6 +89,9 @@ def _labkit_obj(path):
 
 
 def _same_default(a, b):
+    if callable(a) and callable(b) and not isinstance(a, type) and \
+            getattr(a, "__module__", "").startswith("torch.nn.functional"):
+        return _labkit_obj("nn.functional." + a.__name__) is b     # F.relu for F.relu
     if isinstance(a, list):           # schemas write int[] defaults as lists
         a = tuple(a)
     if isinstance(b, list):
@@ -195,6 +217,10 @@ def _sig_from_ast(a):
                                   for p in params])
 
 
+# Keywords PyTorch's docstrings list that the function refuses (TypeError): not required of
+# labkit.  tests/test_signatures.py checks that torch really refuses each.
+DOC_ERRATA = {"Tensor.new_tensor": ("layout", "pin_memory")}
+
 _ATEN_PREFIX = {"linalg": "linalg_", "special": "special_", "fft": "fft_"}
 
 
@@ -252,6 +278,9 @@ def torch_signatures(path, obj, overrides):
         except (TypeError, ValueError):
             pass
     sigs = [(s, False) for s in _doc_signatures(obj, name)]
+    drop = DOC_ERRATA.get(path, ())
+    sigs = [(s.replace(parameters=[p for p in s.parameters.values() if p.name not in drop]), m)
+            for s, m in sigs]
     if sigs and not path.startswith("Tensor."):
         # docstrings of Tensor methods leave out self; those of torch functions name the input
         sigs = [(s, True) for s, _ in sigs]
@@ -312,7 +341,17 @@ def signature_gaps():
                 f"{path}: keyword out= not accepted" not in (best or []):
             best = (best or []) + [f"{path}: keyword out= not accepted"]
         sig.extend(best or [])
-    return {"missing": missing, "signature": sorted(sig)}
+    for path, tcls in sorted(_public_classes().items()):
+        lcls = _labkit_obj(path)
+        if not isinstance(lcls, type):
+            missing.append(path)
+            continue
+        try:
+            tsig, lsig = inspect.signature(tcls.__init__), inspect.signature(lcls.__init__)
+        except (TypeError, ValueError):
+            continue
+        sig.extend(compare_signatures(path + ".__init__", tsig, lsig, True))
+    return {"missing": sorted(missing), "signature": sorted(sig)}
 
 
 def print_gaps(gaps):

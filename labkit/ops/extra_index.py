@@ -123,9 +123,10 @@ def nonzero_static(input, *, size, fill_value=-1):
 
 
 @register("scalar_tensor", method=False)
-def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False, **kw):
-    return _E().tensor(s, dtype=dtype or D.get_default_dtype(), device=device,
-                      requires_grad=requires_grad)
+def scalar_tensor(s, *, dtype=None, layout=None, device=None, requires_grad=False,
+                  pin_memory=False):
+    return _E().full((), s, dtype=dtype or D.get_default_dtype(), layout=layout, device=device,
+                     requires_grad=requires_grad, pin_memory=pin_memory)
 
 
 @register("unique_consecutive")

@@ -1,6 +1,7 @@
 """Products and the older ``torch`` spellings of linear algebra (``cholesky``, ``lu``,
 ``inverse`` ...), as composites of ``labkit.linalg`` and existing ops; see ``extra``."""
 import builtins
+import inspect
 import itertools
 from collections import namedtuple
 
@@ -32,8 +33,11 @@ def inner(input, other):
 
 # ---------------------------------------------------------------------- linalg as methods
 def _la(name):
+    target = inspect.unwrap(getattr(LA, name))      # without out= (methods take none)
+
     def fn(self, *args, **kwargs):
-        return getattr(LA, name)(self, *args, **kwargs)
+        return target(self, *args, **kwargs)
+    fn.__signature__ = inspect.signature(target)
     return fn
 
 
@@ -202,9 +206,12 @@ def renorm(input, p, dim, maxnorm):
 
 
 def _linalg_fn(name):
+    target = inspect.unwrap(getattr(LA, name))
+
     def fn(*args, **kwargs):
-        return getattr(LA, name)(*args, **kwargs)
+        return target(*args, **kwargs)
     fn.__name__ = name
+    fn.__signature__ = inspect.signature(target)
     return fn
 
 

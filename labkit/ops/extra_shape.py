@@ -1,6 +1,7 @@
 """More shape ops (splits, copies, unfold, ``.H``, slicing, padding, gradient), as
 composites of existing ops; see ``extra``."""
 import builtins
+import inspect
 
 import numpy as np
 
@@ -103,15 +104,11 @@ def _copy_variant(name, view):
         return out.clone()
     fn.__name__ = name
     fn.__doc__ = f"``{name[:-5]}`` as a new tensor (not a view)."
+    src = getattr(Tensor, name[:-5], None) if name != "alias_copy" else (lambda input: input)
+    if src is not None:                 # the view's parameters (the signature test reads them)
+        fn.__signature__ = inspect.signature(src)
     register(name)(fn)
     return fn
-
-
-for _name in ("expand", "diagonal", "narrow", "permute", "squeeze", "t", "transpose", "unbind",
-              "unsqueeze", "view", "split_with_sizes", "unfold", "alias"):
-    _copy_variant(_name + "_copy",
-                  (lambda n: lambda input, *a, **k: getattr(input, n)(*a, **k)
-                   if n != "alias" else input)(_name))
 
 
 @register("sum_to_size")
@@ -147,6 +144,15 @@ def _unfold(input, dimension, size, step):
 
 
 register("unfold", function=False)(_unfold)
+
+
+for _name in ("expand", "diagonal", "narrow", "permute", "squeeze", "t", "transpose", "unbind",
+              "unsqueeze", "view", "split_with_sizes", "unfold", "alias"):
+    _copy_variant(_name + "_copy",
+                  (lambda n: lambda input, *a, **k: getattr(input, n)(*a, **k)
+                   if n != "alias" else input)(_name))
+
+
 Tensor.H = property(lambda self: self.t() if self.ndim == 2 else self._H_error())
 Tensor.mH = property(lambda self: self.mT)
 

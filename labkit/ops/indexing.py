@@ -282,7 +282,10 @@ def _check_index_arg(name, x, dim, index):
 
 
 @register("gather")
-def gather(input, dim, index):
+def gather(input, dim, index, *, sparse_grad=False):
+    if sparse_grad:
+        raise NotImplementedError("gather(sparse_grad=True): labkit has no sparse tensors; "
+                                  "leave sparse_grad=False (same values, a dense gradient)")
     d = dim_arg(dim, input.ndim)
     if isinstance(index, Tensor) and index._np.size == 0 and index._np.dtype.kind in "iu":
         return input.reshape(-1)[:0].reshape(index.shape)    # nothing gathered: any rank

@@ -5,6 +5,8 @@ autograd they compute the out-of-place result from a copy of the old value, writ
 tensor's storage and move the tensor onto the new graph node (PyTorch's "rebase history"), and
 bump the version counter so a tensor saved for backward that changed is reported.
 """
+import inspect
+
 import numpy as np
 
 from ..autograd.fpstate import quiet
@@ -161,9 +163,18 @@ def _needs_graph(self):
     return _state.enabled and (self._rg or (self._base is not None and self._base._rg))
 
 
+def _signature_of(op, fn):
+    """``x.add_`` shows (and checks, through ``fn``) the parameters of ``x.add``."""
+    try:
+        op.__signature__ = inspect.signature(fn)
+    except (TypeError, ValueError):
+        pass
+
+
 def _inplace_binary(name, ufunc, fn):
-    def op(self, other, *args, **kwargs):
-        if _fast_ok(self, other) and not args and not kwargs:
+    def op(self, *args, **kwargs):
+        if len(args) == 1 and not kwargs and _fast_ok(self, args[0]):
+            other = args[0]
             o = other._np if isinstance(other, Tensor) else other
             if isinstance(other, Tensor) and other._np.dtype.kind == "f" and self._np.dtype.kind != "f":
                 raise RuntimeError(f"result type {other.dtype.name} can't be cast to the desired "
@@ -180,8 +191,9 @@ def _inplace_binary(name, ufunc, fn):
                                    f"{list(np.broadcast_shapes(self._np.shape, np.shape(o)))}") from None
             self._vc[0] += 1
             return self
-        return assign_result(self, lambda src: fn(src, other, *args, **kwargs))
+        return assign_result(self, lambda src: fn(src, *args, **kwargs))
     op.__name__ = name
+    _signature_of(op, fn)
     method(name)(op)
     return op
 
@@ -190,13 +202,14 @@ def _inplace_unary(name, fn):
     def op(self, *args, **kwargs):
         return assign_result(self, lambda src: fn(src, *args, **kwargs))
     op.__name__ = name
+    _signature_of(op, fn)
     method(name)(op)
     return op
 
 
 def _install():
-    add_ = _inplace_binary("add_", np.add, lambda s, o, alpha=1: s.add(o, alpha=alpha))
-    _inplace_binary("sub_", np.subtract, lambda s, o, alpha=1: s.sub(o, alpha=alpha))
+    add_ = _inplace_binary("add_", np.add, Tensor.add)
+    _inplace_binary("sub_", np.subtract, Tensor.sub)
     _inplace_binary("mul_", np.multiply, Tensor.mul)
     _inplace_binary("div_", np.true_divide, Tensor.div)
     _inplace_binary("pow_", np.power, Tensor.pow)
@@ -246,6 +259,7 @@ def _inplace_view(name, fn):
             self.grad_fn, self._out_nr, self._rg = res.grad_fn, res._out_nr, True
         return self
     op.__name__ = name
+    _signature_of(op, fn)
     method(name)(op)
     return op
 

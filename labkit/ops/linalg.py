@@ -209,7 +209,8 @@ def mv(input, vec):
 
 
 @register("dot")
-def dot(input, other):
+def dot(input, tensor):
+    other = tensor                                 # PyTorch's name for the second vector
     if input.ndim != 1 or other.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
     if input.shape[0] != other.shape[0]:

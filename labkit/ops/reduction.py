@@ -272,7 +272,9 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
 
 
 @register("nansum")
-def nansum(input, dim=None, keepdim=False):
+def nansum(input, dim=None, keepdim=False, *, dtype=None):
+    if dtype is not None:                        # PyTorch casts the input first
+        input = _t(input).to(dtype)
     if _t(input)._np.dtype.kind != "f":          # integers have no NaN: a plain sum
         return sum(input, dim, keepdim)
     return sum(where(isnan(input), 0.0, input), dim, keepdim)
@@ -595,8 +597,8 @@ def aminmax(input, *, dim=None, keepdim=False):
 
 
 @register("nanmean")
-def nanmean(input, dim=None, keepdim=False):
-    x = _t(input)
+def nanmean(input, dim=None, keepdim=False, *, dtype=None):
+    x = _t(input) if dtype is None else _t(input).to(dtype)     # cast first, as PyTorch
     n = sum(logical_not(isnan(x)), dim, keepdim)
     return nansum(x, dim, keepdim) / n
 

@@ -150,7 +150,7 @@ def permute(input, *dims):
     return as_view(Permute.apply(input, dims), input)
 
 
-@register("transpose", "swapaxes", "swapdims")
+@register("transpose", "swapdims")
 def transpose(input, dim0, dim1, _node="TransposeBackward0"):
     nd = input.ndim
     if nd == 0:
@@ -159,6 +159,12 @@ def transpose(input, dim0, dim1, _node="TransposeBackward0"):
     dims = list(range(nd))
     dims[d0], dims[d1] = dims[d1], dims[d0]
     return as_view(Permute.variant(_node).apply(input, tuple(dims)), input)
+
+
+@register("swapaxes")
+def swapaxes(input, axis0, axis1):
+    """``transpose`` under NumPy's name (and parameter names)."""
+    return transpose(input, axis0, axis1)
 
 
 @register("t")
@@ -228,7 +234,8 @@ class Expand(Function):
 
 
 @method("expand")
-def expand(self, *sizes):
+def expand(self, *sizes, implicit=False):
+    # implicit= only marks the expand for PyTorch's tracer: no effect on values or gradients
     sizes = list(shape_arg(sizes))
     sh = self._np.shape
     if len(sizes) < len(sh):
@@ -701,10 +708,18 @@ def broadcast_tensors(*tensors):
 
 
 @register("meshgrid", method=False)
-def meshgrid(*tensors, indexing="ij"):
-    """Coordinate grids from 1-D tensors; ``indexing='xy'`` swaps the first two axes."""
+def meshgrid(*tensors, indexing=None):
+    """Coordinate grids from 1-D tensors; ``indexing='xy'`` swaps the first two axes.  Without
+    ``indexing`` PyTorch warns that it will become required and uses 'ij'; so does labkit."""
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
+    if indexing is None:
+        import warnings
+        warnings.warn("torch.meshgrid: in an upcoming release, it will be required to pass the "
+                      "indexing argument: meshgrid(x, y, indexing='ij') (matrix indexing, the "
+                      "default today) or indexing='xy' (Cartesian, as NumPy)", UserWarning,
+                      stacklevel=3)
+        indexing = "ij"
     if indexing not in ("ij", "xy"):
         raise RuntimeError(f"meshgrid: indexing must be 'ij' or 'xy', got '{indexing}'")
     for t in tensors:

@@ -186,12 +186,13 @@ class LazyConv2d(_LazyConvNd, Conv2d):
 
 class _LazyNormBase(LazyModuleMixin):
     def __init__(self, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
-                 device=None, dtype=None):
+                 device=None, dtype=None, *, bias=True):
         self.cls_to_become.__init__(self, 0, eps, momentum, affine, track_running_stats,
-                                    dtype=dtype)
+                                    device=device, dtype=dtype, bias=bias)
         if affine:
             self.weight = UninitializedParameter(dtype=dtype)
-            self.bias = UninitializedParameter(dtype=dtype)
+            if bias:
+                self.bias = UninitializedParameter(dtype=dtype)
         if track_running_stats:
             self.running_mean = UninitializedBuffer(dtype=dtype)
             self.running_var = UninitializedBuffer(dtype=dtype)
