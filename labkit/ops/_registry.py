@@ -50,7 +50,7 @@ _FACTORIES = frozenset("zeros ones empty full arange linspace logspace eye rand 
 
 def register(*names, method=True, function=True):
     def deco(fn):
-        f = _with_aliases(fn)
+        f = _refuse_pinned(_with_aliases(fn))
         func = f if names[0] in NO_OUT else _with_out(f, names[0])   # aliases: the same object
         for n in names:
             if function:
@@ -86,6 +86,28 @@ def _with_aliases(fn):
                         raise TypeError(f"{fn.__name__}() got both '{name}' and its alias "
                                         f"'{alias}'")
                     kwargs[name] = kwargs.pop(alias)
+        return fn(*args, **kwargs)
+    return f
+
+
+# ---------------------------------------------------------------- pin_memory=
+def _refuse_pinned(fn):
+    """``pin_memory=True`` raises (PyTorch without an accelerator raises too); False is the
+    only meaning a CPU-only engine has, and it needs nothing."""
+    try:
+        p = inspect.signature(fn).parameters.get("pin_memory")
+    except (TypeError, ValueError):
+        return fn
+    if p is None:
+        return fn
+
+    @functools.wraps(fn)
+    def f(*args, **kwargs):
+        if kwargs.get("pin_memory"):
+            raise NotImplementedError(
+                f"{fn.__name__}(pin_memory=True): pinned (page-locked) memory speeds up copies "
+                f"to a GPU, and labkit runs on the CPU only (PyTorch refuses it too when there "
+                f"is no accelerator); leave pin_memory=False")
         return fn(*args, **kwargs)
     return f
 

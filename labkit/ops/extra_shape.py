@@ -91,6 +91,12 @@ def unsafe_split(input, split_size, dim=0):
     return _shape.split(input, split_size, dim)
 
 
+@register("swapaxes")
+def swapaxes(input, axis0, axis1):
+    """``transpose`` under NumPy's name (and parameter names)."""
+    return _shape.transpose(input, axis0, axis1)
+
+
 @register("unsafe_chunk")
 def unsafe_chunk(input, chunks, dim=0):
     return _shape.chunk(input, chunks, dim)

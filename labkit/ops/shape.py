@@ -161,12 +161,6 @@ def transpose(input, dim0, dim1, _node="TransposeBackward0"):
     return as_view(Permute.variant(_node).apply(input, tuple(dims)), input)
 
 
-@register("swapaxes")
-def swapaxes(input, axis0, axis1):
-    """``transpose`` under NumPy's name (and parameter names)."""
-    return transpose(input, axis0, axis1)
-
-
 @register("t")
 def t(input):
     if input.ndim > 2:
@@ -234,8 +228,7 @@ class Expand(Function):
 
 
 @method("expand")
-def expand(self, *sizes, implicit=False):
-    # implicit= only marks the expand for PyTorch's tracer: no effect on values or gradients
+def expand(self, *sizes, implicit=False):      # implicit=: for PyTorch's tracer, no effect
     sizes = list(shape_arg(sizes))
     sh = self._np.shape
     if len(sizes) < len(sh):
@@ -709,16 +702,13 @@ def broadcast_tensors(*tensors):
 
 @register("meshgrid", method=False)
 def meshgrid(*tensors, indexing=None):
-    """Coordinate grids from 1-D tensors; ``indexing='xy'`` swaps the first two axes.  Without
-    ``indexing`` PyTorch warns that it will become required and uses 'ij'; so does labkit."""
+    """Coordinate grids from 1-D tensors; 'xy' swaps the first two axes (None: 'ij', warned)."""
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
     if indexing is None:
         import warnings
         warnings.warn("torch.meshgrid: in an upcoming release, it will be required to pass the "
-                      "indexing argument: meshgrid(x, y, indexing='ij') (matrix indexing, the "
-                      "default today) or indexing='xy' (Cartesian, as NumPy)", UserWarning,
-                      stacklevel=3)
+                      "indexing argument (indexing='ij', the default, or 'xy')", stacklevel=3)
         indexing = "ij"
     if indexing not in ("ij", "xy"):
         raise RuntimeError(f"meshgrid: indexing must be 'ij' or 'xy', got '{indexing}'")

@@ -86,6 +86,9 @@ class Module:
         self = super().__new__(cls)
         if not cls.__module__.startswith("labkit.nn."):     # built-in layers need no record
             self.__dict__["_init_args"] = (args, kwargs)
+        elif kwargs.get("device") is not None:      # nn.Linear(..., device="cuda"): refused here,
+            from ...tensor import _check_device     # once for every layer (labkit is CPU-only)
+            _check_device(kwargs["device"])
         return self
 
     def __init__(self, *args, **kwargs):

@@ -1,0 +1,400 @@
+"""The signature fixes behave as PyTorch does (values, positional and keyword calls, errors).
+
+tests/test_conformance.py checks that every signature matches PyTorch's (the harness is
+tests/signature_conformance.py); this file checks that what the signatures promise works: each
+call runs under labkit and under torch and the results (or the exception types) must agree.
+"""
+import inspect
+import warnings
+
+import numpy as np
+import pytest
+
+import labkit
+
+torch = pytest.importorskip("torch")
+
+import signature_conformance as sc  # noqa: E402
+
+X = (np.arange(1.0, 13.0).reshape(3, 4) / 13.0).astype(np.float64)
+SPD = (np.eye(3) * 3 + np.full((3, 3), 0.5)).astype(np.float64)
+
+
+def _plain(r):
+    if isinstance(r, (labkit.Tensor, torch.Tensor)):
+        return str(r.dtype).split(".")[-1], tuple(r.shape), np.round(
+            r.detach().numpy().astype(float), 6).tolist()
+    if isinstance(r, (tuple, list)):
+        return [_plain(x) for x in r]
+    if isinstance(r, (labkit.dtype, torch.dtype)):
+        return str(r).split(".")[-1]
+    return r
+
+
+def _run(fn, m):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return "ok", _plain(fn(m))
+        except Exception as e:                              # noqa: BLE001 - compared below
+            return "raised", type(e).__name__
+
+
+def same(fn):
+    lk, th = _run(fn, labkit), _run(fn, torch)
+    assert lk == th, f"labkit {lk}\ntorch  {th}"
+    return lk
+
+
+def _out_call(call):
+    """``call(m, out)`` with an empty out: what it returns is out, holding the result."""
+    def fn(m):
+        out = m.empty(0, dtype=m.float64)
+        r = call(m, out)
+        assert r is out
+        return out
+    return fn
+
+
+# ------------------------------------------------------------------ out= on special.*
+SPECIAL_OUT = {
+    "erf": lambda m, o: m.special.erf(m.tensor(X), out=o),
+    "expit": lambda m, o: m.special.expit(m.tensor(X), out=o),
+    "logit(eps)": lambda m, o: m.special.logit(m.tensor(X), 1e-3, out=o),
+    "xlogy": lambda m, o: m.special.xlogy(m.tensor(X), m.tensor(X), out=o),
+    "xlog1py": lambda m, o: m.special.xlog1py(m.tensor(X), m.tensor(X), out=o),
+    "i0e": lambda m, o: m.special.i0e(m.tensor(X), out=o),
+    "ndtr": lambda m, o: m.special.ndtr(m.tensor(X), out=o),
+    "ndtri": lambda m, o: m.special.ndtri(m.tensor(X), out=o),
+    "log_ndtr": lambda m, o: m.special.log_ndtr(m.tensor(X), out=o),
+    "entr": lambda m, o: m.special.entr(m.tensor(X), out=o),
+    "zeta": lambda m, o: m.special.zeta(m.tensor(X) + 2, m.tensor(X), out=o),
+    "polygamma": lambda m, o: m.special.polygamma(1, m.tensor(X), out=o),
+    "multigammaln": lambda m, o: m.special.multigammaln(m.tensor(X) + 2, 2, out=o),
+    "chebyshev_polynomial_t": lambda m, o: m.special.chebyshev_polynomial_t(m.tensor(X), 3,
+                                                                          out=o),
+    "round(decimals)": lambda m, o: m.special.round(m.tensor(X), decimals=2, out=o),
+    "logsumexp": lambda m, o: m.special.logsumexp(m.tensor(X), 1, out=o),
+    "sinc": lambda m, o: m.special.sinc(m.tensor(X), out=o),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SPECIAL_OUT))
+def test_special_out_writes_and_returns_out(case):
+    same(_out_call(SPECIAL_OUT[case]))
+
+
+# ------------------------------------------------------------------ out= on linalg.*
+LINALG_OUT = {
+    "inv": lambda m, o: m.linalg.inv(m.tensor(SPD), out=o),
+    "det": lambda m, o: m.linalg.det(m.tensor(SPD), out=o),
+    "solve": lambda m, o: m.linalg.solve(m.tensor(SPD), m.tensor(X[:, :2]), out=o),
+    "cholesky": lambda m, o: m.linalg.cholesky(m.tensor(SPD), out=o),
+    "vector_norm": lambda m, o: m.linalg.vector_norm(m.tensor(X), 3, 1, out=o),
+    "matrix_norm": lambda m, o: m.linalg.matrix_norm(m.tensor(X), out=o),
+    "norm": lambda m, o: m.linalg.norm(m.tensor(X), out=o),
+    "svdvals": lambda m, o: m.linalg.svdvals(m.tensor(X), out=o),
+    "eigvalsh": lambda m, o: m.linalg.eigvalsh(m.tensor(SPD), out=o),
+    "pinv": lambda m, o: m.linalg.pinv(m.tensor(X), out=o),
+    "matrix_power": lambda m, o: m.linalg.matrix_power(m.tensor(SPD), 3, out=o),
+    "multi_dot": lambda m, o: m.linalg.multi_dot([m.tensor(X), m.tensor(X).T], out=o),
+    "vecdot": lambda m, o: m.linalg.vecdot(m.tensor(X), m.tensor(X), out=o),
+    "cross": lambda m, o: m.linalg.cross(m.tensor(X[:, :3]), m.tensor(X[:, 1:]), out=o),
+    "torch.inverse": lambda m, o: m.inverse(m.tensor(SPD), out=o),
+    "torch.cholesky(upper)": lambda m, o: m.cholesky(m.tensor(SPD), True, out=o),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LINALG_OUT))
+def test_linalg_out_writes_and_returns_out(case):
+    same(_out_call(LINALG_OUT[case]))
+
+
+def test_linalg_out_with_several_results_takes_a_tuple():
+    def call(m):
+        o = (m.empty(0, dtype=m.float64), m.empty(0, dtype=m.float64))
+        r = m.linalg.slogdet(m.tensor(SPD), out=o)
+        assert r[0] is o[0] and r[1] is o[1]
+        return list(o)
+    same(call)
+    same(lambda m: m.linalg.slogdet(m.tensor(SPD), out=m.empty(0)))    # not a tuple: raises
+
+
+def test_linalg_out_refuses_inputs_that_require_grad():
+    same(lambda m: m.linalg.inv(m.tensor(SPD, requires_grad=True), out=m.empty(0,
+                                                                              dtype=m.float64)))
+
+
+def test_svd_driver_is_cuda_only_as_in_torch():
+    same(lambda m: m.linalg.svd(m.tensor(X), driver=None)[1])
+    same(lambda m: m.linalg.svdvals(m.tensor(X), driver=None))
+    same(lambda m: m.linalg.svd(m.tensor(X), driver="gesvd"))
+    same(lambda m: m.linalg.svdvals(m.tensor(X), driver="gesvdj"))
+    with pytest.raises(RuntimeError, match="driver="):
+        labkit.linalg.svd(labkit.tensor(X), driver="gesvd")
+
+
+# ------------------------------------------------------------------ out= on F and fft
+F_OUT = {
+    "gelu": lambda m, o: m.nn.functional.gelu(m.tensor(X), out=o),
+    "softplus": lambda m, o: m.nn.functional.softplus(m.tensor(X), 2.0, out=o),
+    "hardshrink": lambda m, o: m.nn.functional.hardshrink(m.tensor(X), 0.3, out=o),
+    "softshrink": lambda m, o: m.nn.functional.softshrink(m.tensor(X), 0.3, out=o),
+    "linear": lambda m, o: m.nn.functional.linear(m.tensor(X), m.tensor(X), out=o),
+    "avg_pool2d": lambda m, o: m.nn.functional.avg_pool2d(m.tensor(X)[None, None], 2, out=o),
+    "fft.fftfreq": lambda m, o: m.fft.fftfreq(5, 0.5, out=o),
+    "fft.rfftfreq": lambda m, o: m.fft.rfftfreq(6, out=o),
+}
+
+
+@pytest.mark.parametrize("case", sorted(F_OUT))
+def test_functional_and_fft_out(case):
+    same(_out_call(F_OUT[case]))
+
+
+def test_fftfreq_keywords():
+    same(lambda m: m.fft.fftfreq(4, dtype=m.float64, requires_grad=True).requires_grad)
+    same(lambda m: m.fft.rfftfreq(4, d=0.1, layout=m.strided))
+    same(lambda m: m.fft.fftfreq(4, bogus=1))
+
+
+# Functions whose ATen schema has an out overload PyTorch does not expose: labkit's registry
+# lists them in NO_OUT (the signature test then requires no out=); torch must refuse out= here.
+NO_OUT_CALLS = {
+    "adaptive_avg_pool1d": lambda m, o: m.nn.functional.adaptive_avg_pool1d(
+        m.tensor(X)[None], 2, out=o),
+    "avg_pool1d": lambda m, o: m.nn.functional.avg_pool1d(m.tensor(X)[None], 2, out=o),
+    "channel_shuffle": lambda m, o: m.nn.functional.channel_shuffle(
+        m.tensor(X).reshape(1, 4, 3, 1), 2, out=o),
+    "pixel_shuffle": lambda m, o: m.nn.functional.pixel_shuffle(
+        m.tensor(X).reshape(1, 4, 3, 1), 2, out=o),
+    "pixel_unshuffle": lambda m, o: m.nn.functional.pixel_unshuffle(
+        m.tensor(X).reshape(1, 1, 2, 6), 2, out=o),
+    "matrix_exp": lambda m, o: m.linalg.matrix_exp(m.tensor(SPD), out=o),
+    "conv_tbc": lambda m, o: m.nn.functional.conv_tbc(
+        m.tensor(X).reshape(3, 1, 4), m.ones(1, 4, 2, dtype=m.float64),
+        m.zeros(2, dtype=m.float64), out=o),
+    "full_like": lambda m, o: m.full_like(m.tensor(X), 2.0, out=o),
+    "std_mean": lambda m, o: m.std_mean(m.tensor(X), 0, out=(o, o)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NO_OUT_CALLS))
+def test_no_out_where_torch_has_none(case):
+    from labkit.ops._registry import NO_OUT
+    assert case in NO_OUT
+    assert same(lambda m: NO_OUT_CALLS[case](m, m.empty(0, dtype=m.float64))) == \
+        ("raised", "TypeError")
+
+
+@pytest.mark.parametrize("path", sorted(sc.DOC_ERRATA))
+def test_doc_errata_are_refused_by_torch(path):
+    # keywords PyTorch's docstring lists but its function refuses: the harness drops them
+    for kw in sc.DOC_ERRATA[path]:
+        value = torch.strided if kw == "layout" else False
+        with pytest.raises(TypeError, match=kw):
+            torch.zeros(2).new_tensor([1.0], **{kw: value})
+        with pytest.raises(TypeError, match=kw):
+            labkit.zeros(2).new_tensor([1.0], **{kw: value})
+
+
+# ------------------------------------------------------------------ names, defaults, keywords
+CALLS = {
+    "nansum(dtype)": lambda m: m.nansum(m.tensor([1, 2, 3], dtype=m.int32), dtype=m.float64),
+    "nansum(x, 0, False, dtype)": lambda m: m.nansum(m.tensor(X), 0, False, dtype=m.float32),
+    "Tensor.nansum(dtype)": lambda m: m.tensor([[1.0, float("nan")]]).nansum(1, dtype=m.float64),
+    "nanmean(dtype)": lambda m: m.nanmean(m.tensor([1.0, float("nan"), 4.0]), dtype=m.float64),
+    "Tensor.nanmean(0, True, dtype)": lambda m: m.tensor(X).nanmean(0, True, dtype=m.float32),
+    "swapaxes(axis0=, axis1=)": lambda m: m.swapaxes(m.tensor(X), axis0=0, axis1=1),
+    "Tensor.swapaxes(axis0=, axis1=)": lambda m: m.tensor(X).swapaxes(axis0=1, axis1=0),
+    "swapaxes(dim0=) refused": lambda m: m.swapaxes(m.tensor(X), dim0=0, dim1=1),
+    "swapdims(dim0=, dim1=)": lambda m: m.swapdims(m.tensor(X), dim0=0, dim1=1),
+    "Tensor.swapaxes_(0, 1)": lambda m: m.tensor(X).swapaxes_(0, 1),
+    "dot(tensor=)": lambda m: m.dot(m.tensor(X[0]), tensor=m.tensor(X[1])),
+    "Tensor.dot(tensor=)": lambda m: m.tensor(X[0]).dot(tensor=m.tensor(X[1])),
+    "dot(other=) refused": lambda m: m.dot(m.tensor(X[0]), other=m.tensor(X[1])),
+    "promote_types(type1=, type2=)": lambda m: m.promote_types(type1=m.int64,
+                                                                type2=m.float32),
+    "true_divide(x, other=)": lambda m: m.true_divide(m.tensor(X), other=m.tensor(X) + 1),
+    "split_with_sizes(split_sizes=)": lambda m: m.split_with_sizes(m.tensor(X), split_sizes=[1, 3],
+                                                                    dim=1),
+    "gather(sparse_grad=False)": lambda m: m.gather(m.tensor(X), 1, m.tensor([[0], [2], [1]]),
+                                                    sparse_grad=False),
+    "aminmax(dim=) keyword-only": lambda m: list(m.aminmax(m.tensor(X), dim=1)),
+    "aminmax(x, 1) refused": lambda m: m.aminmax(m.tensor(X), 1),
+    "topk default dim": lambda m: list(m.topk(m.tensor(X), 2)),
+    "kthvalue default dim": lambda m: list(m.kthvalue(m.tensor(X), 2)),
+    "amax(x) default dim": lambda m: m.amax(m.tensor(X)),
+    "var(x, 0, True, True)": lambda m: m.var(m.tensor(X), 0, True, True),
+    "std(correction=0)": lambda m: m.std(m.tensor(X), correction=0),
+    "expand_copy(implicit=True)": lambda m: m.expand_copy(m.tensor(X[:1]), (3, 4),
+                                                          implicit=True),
+    "Tensor.expand(implicit=True)": lambda m: m.tensor(X[:1]).expand(2, 4, implicit=True),
+    "scalar_tensor(dtype, layout)": lambda m: m.scalar_tensor(2.5, dtype=m.float64,
+                                                              layout=m.strided),
+    "asarray(requires_grad=None)": lambda m: m.asarray([1.0, 2.0], requires_grad=None),
+    "__format__(format_spec=)": lambda m: m.tensor(2.5).__format__(format_spec=".3f"),
+    "__setitem__ positional": lambda m: m.tensor(X).__setitem__((0, 0), 5.0),
+    "__setitem__(k=) refused": lambda m: m.tensor(X).__setitem__(k=0, v=1.0),
+    "new_tensor(dtype=)": lambda m: m.tensor(X).new_tensor([1, 2], dtype=m.float32),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CALLS))
+def test_calls_like_torch(case):
+    same(CALLS[case])
+
+
+INPLACE = {
+    "pow_(exponent=)": lambda m: m.tensor(X).pow_(exponent=2),
+    "add_(other=, alpha=)": lambda m: m.tensor(X).add_(other=m.tensor(X), alpha=2),
+    "sub_(y, alpha=)": lambda m: m.tensor(X).sub_(m.tensor(X), alpha=0.5),
+    "mul_(other=)": lambda m: m.tensor(X).mul_(other=3),
+    "div_(other=, rounding_mode=)": lambda m: m.tensor(X).div_(other=0.1, rounding_mode="floor"),
+    "div_(y, bogus=) refused": lambda m: m.tensor(X).div_(2, bogus=1),
+    "clamp_(min=)": lambda m: m.tensor(X).clamp_(min=0.5),
+    "transpose_(dim0=, dim1=)": lambda m: m.tensor(X).transpose_(dim0=0, dim1=1),
+    "add_ on a leaf that requires grad": lambda m: m.tensor(X, requires_grad=True).add_(1),
+}
+
+
+@pytest.mark.parametrize("case", sorted(INPLACE))
+def test_inplace_keywords_like_torch(case):
+    same(INPLACE[case])
+
+
+def test_inplace_methods_show_the_out_of_place_parameters():
+    T = labkit.Tensor
+    assert list(inspect.signature(T.pow_).parameters) == ["input", "exponent"]
+    assert "alpha" in inspect.signature(T.add_).parameters
+    assert "rounding_mode" in inspect.signature(T.div_).parameters
+    assert list(inspect.signature(labkit.transpose_copy).parameters)[:3] == ["input", "dim0",
+                                                                             "dim1"]
+
+
+def test_uniform_and_random_take_from_and_to_positionally():
+    # PyTorch's parameters are called ``from`` (a Python keyword) and ``to``: positional
+    u = labkit.empty(2000, dtype=labkit.float64).uniform_(2.0, 3.0)
+    assert 2.0 <= float(u.min()) and float(u.max()) < 3.0 and abs(float(u.mean()) - 2.5) < 0.05
+    r = labkit.zeros(2000, dtype=labkit.int64).random_(3, 7)
+    assert set(r.tolist()) == {3, 4, 5, 6}
+    r = labkit.zeros(500, dtype=labkit.int64).random_(4)           # random_(to): [0, to)
+    assert set(r.tolist()) == {0, 1, 2, 3}
+    u = labkit.empty(10).uniform_(to=0.5)
+    assert float(u.max()) < 0.5
+
+
+def test_meshgrid_without_indexing_warns_and_uses_ij_as_torch():
+    for m in (labkit, torch):
+        with pytest.warns(UserWarning, match="indexing"):
+            g = m.meshgrid(m.arange(2), m.arange(3))
+        assert tuple(g[0].shape) == (2, 3)
+    same(lambda m: list(m.meshgrid(m.arange(2), m.arange(3), indexing="xy")))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        labkit.meshgrid(labkit.arange(2), labkit.arange(3), indexing="ij")   # no warning
+
+
+def test_sparse_grad_true_is_not_implemented():
+    with pytest.raises(NotImplementedError, match="sparse_grad"):
+        labkit.gather(labkit.tensor(X), 1, labkit.tensor([[0], [2], [1]]), sparse_grad=True)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.zeros(2, pin_memory=True),
+    lambda m: m.tensor([1.0], pin_memory=True),
+    lambda m: m.empty_like(m.zeros(2), pin_memory=True),
+    lambda m: m.arange(3, pin_memory=True),
+])
+def test_pin_memory_true_raises_as_torch_does_without_an_accelerator(call):
+    with pytest.raises(RuntimeError):            # torch's type (NotImplementedError is one)
+        call(torch)
+    with pytest.raises(NotImplementedError, match="pin_memory"):
+        call(labkit)
+    assert _plain(labkit.zeros(2, pin_memory=False)) == _plain(torch.zeros(2, pin_memory=False))
+
+
+def test_repr_with_tensor_contents_as_torch():
+    for make in (lambda m: m.tensor([1.0, 2.0]), lambda m: m.tensor([1, 2], dtype=m.int32),
+                 lambda m: m.tensor([1.0], requires_grad=True) * 2):
+        want = make(torch).__repr__(tensor_contents="[...]").replace("torch.", "labkit.")
+        assert make(labkit).__repr__(tensor_contents="[...]") == want
+    assert repr(labkit.tensor([1.0, 2.0])) == "tensor([1., 2.])"
+
+
+def test_nn_cuda_device_is_refused_and_cpu_accepted():
+    assert labkit.nn.Linear(2, 3, device="cpu").weight.shape == (3, 2)
+    with pytest.raises(RuntimeError, match="CPU only"):
+        labkit.nn.Linear(2, 3, device="cuda")
+    with pytest.raises(RuntimeError, match="CPU only"):
+        labkit.nn.BatchNorm1d(3, device="cuda:0")
+    with pytest.raises(RuntimeError, match="CPU only"):      # torch: "not compiled with CUDA"
+        labkit.tensor(X).cuda(non_blocking=True)
+
+
+def test_hardtanh_old_keyword_names_warn_as_torch():
+    for m in (labkit, torch):
+        with pytest.warns(FutureWarning) as rec:
+            layer = m.nn.Hardtanh(min_value=-0.25, max_value=0.5)
+        assert ["min_value" in str(w.message) for w in rec] == [True, False]
+        assert (layer.min_val, layer.max_val) == (-0.25, 0.5)
+    same(lambda m: m.nn.Hardtanh(-0.5, 0.5)(m.tensor(X) - 0.5))
+
+
+def test_lazy_batchnorm_bias_false_as_torch():
+    def call(m):
+        bn = m.nn.LazyBatchNorm1d(bias=False)
+        y = bn(m.tensor(X, dtype=m.float32))
+        return bn.bias is None, tuple(bn.weight.shape), y
+    same(call)
+
+
+def test_transformer_layers_default_activation_is_relu_function():
+    import labkit.nn.functional as F
+    for cls in (labkit.nn.TransformerEncoderLayer, labkit.nn.TransformerDecoderLayer):
+        assert inspect.signature(cls).parameters["activation"].default is F.relu
+    assert labkit.nn.TransformerEncoderLayer(4, 2).activation is F.relu
+    assert labkit.nn.TransformerEncoderLayer(4, 2, activation="gelu").activation is F.gelu
+
+
+def test_compile_takes_torchs_keywords_and_returns_the_model():
+    f = lambda x: x * 2                                                  # noqa: E731
+    assert labkit.compile(f, name="f", recompile_limit=4, isolate_recompiles=True,
+                          shapes_spec=None) is f
+    assert labkit.compile(name="g")(f) is f
+    assert inspect.signature(labkit.compile).parameters["backend"].default is None
+
+
+def test_save_and_load_with_torchs_defaults(tmp_path):
+    import pickle
+    assert inspect.signature(labkit.save).parameters["pickle_module"].default is pickle
+    p = tmp_path / "w.safetensors"
+    labkit.save({"w": labkit.tensor(X)}, p, pickle, 2, True, False)
+    got = labkit.load(p, weights_only=None)["w"]
+    assert got.tolist() == labkit.tensor(X).tolist()
+
+
+# ------------------------------------------------------------------ the harness itself
+def test_harness_reports_a_difference():
+    # the comparison can fail: a labkit signature missing keepdim, renaming dim, or changing a
+    # default is reported
+    tsig = inspect.signature(lambda input, dim=None, keepdim=False, *, out=None: 0)
+    assert sc.compare_signatures("f", tsig, inspect.signature(
+        lambda input, dim=None, keepdim=False, *, out=None: 0), False) == []
+    gaps = sc.compare_signatures("f", tsig, inspect.signature(lambda input, axis=None: 0), False)
+    assert gaps == ["f: parameter 1 is 'axis', torch's is 'dim'",
+                    "f: no parameter 'keepdim' (torch's parameter 2)",
+                    "f: keyword out= not accepted"]
+    gaps = sc.compare_signatures("f", tsig, inspect.signature(
+        lambda input, dim=0, keepdim=False, *, out=None: 0), False)
+    assert gaps == ["f: default dim=0, torch's is None"]
+
+
+def test_harness_reads_torchs_schemas():
+    # true_divide's docstring says (dividend, divisor); the binding takes (input, other)
+    sigs = [list(s.parameters) for s, _ in sc._schema_signatures("true_divide")]
+    assert ["input", "other", "out"] in sigs
+    with pytest.raises(TypeError):
+        torch.true_divide(torch.ones(1), divisor=torch.ones(1))
+    (sig, _), = [c for c in sc._schema_signatures("Tensor.uniform_")]
+    assert list(sig.parameters)[1:3] == ["from_", "to"]
