@@ -14,7 +14,8 @@ from . import dtypes as _dtypes
 from .dtypes import (bool, dtype, float, float16, float32, float64, half, double, int, int32,
                      int64, long, uint8, bfloat16, get_default_dtype, set_default_dtype,
                      promote_types, result_type, finfo, iinfo)
-from .tensor import Tensor, Size, device
+from .tensor import (Tensor, Size, device, memory_format, contiguous_format, preserve_format,
+                     channels_last, channels_last_3d)
 from .autograd import (no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled)
 from .autograd.grad_mode import is_inference_mode_enabled
 from . import autograd
@@ -30,7 +31,6 @@ globals().update(_FUNCTIONS)
 from .creation import (FloatTensor, DoubleTensor, HalfTensor, LongTensor, IntTensor,  # noqa: E402
                        BoolTensor, ByteTensor, get_default_device, set_default_device)
 strided = "strided"
-contiguous_format = preserve_format = channels_last = None
 
 
 def is_tensor(obj):

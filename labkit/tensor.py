@@ -56,6 +56,24 @@ class device:
 _CPU = device("cpu")
 
 
+class memory_format:
+    """PyTorch's memory formats: how a tensor's values are laid out (its strides), never what
+    they are.  ``channels_last`` keeps an image batch (N, C, H, W) in N, H, W, C order."""
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return f"labkit.{self.name}"
+
+
+contiguous_format = memory_format("contiguous_format")
+preserve_format = memory_format("preserve_format")
+channels_last = memory_format("channels_last")
+channels_last_3d = memory_format("channels_last_3d")
+
+
 def _check_device(dev):
     if dev is not None and not (dev is _CPU):
         device(dev)
@@ -236,7 +254,11 @@ class Tensor:
         return st if dim is None else st[_wrap_dim(dim, self._np.ndim)]
 
     def is_contiguous(self, memory_format=None):
-        return self._np.flags.c_contiguous
+        a = self._np
+        if memory_format is channels_last or memory_format is channels_last_3d:
+            nd = 4 if memory_format is channels_last else 5
+            return a.ndim == nd and a.transpose((0,) + tuple(range(2, nd)) + (1,)).flags.c_contiguous
+        return a.flags.c_contiguous
 
     def is_floating_point(self):
         return self._np.dtype.kind == "f"

@@ -254,7 +254,8 @@ class Converter:
         if isinstance(obj, torch.memory_format):
             return {torch.preserve_format: labkit.preserve_format,
                     torch.contiguous_format: labkit.contiguous_format,
-                    torch.channels_last: labkit.channels_last}.get(obj, None)
+                    torch.channels_last: labkit.channels_last,
+                    torch.channels_last_3d: labkit.channels_last_3d}.get(obj, None)
         if isinstance(obj, torch.layout):
             if obj != torch.strided:
                 raise Unsupported(f"layout {obj}")

@@ -398,3 +398,46 @@ def test_harness_reads_torchs_schemas():
         torch.true_divide(torch.ones(1), divisor=torch.ones(1))
     (sig, _), = [c for c in sc._schema_signatures("Tensor.uniform_")]
     assert list(sig.parameters)[1:3] == ["from_", "to"]
+
+
+# ------------------------------------------------------------------ memory_format=
+IMG = np.arange(120.0).reshape(2, 3, 4, 5)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.tensor(IMG).contiguous(memory_format=m.channels_last),
+    lambda m: m.tensor(IMG).clone(memory_format=m.channels_last),
+    lambda m: m.tensor(IMG).float(memory_format=m.channels_last),
+    lambda m: m.tensor(IMG).to(memory_format=m.channels_last),
+    lambda m: m.zeros_like(m.tensor(IMG), memory_format=m.channels_last),
+    lambda m: m.tensor(IMG).contiguous(memory_format=m.channels_last).contiguous(),
+    lambda m: m.tensor(IMG).contiguous(memory_format=m.channels_last).to(
+        memory_format=m.contiguous_format),
+    lambda m: m.tensor(IMG).contiguous(memory_format=m.channels_last) + 1,
+    lambda m: m.tensor(IMG[None]).clone(memory_format=m.channels_last_3d),
+], ids=["contiguous", "clone", "float", "to", "zeros_like", "back", "to contiguous", "add",
+        "3d"])
+def test_memory_format_lays_out_values_as_torch(call):
+    # the values and the strides PyTorch gives (is_contiguous answers as PyTorch's)
+    def described(m):
+        t = call(m)
+        return (t, t.stride(), t.is_contiguous(),
+                t.is_contiguous(memory_format=m.channels_last))
+    same(described)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.tensor(X).contiguous(memory_format=m.channels_last),        # rank 2
+    lambda m: m.tensor(IMG).clone(memory_format=m.channels_last_3d),        # rank 4
+    lambda m: m.tensor(IMG).float(memory_format="channels_last"),          # not a format
+])
+def test_memory_format_errors_as_torch(call):
+    assert same(call)[0] == "raised"
+
+
+def test_memory_format_keeps_the_graph():
+    a = labkit.tensor(IMG, requires_grad=True)
+    b = a.float(memory_format=labkit.channels_last)       # a is float already: a laid-out copy
+    assert b is not a and a.is_contiguous()
+    (b * b).sum().backward()
+    assert np.allclose(a.grad.numpy(), 2 * IMG)

@@ -21,7 +21,7 @@ import inspect
 import warnings
 
 from ..autograd.fpstate import quiet
-from ..tensor import Tensor
+from ..tensor import Tensor, memory_format, preserve_format, contiguous_format, channels_last
 from ..autograd.grad_mode import _state
 
 FUNCTIONS = {}
@@ -50,7 +50,7 @@ _FACTORIES = frozenset("zeros ones empty full arange linspace logspace eye rand 
 
 def register(*names, method=True, function=True):
     def deco(fn):
-        f = _refuse_pinned(_with_aliases(fn))
+        f = _with_options(_with_aliases(fn))
         func = f if names[0] in NO_OUT else _with_out(f, names[0])   # aliases: the same object
         for n in names:
             if function:
@@ -90,15 +90,16 @@ def _with_aliases(fn):
     return f
 
 
-# ---------------------------------------------------------------- pin_memory=
-def _refuse_pinned(fn):
-    """``pin_memory=True`` raises (PyTorch without an accelerator raises too); False is the
-    only meaning a CPU-only engine has, and it needs nothing."""
+# ---------------------------------------------------------------- pin_memory=, memory_format=
+def _with_options(fn):
+    """``pin_memory=True`` raises (PyTorch without an accelerator raises too; False needs
+    nothing on a CPU-only engine); ``memory_format=`` lays the result out as asked (the values
+    never change; ``channels_last`` gives the strides PyTorch's does)."""
     try:
-        p = inspect.signature(fn).parameters.get("pin_memory")
+        params = inspect.signature(fn).parameters
     except (TypeError, ValueError):
         return fn
-    if p is None:
+    if "pin_memory" not in params and "memory_format" not in params:
         return fn
 
     @functools.wraps(fn)
@@ -108,8 +109,35 @@ def _refuse_pinned(fn):
                 f"{fn.__name__}(pin_memory=True): pinned (page-locked) memory speeds up copies "
                 f"to a GPU, and labkit runs on the CPU only (PyTorch refuses it too when there "
                 f"is no accelerator); leave pin_memory=False")
-        return fn(*args, **kwargs)
+        fmt = kwargs.get("memory_format")
+        if fmt is None or fmt is preserve_format:
+            return fn(*args, **kwargs)
+        if not isinstance(fmt, memory_format):
+            raise TypeError(f"{fn.__name__}(): argument 'memory_format' must be "
+                            f"labkit.memory_format, not {type(fmt).__name__}")
+        return _laid_out(fn(*args, **kwargs), fmt, args)
     return f
+
+
+def _laid_out(res, fmt, args):
+    import numpy as np
+    arr = res._np
+    if fmt is contiguous_format:
+        new = np.ascontiguousarray(arr)
+    else:
+        nd = 4 if fmt is channels_last else 5
+        if arr.ndim != nd:
+            raise RuntimeError(f"required rank {nd} tensor to use {fmt.name} format")
+        perm = (0,) + tuple(range(2, nd)) + (1,)
+        new = np.ascontiguousarray(arr.transpose(perm)).transpose(np.argsort(perm))
+        if arr.transpose(perm).flags.c_contiguous:
+            new = arr
+    if new is arr:
+        return res
+    if any(res is a for a in args):              # x.float() gave x itself: lay out a copy
+        res = res.clone()
+    res._np = new                                # the same values, other strides
+    return res
 
 
 # ---------------------------------------------------------------- out=
