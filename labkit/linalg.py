@@ -719,9 +719,16 @@ def _lu_graph(A, P, L, U):
     return L1g, U1g
 
 
+def _no_pivot_off_cuda(pivot):
+    if not pivot:                                 # PyTorch: a CUDA-only option too
+        raise RuntimeError("linalg.lu_factor: LU without pivoting is not implemented on the CPU "
+                           "(labkit runs on the CPU only): use pivot=True")
+
+
 def lu_factor(A, *, pivot=True):
     """``(LU, pivots)``: L (unit diagonal, below) and U (on and above) in one matrix, and the
     1-based row swaps (LAPACK's getrf)."""
+    _no_pivot_off_cuda(pivot)
     LU, piv, P, L, U = _lu_parts(A)
     Lg, Ug = _lu_graph(A, P, L, U)
     m, n = A.shape[-2:]
@@ -745,6 +752,7 @@ def lu_factor_ex(A, *, pivot=True, check_errors=False):
 
 def lu(A, *, pivot=True):
     """``(P, L, U)`` with ``A = P @ L @ U``."""
+    _no_pivot_off_cuda(pivot)
     _, _, P, L, U = _lu_parts(A)
     Lg, Ug = _lu_graph(A, P, L, U)
     return namedtuple("lu", ["P", "L", "U"])(_make(P), Lg, Ug)

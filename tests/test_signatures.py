@@ -441,3 +441,53 @@ def test_memory_format_keeps_the_graph():
     assert b is not a and a.is_contiguous()
     (b * b).sum().backward()
     assert np.allclose(a.grad.numpy(), 2 * IMG)
+
+
+# ------------------------------------------------------------------ keywords now honoured
+HONOURED = {
+    "Tensor.norm(dtype=)": lambda m: m.tensor(X, dtype=m.float32).norm(dtype=m.float64),
+    "norm(x, 1, 0, dtype=)": lambda m: m.norm(m.tensor(X, dtype=m.float32), 1, 0,
+                                               dtype=m.float64),
+    "F.normalize(out=)": _out_call(lambda m, o: m.nn.functional.normalize(m.tensor(X), out=o)),
+    "sdpa(enable_gqa=True)": lambda m: m.nn.functional.scaled_dot_product_attention(
+        m.tensor(IMG[:1, :2] / 100), m.tensor(IMG[:1, :1] / 50), m.tensor(IMG[:1, :1] / 70),
+        enable_gqa=True),
+    "sdpa heads differ without enable_gqa": lambda m: m.nn.functional.scaled_dot_product_attention(
+        m.tensor(IMG[:1, :2]), m.tensor(IMG[:1, :1, :3]), m.tensor(IMG[:1, :1, :3])),
+    "repeat_interleave(output_size=)": lambda m: m.repeat_interleave(m.arange(3), 2,
+                                                                     output_size=6),
+    "repeat_interleave(wrong output_size)": lambda m: m.repeat_interleave(m.arange(3), 2,
+                                                                          output_size=5),
+    "linalg.lu_factor(pivot=False)": lambda m: m.linalg.lu_factor(m.tensor(SPD), pivot=False),
+    "linalg.lu(pivot=False)": lambda m: m.linalg.lu(m.tensor(SPD), pivot=False),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HONOURED))
+def test_keywords_are_honoured_as_torch(case):
+    same(HONOURED[case])
+
+
+@pytest.mark.parametrize("use_input_stats", [True, False])
+def test_instance_norm_running_stats_as_torch(use_input_stats):
+    def call(m):
+        rm, rv = m.tensor([0.1, -0.2, 0.3]), m.tensor([1.0, 2.0, 0.5])
+        y = m.nn.functional.instance_norm(m.tensor(IMG[:, :, :2] / 50, dtype=m.float32), rm, rv,
+                                          m.tensor([1.0, 2.0, 3.0]), m.tensor([0.0, 0.5, 1.0]),
+                                          use_input_stats=use_input_stats, momentum=0.3)
+        return y, rm, rv
+    for a, b in zip(call(labkit), call(torch)):            # float32: equal to rounding
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_sparse_embedding_gradients_are_not_implemented():
+    w = labkit.randn(4, 2)
+    with pytest.raises(NotImplementedError, match="sparse=True"):
+        labkit.nn.functional.embedding(labkit.tensor([0, 1]), w, sparse=True)
+    with pytest.raises(NotImplementedError, match="sparse=True"):
+        labkit.nn.Embedding(4, 2, sparse=True)
+    with pytest.raises(NotImplementedError, match="sparse=True"):
+        labkit.nn.EmbeddingBag(4, 2, sparse=True)
+    with pytest.raises(NotImplementedError, match="sparse=True"):
+        labkit.nn.functional.embedding_bag(labkit.tensor([[0, 1]]), w, sparse=True)
+    same(lambda m: m.nn.functional.embedding(m.tensor([2, 0]), m.tensor(SPD), sparse=False))

@@ -14,6 +14,7 @@ from . import shape as _shape
 from ._common import dim_arg as _dim, promote
 from ._registry import register
 from .extra import _E
+from .extra_shape import meshgrid as _meshgrid
 from .linalg import tensordot
 
 
@@ -146,7 +147,7 @@ def cartesian_prod(*tensors):
     S = _shape
     if len(tensors) == 1:
         return tensors[0]
-    grids = S.meshgrid(*tensors, indexing="ij")
+    grids = _meshgrid(*tensors, indexing="ij")
     return S.stack([g.reshape(-1) for g in grids], 1)
 
 

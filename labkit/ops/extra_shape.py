@@ -97,6 +97,34 @@ def swapaxes(input, axis0, axis1):
     return _shape.transpose(input, axis0, axis1)
 
 
+@register("meshgrid", method=False)
+def meshgrid(*tensors, indexing=None):
+    """Coordinate grids from 1-D tensors; 'xy' swaps the first two axes (None: 'ij', warned)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing is None:
+        import warnings
+        warnings.warn("torch.meshgrid: in an upcoming release, it will be required to pass the "
+                      "indexing argument (indexing='ij', the default, or 'xy')", stacklevel=3)
+        indexing = "ij"
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(f"meshgrid: indexing must be 'ij' or 'xy', got '{indexing}'")
+    for t in tensors:
+        if t.ndim > 1:
+            raise RuntimeError(f"meshgrid expects all tensors to have 0 or 1 dimensions, got "
+                               f"shape {list(t.shape)}")
+    ts = [t.reshape(-1) for t in tensors]
+    if indexing == "xy" and len(ts) >= 2:
+        ts[0], ts[1] = ts[1], ts[0]
+    n = len(ts)
+    shape = tuple(t.shape[0] for t in ts)
+    grids = [_shape.expand(t.reshape((1,) * i + (-1,) + (1,) * (n - i - 1)), shape)
+             for i, t in enumerate(ts)]
+    if indexing == "xy" and n >= 2:            # 'ij' grids of (y, x, ...), handed back as (x, y, ...)
+        grids[0], grids[1] = grids[1], grids[0]
+    return tuple(grids)
+
+
 @register("unsafe_chunk")
 def unsafe_chunk(input, chunks, dim=0):
     return _shape.chunk(input, chunks, dim)

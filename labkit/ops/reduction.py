@@ -408,7 +408,7 @@ def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 @register("norm")
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     """Vector p-norm over ``dim`` (all elements when None); 'fro' is the 2-norm."""
-    x = to_float(_t(input))
+    x = to_float(_t(input) if dtype is None else _t(input).to(dtype))   # dtype: cast first
     if p == "nuc":                               # the nuclear norm of matrices
         return linalg.matrix_norm(x, "nuc", (-2, -1) if dim is None else dim, keepdim)
     if p == "fro" or p == 2 or p is None:

@@ -304,6 +304,9 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     d = dim_arg(dim, x.ndim)
     r = repeats._np if isinstance(repeats, Tensor) else repeats
     idx = np.repeat(np.arange(x.shape[d]), r)
+    if output_size not in (None, len(idx)):      # the hint is checked, as PyTorch does
+        raise RuntimeError(f"repeat_interleave: Invalid output_size, expected {len(idx)} but got "
+                           f"{output_size}")
     return index_select(x, d, _make(idx.astype(np.int64)))
 
 
@@ -698,34 +701,6 @@ def broadcast_shapes(*shapes):
 def broadcast_tensors(*tensors):
     shape = broadcast_shapes(*[t.shape for t in tensors])
     return tuple(expand(t, shape) for t in tensors)
-
-
-@register("meshgrid", method=False)
-def meshgrid(*tensors, indexing=None):
-    """Coordinate grids from 1-D tensors; 'xy' swaps the first two axes (None: 'ij', warned)."""
-    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
-        tensors = tuple(tensors[0])
-    if indexing is None:
-        import warnings
-        warnings.warn("torch.meshgrid: in an upcoming release, it will be required to pass the "
-                      "indexing argument (indexing='ij', the default, or 'xy')", stacklevel=3)
-        indexing = "ij"
-    if indexing not in ("ij", "xy"):
-        raise RuntimeError(f"meshgrid: indexing must be 'ij' or 'xy', got '{indexing}'")
-    for t in tensors:
-        if t.ndim > 1:
-            raise RuntimeError(f"meshgrid expects all tensors to have 0 or 1 dimensions, got "
-                               f"shape {list(t.shape)}")
-    ts = [t.reshape(-1) for t in tensors]
-    if indexing == "xy" and len(ts) >= 2:
-        ts[0], ts[1] = ts[1], ts[0]
-    n = len(ts)
-    shape = tuple(t.shape[0] for t in ts)
-    grids = [expand(t.reshape((1,) * i + (-1,) + (1,) * (n - i - 1)), shape)
-             for i, t in enumerate(ts)]
-    if indexing == "xy" and n >= 2:            # 'ij' grids of (y, x, ...), handed back as (x, y, ...)
-        grids[0], grids[1] = grids[1], grids[0]
-    return tuple(grids)
 
 
 @register("diff")

@@ -29,7 +29,8 @@ from .pooling import (  # noqa: F401
 from .normalization import (  # noqa: F401
     BatchNorm, GroupNorm, LayerNorm, batch_norm, group_norm, instance_norm, layer_norm)
 from .dropout import (  # noqa: F401
-    Dropout, Embedding, _check_p, _dropout_mask, _feature_dropout, dropout, dropout1d, dropout2d,
+    Dropout, Embedding, _check_p, _dense_grad_only, _dropout_mask, _feature_dropout, dropout,
+    dropout1d, dropout2d,
     embedding, one_hot)
 from .padding import ConstantPad, IndexPad, _pad_index, pad  # noqa: F401
 from .sampling import (  # noqa: F401

@@ -19,7 +19,16 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         dropout_p: dropout on the attention weights
         is_causal: position ``i`` attends only to ``j <= i`` (don't also pass ``attn_mask``)
         scale: default ``1 / sqrt(E)``
+        enable_gqa: grouped-query attention: key and value may have fewer heads (dim -3) than
+            query, each shared by ``Hq // Hkv`` query heads
     """
+    if enable_gqa and key.ndim >= 3 and query.shape[-3] != key.shape[-3]:
+        if query.shape[-3] % key.shape[-3] or query.shape[-3] % value.shape[-3]:
+            raise RuntimeError(f"scaled_dot_product_attention(enable_gqa=True): the query's "
+                               f"{query.shape[-3]} heads must be a multiple of the key's "
+                               f"{key.shape[-3]} and the value's {value.shape[-3]}")
+        key = key.repeat_interleave(query.shape[-3] // key.shape[-3], dim=-3)
+        value = value.repeat_interleave(query.shape[-3] // value.shape[-3], dim=-3)
     if is_causal and attn_mask is not None:
         raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set "
                            "when is_causal=True")
@@ -43,6 +52,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
 # ================================================================ distances
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     """``x / max(||x||_p, eps)`` along ``dim``."""
+    if out is not None:
+        from ...ops._registry import write_out
+        return write_out("normalize", out, normalize, (input, p, dim, eps), {})
     return input / input.norm(p, dim, keepdim=True).clamp_min(eps).expand_as(input)
 
 

@@ -99,12 +99,20 @@ class Embedding(Function):
         return None, gw, None, None
 
 
+def _dense_grad_only(name, sparse):
+    if sparse:
+        raise NotImplementedError(f"{name}(sparse=True): a sparse gradient needs sparse tensors, "
+                                  f"which labkit does not have; sparse=False gives the same "
+                                  f"output and a dense gradient")
+
+
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
               scale_grad_by_freq=False, sparse=False):
     """Look up rows of ``weight`` (``(num_embeddings, dim)``) at the integer ``input``.
 
     ``padding_idx`` rows get no gradient; ``max_norm`` renormalises the looked-up rows in place.
     """
+    _dense_grad_only("embedding", sparse)
     if not isinstance(input, Tensor):
         input = _lk.tensor(input)
     if input._np.dtype.kind not in "iu":

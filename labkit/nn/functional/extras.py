@@ -13,7 +13,7 @@ from ...tensor import Tensor, _make
 from ._common import _check_float, _inplace_result
 from .activations import celu, elu, leaky_relu, selu, softmax
 from .activations import threshold as _threshold
-from .dropout import _check_p, _feature_dropout
+from .dropout import _check_p, _dense_grad_only, _feature_dropout
 from .padding import pad
 
 
@@ -249,6 +249,7 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     starts).  ``padding_idx`` entries are left out (and not counted by the mean); an empty bag
     gives zeros.  ``per_sample_weights`` (mode ``'sum'`` only) scales each looked-up row.
     """
+    _dense_grad_only("embedding_bag", sparse)
     if per_sample_weights is not None and tuple(input.shape) != tuple(per_sample_weights.shape):
         raise ValueError(f"embedding_bag: If per_sample_weights ({per_sample_weights.shape}) is "
                          f"not None, then it must have the same shape as the input "

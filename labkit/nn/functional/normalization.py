@@ -278,5 +278,20 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
 
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
                   use_input_stats=True, momentum=0.1, eps=1e-5):
-    """Normalise each channel of each sample separately (GroupNorm with one channel a group)."""
-    return group_norm(input, input.shape[1], weight, bias, eps)
+    """Normalise each channel of each sample separately (GroupNorm with one channel a group).
+
+    With running stats (or ``use_input_stats=False``), as PyTorch: batch norm over the
+    ``(1, N*C, ...)`` view, the running stats repeated per sample and averaged back."""
+    if use_input_stats and running_mean is None and running_var is None:
+        return group_norm(input, input.shape[1], weight, bias, eps)
+    n, c = input.shape[:2]
+    rm = None if running_mean is None else running_mean.detach().repeat(n)
+    rv = None if running_var is None else running_var.detach().repeat(n)
+    out = batch_norm(input.reshape(1, n * c, *input.shape[2:]), rm, rv,
+                     None if weight is None else weight.repeat(n),
+                     None if bias is None else bias.repeat(n), use_input_stats, momentum, eps)
+    for running, repeated in ((running_mean, rm), (running_var, rv)):
+        if running is not None and use_input_stats:
+            running._np[...] = repeated._np.reshape(n, c).mean(0)
+            running._vc[0] += 1
+    return out.reshape(input.shape)
