@@ -2,6 +2,10 @@
 ``fftshift``/``ifftshift`` and the sample frequencies ``fftfreq``/``rfftfreq``."""
 import numpy as np
 
+from .creation import _finish
+from .dtypes import as_dtype, get_default_dtype
+from .ops._registry import with_out as _with_out
+
 __all__ = ["fftshift", "ifftshift", "fftfreq", "rfftfreq"]
 
 
@@ -26,8 +30,6 @@ def ifftshift(input, dim=None):
 
 
 def _freqs(values, dtype, layout, device, requires_grad):
-    from .creation import _finish
-    from .dtypes import as_dtype, get_default_dtype
     return _finish(values.astype(as_dtype(dtype or get_default_dtype()).np), requires_grad,
                    device, layout)
 
@@ -43,10 +45,9 @@ def rfftfreq(n, d=1.0, *, dtype=None, layout=None, device=None, requires_grad=Fa
 
 
 def _add_out():
-    from .ops._registry import with_out
     g = globals()
     for name in ("fftfreq", "rfftfreq"):
-        g[name] = with_out(g[name], "fft." + name)
+        g[name] = _with_out(g[name], "fft." + name)
 
 
 _add_out()

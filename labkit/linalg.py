@@ -20,6 +20,9 @@ import numpy as np
 from .autograd.function import Function
 from .ops.linalg import cross as _cross
 from .ops.shape import broadcast_tensors as _broadcast_tensors, cat as _cat, stack as _stack
+from .kernels.lapack import cholesky_info as _cholesky_info, getrf as _getrf, \
+    lu_info as _lu_info, perm_from_pivots as _perm_from_pivots
+from .ops._registry import with_out as _with_out
 from .tensor import Tensor, _make
 
 __all__ = ["inv", "det", "slogdet", "solve", "lstsq", "pinv", "norm", "vector_norm",
@@ -584,16 +587,37 @@ def _info(A):
     return _make(np.zeros(A.shape[:-2], np.int32))
 
 
+def _ex(name, fn, info_of, A, check_errors, *args, **kwargs):
+    """``(result, info)`` as PyTorch's ``*_ex``: a matrix the factorisation fails on gets
+    ``info > 0`` (and NaN in the result, which PyTorch leaves unspecified); ``check_errors=True``
+    raises instead."""
+    try:
+        return fn(A, *args, **kwargs), _info(A)
+    except RuntimeError:
+        if check_errors:
+            raise
+    info = info_of(A._np)
+    bad = info > 0
+    eye = _make(np.eye(A.shape[-1], dtype=A._np.dtype))
+    res = fn(A.where(_make(~bad[..., None, None]), eye), *args, **kwargs)
+    mask = _make(bad.reshape(bad.shape + (1,) * (res.ndim - bad.ndim)))
+    return res.masked_fill(mask, float("nan")), _make(info)
+
+
 def inv_ex(A, *, check_errors=False):
-    return namedtuple("inv_ex", ["inverse", "info"])(inv(A), _info(A))
+    return namedtuple("inv_ex", ["inverse", "info"])(*_ex("inv_ex", inv, _lu_info, A,
+                                                            check_errors))
 
 
 def solve_ex(A, B, *, left=True, check_errors=False):
-    return namedtuple("solve_ex", ["result", "info"])(solve(A, B, left=left), _info(A))
+    return namedtuple("solve_ex", ["result", "info"])(*_ex("solve_ex", solve, _lu_info, A,
+                                                            check_errors, B, left=left))
 
 
 def cholesky_ex(A, *, upper=False, check_errors=False):
-    return namedtuple("cholesky_ex", ["L", "info"])(cholesky(A, upper=upper), _info(A))
+    return namedtuple("cholesky_ex", ["L", "info"])(*_ex("cholesky_ex", cholesky,
+                                                          _cholesky_info, A, check_errors,
+                                                          upper=upper))
 
 
 def vander(x, N=None):
@@ -649,32 +673,6 @@ def matrix_exp(A):
 
 
 # ------------------------------------------------------------------------------------- LU
-def _getrf(a):
-    """LAPACK-style LU with partial pivoting of one (m, n) matrix: (LU, 1-based pivots)."""
-    a = a.astype(np.float64, copy=True)
-    m, n = a.shape
-    k_max = _builtins.min(m, n)
-    piv = np.zeros(k_max, np.int32)
-    for k in range(k_max):
-        p = k + int(np.argmax(np.abs(a[k:, k]))) if m > k else k
-        piv[k] = p + 1
-        if p != k:
-            a[[k, p]] = a[[p, k]]
-        if a[k, k] != 0:
-            a[k + 1:, k] /= a[k, k]
-            a[k + 1:, k + 1:] -= np.outer(a[k + 1:, k], a[k, k + 1:])
-    return a, piv
-
-
-def _perm_from_pivots(piv, m):
-    """The row permutation P (as an index array) with A = P L U."""
-    perm = np.arange(m)
-    for k, p in enumerate(piv):
-        p = int(p) - 1
-        perm[[k, p]] = perm[[p, k]]
-    return perm
-
-
 def _lu_parts(A):
     """(LU array, pivots, P, L, U arrays) for batches of matrices."""
     a = A._np
@@ -747,7 +745,11 @@ def lu_factor(A, *, pivot=True):
 
 def lu_factor_ex(A, *, pivot=True, check_errors=False):
     LU, piv = lu_factor(A, pivot=pivot)
-    return namedtuple("lu_factor_ex", ["LU", "pivots", "info"])(LU, piv, _info(A))
+    info = _lu_info(A._np)                       # a zero pivot: U is singular (still returned)
+    if check_errors and info.any():
+        raise RuntimeError(f"torch.linalg.lu_factor_ex: U[{info.max()},{info.max()}] is zero "
+                           f"and using it on lu_solve would result in a division by zero")
+    return namedtuple("lu_factor_ex", ["LU", "pivots", "info"])(LU, piv, _make(info))
 
 
 def lu(A, *, pivot=True):
@@ -784,14 +786,13 @@ def lu_solve(LU, pivots, B, *, left=True, adjoint=False):
 def _add_out():
     """``out=`` where PyTorch gives one (not vander, diagonal, matrix_exp), through the registry's
     one mechanism (``labkit.ops._registry.with_out``)."""
-    from .ops._registry import with_out
     g = globals()
     for name in ("cholesky", "cholesky_ex", "cond", "cross", "det", "eigh", "eigvalsh", "inv",
                  "inv_ex", "lstsq", "lu", "lu_factor", "lu_factor_ex", "lu_solve", "matrix_norm",
                  "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet",
                  "solve", "solve_ex", "solve_triangular", "svd", "svdvals", "tensorinv",
                  "tensorsolve", "vecdot", "vector_norm"):
-        g[name] = with_out(g[name], "linalg." + name)
+        g[name] = _with_out(g[name], "linalg." + name)
 
 
 _add_out()

@@ -11,6 +11,7 @@ import numpy as np
 from .ops import extra as _X
 from .ops import special as _S
 from .ops._common import to_float as _to_float
+from .ops._registry import with_out as _with_out
 from .tensor import Tensor as _Tensor, _make
 
 __all__ = ["digamma", "psi", "polygamma", "gammaln", "multigammaln", "erf", "erfc", "erfinv",
@@ -219,11 +220,10 @@ def legendre_polynomial_p(input, n):
 
 def _add_out():
     """``out=`` on every function but softmax/log_softmax (PyTorch gives those none)."""
-    from .ops._registry import with_out
     g = globals()
     for name in __all__:
         if name not in ("softmax", "log_softmax"):
-            g[name] = with_out(g[name], "special." + name)
+            g[name] = _with_out(g[name], "special." + name)
 
 
 _add_out()

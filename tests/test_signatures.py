@@ -491,3 +491,29 @@ def test_sparse_embedding_gradients_are_not_implemented():
     with pytest.raises(NotImplementedError, match="sparse=True"):
         labkit.nn.functional.embedding_bag(labkit.tensor([[0, 1]]), w, sparse=True)
     same(lambda m: m.nn.functional.embedding(m.tensor([2, 0]), m.tensor(SPD), sparse=False))
+
+
+def _singular_batch(m):
+    A = m.tensor(np.stack([SPD, np.zeros((3, 3)), np.diag([1.0, -1.0, 1.0])]))
+    return A
+
+
+@pytest.mark.parametrize("name,call", [
+    ("inv_ex", lambda m, A, ce: m.linalg.inv_ex(A, check_errors=ce)),
+    ("solve_ex", lambda m, A, ce: m.linalg.solve_ex(A, m.ones(3, 3, dtype=m.float64),
+                                                   check_errors=ce)),
+    ("cholesky_ex", lambda m, A, ce: m.linalg.cholesky_ex(A, check_errors=ce)),
+    ("lu_factor_ex", lambda m, A, ce: m.linalg.lu_factor_ex(A, check_errors=ce)),
+])
+def test_ex_functions_report_info_or_raise_with_check_errors(name, call):
+    # info as PyTorch's (LAPACK's codes); the good matrices' results as PyTorch's; a failed
+    # matrix's result is unspecified in PyTorch (labkit: NaN); check_errors=True raises
+    for m in (labkit, torch):
+        with pytest.raises(RuntimeError):
+            call(m, _singular_batch(m), True)
+    lk, th = call(labkit, _singular_batch(labkit), False), call(torch, _singular_batch(torch),
+                                                                 False)
+    assert lk[-1].tolist() == th[-1].tolist()
+    ok = [i for i, v in enumerate(th[-1].tolist()) if v == 0]
+    np.testing.assert_allclose(lk[0].numpy()[ok], th[0].numpy()[ok], rtol=1e-10, atol=1e-12)
+    assert same(lambda m: list(call(m, m.tensor(SPD), True)))[0] == "ok"

@@ -4,6 +4,7 @@ import math
 import numpy as np
 
 import labkit as _lk
+from ...ops._registry import write_out
 from ...tensor import _make
 from .dropout import dropout
 
@@ -53,7 +54,6 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     """``x / max(||x||_p, eps)`` along ``dim``."""
     if out is not None:
-        from ...ops._registry import write_out
         return write_out("normalize", out, normalize, (input, p, dim, eps), {})
     return input / input.norm(p, dim, keepdim=True).clamp_min(eps).expand_as(input)
 
