@@ -58,14 +58,14 @@ def get_num_threads():
     return os.cpu_count() or 1
 
 
-def set_num_threads(n):
+def set_num_threads(int):  # noqa: A002  (PyTorch's parameter name)
     """Use ``n`` threads for BLAS (matrix products) and Numba's parallel kernels.
 
     labkit's own kernels are serial; BLAS uses every core by default.  On a busy machine (another
     program using the cores) a multi-threaded matrix product waits for the starved thread at each
     step, which can be 10x slower: ``labkit.set_num_threads(1)`` avoids it.
     """
-    n = _builtins.int(n)
+    n = _builtins.int(int)
     if n < 1:
         raise ValueError(f"set_num_threads expects a positive integer, got {n}")
     from threadpoolctl import threadpool_limits
@@ -82,9 +82,6 @@ def __getattr__(name):
                 "serialization", "linalg", "backends", "onnx", "compiler", "special", "fft",
                 "signal"):
         return importlib.import_module(f"{__name__}.{name}")
-    if name in ("inverse", "det", "slogdet", "logdet"):
-        la = importlib.import_module(f"{__name__}.linalg")
-        return getattr(la, {"inverse": "inv", "pinverse": "pinv"}.get(name, name))
     if name in ("save", "load"):
         return getattr(importlib.import_module(f"{__name__}.serialization"), name)
     if name == "compile":

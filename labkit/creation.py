@@ -420,11 +420,12 @@ def exponential_(self, lambd=1.0, *, generator=None):
 
 # ---- dtype conversion methods ------------------------------------------------------------------
 @method("to")
-def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, memory_format=None):
+def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, memory_format=None,
+       other=None):
     """``x.to(dtype)``, ``x.to(device)``, ``x.to(device, dtype)``, ``x.to(other)``; a cast to an
     integer or bool dtype leaves the graph (only floating-point tensors have gradients)."""
     flags = []
-    for a in args:
+    for a in args + ((other,) if other is not None else ()):     # to(other=t): t's dtype
         if isinstance(a, Tensor):
             dtype = a.dtype
         elif isinstance(a, bool):                 # to(dtype, non_blocking, copy) positionally
@@ -525,9 +526,9 @@ def type_as(self, other):
 
 
 def _new(make):
-    def fn(self, *size, dtype=None, layout=None, device=None, requires_grad=False,
+    def fn(self, *args, size=None, dtype=None, layout=None, device=None, requires_grad=False,
            pin_memory=False):
-        return make(*size, dtype=dtype or self.dtype, layout=layout, device=device,
+        return make(*args, size=size, dtype=dtype or self.dtype, layout=layout, device=device,
                     requires_grad=requires_grad)
     fn.__name__ = "new_" + make.__name__
     fn.__doc__ = f"``{make.__name__}(*size)`` with this tensor's dtype (unless ``dtype`` is given)."

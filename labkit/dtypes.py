@@ -140,7 +140,19 @@ def _scalar_category(x):
     return 2
 
 
-def result_type(*operands):
+def result_type(tensor=None, other=None, *, scalar=None, scalar1=None, scalar2=None,
+                tensor1=None, tensor2=None):
+    """The dtype an op on two operands (tensors or numbers) gives; PyTorch's overloads name them
+    (tensor, other), (scalar, tensor), (scalar1, scalar2) and (tensor1, tensor2)."""
+    given = [v for v in (tensor, other, scalar, scalar1, scalar2, tensor1, tensor2)
+             if v is not None]
+    if len(given) != 2:
+        raise TypeError(f"result_type() takes two operands (a tensor or a number each), got "
+                        f"{len(given)}")
+    return _result_type(*given)
+
+
+def _result_type(*operands):
     """PyTorch's ``result_type`` over tensors and Python scalars.
 
     Three tiers: dimensioned tensors, then zero-dim tensors, then Python scalars.  A lower tier

@@ -289,8 +289,9 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
     raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
 
 
-def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
+def norm(input, ord=None, dim=None, keepdim=False, *, dtype=None):
     """``vector_norm`` for vectors (or with an int ``dim``), ``matrix_norm`` for matrices."""
+    A = input                                     # PyTorch's binding names it input
     if ord is None:
         return vector_norm(A, 2, dim, keepdim, dtype=dtype)
     if (dim is None and A.ndim == 2) or (isinstance(dim, (tuple, list)) and len(dim) == 2):

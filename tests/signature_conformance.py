@@ -129,7 +129,7 @@ def compare_signatures(path, torch_sig, lk_sig, method):
                 continue
             if i < len(l_pos):
                 q = l_pos[i]
-                if q.name != p.name and p.name != "input" and not (i == 0 and not method) \
+                if q.name != p.name \
                         and p.kind != inspect.Parameter.POSITIONAL_ONLY:
 
                     gaps.append(f"{path}: parameter {i} is '{q.name}', torch's is '{p.name}'")
@@ -337,6 +337,7 @@ def signature_gaps():
             gaps = compare_signatures(path, tsig, lsig, method)
             if best is None or len(gaps) < len(best):
                 best = gaps
+        best = (best or []) + _varargs_keywords(path, cands, lsig, method)
         # out= is part of the function whichever overload labkit matches
         if not method and path.rsplit(".", 1)[-1] not in NO_OUT and \
                 any("out" in s.parameters for s, _ in cands) and \
@@ -357,6 +358,29 @@ def signature_gaps():
         sig.extend(compare_signatures(path + ".__init__", tsig, lsig, True))
     return {"missing": sorted(missing), "signature": sorted(sig), "compared": compared,
             "classes": classes}
+
+
+def _varargs_keywords(path, cands, lsig, method):
+    """``x.view(*shape)`` in labkit also has to take ``x.view(size=...)`` as PyTorch's does: where
+    labkit gathers positional arguments in ``*args``, each name torch's overloads give that
+    position must be accepted as a keyword (torch's own ``*args`` overloads excepted)."""
+    lp = list(lsig.parameters.values())
+    at = next((k for k, p in enumerate(lp) if p.kind == p.VAR_POSITIONAL), None)
+    if at is None or any(p.kind == p.VAR_KEYWORD for p in lp):
+        return []
+    gaps = []
+    for tsig, has_self in cands:
+        tp = list(tsig.parameters.values())
+        if method and not has_self:
+            tp = [None] + tp
+        if at < len(tp) and tp[at] is not None and tp[at].kind == tp[at].POSITIONAL_OR_KEYWORD \
+                and tp[at].name not in ("out", "input") and \
+                getattr(lsig.parameters.get(tp[at].name), "kind", None) not in \
+                (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD):
+            gap = f"{path}: keyword {tp[at].name}= not accepted (labkit takes *{lp[at].name})"
+            if gap not in gaps:
+                gaps.append(gap)
+    return gaps
 
 
 def print_gaps(gaps):

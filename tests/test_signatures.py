@@ -480,16 +480,18 @@ def test_instance_norm_running_stats_as_torch(use_input_stats):
         np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-5)
 
 
-def test_sparse_embedding_gradients_are_not_implemented():
-    w = labkit.randn(4, 2)
-    with pytest.raises(NotImplementedError, match="sparse=True"):
-        labkit.nn.functional.embedding(labkit.tensor([0, 1]), w, sparse=True)
-    with pytest.raises(NotImplementedError, match="sparse=True"):
-        labkit.nn.Embedding(4, 2, sparse=True)
-    with pytest.raises(NotImplementedError, match="sparse=True"):
-        labkit.nn.EmbeddingBag(4, 2, sparse=True)
-    with pytest.raises(NotImplementedError, match="sparse=True"):
-        labkit.nn.functional.embedding_bag(labkit.tensor([[0, 1]]), w, sparse=True)
+def test_sparse_embedding_gives_a_dense_gradient_and_says_so():
+    # torch's weight.grad would be a sparse tensor with these values
+    for call in (lambda w: labkit.nn.functional.embedding(labkit.tensor([0, 1, 1]), w,
+                                                           sparse=True),
+                 lambda w: labkit.nn.functional.embedding_bag(labkit.tensor([[0, 1, 1]]), w,
+                                                               mode="sum", sparse=True)):
+        w = labkit.tensor(SPD, requires_grad=True)
+        with pytest.warns(UserWarning, match="sparse=True"):
+            call(w).sum().backward()
+        assert w.grad.tolist() == [[1.0] * 3, [2.0] * 3, [0.0] * 3]
+    with pytest.warns(UserWarning, match="sparse=True"):
+        labkit.nn.Embedding(4, 2, sparse=True)(labkit.tensor([1]))
     same(lambda m: m.nn.functional.embedding(m.tensor([2, 0]), m.tensor(SPD), sparse=False))
 
 
@@ -517,3 +519,69 @@ def test_ex_functions_report_info_or_raise_with_check_errors(name, call):
     ok = [i for i, v in enumerate(th[-1].tolist()) if v == 0]
     np.testing.assert_allclose(lk[0].numpy()[ok], th[0].numpy()[ok], rtol=1e-10, atol=1e-12)
     assert same(lambda m: list(call(m, m.tensor(SPD), True)))[0] == "ok"
+
+
+FIRST_PARAMS = {
+    "det(input=)": lambda m: m.det(input=m.tensor(SPD)),
+    "logdet(input=)": lambda m: m.logdet(input=m.tensor(SPD)),
+    "slogdet(input=)": lambda m: list(m.slogdet(input=m.tensor(SPD))),
+    "inverse(input=)": lambda m: m.inverse(input=m.tensor(SPD)),
+    "matrix_power(input=, n=)": lambda m: m.matrix_power(input=m.tensor(SPD), n=2),
+    "Tensor.det()": lambda m: m.tensor(SPD).det(),
+    "det(A=) refused": lambda m: m.det(A=m.tensor(SPD)),
+    "det(out=) refused": lambda m: m.det(m.tensor(SPD), out=m.empty(0)),
+    "linalg.norm(input=)": lambda m: m.linalg.norm(input=m.tensor(X)),
+    "linalg.norm(A=) refused": lambda m: m.linalg.norm(A=m.tensor(X)),
+    "cholesky_solve(input=, input2=)": lambda m: m.cholesky_solve(
+        input=m.tensor(X[:, :2]), input2=m.linalg.cholesky(m.tensor(SPD))),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FIRST_PARAMS))
+def test_first_parameters_by_torchs_names(case):
+    same(FIRST_PARAMS[case])
+
+
+def test_rng_state_and_threads_by_torchs_names():
+    state = labkit.get_rng_state()
+    a = labkit.rand(3)
+    labkit.set_rng_state(new_state=state)
+    assert labkit.rand(3).tolist() == a.tolist()
+    n = labkit.get_num_threads()
+    labkit.set_num_threads(int=n)
+    assert labkit.get_num_threads() == n
+
+
+# ------------------------------------------------------------------ f(*sizes) also by keyword
+VARARGS_KEYWORDS = {
+    "view(size=)": lambda m: m.tensor(X).view(size=(4, 3)),
+    "view(2, 6)": lambda m: m.tensor(X).view(2, 6),
+    "view(dtype=)": lambda m: m.tensor(X).view(dtype=m.int64),
+    "view(m.int64)": lambda m: m.tensor(X).view(m.int64),
+    "view(2, size=) refused": lambda m: m.tensor(X).view(2, size=(6,)),
+    "reshape(shape=)": lambda m: m.tensor(X).reshape(shape=(2, 6)),
+    "torch.reshape(x, shape=)": lambda m: m.reshape(m.tensor(X), shape=(12,)),
+    "permute(dims=)": lambda m: m.tensor(X).permute(dims=(1, 0)),
+    "torch.permute(x, dims=)": lambda m: m.permute(m.tensor(X), dims=(1, 0)),
+    "expand(size=)": lambda m: m.tensor(X[:1]).expand(size=(2, 4)),
+    "repeat(repeats=)": lambda m: m.tensor(X).repeat(repeats=(2, 1)),
+    "sum_to_size(size=)": lambda m: m.tensor(X).sum_to_size(size=(1, 4)),
+    "new_zeros(size=)": lambda m: m.tensor(X).new_zeros(size=(2,)),
+    "new_ones(2, 3)": lambda m: m.tensor(X).new_ones(2, 3),
+    "new_empty(size=).shape": lambda m: tuple(m.tensor(X).new_empty(size=(2,)).shape),
+    "expand_copy(input=, size=)": lambda m: m.expand_copy(input=m.tensor(X[:1]), size=(2, 4)),
+    "view_copy(input=, size=)": lambda m: m.view_copy(input=m.tensor(X), size=(12,)),
+    "permute_copy(x, dims=)": lambda m: m.permute_copy(m.tensor(X), dims=(1, 0)),
+    "result_type(tensor=, other=)": lambda m: m.result_type(tensor=m.ones(2, dtype=m.int32),
+                                                            other=2.5),
+    "result_type(scalar=, tensor=)": lambda m: m.result_type(scalar=2.5,
+                                                             tensor=m.ones(2, dtype=m.int32)),
+    "result_type(scalar1=, scalar2=)": lambda m: m.result_type(scalar1=2, scalar2=True),
+    "result_type(x, x)": lambda m: m.result_type(m.ones(2, dtype=m.int32), m.tensor(1.0)),
+    "result_type(x) refused": lambda m: m.result_type(m.ones(2)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(VARARGS_KEYWORDS))
+def test_size_arguments_by_keyword_as_torch(case):
+    same(VARARGS_KEYWORDS[case])

@@ -92,8 +92,13 @@ def to_float(t):
     return t
 
 
-def shape_arg(args):
-    """Accept f(2, 3), f((2, 3)), f([2, 3]) and f(labkit.Size) alike."""
+def shape_arg(args, keyword=None, name="size"):
+    """Accept f(2, 3), f((2, 3)), f([2, 3]), f(labkit.Size) and (``keyword``, the value of
+    PyTorch's keyword ``name``) f(size=(2, 3)) alike."""
+    if keyword is not None:
+        if args:
+            raise TypeError(f"got multiple values for argument '{name}'")
+        args = (keyword,)
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         args = args[0]
     out = []

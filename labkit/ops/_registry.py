@@ -40,7 +40,7 @@ NO_OUT = frozenset("""
     index_fill allclose equal broadcast_shapes set_printoptions one_hot dsplit hsplit vsplit
     tensor_split expand_as view_as_real view_as_complex bernoulli_ is_tensor numel
     adaptive_avg_pool1d avg_pool1d channel_shuffle pixel_shuffle pixel_unshuffle matrix_exp
-    conv_tbc
+    conv_tbc det logdet
 """.split())
 
 # Factories (zeros, arange ...) without a dtype make ``out``'s dtype.
@@ -122,8 +122,8 @@ def _with_options(fn):
 def _laid_out(res, fmt, args):
     import numpy as np
     arr = res._np
-    if fmt is contiguous_format:
-        new = np.ascontiguousarray(arr)
+    if fmt is contiguous_format:                 # (not ascontiguousarray: it makes 0-d 1-d)
+        new = arr if arr.flags.c_contiguous else arr.copy(order="C")
     else:
         nd = 4 if fmt is channels_last else 5
         if arr.ndim != nd:

@@ -33,12 +33,17 @@ def inner(input, other):
 
 
 # ---------------------------------------------------------------------- linalg as methods
-def _la(name):
-    target = inspect.unwrap(getattr(LA, name))      # without out= (methods take none)
+def _la(name, alias):
+    """``torch.det(input)``, ``x.det()`` ...: labkit.linalg's function under PyTorch's older name
+    (the first parameter is ``input`` there)."""
+    target = inspect.unwrap(getattr(LA, name))
 
-    def fn(self, *args, **kwargs):
-        return target(self, *args, **kwargs)
-    fn.__signature__ = inspect.signature(target)
+    def fn(input, *args, **kwargs):
+        return target(input, *args, **kwargs)
+    sig = inspect.signature(target)
+    ps = list(sig.parameters.values())
+    fn.__signature__ = sig.replace(parameters=[ps[0].replace(name="input")] + ps[1:])
+    fn.__name__ = fn.__qualname__ = alias
     return fn
 
 
@@ -56,7 +61,7 @@ register("cholesky")(cholesky)          # torch's older spelling (upper position
 register("pinverse", function=False)(pinverse)
 for _n, _target in (("logdet", "logdet"), ("det", "det"), ("slogdet", "slogdet"),
                     ("inverse", "inv")):
-    register(_n, function=False)(_la(_target))
+    register(_n)(_la(_target, _n))
 
 
 # ---------------------------------------------------------------------------------- products
@@ -206,18 +211,8 @@ def renorm(input, p, dim, maxnorm):
     return input * scale
 
 
-def _linalg_fn(name):
-    target = inspect.unwrap(getattr(LA, name))
-
-    def fn(*args, **kwargs):
-        return target(*args, **kwargs)
-    fn.__name__ = name
-    fn.__signature__ = inspect.signature(target)
-    return fn
-
-
-register("matrix_power")(_linalg_fn("matrix_power"))
-register("matrix_exp")(_linalg_fn("matrix_exp"))
+register("matrix_power")(_la("matrix_power", "matrix_power"))
+register("matrix_exp")(_la("matrix_exp", "matrix_exp"))
 
 
 @register("cholesky_inverse")
@@ -228,8 +223,10 @@ def cholesky_inverse(input, upper=False):
 
 
 @register("cholesky_solve")
-def cholesky_solve(input, L, upper=False):
-    """``X`` with ``(L L^T) X = B``; ``L`` is the Cholesky factor (``U`` when upper)."""
+def cholesky_solve(input, input2, upper=False):
+    """``X`` with ``(L L^T) X = B``: ``input`` is B, ``input2`` the Cholesky factor L (``U`` when
+    upper); PyTorch's binding names them so (its docs say B and L)."""
+    L = input2
     A = L.mT @ L if upper else L @ L.mT
     return LA.solve(A, input)
 

@@ -140,15 +140,17 @@ def _copy_variant(name, view):
     fn.__doc__ = f"``{name[:-5]}`` as a new tensor (not a view)."
     src = getattr(Tensor, name[:-5], None) if name != "alias_copy" else (lambda input: input)
     if src is not None:                 # the view's parameters (the signature test reads them)
-        fn.__signature__ = inspect.signature(src)
+        sig = inspect.signature(src)
+        ps = list(sig.parameters.values())
+        fn.__signature__ = sig.replace(parameters=[ps[0].replace(name="input")] + ps[1:])
     register(name)(fn)
     return fn
 
 
 @register("sum_to_size")
-def sum_to_size(input, *size):
+def sum_to_size(input, *args, size=None):
     """Sum the broadcast dims away so that the result has ``size`` (the reverse of expand)."""
-    shape = tuple(shape_arg(size))
+    shape = tuple(shape_arg(args, size))
     lead = input.ndim - len(shape)
     if lead < 0 or any(s not in (1, input.shape[lead + i]) for i, s in enumerate(shape)):
         raise RuntimeError(f"size {list(shape)} is not expandable to size {list(input.shape)}")

@@ -79,16 +79,17 @@ def _reshape(x, shape, must_view, node_name=None):
 
 
 @method("view")
-def view(self, *shape):
-    if len(shape) == 1 and not isinstance(shape[0], (tuple, list, numbers.Integral, Size)):
-        dt = D.as_dtype(shape[0])                       # x.view(dtype): reinterpret bits
+def view(self, *args, size=None, dtype=None):
+    if dtype is not None or (len(args) == 1 and size is None and
+                             not isinstance(args[0], (tuple, list, numbers.Integral, Size))):
+        dt = D.as_dtype(args[0] if dtype is None else dtype)   # x.view(dtype): reinterpret bits
         return as_view(_make(self._np.view(dt.np)), self)
-    return _reshape(self, shape_arg(shape), True)
+    return _reshape(self, shape_arg(args, size), True)
 
 
 @register("reshape")
-def reshape(input, *shape):
-    return _reshape(input, shape_arg(shape), False)
+def reshape(input, *args, shape=None):
+    return _reshape(input, shape_arg(args, shape, "shape"), False)
 
 
 @method("view_as")
@@ -137,8 +138,8 @@ class Permute(Function):
 
 
 @register("permute")
-def permute(input, *dims):
-    dims = shape_arg(dims)
+def permute(input, *args, dims=None):
+    dims = shape_arg(args, dims, "dims")
     nd = input.ndim
     if len(dims) != nd:
         raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does "
@@ -228,8 +229,8 @@ class Expand(Function):
 
 
 @method("expand")
-def expand(self, *sizes, implicit=False):      # implicit=: for PyTorch's tracer, no effect
-    sizes = list(shape_arg(sizes))
+def expand(self, *args, size=None, implicit=False):  # implicit=: PyTorch's tracer's, no effect
+    sizes = list(shape_arg(args, size))
     sh = self._np.shape
     if len(sizes) < len(sh):
         raise RuntimeError(f"expand(labkit.FloatTensor{{{list(sh)}}}, size={sizes}): the number of "
@@ -279,8 +280,8 @@ class Repeat(Function):
 
 
 @method("repeat")
-def repeat(self, *sizes):
-    reps = shape_arg(sizes)
+def repeat(self, *args, repeats=None):
+    reps = shape_arg(args, repeats, "repeats")
     if len(reps) < self.ndim:
         raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of "
                            "dimensions of tensor")

@@ -100,10 +100,14 @@ class Embedding(Function):
 
 
 def _dense_grad_only(name, sparse):
+    # sparse=True asks for a sparse weight gradient; labkit has dense tensors only, so the
+    # gradient comes dense, with the same values (PyTorch's OpInfo samples check exactly that),
+    # and says so rather than silently
     if sparse:
-        raise NotImplementedError(f"{name}(sparse=True): a sparse gradient needs sparse tensors, "
-                                  f"which labkit does not have; sparse=False gives the same "
-                                  f"output and a dense gradient")
+        import warnings
+        warnings.warn(f"{name}(sparse=True): labkit has no sparse tensors, so the weight's "
+                      f"gradient is dense (the same values); optimizers that need a sparse "
+                      f"gradient (SparseAdam) are not available", UserWarning, stacklevel=3)
 
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
