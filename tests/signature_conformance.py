@@ -337,7 +337,8 @@ def signature_gaps():
             gaps = compare_signatures(path, tsig, lsig, method)
             if best is None or len(gaps) < len(best):
                 best = gaps
-        best = (best or []) + _varargs_keywords(path, cands, lsig, method)
+        best = (best or []) + _varargs_keywords(path, cands, lsig, method) + \
+            _overload_keywords(path, tobj, lsig, method)
         # out= is part of the function whichever overload labkit matches
         if not method and path.rsplit(".", 1)[-1] not in NO_OUT and \
                 any("out" in s.parameters for s, _ in cands) and \
@@ -380,6 +381,38 @@ def _varargs_keywords(path, cands, lsig, method):
             gap = f"{path}: keyword {tp[at].name}= not accepted (labkit takes *{lp[at].name})"
             if gap not in gaps:
                 gaps.append(gap)
+    return gaps
+
+
+def _overload_keywords(path, tobj, lsig, method):
+    """labkit matches one of torch's overloads position by position; the keywords of the others
+    must work too (``torch.max(x, other=y)`` beside ``torch.max(x, dim=0)``).  The overloads
+    counted are the docstring's that an ATen schema confirms (same parameter names): docstrings
+    alone are sometimes wrong, schemas alone include TorchScript-only overloads."""
+    P = inspect.Parameter
+    if any(p.kind == P.VAR_KEYWORD for p in lsig.parameters.values()):
+        return []
+    name = path.rsplit(".", 1)[-1]
+    skip = {"input", "self", "out"}
+    schemas = [{p for p in sig.parameters} - skip for sig, _ in _schema_signatures(path)]
+    if method and not schemas:
+        schemas = [{p for p in sig.parameters} - skip for sig, _ in _schema_signatures(name)]
+    gaps = []
+    for doc in _doc_signatures(tobj, name):
+        params = [p for p in doc.parameters.values()
+                  if p.kind in (P.POSITIONAL_OR_KEYWORD, P.KEYWORD_ONLY) and p.name not in skip]
+        if not method and doc.parameters:
+            params = [p for p in params if p.name != next(iter(doc.parameters))]
+        names = {p.name for p in params}
+        if not names or not any(names <= sch for sch in schemas):
+            continue
+        for p in params:
+            q = lsig.parameters.get(p.name)
+            if q is None or q.kind not in (P.POSITIONAL_OR_KEYWORD, P.KEYWORD_ONLY):
+                gap = f"{path}: keyword {p.name}= not accepted (torch's overload " \
+                      f"{name}{doc})"
+                if gap not in gaps:
+                    gaps.append(gap)
     return gaps
 
 

@@ -390,6 +390,19 @@ def test_harness_reports_a_difference():
     assert gaps == ["f: default dim=0, torch's is None"]
 
 
+def test_harness_requires_other_overloads_and_varargs_keywords():
+    old_max = inspect.signature(lambda input, dim=None, keepdim=False, *, out=None: 0)
+    assert any("keyword other=" in g for g in sc._overload_keywords("max", torch.max, old_max,
+                                                                    False))
+    cands = sc.torch_signatures("Tensor.view", torch.Tensor.view,
+                                torch.overrides.get_testing_overrides())
+    gaps = sc._varargs_keywords("Tensor.view", cands, inspect.signature(
+        lambda self, *shape: 0), True)
+    assert "Tensor.view: keyword size= not accepted (labkit takes *shape)" in gaps
+    assert sc._varargs_keywords("Tensor.view", cands, inspect.signature(
+        lambda self, *args, size=None, dtype=None: 0), True) == []
+
+
 def test_harness_reads_torchs_schemas():
     # true_divide's docstring says (dividend, divisor); the binding takes (input, other)
     sigs = [list(s.parameters) for s, _ in sc._schema_signatures("true_divide")]
@@ -585,3 +598,37 @@ VARARGS_KEYWORDS = {
 @pytest.mark.parametrize("case", sorted(VARARGS_KEYWORDS))
 def test_size_arguments_by_keyword_as_torch(case):
     same(VARARGS_KEYWORDS[case])
+
+
+# ------------------------------------------------------------------ other overloads' keywords
+OVERLOAD_KEYWORDS = {
+    "max(x, other=)": lambda m: m.max(m.tensor(X), other=m.tensor(X).flip(0)),
+    "Tensor.min(other=)": lambda m: m.tensor(X).min(other=m.tensor(X).flip(1)),
+    "max(x, 1) still (values, indices)": lambda m: list(m.max(m.tensor(X), 1)),
+    "tensor_split(sections=)": lambda m: list(m.tensor_split(m.tensor(X), sections=3, dim=1)),
+    "tensor_split(indices=)": lambda m: list(m.tensor_split(m.tensor(X), indices=[1, 3], dim=1)),
+    "Tensor.tensor_split(tensor_indices_or_sections=)": lambda m: list(m.tensor(X).tensor_split(
+        tensor_indices_or_sections=m.tensor([1]))),
+    "hsplit(sections=)": lambda m: list(m.hsplit(m.tensor(X), sections=2)),
+    "vsplit(indices=)": lambda m: list(m.tensor(X).vsplit(indices=[1])),
+    "dsplit(sections=)": lambda m: list(m.dsplit(m.tensor(IMG), sections=5)),
+    "mm(out_dtype=)": lambda m: m.mm(m.tensor(X), m.tensor(X).T, out_dtype=m.float32),
+    "bmm(out_dtype=)": lambda m: m.bmm(m.tensor(X)[None], m.tensor(X).T[None],
+                                       out_dtype=m.float32),
+    "addmm(out_dtype=)": lambda m: m.addmm(m.tensor(SPD), m.tensor(SPD), m.tensor(SPD),
+                                           out_dtype=m.float32),
+    "set_(source)": lambda m: m.zeros(2, dtype=m.float64).set_(m.tensor(X)),
+    "set_()": lambda m: m.tensor(X).set_(),
+}
+
+
+@pytest.mark.parametrize("case", sorted(OVERLOAD_KEYWORDS))
+def test_other_overloads_keywords_as_torch(case):
+    same(OVERLOAD_KEYWORDS[case])
+
+
+def test_out_dtype_and_set_storage_are_not_implemented_naming_them():
+    with pytest.raises(NotImplementedError, match="out_dtype"):
+        labkit.mm(labkit.ones(2, 2), labkit.ones(2, 2), out_dtype=labkit.float32)
+    with pytest.raises(NotImplementedError, match="storage_offset"):
+        labkit.zeros(4).set_(labkit.ones(4), 1, (2,), (1,))

@@ -15,7 +15,7 @@ from ._common import dim_arg as _dim, promote
 from ._registry import register
 from .extra import _E
 from .extra_shape import meshgrid as _meshgrid
-from .linalg import tensordot
+from .linalg import no_out_dtype, tensordot
 
 
 # ---------------------------------------------------------------------------------- products
@@ -95,7 +95,8 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1):
 
 
 @register("baddbmm")
-def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
+def baddbmm(input, batch1, batch2, out_dtype=None, *, beta=1, alpha=1):
+    no_out_dtype("baddbmm", out_dtype)
     return _addlike(input, batch1.bmm(batch2), beta, alpha)
 
 

@@ -23,9 +23,21 @@ def _sizes_from_indices(n, indices):
     return out, [0] + bounds
 
 
+def _one_of(name, **given):
+    """The one of PyTorch's overload names the caller used (``sections=``, ``indices=`` ...)."""
+    used = [v for v in given.values() if v is not None]
+    if len(used) != 1:
+        raise TypeError(f"{name}() takes one of {', '.join(given)}, got {len(used)}")
+    return used[0]
+
+
 @register("tensor_split")
-def tensor_split(input, indices_or_sections, dim=0):
+def tensor_split(input, indices_or_sections=None, dim=0, *, sections=None, indices=None,
+                 tensor_indices_or_sections=None):
     """Split into ``n`` nearly equal parts (the first ``len % n`` one longer), or at indices."""
+    indices_or_sections = _one_of("tensor_split", indices_or_sections=indices_or_sections,
+                                  sections=sections, indices=indices,
+                                  tensor_indices_or_sections=tensor_indices_or_sections)
     S = _shape
     d = _dim(dim, input.ndim)
     n = input.shape[d]
@@ -67,18 +79,24 @@ def _split_dir(name, input, ios, dim, need):
 
 
 @register("hsplit")
-def hsplit(input, indices_or_sections):
-    return _split_dir("hsplit", input, indices_or_sections, 0 if input.ndim == 1 else 1, 1)
+def hsplit(input, indices_or_sections=None, *, sections=None, indices=None):
+    ios = _one_of("hsplit", indices_or_sections=indices_or_sections, sections=sections,
+                  indices=indices)
+    return _split_dir("hsplit", input, ios, 0 if input.ndim == 1 else 1, 1)
 
 
 @register("vsplit")
-def vsplit(input, indices_or_sections):
-    return _split_dir("vsplit", input, indices_or_sections, 0, 2)
+def vsplit(input, indices_or_sections=None, *, sections=None, indices=None):
+    ios = _one_of("vsplit", indices_or_sections=indices_or_sections, sections=sections,
+                  indices=indices)
+    return _split_dir("vsplit", input, ios, 0, 2)
 
 
 @register("dsplit")
-def dsplit(input, indices_or_sections):
-    return _split_dir("dsplit", input, indices_or_sections, 2, 3)
+def dsplit(input, indices_or_sections=None, *, sections=None, indices=None):
+    ios = _one_of("dsplit", indices_or_sections=indices_or_sections, sections=sections,
+                  indices=indices)
+    return _split_dir("dsplit", input, ios, 2, 3)
 
 
 @register("split_with_sizes", "unsafe_split_with_sizes")

@@ -310,6 +310,11 @@ def copy_(self, src, non_blocking=False):
 
 
 @method("set_")
-def set_(self, source):
-    self._np = source._np
+def set_(self, source=None, storage_offset=0, size=None, stride=None):
+    """Share ``source``'s data (``set_()``: become empty)."""
+    if storage_offset != 0 or size is not None or stride is not None:
+        raise NotImplementedError("set_(source, storage_offset, size, stride): labkit has no "
+                                  "storages to view with other strides; set_(source) shares a "
+                                  "tensor's data, source.as_strided(size, stride) views it")
+    self._np = source._np if source is not None else np.empty((0,), self._np.dtype)
     return self

@@ -182,8 +182,18 @@ method("__matmul__")(matmul)
 method("__rmatmul__")(lambda self, other: matmul(other, self))
 
 
+def no_out_dtype(name, out_dtype):
+    # out_dtype= (e.g. float16 products into float32) is CUDA-only in PyTorch, which raises
+    # NotImplementedError on the CPU too
+    if out_dtype is not None:
+        raise NotImplementedError(f"{name}(out_dtype={out_dtype}): a product in another dtype is "
+                                  f"CUDA-only in PyTorch, and labkit runs on the CPU; convert the "
+                                  f"result instead ({name}(...).to(dtype))")
+
+
 @register("mm")
-def mm(input, mat2):
+def mm(input, mat2, out_dtype=None):
+    no_out_dtype("mm", out_dtype)
     if input.ndim != 2 or mat2.ndim != 2:
         raise RuntimeError(f"mm: expected 2-D tensors, got {input.ndim}-D and {mat2.ndim}-D "
                            f"(shapes {list(input.shape)} and {list(mat2.shape)}); use matmul "
@@ -192,7 +202,8 @@ def mm(input, mat2):
 
 
 @register("bmm")
-def bmm(input, mat2):
+def bmm(input, mat2, out_dtype=None):
+    no_out_dtype("bmm", out_dtype)
     if input.ndim != 3 or mat2.ndim != 3:
         raise RuntimeError(f"bmm: expected 3-D tensors, got {list(input.shape)} and {list(mat2.shape)}")
     if input.shape[0] != mat2.shape[0]:
@@ -231,7 +242,8 @@ def outer(input, vec2):
 
 
 @register("addmm")
-def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+def addmm(input, mat1, mat2, out_dtype=None, *, beta=1, alpha=1):
+    no_out_dtype("addmm", out_dtype)
     r = matmul(mat1, mat2)
     if isinstance(input, Tensor) and input._np.dtype != r._np.dtype:
         raise RuntimeError(f"self and mat2 must have the same dtype, but got "

@@ -323,14 +323,15 @@ def _maxmin(input, dim, keepdim, is_max, other=None):
 
 
 @register("max")
-def max(input, dim=None, keepdim=False):
-    """``max(x)`` -> scalar tensor; ``max(x, dim)`` -> (values, indices); ``max(a, b)`` elementwise."""
-    return _maxmin(input, dim, keepdim, True)
+def max(input, dim=None, keepdim=False, *, other=None):
+    """``max(x)`` -> scalar tensor; ``max(x, dim)`` -> (values, indices); ``max(a, b)`` (or
+    ``max(a, other=b)``) elementwise."""
+    return _maxmin(input, dim if other is None else other, keepdim, True)
 
 
 @register("min")
-def min(input, dim=None, keepdim=False):
-    return _maxmin(input, dim, keepdim, False)
+def min(input, dim=None, keepdim=False, *, other=None):
+    return _maxmin(input, dim if other is None else other, keepdim, False)
 
 
 @register("amax")
