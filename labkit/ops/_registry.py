@@ -104,6 +104,8 @@ def _with_options(fn):
 
     @functools.wraps(fn)
     def f(*args, **kwargs):
+        if not kwargs:                           # the common call: nothing to check
+            return fn(*args)
         if kwargs.get("pin_memory"):
             raise NotImplementedError(
                 f"{fn.__name__}(pin_memory=True): pinned (page-locked) memory speeds up copies "
