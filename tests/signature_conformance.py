@@ -22,7 +22,8 @@ the labkit counterpart at the same path and reports, as stable one-line strings:
 Public Tensor attributes that torch has no override lambda for (``dir(torch.Tensor)``) are
 checked for existence only.  Classes are compared by their constructors: every ``torch.nn``
 module (``nn.Linear.__init__``), ``torch.optim`` optimizer and ``torch.optim.lr_scheduler``
-scheduler, against labkit's class of the same name (``missing`` when labkit has none).  ``scripts/conformance.py --signatures`` prints the gaps;
+scheduler, against labkit's class of the same name (``missing`` when labkit has none), and the
+methods every module, optimizer and scheduler inherits (``nn.Module.state_dict`` ...).  ``scripts/conformance.py --signatures`` prints the gaps;
 ``tests/test_conformance.py`` fails on any signature gap (and when a callable labkit has goes
 missing; the ``missing`` list in ``tests/signature_gaps.json`` may only shrink).
 """
@@ -74,6 +75,21 @@ def _public_classes():
             obj = getattr(mod, name)
             if not name.startswith("_") and isinstance(obj, type) and issubclass(obj, base):
                 out[f"{prefix}.{name}"] = obj
+    return out
+
+
+def _base_class_methods():
+    """``{path: torch method}`` of what every module, optimizer and scheduler has:
+    ``nn.Module.state_dict``, ``optim.Optimizer.zero_grad``, ``optim.lr_scheduler.LRScheduler.step``
+    ..."""
+    import torch
+    out = {}
+    for path, cls in (("nn.Module", torch.nn.Module), ("optim.Optimizer", torch.optim.Optimizer),
+                      ("optim.lr_scheduler.LRScheduler", torch.optim.lr_scheduler.LRScheduler)):
+        for name in dir(cls):
+            obj = inspect.getattr_static(cls, name, None)
+            if not name.startswith("_") and isinstance(obj, types.FunctionType):
+                out[f"{path}.{name}"] = getattr(cls, name)
     return out
 
 
@@ -357,6 +373,13 @@ def signature_gaps():
             continue
         classes += 1
         sig.extend(compare_signatures(path + ".__init__", tsig, lsig, True))
+    for path, tfn in sorted(_base_class_methods().items()):
+        lfn = _labkit_obj(path)
+        if not callable(lfn):
+            missing.append(path)
+            continue
+        compared += 1
+        sig.extend(compare_signatures(path, inspect.signature(tfn), inspect.signature(lfn), True))
     return {"missing": sorted(missing), "signature": sorted(sig), "compared": compared,
             "classes": classes}
 
@@ -462,7 +485,8 @@ def markdown(gaps):
         "`torch.special`, `torch.fft` and `torch.Tensor` that labkit has (parameter names, "
         "order, positional or keyword-only, defaults, `out=`), and the constructors of the "
         "`torch.nn` modules, `torch.optim` optimizers and `torch.optim.lr_scheduler` schedulers "
-        "labkit has. PyTorch's signatures come from Python introspection, the ATen operator "
+        "labkit has, and the methods they all inherit (`nn.Module`, `optim.Optimizer`, "
+        "`LRScheduler`). PyTorch's signatures come from Python introspection, the ATen operator "
         "schemas its bindings are generated from, and its docstrings "
         "(tests/signature_conformance.py). Where labkit accepts a parameter it cannot honour "
         "(`pin_memory=True`, `gather(sparse_grad=True)`, a CUDA device), it raises naming it.",

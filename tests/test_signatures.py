@@ -632,3 +632,17 @@ def test_out_dtype_and_set_storage_are_not_implemented_naming_them():
         labkit.mm(labkit.ones(2, 2), labkit.ones(2, 2), out_dtype=labkit.float32)
     with pytest.raises(NotImplementedError, match="storage_offset"):
         labkit.zeros(4).set_(labkit.ones(4), 1, (2,), (1,))
+
+
+def test_split_method_and_function_parameter_names_as_torch():
+    same(lambda m: list(m.tensor(X).split(split_size=2)))
+    same(lambda m: list(m.split(m.tensor(X), split_size_or_sections=[1, 2])))
+    same(lambda m: m.tensor(X).split(split_size_or_sections=2))           # refused by both
+
+
+def test_module_modules_remove_duplicate_as_torch():
+    def call(m):
+        lin = m.nn.Linear(2, 2)
+        seq = m.nn.Sequential(lin, lin)
+        return len(list(seq.modules())), len(list(seq.modules(remove_duplicate=False)))
+    assert same(call) == ("ok", [2, 3])

@@ -421,7 +421,7 @@ def select(input, dim, index):
     return input[(slice(None),) * d + (int(index),)]
 
 
-@register("split")
+@register("split", method=False)
 def split(tensor, split_size_or_sections, dim=0):
     d = dim_arg(dim, tensor.ndim)
     n = tensor.shape[d]
@@ -437,6 +437,13 @@ def split(tensor, split_size_or_sections, dim=0):
                                f"(input tensor's size at dimension {d}), but got split_sizes={sizes}")
     return _split(tensor, d, sizes, False,
                   isinstance(split_size_or_sections, numbers.Integral))
+
+
+@method("split")
+def split_method(self, split_size, dim=0):
+    """``x.split(2)``: the method's parameter is ``split_size`` (the function's is
+    ``split_size_or_sections``), as in PyTorch."""
+    return split(self, split_size, dim)
 
 
 class Split(Function):
