@@ -495,8 +495,8 @@ class Tensor:
         memo[id(self)] = t
         return t
 
-    def cpu(self):
-        return self
+    def cpu(self, memory_format=None):
+        return self if memory_format is None else self.to(memory_format=memory_format)
 
     def cuda(self, device=None, non_blocking=False, memory_format=None):
         _check_device("cuda" if device is None else device)    # raises: labkit is CPU-only

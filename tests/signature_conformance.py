@@ -236,6 +236,9 @@ def _sig_from_ast(a):
 # Keywords PyTorch's docstrings list that the function refuses (TypeError): not required of
 # labkit.  tests/test_signatures.py checks that torch really refuses each.
 DOC_ERRATA = {"Tensor.new_tensor": ("layout", "pin_memory")}
+# Bindings written by hand, whose names neither the docstring nor the schema has: the signature
+# PyTorch's Python binding really has (tests/test_signatures.py calls torch to check each).
+BINDINGS = {"Tensor.copy_": "(self, other, non_blocking=False)"}
 
 _ATEN_PREFIX = {"linalg": "linalg_", "special": "special_", "fft": "fft_"}
 
@@ -288,6 +291,8 @@ def _schema_signatures(path):
 def torch_signatures(path, obj, overrides):
     """[(signature, includes_self)] for a torch callable; several for overloads."""
     name = path.rsplit(".", 1)[-1]
+    if path in BINDINGS:
+        return [(_sig_from_ast(ast.parse(f"def f{BINDINGS[path]}: pass").body[0].args), True)]
     if isinstance(obj, (types.FunctionType, types.WrapperDescriptorType)):
         try:                      # Python functions; slot wrappers such as __setitem__
             return [(inspect.signature(obj), True)]
@@ -413,7 +418,7 @@ def _overload_keywords(path, tobj, lsig, method):
     counted are the docstring's that an ATen schema confirms (same parameter names): docstrings
     alone are sometimes wrong, schemas alone include TorchScript-only overloads."""
     P = inspect.Parameter
-    if any(p.kind == P.VAR_KEYWORD for p in lsig.parameters.values()):
+    if path in BINDINGS or any(p.kind == P.VAR_KEYWORD for p in lsig.parameters.values()):
         return []
     name = path.rsplit(".", 1)[-1]
     skip = {"input", "self", "out"}

@@ -187,6 +187,14 @@ def test_no_out_where_torch_has_none(case):
         ("raised", "TypeError")
 
 
+def test_hand_written_bindings_are_torchs():
+    # Tensor.copy_: PyTorch's binding takes other= (its docs and schema say src)
+    assert "Tensor.copy_" in sc.BINDINGS
+    same(lambda m: m.zeros(3).copy_(other=m.ones(3)))
+    same(lambda m: m.zeros(3).copy_(src=m.ones(3)))                      # refused by both
+    same(lambda m: m.zeros(3).copy_(m.ones(3), True))
+
+
 @pytest.mark.parametrize("path", sorted(sc.DOC_ERRATA))
 def test_doc_errata_are_refused_by_torch(path):
     # keywords PyTorch's docstring lists but its function refuses: the harness drops them
@@ -428,8 +436,9 @@ IMG = np.arange(120.0).reshape(2, 3, 4, 5)
         memory_format=m.contiguous_format),
     lambda m: m.tensor(IMG).contiguous(memory_format=m.channels_last) + 1,
     lambda m: m.tensor(IMG[None]).clone(memory_format=m.channels_last_3d),
+    lambda m: m.tensor(IMG).cpu(memory_format=m.channels_last),
 ], ids=["contiguous", "clone", "float", "to", "zeros_like", "back", "to contiguous", "add",
-        "3d"])
+        "3d", "cpu"])
 def test_memory_format_lays_out_values_as_torch(call):
     # the values and the strides PyTorch gives (is_contiguous answers as PyTorch's)
     def described(m):

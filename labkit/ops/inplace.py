@@ -295,8 +295,8 @@ def fill_(self, value):
 
 
 @method("copy_")
-def copy_(self, src, non_blocking=False):
-    s = as_tensor_arg(src)
+def copy_(self, other, non_blocking=False):     # non_blocking: no effect on a CPU-only engine
+    s = as_tensor_arg(other)                     # (PyTorch's binding names it other; docs: src)
     if _fast_ok(self, s):
         try:
             np.copyto(self._np, s._np if isinstance(s, Tensor) else s, casting="unsafe")
