@@ -238,7 +238,8 @@ def _sig_from_ast(a):
 DOC_ERRATA = {"Tensor.new_tensor": ("layout", "pin_memory")}
 # Bindings written by hand, whose names neither the docstring nor the schema has: the signature
 # PyTorch's Python binding really has (tests/test_signatures.py calls torch to check each).
-BINDINGS = {"Tensor.copy_": "(self, other, non_blocking=False)"}
+BINDINGS = {"Tensor.copy_": "(self, other, non_blocking=False)",
+            "Tensor.where": "(self, condition, other)"}
 
 _ATEN_PREFIX = {"linalg": "linalg_", "special": "special_", "fft": "fft_"}
 

@@ -193,6 +193,10 @@ def test_hand_written_bindings_are_torchs():
     same(lambda m: m.zeros(3).copy_(other=m.ones(3)))
     same(lambda m: m.zeros(3).copy_(src=m.ones(3)))                      # refused by both
     same(lambda m: m.zeros(3).copy_(m.ones(3), True))
+    # Tensor.where: other= (its docs say y)
+    assert "Tensor.where" in sc.BINDINGS
+    same(lambda m: m.tensor(X).where(condition=m.tensor(X) > 0.5, other=0.0))
+    same(lambda m: m.tensor(X).where(m.tensor(X) > 0.5, y=0.0))           # refused by both
 
 
 @pytest.mark.parametrize("path", sorted(sc.DOC_ERRATA))

@@ -44,9 +44,10 @@ def where(condition, input=None, other=None):
 
 
 @method("where")
-def where_method(self, condition, y):
-    """``x.where(condition, y)``: ``x`` where ``condition`` holds, else ``y`` (as in PyTorch)."""
-    return where(condition, self, y)
+def where_method(self, condition, other):
+    """``x.where(condition, y)``: ``x`` where ``condition`` holds, else ``y`` (as in PyTorch,
+    whose binding names it ``other``)."""
+    return where(condition, self, other)
 
 
 class Lerp(Function):
