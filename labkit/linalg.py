@@ -20,8 +20,9 @@ import numpy as np
 from .autograd.function import Function
 from .ops.linalg import cross as _cross
 from .ops.shape import broadcast_tensors as _broadcast_tensors, cat as _cat, stack as _stack
-from .kernels.lapack import cholesky_info as _cholesky_info, getrf as _getrf, \
-    lu_info as _lu_info, perm_from_pivots as _perm_from_pivots
+from .kernels.lapack import cholesky_info as _cholesky_info, cpu_driver as _cpu_driver, \
+    cpu_pivot as _no_pivot_off_cuda, getrf as _getrf, lu_info as _lu_info, \
+    perm_from_pivots as _perm_from_pivots
 from .ops._registry import with_out as _with_out
 from .tensor import Tensor, _make
 
@@ -198,12 +199,13 @@ def lstsq(A, B, rcond=None, *, driver=None):
     return _LstsqResult(X.squeeze(-1) if vec else X, res, rank, sv)
 
 
-def pinv(A, *, atol=None, rtol=None, hermitian=False):
+def pinv(input, *, atol=None, rtol=None, hermitian=False):
     """The Moore-Penrose pseudo-inverse from the SVD: singular values at or below
     ``max(atol, rtol * largest)`` count as zero (default ``rtol = eps * max(m, n)``), so a
     rank-deficient ``A`` gets the minimum-norm answer.  ``hermitian=True`` reads only the lower
     triangle.  Differentiable where the rank does not change (the classical formula
     ``dA+ = -A+ dA A+ + A+ A+^T dA^T (I - A A+) + (I - A+ A) dA^T A+^T A+``)."""
+    A = input                                     # PyTorch's binding names it input
     a = A._np
     if hermitian:
         a = np.tril(a) + np.swapaxes(np.tril(a, -1), -1, -2)
@@ -260,9 +262,10 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     return (a ** ord).sum(d, keepdim=keepdim) ** (1.0 / ord)
 
 
-def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
+def matrix_norm(input, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
     """Frobenius (``'fro'``), nuclear (``'nuc'``), 1/inf (max column/row sum) or 2 (largest
     singular value) norm of matrices."""
+    A = input                                     # PyTorch's binding names it input
     if dtype is not None:
         A = A.to(dtype)
     if ord == "fro":
@@ -365,14 +368,6 @@ class SvdVals(Function):
         return (U * g[..., None, :]) @ Vh
 
 
-def _cpu_driver(driver):
-    # driver= picks a cuSOLVER method: PyTorch refuses it for CPU tensors, as labkit does
-    if driver is not None:
-        raise RuntimeError("torch.linalg.svd: keyword argument `driver=` is only supported on "
-                           "CUDA inputs with cuSOLVER backend; labkit runs on the CPU, so leave "
-                           "driver=None")
-
-
 def svdvals(A, *, driver=None):
     """Singular values, largest first (differentiable; distinct values assumed)."""
     _cpu_driver(driver)
@@ -404,9 +399,10 @@ class EigvalsH(Function):
         return (Q * g[..., None, :]) @ Q.mT, None
 
 
-def eigvalsh(A, UPLO="L"):
+def eigvalsh(input, UPLO="L"):
     """Eigenvalues of symmetric matrices, ascending (differentiable; the ``UPLO`` half is read,
     and the gradient is the symmetric ``Q diag(G) Q^T``, as in PyTorch)."""
+    A = input                                     # PyTorch's binding names it input
     _square("eigvalsh", A)
     return EigvalsH.apply(A, UPLO)
 
@@ -433,8 +429,9 @@ class Cholesky(Function):
         return 0.5 * (gA + gA.mT)
 
 
-def cholesky(A, *, upper=False):
+def cholesky(input, *, upper=False):
     """``L`` with ``A = L L^T`` for symmetric positive-definite ``A`` (differentiable)."""
+    A = input                                     # PyTorch's binding names it input
     _square("cholesky", A)
     L = Cholesky.apply(A)
     return L.mT if upper else L
@@ -463,8 +460,9 @@ def svd(A, full_matrices=True, *, driver=None):
     return _SvdResult(_make(U.astype(dt)), _make(S.astype(dt)), _make(Vh.astype(dt)))
 
 
-def eigh(A, UPLO="L"):
+def eigh(input, UPLO="L"):
     """Eigenvalues (ascending) and eigenvectors of symmetric matrices (forward only)."""
+    A = input                                     # PyTorch's binding names it input
     _square("eigh", A)
     w, Q = np.linalg.eigh(_forward_only("eigh", A), UPLO=UPLO)
     dt = A._np.dtype
@@ -485,8 +483,9 @@ __all__ += ["matrix_power", "multi_dot", "vecdot", "cross", "diagonal", "matrix_
            "tensorsolve", "matrix_exp", "lu_factor", "lu_factor_ex", "lu", "lu_solve"]
 
 
-def matrix_power(A, n):
+def matrix_power(input, n):
     """``A @ A @ ... @ A`` (n times; n = 0 gives the identity, n < 0 powers of the inverse)."""
+    A = input                                     # PyTorch's binding names it input
     if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
         raise RuntimeError(f"linalg.matrix_power: A must be batches of square matrices, got "
                            f"shape {list(A.shape)}")
@@ -547,8 +546,9 @@ def _svals(A, hermitian):
     return np.linalg.svd(a, compute_uv=False) if a.size else np.zeros(a.shape[:-1][:-1] + (0,))
 
 
-def matrix_rank(A, *, atol=None, rtol=None, hermitian=False, tol=None):
+def matrix_rank(input, *, atol=None, rtol=None, hermitian=False, tol=None):
     """The number of singular values above ``max(atol, rtol * largest)``."""
+    A = input                                     # PyTorch's binding names it input
     m, n = A.shape[-2:]
     s = _svals(A, hermitian)
     if tol is not None:
@@ -564,9 +564,10 @@ def matrix_rank(A, *, atol=None, rtol=None, hermitian=False, tol=None):
     return _make((s > tol_).sum(-1).astype(np.int64))
 
 
-def cond(A, p=None):
+def cond(input, p=None):
     """The condition number ``norm(A, p) * norm(inv(A), p)`` (2-norm: largest over smallest
     singular value)."""
+    A = input                                     # PyTorch's binding names it input
     if p is None or p == 2 or p == -2:
         s = svdvals(A)
         big, small = s[..., 0], s[..., -1]
@@ -615,7 +616,8 @@ def solve_ex(A, B, *, left=True, check_errors=False):
                                                             check_errors, B, left=left))
 
 
-def cholesky_ex(A, *, upper=False, check_errors=False):
+def cholesky_ex(input, *, upper=False, check_errors=False):
+    A = input                                     # PyTorch's binding names it input
     return namedtuple("cholesky_ex", ["L", "info"])(*_ex("cholesky_ex", cholesky,
                                                           _cholesky_info, A, check_errors,
                                                           upper=upper))
@@ -635,8 +637,9 @@ def vander(x, N=None):
     return powers.cumprod(-1)
 
 
-def tensorinv(A, ind=2):
+def tensorinv(input, ind=2):
     """The inverse of ``A`` seen as a linear map from its first ``ind`` dims to the rest."""
+    A = input                                     # PyTorch's binding names it input
     out_shape, in_shape = tuple(A.shape[ind:]), tuple(A.shape[:ind])
     rows = int(np.prod(in_shape))
     M = A.reshape(rows, -1)
@@ -654,8 +657,9 @@ def tensorsolve(A, B, dims=None):
     return solve(M, B.reshape(-1)).reshape(x_shape)
 
 
-def matrix_exp(A):
+def matrix_exp(input):
     """``exp(A)`` by scaling and squaring a Taylor series (differentiable through matmul)."""
+    A = input                                     # PyTorch's binding names it input
     if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
         raise RuntimeError(f"linalg.matrix_exp: Expected a square matrix, got {list(A.shape)}")
     if A._np.dtype == np.float32:                # squaring amplifies rounding: work in float64
@@ -716,12 +720,6 @@ def _lu_graph(A, P, L, U):
         L2 = solve_triangular(U1g, PtA[..., k:, :], upper=True, left=False)
         return _cat([L1g, L2], -2), U1g
     return L1g, U1g
-
-
-def _no_pivot_off_cuda(pivot):
-    if not pivot:                                 # PyTorch: a CUDA-only option too
-        raise RuntimeError("linalg.lu_factor: LU without pivoting is not implemented on the CPU "
-                           "(labkit runs on the CPU only): use pivot=True")
 
 
 def lu_factor(A, *, pivot=True):

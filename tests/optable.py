@@ -658,10 +658,23 @@ OPS += [
        binary(), grad=False),
     Op("matrix_power", lambda M, a: M.matrix_power(a, 3), lambda a: np.linalg.matrix_power(a, 3),
        unary(shape=st.integers(1, 3).map(lambda n: (2, n, n))), atol=1e-4, rtol=1e-3),
+    Op("det_slogdet_inverse", lambda M, a: (M.det(_spd(M, a)), M.slogdet(_spd(M, a))[1],
+                                            M.inverse(_spd(M, a))),
+       lambda a: (np.linalg.det(_np_spd(a)), np.linalg.slogdet(_np_spd(a))[1],
+                  np.linalg.inv(_np_spd(a))),
+       unary(shape=st.integers(1, 3).map(lambda n: (2, n, n))), atol=1e-4, rtol=1e-3),
     Op("bitwise", lambda M, a, b: (M.bitwise_and(a, b), M.bitwise_or(a, b),
                                    M.bitwise_xor(a, b), M.bitwise_not(a)),
        lambda a, b: (a & b, a | b, a ^ b, ~a), binary(ints, ints), grad=False),
 ]
+
+
+def _spd(M, a):                         # well conditioned: a a^T + 3 I
+    return a @ a.mT + 3 * M.eye(a.shape[-1], dtype=a.dtype)
+
+
+def _np_spd(a):
+    return a @ np.swapaxes(a, -1, -2) + 3 * np.eye(a.shape[-1], dtype=a.dtype)
 
 
 def _np_index_fill(x, i):

@@ -659,3 +659,22 @@ def test_module_modules_remove_duplicate_as_torch():
         seq = m.nn.Sequential(lin, lin)
         return len(list(seq.modules())), len(list(seq.modules(remove_duplicate=False)))
     assert same(call) == ("ok", [2, 3])
+
+
+# PyTorch's bindings name the matrix ``input`` for these (A= is refused), whatever the docs say
+@pytest.mark.parametrize("name,extra", [
+    ("pinv", {}), ("matrix_norm", {}), ("eigvalsh", {}), ("cholesky", {}), ("matrix_rank", {}),
+    ("cond", {}), ("cholesky_ex", {}), ("matrix_exp", {}), ("matrix_power", {"n": 2}),
+    ("norm", {}), ("tensorinv", {"ind": 1}),
+])
+def test_linalg_input_keyword_as_torchs_binding(name, extra):
+    same(lambda m: _plain_all(getattr(m.linalg, name)(input=m.tensor(SPD), **extra)))
+    same(lambda m: getattr(m.linalg, name)(A=m.tensor(SPD), **extra))      # refused by both
+
+
+def _plain_all(r):
+    return list(r) if isinstance(r, tuple) else r
+
+
+def test_linalg_eigh_input_keyword():
+    same(lambda m: m.linalg.eigh(input=m.tensor(SPD))[0])

@@ -1,6 +1,7 @@
 """LAPACK-style helpers on plain NumPy arrays (no tensors), for ``labkit.linalg``: LU with
 partial pivoting and its pivots (getrf), and the ``info`` codes PyTorch's ``*_ex`` functions
-return (getrf's first zero pivot, potrf's first leading minor that is not positive definite)."""
+return (getrf's first zero pivot, potrf's first leading minor that is not positive definite), and
+the options only CUDA's solvers have (PyTorch refuses them for CPU tensors, as labkit does)."""
 import numpy as np
 
 
@@ -49,3 +50,17 @@ def cholesky_info(a):
                 info[idx] = k
                 break
     return info
+
+
+def cpu_driver(driver):
+    # driver= picks a cuSOLVER method: PyTorch refuses it for CPU tensors, as labkit does
+    if driver is not None:
+        raise RuntimeError("torch.linalg.svd: keyword argument `driver=` is only supported on "
+                           "CUDA inputs with cuSOLVER backend; labkit runs on the CPU, so leave "
+                           "driver=None")
+
+
+def cpu_pivot(pivot):
+    if not pivot:                                 # PyTorch: a CUDA-only option too
+        raise RuntimeError("linalg.lu_factor: LU without pivoting is not implemented on the CPU "
+                           "(labkit runs on the CPU only): use pivot=True")
