@@ -22,7 +22,8 @@ from . import layout as _layout
 
 _LABKIT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _PLUMBING = (os.path.join(_LABKIT, "nn", "modules"), os.path.join(_LABKIT, "autograd"),
-             os.path.join(_LABKIT, "viz"), os.path.join(_LABKIT, "graph.py"))
+             os.path.join(_LABKIT, "viz"), os.path.join(_LABKIT, "graph.py"),
+             os.path.join(_LABKIT, "ops", "_registry.py"))     # the out=/alias wrappers
 
 
 def _is_labkit(path):
