@@ -407,10 +407,15 @@ def bernoulli_(self, p=0.5, *, generator=None):
 
 
 @method("random_")
-def random_(self, from_=0, to=None, *, generator=None):
-    if to is None:                                # random_(to): [0, to)
+def random_(self, from_=None, to=None, *, generator=None):
+    if from_ is None:                             # random_(): [0, 2^mantissa] or the int range
+        a = self._np
+        from_, to = 0, (2 ** (np.finfo(a.dtype).nmant + 1) + 1 if a.dtype.kind == "f"
+                        else 2 if a.dtype.kind == "b" else int(np.iinfo(a.dtype).max) + 1)
+    elif to is None:                              # random_(to): [0, to)
         from_, to = 0, from_
-    return _fill(self, _rng(generator).integers(from_, to, self.shape))
+    return _fill(self, _rng(generator).integers(from_, to, self.shape, dtype=np.int64
+                                                if to <= 2 ** 63 - 1 else np.uint64))
 
 
 @method("exponential_")

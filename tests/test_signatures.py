@@ -294,6 +294,13 @@ def test_uniform_and_random_take_from_and_to_positionally():
     assert set(r.tolist()) == {0, 1, 2, 3}
     u = labkit.empty(10).uniform_(to=0.5)
     assert float(u.max()) < 0.5
+    # random_(): PyTorch's full range, [0, 2^mantissa] for floats (exact integers), the type's
+    # range for integers
+    for dt, top in ((labkit.float32, 2 ** 24), (labkit.float16, 2 ** 11), (labkit.uint8, 255),
+                    (labkit.int32, 2 ** 31 - 1), (labkit.bool, 1)):
+        r = labkit.empty(20000, dtype=dt).random_()
+        assert 0 <= float(r.min()) and float(r.max()) <= top and float(r.max()) > top / 2
+        assert (r == r.round()).all() if dt.is_floating_point else True
 
 
 def test_meshgrid_without_indexing_warns_and_uses_ij_as_torch():
