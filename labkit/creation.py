@@ -515,7 +515,8 @@ LEGACY_TYPES = {t.__name__: t for t in (FloatTensor, DoubleTensor, HalfTensor, L
 @method("type")
 def type_(self, dtype=None, non_blocking=False):
     """``x.type()`` names the type ('labkit.FloatTensor'); ``x.type(labkit.LongTensor)``,
-    ``x.type('torch.LongTensor')`` or ``x.type(labkit.int64)`` cast."""
+    ``x.type('torch.LongTensor')`` or ``x.type(labkit.int64)`` cast.  ``non_blocking`` (here
+    and in ``to``) overlaps copies with a GPU; on the CPU it has no effect."""
     if dtype is None:
         return next(f"labkit.{n}" for n, t in LEGACY_TYPES.items() if t.dtype is self.dtype)
     if isinstance(dtype, str) and dtype.rpartition(".")[2] in LEGACY_TYPES:

@@ -433,8 +433,13 @@ class Tensor:
         if self.requires_grad:
             raise RuntimeError("Can't convert a Tensor that requires grad to a NumPy array. "
                                "Use tensor.detach().numpy() instead.")
-        a = self._np
-        return a if dtype is None else a.astype(dtype)
+        a = self._np                                # NumPy's protocol: copy=True copies,
+        if dtype is not None and np.dtype(dtype) != a.dtype:   # copy=False refuses to
+            if copy is False:
+                raise ValueError("Unable to avoid copy while creating an array as requested: "
+                                 "the dtype conversion needs one")
+            return a.astype(dtype)
+        return a.copy() if copy else a
 
     def item(self):
         if self._np.size != 1:

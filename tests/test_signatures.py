@@ -685,3 +685,15 @@ def _plain_all(r):
 
 def test_linalg_eigh_input_keyword():
     same(lambda m: m.linalg.eigh(input=m.tensor(SPD))[0])
+
+
+def test_numpy_array_protocol_copy_as_torch():
+    def call(m):
+        t = m.zeros(3)
+        a = np.array(t, copy=True)
+        a[0] = 5                                  # a copy: t unchanged
+        b = np.asarray(t)
+        b[1] = 7                                  # shared: t changes
+        return t
+    same(call)
+    same(lambda m: np.asarray(m.zeros(3), dtype=np.float64, copy=False))  # refused by both

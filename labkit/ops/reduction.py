@@ -546,7 +546,8 @@ def msort(input):
 
 @register("topk")
 def topk(input, k, dim=-1, largest=True, sorted=True):
-    """The ``k`` largest (or smallest) elements along ``dim``: (values, indices)."""
+    """The ``k`` largest (or smallest) elements along ``dim``: (values, indices).  Always in
+    order: ``sorted=False`` leaves PyTorch free to skip the sort, and sorted is one valid answer."""
     x = _t(input)
     d = dims_arg(dim, x.ndim)[0] if x.ndim else 0
     n = x.shape[d] if x.ndim else 1
@@ -606,7 +607,8 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None):
 
 @register("unique", method=True)
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
-    """Distinct values (sorted); optionally where each element went and how often each occurs."""
+    """Distinct values (sorted); optionally where each element went and how often each occurs.
+    ``sorted=False`` allows any order; PyTorch's CPU kernel sorts anyway, and so does labkit."""
     x = _t(input)
     if dim is not None:
         d = dims_arg(dim, x.ndim)[0]
@@ -676,6 +678,7 @@ def bincount(input, weights=None, minlength=0):
 
 @register("isin", method=False)
 def isin(elements, test_elements, *, assume_unique=False, invert=False):
+    # assume_unique only lets PyTorch pick a faster algorithm: the answer is the same
     e = elements._np if isinstance(elements, Tensor) else np.asarray(elements)
     t = test_elements._np if isinstance(test_elements, Tensor) else np.asarray(test_elements)
     return _make(np.asarray(np.isin(e, t, invert=invert)))

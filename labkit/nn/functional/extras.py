@@ -226,7 +226,7 @@ def pdist(input, p=2):
     return _lk.linalg.vector_norm(d, p, dim=1)
 
 
-def gumbel_softmax(logits, tau=1, hard=False, eps=1e-10, dim=-1):
+def gumbel_softmax(logits, tau=1, hard=False, eps=1e-10, dim=-1):  # eps: unused, as in PyTorch
     """Sample from the Gumbel-softmax distribution: ``softmax((logits + g) / tau)`` with Gumbel
     noise ``g``; ``hard=True`` returns one-hot samples whose gradient is the soft sample's
     (straight-through)."""

@@ -114,6 +114,7 @@ def adaptive_max_pool3d(input, output_size, return_indices=False):
 
 
 def adaptive_max_pool1d_with_indices(input, output_size, return_indices=False):
+    # *_with_indices returns the indices whatever return_indices says, as PyTorch's does
     return adaptive_max_pool1d(input, output_size, True)
 
 
