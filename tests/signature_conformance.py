@@ -34,7 +34,11 @@ import math
 import re
 import types
 
-NAMESPACES = ("nn.functional", "linalg", "special", "fft", "")
+NAMESPACES = ("nn.functional", "linalg", "special", "fft", "", "utils.data")
+# torch.utils.data's DataPipes are torchdata's (deprecated, moved out of PyTorch): not compared
+_DATAPIPES = {"DFIterDataPipe", "DataChunk", "IterDataPipe", "MapDataPipe", "argument_validation",
+              "functional_datapipe", "guaranteed_datapipes_determinism", "non_deterministic",
+              "runtime_validation", "runtime_validation_disabled", "_DatasetKind"}
 _EMPTY = inspect.Parameter.empty
 _POS = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
@@ -48,7 +52,8 @@ def _public_paths():
         for part in ns.split("."):
             if part:
                 mod = getattr(mod, part)
-        for name in dir(mod):
+        names = set(mod.__all__) - _DATAPIPES if ns == "utils.data" else dir(mod)
+        for name in names:
             if name.startswith("_"):
                 continue
             obj = getattr(mod, name, None)
@@ -68,10 +73,12 @@ def _public_classes():
     import torch
     ls = torch.optim.lr_scheduler
     out = {}
+    import torch.utils.data as data
     for prefix, mod, base in (("nn", torch.nn, torch.nn.Module),
                               ("optim", torch.optim, torch.optim.Optimizer),
-                              ("optim.lr_scheduler", ls, (ls.LRScheduler, ls.ReduceLROnPlateau))):
-        for name in dir(mod):
+                              ("optim.lr_scheduler", ls, (ls.LRScheduler, ls.ReduceLROnPlateau)),
+                              ("utils.data", data, object)):
+        for name in (set(data.__all__) - _DATAPIPES if mod is data else dir(mod)):
             obj = getattr(mod, name)
             if not name.startswith("_") and isinstance(obj, type) and issubclass(obj, base):
                 out[f"{prefix}.{name}"] = obj
@@ -105,6 +112,10 @@ def _labkit_obj(path):
 
 
 def _same_default(a, b):
+    import torch
+    if a is torch.default_generator:           # the global generator for the global one
+        import labkit
+        return b is labkit.random.default_generator
     if callable(a) and callable(b) and not isinstance(a, type) and \
             getattr(a, "__module__", "").startswith("torch.nn.functional"):
         return _labkit_obj("nn.functional." + a.__name__) is b     # F.relu for F.relu

@@ -697,3 +697,13 @@ def test_numpy_array_protocol_copy_as_torch():
         return t
     same(call)
     same(lambda m: np.asarray(m.zeros(3), dtype=np.float64, copy=False))  # refused by both
+
+
+def test_random_split_defaults_to_the_global_generator_as_torch():
+    from labkit.utils.data import random_split
+    assert inspect.signature(random_split).parameters["generator"].default is \
+        labkit.random.default_generator
+    labkit.manual_seed(3)
+    a = [list(s.indices) for s in random_split(range(10), [0.5, 0.5])]
+    labkit.manual_seed(3)
+    assert [list(s.indices) for s in random_split(range(10), [0.5, 0.5])] == a

@@ -5,7 +5,7 @@ import warnings
 
 import numpy as np
 
-from ...random import _rng
+from ...random import _rng, default_generator
 from ...tensor import Tensor
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "StackDataset", "ConcatDataset",
@@ -196,7 +196,7 @@ class Subset(Dataset):
         return len(self.indices)
 
 
-def random_split(dataset, lengths, generator=None):
+def random_split(dataset, lengths, generator=default_generator):
     r"""Split a dataset into non-overlapping random subsets.
 
     Args:
