@@ -1,31 +1,31 @@
 """labkit's public signatures against PyTorch's.
 
-PyTorch's signatures come from: ``inspect.signature`` for functions written in Python; for
+What is compared: every public callable of ``torch``, ``torch.nn.functional``, ``torch.linalg``,
+``torch.special``, ``torch.fft``, ``torch.utils.data`` (but its DataPipes) and ``Tensor``
+against labkit's at the same path; the constructors of every ``torch.nn`` module, ``torch.optim``
+optimizer, ``torch.optim.lr_scheduler`` scheduler and ``torch.utils.data`` class labkit has
+(``nn.Linear.__init__``); and the methods every module, optimizer and scheduler inherits
+(``nn.Module.state_dict`` ...).  What labkit lacks is listed as ``missing``.
+
+Where PyTorch's signatures come from: ``inspect.signature`` for functions written in Python; for
 built-ins, the ATen operator schemas the Python bindings are generated from
 (``torch._C._jit_get_schemas_for_operator``: the exact names, order, keyword-only split and
-defaults, one per overload; an ``out=`` where an out overload exists, unless labkit's registry
-lists the name in ``NO_OUT`` as PyTorch giving none) and the signature lines of the docstring
-(every overload listed there: ``max(input)`` and ``max(input, dim, keepdim=False, *,
-out=None)``); ``torch.overrides.get_testing_overrides()`` (a lambda per overridable callable,
-less precise) where neither has one.  labkit has to match one of them: docstrings are sometimes
-wrong (``true_divide(dividend, divisor)`` is really ``(input, other)``), the schema is not.  For each public callable in ``torch``, ``torch.nn.functional``,
-``torch.linalg``, ``torch.special``, ``torch.fft`` and ``Tensor``, ``signature_gaps()`` looks up
-the labkit counterpart at the same path and reports, as stable one-line strings:
+defaults, one per overload, with ``out=`` where an out overload exists unless labkit's registry
+lists the name in ``NO_OUT``) and the signature lines of the docstring (every overload listed:
+``max(input)``, ``max(input, dim, keepdim=False, *, out=None)``); the override lambdas of
+``torch.overrides.get_testing_overrides()`` where neither has one.  Docstrings are sometimes
+wrong (``true_divide(dividend, divisor)`` is really ``(input, other)``): ``DOC_ERRATA`` drops
+keywords the docs list and torch refuses, ``BINDINGS`` gives the few hand-written bindings'
+real signatures; tests/test_signatures.py checks each against torch.
 
-* ``missing``: labkit has no such function or method;
-* ``param``: torch's positional parameter ``i`` is named differently (or absent) in labkit, i.e.
-  a call passing it positionally or by keyword would break;
-* ``keyword``: torch accepts a keyword (``out``, ``dtype``, ...) that labkit rejects;
-* ``default``: both have the parameter but the defaults differ;
-* ``required``: labkit requires a parameter that torch does not have.
-
-Public Tensor attributes that torch has no override lambda for (``dir(torch.Tensor)``) are
-checked for existence only.  Classes are compared by their constructors: every ``torch.nn``
-module (``nn.Linear.__init__``), ``torch.optim`` optimizer and ``torch.optim.lr_scheduler``
-scheduler, against labkit's class of the same name (``missing`` when labkit has none), and the
-methods every module, optimizer and scheduler inherits (``nn.Module.state_dict`` ...).  ``scripts/conformance.py --signatures`` prints the gaps;
-``tests/test_conformance.py`` fails on any signature gap (and when a callable labkit has goes
-missing; the ``missing`` list in ``tests/signature_gaps.json`` may only shrink).
+The gaps, as stable one-line strings: a positional parameter named differently or absent (a call
+passing it positionally or by keyword would break); a keyword torch accepts that labkit rejects
+(``out=``, ``dtype=``, the keywords of torch's other overloads such as ``max(x, other=y)``, and
+``x.view(size=...)`` where labkit gathers ``*sizes``); different defaults; a parameter labkit
+requires that torch does not have.  labkit has to match one overload position by position and
+accept the keywords of all of them.  ``scripts/conformance.py --signatures`` prints the gaps;
+``tests/test_conformance.py`` fails on any gap, and when a callable labkit has goes missing (the
+``missing`` list in ``tests/signature_gaps.json`` may only shrink).
 """
 import ast
 import inspect
@@ -499,7 +499,8 @@ def markdown(gaps):
         f"**{headline(gaps)}.**",
         "",
         "Compared: every public callable of `torch`, `torch.nn.functional`, `torch.linalg`, "
-        "`torch.special`, `torch.fft` and `torch.Tensor` that labkit has (parameter names, "
+        "`torch.special`, `torch.fft`, `torch.utils.data` (but its DataPipes) and "
+        "`torch.Tensor` that labkit has (parameter names, "
         "order, positional or keyword-only, defaults, `out=`), and the constructors of the "
         "`torch.nn` modules, `torch.optim` optimizers and `torch.optim.lr_scheduler` schedulers "
         "labkit has, and the methods they all inherit (`nn.Module`, `optim.Optimizer`, "
