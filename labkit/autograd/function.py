@@ -287,8 +287,7 @@ def _apply_raw(cls, args):
     graph edges (``next_functions``) and input shapes/dtypes (``_in_meta``) for backward.
     """
     Tensor = _Tensor
-    node_cls = cls._node_cls
-    ctx = node_cls.__new__(node_cls)
+    ctx = cls._node_cls()               # (a call, not .__new__: no attribute lookup on the type)
     ctx._saved = None
     track = _state.enabled and cls.differentiable
     arrays = []
@@ -441,7 +440,7 @@ def _same_scalar(out, s):
 def _apply_user(cls, args):
     """User-defined Function: forward sees Tensors (grad disabled) and returns Tensor(s)."""
     Tensor = _Tensor
-    ctx = cls._node_cls.__new__(cls._node_cls)
+    ctx = cls._node_cls()
     _init_node(ctx)
     track = _state.enabled
     needs = tuple(isinstance(a, Tensor) and a._rg and track for a in args)
