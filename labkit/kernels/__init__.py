@@ -66,6 +66,7 @@ import threading
 import numpy as np
 
 from . import reference as ref
+from . import threads
 
 USE_JIT = os.environ.get("LABKIT_JIT", "1") != "0"
 _jit = None
@@ -78,6 +79,7 @@ def jit_module():
     if not USE_JIT:
         return None
     if _jit is None:
+        threads.prepare_numba()           # before Numba starts its threads
         from . import jit as _m
         _jit = _m
     return _jit
@@ -96,11 +98,17 @@ _FAMILIES = {"": ("jit", "reference"), "nn": ("nn_jit", "nn_reference"),
 _modules = {}
 
 
-def backend(family, *arrs):
+def backend(family, *arrs, work=0):
     """The kernel module for ``arrs``: the family's Numba module (``jit``, ``nn_jit``,
     ``optim_jit``) when every array is float32 and C-contiguous (and ``LABKIT_JIT`` is not 0),
-    else its NumPy reference (``reference``, ``nn_reference``, ``optim_reference``)."""
+    else its NumPy reference (``reference``, ``nn_reference``, ``optim_reference``).  With
+    ``work`` (elements) of at least ``threads.PAR_MIN`` and more than one thread, the parallel
+    drivers of ``par_jit`` instead: same functions, same results, the work split over threads."""
     fast = _ok(*arrs)
+    if fast and work >= threads.PAR_MIN and threads.parallel():
+        par = parallel_module()
+        if par is not None:
+            return par
     mod = _modules.get((family, fast))
     if mod is None:
         if fast:
@@ -108,6 +116,23 @@ def backend(family, *arrs):
         name = _FAMILIES[family][0 if fast else 1]
         mod = _modules[(family, fast)] = importlib.import_module(f"{__name__}.{name}")
     return mod
+
+
+_par = None
+
+
+def parallel_module():
+    """``par_jit`` (parallel drivers of the Numba kernels), or None when Numba's threading layer
+    cannot be used from any thread (then labkit stays serial; see ``threads.parallel``)."""
+    global _par
+    if _par is None:
+        jit_module()
+        from . import par_jit
+        v = np.zeros(4, _F32)
+        par_jit.unary(0, v, v)                    # starts the pool: now the layer is known
+        threads.note_layer()
+        _par = par_jit if threads.parallel() else False
+    return _par or None
 
 
 # ------------------------------------------------------------------ glibc malloc
@@ -214,10 +239,17 @@ def _kernel(name):
     return k
 
 
+def _par_for(size):
+    return parallel_module() if size >= threads.PAR_MIN and threads.parallel() else None
+
+
 def unary(name, x):
     if USE_JIT and x.dtype == _F32 and x.flags.c_contiguous:
         out = np.empty(x.shape, _F32) if x.nbytes < POOL_MIN_BYTES else _alloc(x)
-        if x.ndim == 1:
+        par = _par_for(x.size)
+        if par is not None:
+            par.unary(par.UNARY.index(name), x.reshape(-1), out.reshape(-1))
+        elif x.ndim == 1:
             _kernel(name)(x, out)
         else:
             _kernel(name)(x.reshape(-1), out.reshape(-1))
@@ -229,7 +261,10 @@ def binary(name, a, b):
     """Fused elementwise kernel of two same-shape arrays (e.g. a backward rule ``(g, y)``)."""
     if a.shape == b.shape and _ok(a, b):
         out = np.empty(a.shape, _F32) if a.nbytes < POOL_MIN_BYTES else _alloc(a)
-        if a.ndim == 1:
+        par = _par_for(a.size)
+        if par is not None:
+            par.binary(par.BINARY.index(name), a.reshape(-1), b.reshape(-1), out.reshape(-1))
+        elif a.ndim == 1:
             _kernel(name)(a, b, out)
         else:
             _kernel(name)(a.reshape(-1), b.reshape(-1), out.reshape(-1))
@@ -243,7 +278,14 @@ def rowwise(name, *arrs):
     if x.ndim >= 1 and x.size and all(a.shape == x.shape for a in arrs) and _ok(*arrs):
         m = x.shape[-1]
         out = _alloc(x)
-        _kernel(name)(*[a.reshape(-1, m) for a in arrs], out.reshape(-1, m))
+        rows = [a.reshape(-1, m) for a in arrs] + [out.reshape(-1, m)]
+        par = _par_for(x.size)
+        if par is None:
+            _kernel(name)(*rows)
+        elif len(arrs) == 1:
+            par.rowwise2(par.ROWWISE.index(name), *rows)
+        else:
+            par.rowwise3(par.ROWWISE.index(name), *rows)
         return out
     return getattr(ref, name)(*arrs)
 
@@ -274,3 +316,5 @@ def has_nonfinite(x):
     if _ok(x):
         return bool(jit_module().has_nonfinite(x.reshape(-1)))
     return ref.has_nonfinite(x)
+
+from . import gemm  # noqa: E402,F401  (float32 matrix products on labkit's threads)

@@ -1,0 +1,100 @@
+"""float32 matrix products in blocks on labkit's thread pool (Numba), each block one
+single-threaded call of NumPy's OpenBLAS ``sgemm``.
+
+``matmul(a, b, c, bm, bn, parallel)`` computes ``c[i] = a[i] @ b[i]`` for 3-D arrays whose
+matrices have unit stride along one of their two axes (a transposed weight is fine: it becomes
+``sgemm``'s transpose flag, nothing is copied).  The caller (``kernels/gemm.py``) chooses the block
+size ``bm x bn`` from the shape alone, so the result does not depend on how many threads share the
+blocks out.  OpenBLAS is reached through the addresses ``threads.blas_symbols()`` finds, registered
+with LLVM under fixed names before any kernel here is compiled or loaded from the cache.
+"""
+import llvmlite.binding as llvm
+import numpy as np
+from numba import njit, prange, types
+
+from .threads import blas_symbols
+
+SYMBOLS = blas_symbols()
+AVAILABLE = SYMBOLS is not None
+if AVAILABLE:
+    for _name, _addr in SYMBOLS.items():
+        llvm.add_symbol(_name, _addr)
+
+_i32, _i64, _f32, _ptr = types.int32, types.int64, types.float32, types.intp
+_sgemm = types.ExternalFunction("labkit_cblas_sgemm", types.void(
+    _i32, _i32, _i32, _i64, _i64, _i64, _f32, _ptr, _i64, _ptr, _i64, _f32, _ptr, _i64))
+_blas_threads_local = types.ExternalFunction("labkit_blas_threads_local", _i32(_i32))
+
+ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
+_opts = dict(cache=True, nogil=True)
+
+
+@njit(**_opts)
+def _one_block(t, gm, gn, ta, tb, m, n, k, a, lda, sa, b, ldb, sb, c, sc, bm, bn):
+    """Block ``t`` of ``batch x gm x gn``: rows r0.., columns c0.. of matrix i (byte pointers)."""
+    i = t // (gm * gn)
+    r = t - i * gm * gn
+    r0 = (r // gn) * bm
+    c0 = (r - (r // gn) * gn) * bn
+    pa = a + i * sa + (r0 * lda if ta == NO_TRANS else r0) * 4
+    pb = b + i * sb + (c0 if tb == NO_TRANS else c0 * ldb) * 4
+    pc = c + i * sc + (r0 * n + c0) * 4
+    old = _blas_threads_local(1)           # this call only: OpenBLAS's pool stays asleep
+    _sgemm(ROW_MAJOR, ta, tb, min(bm, m - r0), min(bn, n - c0), k, np.float32(1.0),
+           pa, lda, pb, ldb, np.float32(0.0), pc, n)
+    _blas_threads_local(old)
+
+
+@njit(parallel=True, **_opts)
+def _blocks_parallel(nblk, gm, gn, ta, tb, m, n, k, a, lda, sa, b, ldb, sb, c, sc, bm, bn):
+    for t in prange(nblk):
+        _one_block(t, gm, gn, ta, tb, m, n, k, a, lda, sa, b, ldb, sb, c, sc, bm, bn)
+
+
+@njit(**_opts)
+def _blocks_serial(nblk, gm, gn, ta, tb, m, n, k, a, lda, sa, b, ldb, sb, c, sc, bm, bn):
+    for t in range(nblk):
+        _one_block(t, gm, gn, ta, tb, m, n, k, a, lda, sa, b, ldb, sb, c, sc, bm, bn)
+
+
+@njit(**_opts)
+def _layout(x, rows, cols):
+    """(transpose flag, leading dimension) of a (rows, cols) float32 matrix with x's strides."""
+    s0 = x.strides[1] // 4
+    s1 = x.strides[2] // 4
+    if s1 == 1 and (rows == 1 or s0 >= max(cols, 1)):
+        return NO_TRANS, max(s0, cols, 1)
+    return TRANS, max(s1, rows, 1)         # s0 == 1 (checked by the caller)
+
+
+@njit(**_opts)
+def matmul(a, b, c, bm, bn, parallel):
+    """``c[i] = a[i] @ b[i]`` (a: (B|1, m, k), b: (B|1, k, n), c: (B, m, n) C-contiguous)."""
+    batch, m, n = c.shape
+    k = a.shape[2]
+    ta, lda = _layout(a, m, k)
+    tb, ldb = _layout(b, k, n)
+    sa = a.strides[0] if a.shape[0] > 1 else 0
+    sb = b.strides[0] if b.shape[0] > 1 else 0
+    gm = (m + bm - 1) // bm
+    gn = (n + bn - 1) // bn
+    nblk = batch * gm * gn
+    args = (gm, gn, ta, tb, m, n, k, a.ctypes.data, lda, sa, b.ctypes.data, ldb, sb,
+            c.ctypes.data, m * n * 4, bm, bn)
+    if parallel and nblk > 1:
+        _blocks_parallel(nblk, *args)
+    else:
+        _blocks_serial(nblk, *args)
+
+
+def _layouts():
+    # (a, b) as the callers pass them: C-contiguous stacks, a transposed 2-D matrix (layout F),
+    # a stack of transposed matrices (layout A); the output is always C-contiguous.
+    c = np.zeros((2, 3, 3), np.float32)
+    f = np.zeros((3, 3), np.float32).T[None]
+    a = np.zeros((2, 3, 3), np.float32).transpose(0, 2, 1)
+    pairs = [(c, c), (c, f), (f, c), (f, f), (c, a), (a, c), (a, a)]
+    return [(x, y, np.zeros((2, 3, 3), np.float32), 2, 2, False) for x, y in pairs]
+
+
+WARMUP = {"matmul": _layouts}

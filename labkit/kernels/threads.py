@@ -1,0 +1,157 @@
+"""Threads: how many labkit uses, the one pool they come from, and single-threaded BLAS calls.
+
+labkit runs its parallel work -- elementwise and row-wise kernels, convolution and pooling
+kernels, and the row (or column) blocks of its float32 matrix products -- on **one** pool: Numba's
+(its TBB layer where the ``tbb`` package is installed).  Each block of a matrix product is one
+*single-threaded* call of NumPy's OpenBLAS ``sgemm`` made from a pool thread, so OpenBLAS's own
+thread pool is never woken by labkit and never spins against the kernels (the reasons and the
+measurements are in ``kernels/__init__.py``).  The user's own NumPy keeps OpenBLAS's threads: the
+single-threaded mode is per call (``openblas_set_num_threads_local``), restored right after.
+
+* ``get_num_threads()`` / ``set_num_threads(n)``: the number of threads labkit's work is split
+  over (``labkit.set_num_threads`` as ``torch.set_num_threads``; it also limits OpenBLAS for the
+  matrix products labkit leaves to NumPy, such as float64 ones).  The default is
+  ``LABKIT_NUM_THREADS`` from the environment, else the cores this process may run on.
+* Results do not depend on the thread count: work is cut into pieces by the shape alone (fixed
+  chunk and block sizes) and the threads only share the pieces out.
+* ``parallel()`` is True when more than one thread is set and the threading layer is safe to call
+  from any thread (``tbb`` or ``omp``; Numba's ``workqueue`` layer is not, so labkit stays serial
+  on it).  ``LABKIT_NUM_THREADS=1`` gives the serial kernels of earlier versions.
+"""
+import ctypes
+import os
+import sys
+
+_ENV = "LABKIT_NUM_THREADS"
+CHUNK = 16384          # elements of one piece of a flat array in the parallel drivers (par_jit)
+PAR_MIN = 65536        # elements of work below which a kernel runs serially (measured: see
+                       # kernels/__init__.py)
+
+
+def _cores():
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):         # not Linux
+        return os.cpu_count() or 1
+
+
+def _from_env():
+    raw = os.environ.get(_ENV, "").strip()
+    if not raw:
+        return _cores()
+    try:
+        n = int(raw)
+    except ValueError:
+        n = 0
+    if n < 1:
+        import warnings
+        warnings.warn(f"{_ENV}={raw!r} is not a positive integer number of threads; using "
+                      f"{_cores()} (set e.g. {_ENV}=1 for serial kernels)", RuntimeWarning)
+        return _cores()
+    return n
+
+
+_num_threads = _from_env()
+_layer = None          # Numba's threading layer once a parallel kernel has run ("tbb", "omp", ...)
+
+
+def get_num_threads():
+    """The number of threads labkit splits its kernels and matrix products over."""
+    return _num_threads
+
+
+def set_num_threads(n):
+    """Use ``n`` threads for labkit's kernels and matrix products (like ``torch.set_num_threads``).
+
+    Also limits OpenBLAS (NumPy's BLAS) to ``n`` threads for the products labkit hands to NumPy
+    (float64, integer and other non-float32 work), as torch's setting limits its BLAS.
+    """
+    global _num_threads
+    if isinstance(n, bool) or not hasattr(n, "__index__"):
+        raise RuntimeError(f"set_num_threads expects an int, but got {type(n).__name__}")
+    n = n.__index__()
+    if n < 1:
+        raise RuntimeError(f"set_num_threads expects a positive integer, got {n} "
+                           f"(1 runs labkit's kernels serially)")
+    _num_threads = n
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(limits=n, user_api="blas")
+
+
+def parallel():
+    """True when labkit's kernels should split their work over threads."""
+    return _num_threads > 1 and _layer in (None, "tbb", "omp")
+
+
+# ------------------------------------------------------------------ Numba's threading layer
+def _tbb_paths():
+    # pip installs the tbb package's shared library into <prefix>/lib (Library/bin on Windows),
+    # which the dynamic loader does not search in a virtual environment.
+    name = {"win32": "tbb12.dll", "darwin": "libtbb.12.dylib"}.get(sys.platform, "libtbb.so.12")
+    for d in ("lib", os.path.join("Library", "bin")):
+        yield os.path.join(sys.prefix, d, name)
+
+
+def prepare_numba():
+    """Before Numba starts its threads: make TBB loadable so Numba picks its ``tbb`` layer (safe
+    with threads and with fork) unless the user chose a layer with ``NUMBA_THREADING_LAYER``."""
+    if os.environ.get("NUMBA_THREADING_LAYER"):
+        return
+    for path in _tbb_paths():
+        if os.path.exists(path):
+            try:
+                ctypes.CDLL(path, mode=getattr(ctypes, "RTLD_GLOBAL", 0))
+            except OSError:
+                continue
+            return
+
+
+def note_layer():
+    """Record Numba's threading layer after the first parallel kernel (see ``parallel``)."""
+    global _layer
+    if _layer is None:
+        import numba
+        try:
+            _layer = numba.threading_layer()
+        except ValueError:                   # no parallel kernel has run yet
+            return
+        if _layer not in ("tbb", "omp"):
+            return
+        if _layer == "omp" and hasattr(os, "register_at_fork"):
+            # GNU OpenMP cannot be used in a child forked after it started: stay serial there.
+            os.register_at_fork(after_in_child=_serial_in_child)
+
+
+def _serial_in_child():
+    global _num_threads
+    _num_threads = 1
+
+
+# ------------------------------------------------------------------ NumPy's OpenBLAS
+def _openblas():
+    """(library, sgemm symbol name) of the OpenBLAS NumPy uses, or (None, None)."""
+    import numpy as np  # noqa: F401  (loads the BLAS so threadpoolctl sees it)
+    from threadpoolctl import threadpool_info
+    for info in threadpool_info():
+        if info.get("internal_api") != "openblas":
+            continue
+        try:
+            lib = ctypes.CDLL(info["filepath"])
+        except OSError:
+            continue
+        for sym in ("scipy_cblas_sgemm64_", "cblas_sgemm64_"):   # 64-bit integer interface
+            if hasattr(lib, sym) and hasattr(lib, "openblas_set_num_threads_local"):
+                return lib, sym
+    return None, None
+
+
+def blas_symbols():
+    """``{name: address}`` of the OpenBLAS functions labkit's sgemm blocks call, or None when
+    NumPy's BLAS is not an OpenBLAS with a 64-bit integer interface (then labkit's matrix
+    products stay with ``np.matmul``)."""
+    lib, sym = _openblas()
+    if lib is None:
+        return None
+    addr = lambda f: ctypes.cast(f, ctypes.c_void_p).value   # noqa: E731
+    return {"labkit_cblas_sgemm": addr(getattr(lib, sym)),
+            "labkit_blas_threads_local": addr(lib.openblas_set_num_threads_local)}
