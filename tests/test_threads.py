@@ -238,3 +238,23 @@ def test_a_forked_child_can_use_the_kernels(nthreads, small_par_min):
     got = q.get(timeout=120)
     p.join(timeout=60)
     assert p.exitcode == 0 and got == parent
+
+
+@pytest.mark.parametrize("opt", ["sgd", "adam", "adamw_amsgrad"])
+def test_optimizer_updates_same_bits_at_every_thread_count(opt, nthreads, small_par_min):
+    def run():
+        rng = np.random.default_rng(7)
+        p = lk.tensor(rng.standard_normal(70_001).astype(np.float32), requires_grad=True)
+        o = {"sgd": lambda: lk.optim.SGD([p], lr=0.1, momentum=0.9, nesterov=True),
+             "adam": lambda: lk.optim.Adam([p], lr=0.01),
+             "adamw_amsgrad": lambda: lk.optim.AdamW([p], lr=0.01, amsgrad=True)}[opt]()
+        for _ in range(3):
+            o.zero_grad()
+            (p * p).sum().backward()
+            o.step()
+        return p.detach().numpy().copy()
+    nthreads(1)
+    one = run()
+    nthreads(2)
+    assert K.backend("optim", np.zeros(4, np.float32), work=70_001).__name__.endswith("par_jit")
+    assert np.array_equal(run(), one)

@@ -15,13 +15,14 @@ from numba import njit, prange
 
 from . import jit as J
 from . import nn_jit as N
+from . import optim_jit as O
 from .jit import FM
 from .threads import CHUNK, PAR_MIN  # noqa: F401  (PAR_MIN: the callers' threshold)
 
 _opts = dict(cache=True, fastmath=FM, error_model="numpy", nogil=True, parallel=True)
 _sopts = dict(cache=True, fastmath=FM, error_model="numpy", nogil=True)
 
-UNARY = ("exp", "erf", "sigmoid", "tanh", "gelu", "silu")
+UNARY = ("exp", "erf", "sigmoid", "tanh", "gelu", "silu", "relu")
 BINARY = ("relu_backward", "sigmoid_backward", "tanh_backward", "gelu_backward", "silu_backward")
 ROWWISE = ("softmax_lastdim", "log_softmax_lastdim", "softmax_backward_lastdim",
            "log_softmax_backward_lastdim")
@@ -39,8 +40,10 @@ def _unary(k, x, out):
         J.tanh(x, out)
     elif k == 4:
         J.gelu(x, out)
-    else:
+    elif k == 5:
         J.silu(x, out)
+    else:
+        J.relu(x, out)
 
 
 @njit(**_sopts)
@@ -182,6 +185,28 @@ def cross_entropy_backward(z, y, w, eps, ignore_index, lse, g, out):
                                  g[lo:hi], out[lo:hi])
 
 
+# ------------------------------------------------------------------ optimizer updates, flat chunks
+@njit(**_opts)
+def sgd(p, g, buf, lr, weight_decay, momentum, dampening, nesterov, maximize, init_buf):
+    n = p.size
+    for c in prange((n + CHUNK - 1) // CHUNK):
+        lo = c * CHUNK
+        hi = min(n, lo + CHUNK)
+        O.sgd(p[lo:hi], g[lo:hi], buf[lo:hi], lr, weight_decay, momentum, dampening, nesterov,
+              maximize, init_buf)
+
+
+@njit(**_opts)
+def adam(p, g, m, v, vmax, weight_decay, decay_factor, beta1, beta2, step_size, bc2_sqrt, eps,
+         amsgrad, maximize, decoupled):
+    n = p.size
+    for c in prange((n + CHUNK - 1) // CHUNK):
+        lo = c * CHUNK
+        hi = min(n, lo + CHUNK)
+        O.adam(p[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], vmax[lo:hi], weight_decay, decay_factor,
+               beta1, beta2, step_size, bc2_sqrt, eps, amsgrad, maximize, decoupled)
+
+
 def _v(n=4):
     import numpy as np
     return np.linspace(-2, 2, n, dtype=np.float32)
@@ -195,4 +220,5 @@ WARMUP = {
     **{k: N.WARMUP[k] for k in ("im2col", "col2im", "max_pool2d", "max_pool2d_2x2",
                                 "max_pool2d_backward", "layer_norm", "cross_entropy",
                                 "cross_entropy_backward")},
+    **{k: O.WARMUP[k] for k in ("sgd", "adam")},
 }
