@@ -188,8 +188,12 @@ def test_matmul_leaves_other_cases_to_numpy():
 
 def test_block_shape_depends_on_the_shape_only():
     assert gemm.block_shape(16, 16, 16) == (16, 16)                    # one block
-    bm, bn = gemm.block_shape(512, 256, 784)
-    assert 2 * bm * bn * 784 <= gemm.BLOCK_FLOPS and bm % 16 == 0 and bn % 16 == 0
+    for m, n, k in [(512, 256, 784), (2048, 64, 64), (32, 512, 128), (36864, 6, 25)]:
+        bm, bn = gemm.block_shape(m, n, k)
+        assert bm <= m and bn <= n and (bm == m or bm % 16 == 0) and (bn == n or bn % 16 == 0)
+        assert (2 * bm * bn * k <= gemm.BLOCK_FLOPS
+                or (bm < 2 * gemm.MIN_BLOCK and bn < 2 * gemm.MIN_BLOCK))
+        assert (m + bm - 1) // bm * ((n + bn - 1) // bn) >= 2           # work for 2 threads
 
 
 def test_users_numpy_keeps_openblas_threads(nthreads):

@@ -14,8 +14,8 @@ import numpy as np
 from . import USE_JIT, empty, threads
 
 OPENBLAS_SERIAL_MNK = 65536 * 4   # OpenBLAS's sgemm is single-threaded up to this m*n*k
-BLOCK_FLOPS = 32_000_000          # a block's work: ~0.3 ms on one core (smaller blocks cost >5%)
-MIN_BLOCK = 32                    # rows or columns of a block (before the last one of a matrix)
+BLOCK_FLOPS = 4_000_000           # a block's work: ~50 us on one core
+MIN_BLOCK = 64                    # rows or columns of a block (thinner ones run slower)
 _F32 = np.dtype(np.float32)
 _jit = None
 
