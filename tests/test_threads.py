@@ -204,6 +204,12 @@ def test_users_numpy_keeps_openblas_threads(nthreads):
     F.linear(a, w).sum().backward()
     after = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
     assert after == before
+    # and a later change of OpenBLAS's threads by the user still takes effect on this thread
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(limits=1, user_api="blas"):
+        F.linear(a, w)
+        assert [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"] == [1]
+    assert [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"] == before
 
 
 # ------------------------------------------------------------------ safety
@@ -262,3 +268,58 @@ def test_optimizer_updates_same_bits_at_every_thread_count(opt, nthreads, small_
     nthreads(2)
     assert K.backend("optim", np.zeros(4, np.float32), work=70_001).__name__.endswith("par_jit")
     assert np.array_equal(run(), one)
+
+
+@pytest.mark.parametrize("axis", [0, 1])
+def test_matmul_adds_a_bias_in_its_blocks(axis, nthreads):
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((300, 500)).astype(np.float32)
+    b = np.ascontiguousarray(rng.standard_normal((200, 500)).astype(np.float32)).T
+    bias = rng.standard_normal(200 if axis == 1 else 300).astype(np.float32)
+    nthreads(1)
+    one = gemm.matmul(a, b, bias=bias, bias_axis=axis)
+    nthreads(2)
+    assert np.array_equal(gemm.matmul(a, b, bias=bias, bias_axis=axis), one)
+    ref = a.astype(np.float64) @ b + (bias if axis == 1 else bias[:, None])
+    assert np.abs(one - ref).max() < 1e-3
+    stack = gemm.matmul(a, np.stack([b, b]), bias=bias, bias_axis=axis)      # per matrix
+    assert np.allclose(stack[1], one, atol=1e-4)
+
+
+def test_labkit_products_leave_openblas_pool_asleep_and_users_numpy_threaded():
+    # CPU time per thread from /proc (independent of how busy the machine is): OpenBLAS's own
+    # threads (those a NumPy product starts before labkit is imported) get no work from labkit's
+    # products, and the user's NumPy product afterwards still uses them.
+    code = r"""
+import os, threading, numpy as np
+def ticks():
+    out = {}
+    for t in os.listdir('/proc/self/task'):
+        try:
+            out[int(t)] = int(open(f'/proc/self/task/{t}/stat').read().split(')')[1].split()[11])
+        except OSError:
+            pass
+    return out
+a = np.random.rand(1200, 1200).astype(np.float32)
+a @ a
+blas = set(ticks()) - {threading.get_native_id()}
+import labkit as lk
+from labkit.kernels import gemm
+lk.set_num_threads(2)
+gemm.matmul(a, a)
+t0 = ticks()
+for _ in range(15):
+    gemm.matmul(a, a)
+t1 = ticks()
+during = sum(t1[t] - t0[t] for t in blas if t in t1)
+t0 = ticks()
+for _ in range(15):
+    a @ a
+t1 = ticks()
+after = sum(t1[t] - t0[t] for t in blas if t in t1)
+print(len(blas), during, after)
+"""
+    n, during, after = map(int, _run(code, LABKIT_NUM_THREADS="2").stdout.split())
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one core: OpenBLAS starts no threads")   # pragma: no cover
+    assert n >= 1 and during <= 1 and after >= 5, (n, during, after)

@@ -60,11 +60,22 @@ def _unit_stride(x):
     return (s1 == 4 and s0 % 4 == 0 and s0 >= 0) or (s0 == 4 and s1 % 4 == 0 and s1 >= 0)
 
 
-def matmul(a, b, out=None):
-    """``np.matmul(a, b, out=out)``, float32 products of 2-D / 3-D arrays on labkit's threads."""
+def _numpy(a, b, out, bias, bias_axis):
+    y = np.matmul(a, b, out=out)
+    if bias is not None:
+        y += bias if bias_axis == 1 else bias[:, None]
+    return y
+
+
+def matmul(a, b, out=None, bias=None, bias_axis=1):
+    """``np.matmul(a, b, out=out)``, float32 products of 2-D / 3-D arrays on labkit's threads.
+
+    ``bias`` (1-D) is added to every matrix of the result, one value per column
+    (``bias_axis=1``: ``x @ W^T + b``) or per row (``bias_axis=0``: a convolution's
+    ``W @ cols + b``); on the fast path each block writes it before its product adds to it."""
     if not (USE_JIT and a.dtype == _F32 and b.dtype == _F32 and 2 <= a.ndim <= 3
             and 2 <= b.ndim <= 3):
-        return np.matmul(a, b, out=out)
+        return _numpy(a, b, out, bias, bias_axis)
     m, k = a.shape[-2:]
     n = b.shape[-1]
     ba = a.shape[0] if a.ndim == 3 else 1
@@ -72,21 +83,31 @@ def matmul(a, b, out=None):
     batch = max(ba, bb)
     if (b.shape[-2] != k or (ba != bb and min(ba, bb) != 1)
             or batch * m * n * k <= OPENBLAS_SERIAL_MNK
-            or not (_unit_stride(a) and _unit_stride(b))):
-        return np.matmul(a, b, out=out)
+            or not (_unit_stride(a) and _unit_stride(b))
+            or (bias is not None and (bias.dtype != _F32 or bias.shape != ((n,) if bias_axis == 1
+                                                                          else (m,))))):
+        return _numpy(a, b, out, bias, bias_axis)
     jit = _kernels()
     if not jit:
-        return np.matmul(a, b, out=out)
+        return _numpy(a, b, out, bias, bias_axis)
     shape = (batch, m, n) if max(a.ndim, b.ndim) == 3 else (m, n)
     if out is not None and (out.shape != shape or out.dtype != _F32
                             or not out.flags.c_contiguous):
-        return np.matmul(a, b, out=out)
-    if a.ndim == 3 and b.ndim == 2 and a.flags.c_contiguous:   # one tall product
-        y = matmul(a.reshape(-1, k), b, None if out is None else out.reshape(-1, n))
-        return y.reshape(shape) if out is None else out
+        return _numpy(a, b, out, bias, bias_axis)
+    if a.ndim == 3 and b.ndim == 2 and a.flags.c_contiguous and bias_axis == 1:
+        y = matmul(a.reshape(-1, k), b, None if out is None else out.reshape(-1, n), bias)
+        return y.reshape(shape) if out is None else out            # one tall product
     c = empty(shape, _F32) if out is None else out
     bm, bn = block_shape(m, n, k)
     par = threads.parallel() and _parallel_module() is not None
-    jit.matmul(a if a.ndim == 3 else a[None], b if b.ndim == 3 else b[None],
-               c if c.ndim == 3 else c[None], bm, bn, par)
+    threads.blas_serial_begin()
+    try:
+        jit.matmul(a if a.ndim == 3 else a[None], b if b.ndim == 3 else b[None],
+                   c if c.ndim == 3 else c[None], bm, bn, par,
+                   _NO_BIAS if bias is None else np.ascontiguousarray(bias), bias_axis)
+    finally:
+        threads.blas_serial_end()
     return c
+
+
+_NO_BIAS = np.zeros(0, _F32)

@@ -21,40 +21,54 @@ if AVAILABLE:
         llvm.add_symbol(_name, _addr)
 
 _i32, _i64, _f32, _ptr = types.int32, types.int64, types.float32, types.intp
+# cblas_sgemm(order, transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc), 64-bit ints;
+# run with OpenBLAS set to one thread (threads.blas_serial_begin), so each block stays on the pool
+# thread that calls it
 _sgemm = types.ExternalFunction("labkit_cblas_sgemm", types.void(
     _i32, _i32, _i32, _i64, _i64, _i64, _f32, _ptr, _i64, _ptr, _i64, _f32, _ptr, _i64))
-_blas_threads_local = types.ExternalFunction("labkit_blas_threads_local", _i32(_i32))
 
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
 _opts = dict(cache=True, nogil=True)
 
 
 @njit(**_opts)
-def _one_block(t, gm, gn, ta, tb, m, n, k, a, lda, sa, b, ldb, sb, c, sc, bm, bn):
-    """Block ``t`` of ``batch x gm x gn``: rows r0.., columns c0.. of matrix i (byte pointers)."""
+def _one_block(t, gm, gn, ta, tb, m, n, k, a, lda, sa, b, ldb, sb, c, sc, bm, bn, bias, baxis):
+    """Block ``t`` of ``batch x gm x gn``: rows r0.., columns c0.. of matrix i.  ``bias`` (1-D,
+    empty for none) is added along ``baxis``: 1 = one value per column (``x @ W^T + b``), 0 = one
+    per row (a convolution's ``W @ cols + b``); it is written first and sgemm adds to it."""
     i = t // (gm * gn)
     r = t - i * gm * gn
     r0 = (r // gn) * bm
     c0 = (r - (r // gn) * gn) * bn
+    rows = min(bm, m - r0)
+    cols = min(bn, n - c0)
+    beta = np.float32(0.0)
+    if bias.size:
+        beta = np.float32(1.0)
+        for ii in range(rows):
+            base = i * m * n + (r0 + ii) * n + c0
+            for jj in range(cols):
+                c[base + jj] = bias[c0 + jj] if baxis == 1 else bias[r0 + ii]
     pa = a + i * sa + (r0 * lda if ta == NO_TRANS else r0) * 4
     pb = b + i * sb + (c0 if tb == NO_TRANS else c0 * ldb) * 4
-    pc = c + i * sc + (r0 * n + c0) * 4
-    old = _blas_threads_local(1)           # this call only: OpenBLAS's pool stays asleep
-    _sgemm(ROW_MAJOR, ta, tb, min(bm, m - r0), min(bn, n - c0), k, np.float32(1.0),
-           pa, lda, pb, ldb, np.float32(0.0), pc, n)
-    _blas_threads_local(old)
+    pc = c.ctypes.data + (i * sc + r0 * n + c0) * 4
+    _sgemm(ROW_MAJOR, ta, tb, rows, cols, k, np.float32(1.0), pa, lda, pb, ldb, beta, pc, n)
 
 
 @njit(parallel=True, **_opts)
-def _blocks_parallel(nblk, gm, gn, ta, tb, m, n, k, a, lda, sa, b, ldb, sb, c, sc, bm, bn):
+def _blocks_parallel(nblk, gm, gn, ta, tb, m, n, k, a, lda, sa, b, ldb, sb, c, sc, bm, bn, bias,
+                     baxis):
     for t in prange(nblk):
-        _one_block(t, gm, gn, ta, tb, m, n, k, a, lda, sa, b, ldb, sb, c, sc, bm, bn)
+        _one_block(t, gm, gn, ta, tb, m, n, k, a, lda, sa, b, ldb, sb, c, sc, bm, bn, bias,
+                   baxis)
 
 
 @njit(**_opts)
-def _blocks_serial(nblk, gm, gn, ta, tb, m, n, k, a, lda, sa, b, ldb, sb, c, sc, bm, bn):
+def _blocks_serial(nblk, gm, gn, ta, tb, m, n, k, a, lda, sa, b, ldb, sb, c, sc, bm, bn, bias,
+                   baxis):
     for t in range(nblk):
-        _one_block(t, gm, gn, ta, tb, m, n, k, a, lda, sa, b, ldb, sb, c, sc, bm, bn)
+        _one_block(t, gm, gn, ta, tb, m, n, k, a, lda, sa, b, ldb, sb, c, sc, bm, bn, bias,
+                   baxis)
 
 
 @njit(**_opts)
@@ -68,8 +82,9 @@ def _layout(x, rows, cols):
 
 
 @njit(**_opts)
-def matmul(a, b, c, bm, bn, parallel):
-    """``c[i] = a[i] @ b[i]`` (a: (B|1, m, k), b: (B|1, k, n), c: (B, m, n) C-contiguous)."""
+def matmul(a, b, c, bm, bn, parallel, bias, baxis):
+    """``c[i] = a[i] @ b[i] (+ bias)`` (a: (B|1, m, k), b: (B|1, k, n), c: (B, m, n)
+    C-contiguous; bias: 1-D float32, empty for none)."""
     batch, m, n = c.shape
     k = a.shape[2]
     ta, lda = _layout(a, m, k)
@@ -80,7 +95,7 @@ def matmul(a, b, c, bm, bn, parallel):
     gn = (n + bn - 1) // bn
     nblk = batch * gm * gn
     args = (gm, gn, ta, tb, m, n, k, a.ctypes.data, lda, sa, b.ctypes.data, ldb, sb,
-            c.ctypes.data, m * n * 4, bm, bn)
+            c.reshape(-1), m * n, bm, bn, bias, baxis)
     if parallel and nblk > 1:
         _blocks_parallel(nblk, *args)
     else:
@@ -94,7 +109,10 @@ def _layouts():
     f = np.zeros((3, 3), np.float32).T[None]
     a = np.zeros((2, 3, 3), np.float32).transpose(0, 2, 1)
     pairs = [(c, c), (c, f), (f, c), (f, f), (c, a), (a, c), (a, a)]
-    return [(x, y, np.zeros((2, 3, 3), np.float32), 2, 2, False) for x, y in pairs]
+    none, bias = np.zeros(0, np.float32), np.zeros(3, np.float32)
+    return ([(x, y, np.zeros((2, 3, 3), np.float32), 2, 2, False, none, 1) for x, y in pairs]
+            + [(x, y, np.zeros((2, 3, 3), np.float32), 2, 2, False, bias, ax)
+               for x, y in ((c, f), (f, c), (c, c)) for ax in (0, 1)])
 
 
 WARMUP = {"matmul": _layouts}

@@ -5,8 +5,8 @@ kernels, and the row (or column) blocks of its float32 matrix products -- on **o
 (its TBB layer where the ``tbb`` package is installed).  Each block of a matrix product is one
 *single-threaded* call of NumPy's OpenBLAS ``sgemm`` made from a pool thread, so OpenBLAS's own
 thread pool is never woken by labkit and never spins against the kernels (the reasons and the
-measurements are in ``kernels/__init__.py``).  The user's own NumPy keeps OpenBLAS's threads: the
-single-threaded mode is per call (``openblas_set_num_threads_local``), restored right after.
+measurements are in ``kernels/__init__.py``).  OpenBLAS runs with one thread only while labkit's
+blocks run (``blas_serial_begin``); the user's own NumPy keeps its threads.
 
 * ``get_num_threads()`` / ``set_num_threads(n)``: the number of threads labkit's work is split
   over (``labkit.set_num_threads`` as ``torch.set_num_threads``; it also limits OpenBLAS for the
@@ -21,6 +21,7 @@ single-threaded mode is per call (``openblas_set_num_threads_local``), restored 
 import ctypes
 import os
 import sys
+import threading
 
 _ENV = "LABKIT_NUM_THREADS"
 CHUNK = 16384          # elements of one piece of a flat array in the parallel drivers (par_jit)
@@ -128,8 +129,17 @@ def _serial_in_child():
 
 
 # ------------------------------------------------------------------ NumPy's OpenBLAS
+_SYMS = (("scipy_cblas_sgemm64_", "scipy_openblas_get_num_threads64_",
+          "scipy_openblas_set_num_threads64_"),        # NumPy's wheels (64-bit integers)
+         ("cblas_sgemm64_", "openblas_get_num_threads64_", "openblas_set_num_threads64_"))
+_blas = None            # (get_num_threads, set_num_threads) through ctypes, once found
+_blas_lock = threading.Lock()
+_blas_users = 0         # labkit products running now (several Python threads may run them)
+_blas_saved = 0         # OpenBLAS's thread count before the first of them started
+
+
 def _openblas():
-    """(library, sgemm symbol name) of the OpenBLAS NumPy uses, or (None, None)."""
+    """(library, (sgemm, get threads, set threads) names) of the OpenBLAS NumPy uses, or None."""
     import numpy as np  # noqa: F401  (loads the BLAS so threadpoolctl sees it)
     from threadpoolctl import threadpool_info
     for info in threadpool_info():
@@ -139,19 +149,45 @@ def _openblas():
             lib = ctypes.CDLL(info["filepath"])
         except OSError:
             continue
-        for sym in ("scipy_cblas_sgemm64_", "cblas_sgemm64_"):   # 64-bit integer interface
-            if hasattr(lib, sym) and hasattr(lib, "openblas_set_num_threads_local"):
-                return lib, sym
-    return None, None
+        for names in _SYMS:
+            if all(hasattr(lib, n) for n in names):
+                return lib, names
+    return None
 
 
 def blas_symbols():
-    """``{name: address}`` of the OpenBLAS functions labkit's sgemm blocks call, or None when
-    NumPy's BLAS is not an OpenBLAS with a 64-bit integer interface (then labkit's matrix
-    products stay with ``np.matmul``)."""
-    lib, sym = _openblas()
-    if lib is None:
+    """``{name: address}`` of the OpenBLAS ``sgemm`` labkit's GEMM blocks call, or None when
+    NumPy's BLAS is not an OpenBLAS with 64-bit integers (then labkit's matrix products stay with
+    ``np.matmul``).  Also prepares ``blas_serial``."""
+    global _blas
+    found = _openblas()
+    if found is None:
         return None
-    addr = lambda f: ctypes.cast(f, ctypes.c_void_p).value   # noqa: E731
-    return {"labkit_cblas_sgemm": addr(getattr(lib, sym)),
-            "labkit_blas_threads_local": addr(lib.openblas_set_num_threads_local)}
+    lib, (sgemm, get, set_) = found
+    getf, setf = getattr(lib, get), getattr(lib, set_)
+    getf.restype, setf.argtypes = ctypes.c_int, [ctypes.c_int]
+    _blas = (getf, setf)
+    return {"labkit_cblas_sgemm": ctypes.cast(getattr(lib, sgemm), ctypes.c_void_p).value}
+
+
+def blas_serial_begin():
+    """OpenBLAS to one thread while labkit's pool runs sgemm blocks (``blas_serial_end`` puts the
+    user's setting back).  OpenBLAS has one process-wide thread count -- with NumPy's pthreads
+    build ``openblas_set_num_threads_local`` changes it for every thread too (measured) -- so a
+    block called from a pool thread would otherwise hand half its work to OpenBLAS's own pool,
+    which then spins against labkit's.  Counted, so that concurrent callers restore it once."""
+    global _blas_users, _blas_saved
+    with _blas_lock:
+        if _blas_users == 0:
+            _blas_saved = _blas[0]()
+            if _blas_saved != 1:
+                _blas[1](1)
+        _blas_users += 1
+
+
+def blas_serial_end():
+    global _blas_users
+    with _blas_lock:
+        _blas_users -= 1
+        if _blas_users == 0 and _blas_saved != 1:
+            _blas[1](_blas_saved)

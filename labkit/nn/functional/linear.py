@@ -22,9 +22,7 @@ class Linear(Function):
         # (..., in) inputs go through BLAS as one 2-D product: NumPy's batched matmul with the
         # transposed weight would otherwise take a plain loop (~100x slower).
         x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
-        y = gemm.matmul(x2, w.T)
-        if b is not None:
-            y += b
+        y = gemm.matmul(x2, w.T, bias=b)
         ctx.save_for_backward(x, w)
         return y.reshape(x.shape[:-1] + (w.shape[0],)) if x.ndim != 2 else y
 
@@ -113,7 +111,8 @@ class Conv2d(Function):
         wm = w.reshape(OC, Cg * KH * KW)
         y = np.empty((N, OC, OH * OW), x.dtype)
         if groups == 1:
-            gemm.matmul(wm, cols, out=y)
+            gemm.matmul(wm, cols, out=y, bias=b, bias_axis=0)
+            b = None                                 # added
         else:
             ocg, rows = OC // groups, Cg * KH * KW
             for g in range(groups):
