@@ -316,5 +316,3 @@ def has_nonfinite(x):
     if _ok(x):
         return bool(jit_module().has_nonfinite(x.reshape(-1)))
     return ref.has_nonfinite(x)
-
-from . import gemm  # noqa: E402,F401  (float32 matrix products on labkit's threads)

@@ -11,7 +11,7 @@ when NumPy's BLAS is not an OpenBLAS labkit can call or ``LABKIT_JIT=0``.
 """
 import numpy as np
 
-from . import USE_JIT, empty, threads
+from . import USE_JIT, empty, jit_module, parallel_module, threads
 
 OPENBLAS_SERIAL_MNK = 65536 * 4   # OpenBLAS's sgemm is single-threaded up to this m*n*k
 BLOCK_FLOPS = 4_000_000           # a block's work: ~50 us on one core
@@ -23,16 +23,10 @@ _jit = None
 def _kernels():
     global _jit
     if _jit is None:
-        from .. import kernels
-        kernels.jit_module()                     # Numba imported (and its threads prepared) first
+        jit_module()                             # Numba imported (and its threads prepared) first
         from . import gemm_jit
         _jit = gemm_jit if gemm_jit.AVAILABLE else False
     return _jit
-
-
-def _parallel_module():
-    from .. import kernels
-    return kernels.parallel_module()
 
 
 def _half(x):
@@ -99,7 +93,7 @@ def matmul(a, b, out=None, bias=None, bias_axis=1):
         return y.reshape(shape) if out is None else out            # one tall product
     c = empty(shape, _F32) if out is None else out
     bm, bn = block_shape(m, n, k)
-    par = threads.parallel() and _parallel_module() is not None
+    par = threads.parallel() and parallel_module() is not None
     threads.blas_serial_begin()
     try:
         jit.matmul(a if a.ndim == 3 else a[None], b if b.ndim == 3 else b[None],

@@ -3,6 +3,7 @@ mv, dot, outer, einsum, plus softmax/log_softmax (fused row kernels)."""
 import numpy as np
 
 from .. import kernels as K
+from ..kernels import gemm
 from ..autograd.function import Function
 from ..tensor import Tensor, _make
 from ._common import as_tensor_arg, dim_arg, promote
@@ -63,7 +64,7 @@ class MatMul(Function):
             ga = _mm(g, np.swapaxes(b, -1, -2))
         if nb:
             if b.ndim == 2 and a.ndim > 2:     # shared weight: one 2-D product over the batch
-                gb = K.gemm.matmul(a.reshape(-1, a.shape[-1]).T, g.reshape(-1, g.shape[-1]))
+                gb = gemm.matmul(a.reshape(-1, a.shape[-1]).T, g.reshape(-1, g.shape[-1]))
             else:
                 gb = _mm(np.swapaxes(a, -1, -2), g)
         return ga, gb
@@ -79,7 +80,7 @@ def _mm(a, b):
     operands with the same batch shape become one stack of matrices (``kernels.gemm`` takes
     transposed matrices as they are); others are made contiguous first.
     """
-    mm = K.gemm.matmul
+    mm = gemm.matmul
     if a.ndim <= 2 and b.ndim <= 2:
         return mm(a, b) if a.ndim == b.ndim == 2 else np.matmul(a, b)
     if b.ndim == 2 and a.flags.c_contiguous:
