@@ -321,3 +321,14 @@ print(len(blas), during, after)
 """
     n, during, after = map(int, _run(code, LABKIT_NUM_THREADS="2").stdout.split())
     assert n >= 1 and during <= 1 and after >= 5, (n, during, after)
+
+
+@pytest.mark.parametrize("env, status, words", [
+    ({}, "ok", "tbb pool"),
+    ({"LABKIT_NUM_THREADS": "1"}, "ok", "serial kernels"),
+    ({"NUMBA_THREADING_LAYER": "workqueue", "LABKIT_NUM_THREADS": "2"}, "warn", "workqueue")])
+def test_doctor_reports_the_threads(env, status, words):
+    r = _run("from labkit import doctor; c = doctor.check_threads(); print(c.status); "
+             "print(c.detail)", **env)
+    got_status, detail = r.stdout.splitlines()[:2]
+    assert got_status == status and words in detail

@@ -67,8 +67,11 @@ def matmul(a, b, out=None, bias=None, bias_axis=1):
     ``bias`` (1-D) is added to every matrix of the result, one value per column
     (``bias_axis=1``: ``x @ W^T + b``) or per row (``bias_axis=0``: a convolution's
     ``W @ cols + b``); on the fast path each block writes it before its product adds to it."""
-    if not (USE_JIT and a.dtype == _F32 and b.dtype == _F32 and 2 <= a.ndim <= 3
-            and 2 <= b.ndim <= 3):
+    if (a.size * b.shape[-1] * (b.shape[0] if b.ndim == 3 and a.ndim == 2 else 1)
+            <= OPENBLAS_SERIAL_MNK or not USE_JIT or a.dtype != _F32 or b.dtype != _F32
+            or not (2 <= a.ndim <= 3 and 2 <= b.ndim <= 3)):       # (the cheap test first)
+        if bias is None:
+            return np.matmul(a, b, out=out)
         return _numpy(a, b, out, bias, bias_axis)
     m, k = a.shape[-2:]
     n = b.shape[-1]
