@@ -186,14 +186,12 @@ def test_matmul_leaves_other_cases_to_numpy():
                           np.zeros((300, 400), np.float32))
 
 
-def test_block_shape_depends_on_the_shape_only():
-    assert gemm.block_shape(16, 16, 16) == (16, 16)                    # one block
-    for m, n, k in [(512, 256, 784), (2048, 64, 64), (32, 512, 128), (36864, 6, 25)]:
-        bm, bn = gemm.block_shape(m, n, k)
-        assert bm <= m and bn <= n and (bm == m or bm % 16 == 0) and (bn == n or bn % 16 == 0)
-        assert (2 * bm * bn * k <= gemm.BLOCK_FLOPS
-                or (bm < 2 * gemm.MIN_BLOCK and bn < 2 * gemm.MIN_BLOCK))
-        assert (m + bm - 1) // bm * ((n + bn - 1) // bn) >= 2           # work for 2 threads
+def test_block_rows_depend_on_the_shape_only():
+    assert gemm.block_rows(64, 256, 784) == 64                         # one block
+    for m, n, k in [(512, 256, 784), (2048, 64, 64), (1000, 1000, 9), (36864, 6, 25)]:
+        bm = gemm.block_rows(m, n, k)
+        assert bm % gemm.ROW_ALIGN == 0 and bm * n * k > gemm.SMALL_KERNEL_MNK
+        assert -(-m // bm) >= 2                                          # work for 2 threads
 
 
 def test_users_numpy_keeps_openblas_threads(nthreads):
@@ -332,3 +330,14 @@ def test_doctor_reports_the_threads(env, status, words):
              "print(c.detail)", **env)
     got_status, detail = r.stdout.splitlines()[:2]
     assert got_status == status and words in detail
+
+
+def test_one_thread_from_the_start_runs_products_from_the_cache():
+    # a process that never starts the pool loads gemm_jit (which holds a parallel function) from
+    # Numba's cache: the pool must be started first, or the call crashes (it did)
+    gemm.matmul(np.ones((512, 784), np.float32), np.ones((784, 256), np.float32))   # cached
+    r = _run("import numpy as np, labkit as lk\n"
+             "x = lk.ones(512, 784); w = lk.ones(256, 784, requires_grad=True)\n"
+             "lk.nn.functional.linear(x, w).sum().backward()\n"
+             "print(float(w.grad.sum()))", LABKIT_NUM_THREADS="1")
+    assert float(r.stdout) == 512 * 784 * 256

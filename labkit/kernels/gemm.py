@@ -3,9 +3,9 @@ everything else.
 
 ``matmul(a, b, out=None)`` is ``np.matmul`` for 2-D and stacked 3-D operands (a 2-D operand is
 shared by every matrix of the other).  float32 products too big for OpenBLAS's single-threaded
-path are cut into blocks by ``block_shape`` -- from the shape alone, so the numbers do not depend
-on the thread count -- and the blocks run on labkit's pool, one single-threaded ``sgemm`` each
-(``gemm_jit.py``).  Smaller ones go to ``np.matmul``, which OpenBLAS runs on the calling thread
+path are cut into blocks of rows (``block_rows``) that run on labkit's pool, one single-threaded
+``sgemm`` each (``gemm_jit.py``); blocks give the same numbers as the whole product, so a serial
+run (one call) equals a parallel one.  Smaller ones go to ``np.matmul``, which OpenBLAS runs on the calling thread
 anyway (it uses one thread up to m*n*k = 262,144), as do other dtypes and layouts, and everything
 when NumPy's BLAS is not an OpenBLAS labkit can call or ``LABKIT_JIT=0``.
 """
@@ -14,8 +14,9 @@ import numpy as np
 from . import USE_JIT, empty, jit_module, parallel_module, threads
 
 OPENBLAS_SERIAL_MNK = 65536 * 4   # OpenBLAS's sgemm is single-threaded up to this m*n*k
-BLOCK_FLOPS = 4_000_000           # a block's work: ~50 us on one core
-MIN_BLOCK = 64                    # rows or columns of a block (thinner ones run slower)
+SMALL_KERNEL_MNK = 1_000_000      # ... and takes its small-matrix kernels up to this (SkylakeX)
+BLOCK_MNK = 2_000_000             # a block's m*n*k: ~40 us on one core
+ROW_ALIGN = 64                    # a block's rows: a multiple of this
 _F32 = np.dtype(np.float32)
 _jit = None
 
@@ -24,29 +25,25 @@ def _kernels():
     global _jit
     if _jit is None:
         jit_module()                             # Numba imported (and its threads prepared) first
-        from . import gemm_jit
+        parallel_module()      # Numba's threads started: gemm_jit.matmul holds a parallel
+        from . import gemm_jit  # function, which crashes if loaded from the cache before that
         _jit = gemm_jit if gemm_jit.AVAILABLE else False
     return _jit
 
 
-def _half(x):
-    return -(-x // 32) * 16                      # half, rounded up to a multiple of 16 rows
+def block_rows(m, n, k):
+    """Rows per block of a (m, k) @ (k, n) product run in parallel: about ``BLOCK_MNK`` of work,
+    a multiple of ``ROW_ALIGN`` rows, and above ``SMALL_KERNEL_MNK``.
 
-
-def block_shape(m, n, k):
-    """(rows, columns) of the blocks a (m, k) @ (k, n) product is cut into: halve the larger side
-    until a block is about ``BLOCK_FLOPS`` of work or both sides are ``MIN_BLOCK``."""
-    bm, bn = m, n
-    while 2 * bm * bn * k > BLOCK_FLOPS:
-        if bm >= bn and bm >= 2 * MIN_BLOCK:
-            bm = _half(bm)
-        elif bn >= 2 * MIN_BLOCK:
-            bn = _half(bn)
-        elif bm >= 2 * MIN_BLOCK:
-            bm = _half(bm)
-        else:
-            break
-    return bm, bn
+    Only rows are cut.  OpenBLAS computes a row block of such a size with the same code and the
+    same order of operations as the whole product, so the blocks give the whole product's numbers
+    bit for bit, and a serial run (one call per matrix, no block overhead) equals a parallel one
+    (measured on 174 shapes and layouts; ``tests/test_threads.py`` keeps checking it).  Columns
+    are never cut: column blocks change the numbers (measured)."""
+    per_row = max(n * k, 1)
+    rows = max(BLOCK_MNK // per_row, SMALL_KERNEL_MNK // per_row + 1, 1)
+    rows = -(-rows // ROW_ALIGN) * ROW_ALIGN
+    return m if rows * 2 > m else rows
 
 
 def _unit_stride(x):
@@ -95,12 +92,12 @@ def matmul(a, b, out=None, bias=None, bias_axis=1):
         y = matmul(a.reshape(-1, k), b, None if out is None else out.reshape(-1, n), bias)
         return y.reshape(shape) if out is None else out            # one tall product
     c = empty(shape, _F32) if out is None else out
-    bm, bn = block_shape(m, n, k)
+    bm = block_rows(m, n, k)
     par = threads.parallel() and parallel_module() is not None
     threads.blas_serial_begin()
     try:
         jit.matmul(a if a.ndim == 3 else a[None], b if b.ndim == 3 else b[None],
-                   c if c.ndim == 3 else c[None], bm, bn, par,
+                   c if c.ndim == 3 else c[None], bm, par,
                    _NO_BIAS if bias is None else np.ascontiguousarray(bias), bias_axis)
     finally:
         threads.blas_serial_end()

@@ -1,11 +1,11 @@
 """float32 matrix products in blocks on labkit's thread pool (Numba), each block one
 single-threaded call of NumPy's OpenBLAS ``sgemm``.
 
-``matmul(a, b, c, bm, bn, parallel)`` computes ``c[i] = a[i] @ b[i]`` for 3-D arrays whose
-matrices have unit stride along one of their two axes (a transposed weight is fine: it becomes
-``sgemm``'s transpose flag, nothing is copied).  The caller (``kernels/gemm.py``) chooses the block
-size ``bm x bn`` from the shape alone, so the result does not depend on how many threads share the
-blocks out.  OpenBLAS is reached through the addresses ``threads.blas_symbols()`` finds, registered
+``matmul(a, b, c, bm, parallel, bias, baxis)`` computes ``c[i] = a[i] @ b[i] (+ bias)`` for 3-D
+arrays whose matrices have unit stride along one of their two axes (a transposed weight is fine:
+it becomes ``sgemm``'s transpose flag, nothing is copied).  The caller (``kernels/gemm.py``)
+chooses the rows per block ``bm`` so that a block computes the same numbers as the whole
+product, whatever the number of threads sharing the blocks out.  OpenBLAS is reached through the addresses ``threads.blas_symbols()`` finds, registered
 with LLVM under fixed names before any kernel here is compiled or loaded from the cache.
 """
 import llvmlite.binding as llvm
@@ -32,43 +32,36 @@ _opts = dict(cache=True, nogil=True)
 
 
 @njit(**_opts)
-def _one_block(t, gm, gn, ta, tb, m, n, k, a, lda, sa, b, ldb, sb, c, sc, bm, bn, bias, baxis):
-    """Block ``t`` of ``batch x gm x gn``: rows r0.., columns c0.. of matrix i.  ``bias`` (1-D,
+def _one_block(t, gm, ta, tb, m, n, k, a, lda, sa, b, ldb, sb, c, bm, bias, baxis):
+    """Block ``t`` of ``batch x gm``: rows ``r0 .. r0 + bm`` of matrix ``i``.  ``bias`` (1-D,
     empty for none) is added along ``baxis``: 1 = one value per column (``x @ W^T + b``), 0 = one
     per row (a convolution's ``W @ cols + b``); it is written first and sgemm adds to it."""
-    i = t // (gm * gn)
-    r = t - i * gm * gn
-    r0 = (r // gn) * bm
-    c0 = (r - (r // gn) * gn) * bn
+    i = t // gm
+    r0 = (t - i * gm) * bm
     rows = min(bm, m - r0)
-    cols = min(bn, n - c0)
     beta = np.float32(0.0)
+    base = i * m * n + r0 * n
     if bias.size:
         beta = np.float32(1.0)
         for ii in range(rows):
-            base = i * m * n + (r0 + ii) * n + c0
-            for jj in range(cols):
-                c[base + jj] = bias[c0 + jj] if baxis == 1 else bias[r0 + ii]
+            for jj in range(n):
+                c[base + ii * n + jj] = bias[jj] if baxis == 1 else bias[r0 + ii]
     pa = a + i * sa + (r0 * lda if ta == NO_TRANS else r0) * 4
-    pb = b + i * sb + (c0 if tb == NO_TRANS else c0 * ldb) * 4
-    pc = c.ctypes.data + (i * sc + r0 * n + c0) * 4
-    _sgemm(ROW_MAJOR, ta, tb, rows, cols, k, np.float32(1.0), pa, lda, pb, ldb, beta, pc, n)
+    pb = b + i * sb
+    _sgemm(ROW_MAJOR, ta, tb, rows, n, k, np.float32(1.0), pa, lda, pb, ldb, beta,
+           c.ctypes.data + base * 4, n)
 
 
 @njit(parallel=True, **_opts)
-def _blocks_parallel(nblk, gm, gn, ta, tb, m, n, k, a, lda, sa, b, ldb, sb, c, sc, bm, bn, bias,
-                     baxis):
+def _blocks_parallel(nblk, gm, ta, tb, m, n, k, a, lda, sa, b, ldb, sb, c, bm, bias, baxis):
     for t in prange(nblk):
-        _one_block(t, gm, gn, ta, tb, m, n, k, a, lda, sa, b, ldb, sb, c, sc, bm, bn, bias,
-                   baxis)
+        _one_block(t, gm, ta, tb, m, n, k, a, lda, sa, b, ldb, sb, c, bm, bias, baxis)
 
 
 @njit(**_opts)
-def _blocks_serial(nblk, gm, gn, ta, tb, m, n, k, a, lda, sa, b, ldb, sb, c, sc, bm, bn, bias,
-                   baxis):
+def _blocks_serial(nblk, gm, ta, tb, m, n, k, a, lda, sa, b, ldb, sb, c, bm, bias, baxis):
     for t in range(nblk):
-        _one_block(t, gm, gn, ta, tb, m, n, k, a, lda, sa, b, ldb, sb, c, sc, bm, bn, bias,
-                   baxis)
+        _one_block(t, gm, ta, tb, m, n, k, a, lda, sa, b, ldb, sb, c, bm, bias, baxis)
 
 
 @njit(**_opts)
@@ -82,24 +75,25 @@ def _layout(x, rows, cols):
 
 
 @njit(**_opts)
-def matmul(a, b, c, bm, bn, parallel, bias, baxis):
+def matmul(a, b, c, bm, parallel, bias, baxis):
     """``c[i] = a[i] @ b[i] (+ bias)`` (a: (B|1, m, k), b: (B|1, k, n), c: (B, m, n)
-    C-contiguous; bias: 1-D float32, empty for none)."""
+    C-contiguous; bias: 1-D float32, empty for none).  In parallel each matrix is cut into
+    blocks of ``bm`` rows; serially each matrix is one call (the same numbers: see gemm.py)."""
     batch, m, n = c.shape
     k = a.shape[2]
     ta, lda = _layout(a, m, k)
     tb, ldb = _layout(b, k, n)
     sa = a.strides[0] if a.shape[0] > 1 else 0
     sb = b.strides[0] if b.shape[0] > 1 else 0
+    if not parallel:
+        bm = m
     gm = (m + bm - 1) // bm
-    gn = (n + bn - 1) // bn
-    nblk = batch * gm * gn
-    args = (gm, gn, ta, tb, m, n, k, a.ctypes.data, lda, sa, b.ctypes.data, ldb, sb,
-            c.reshape(-1), m * n, bm, bn, bias, baxis)
-    if parallel and nblk > 1:
-        _blocks_parallel(nblk, *args)
+    args = (gm, ta, tb, m, n, k, a.ctypes.data, lda, sa, b.ctypes.data, ldb, sb,
+            c.reshape(-1), bm, bias, baxis)
+    if parallel and batch * gm > 1:
+        _blocks_parallel(batch * gm, *args)
     else:
-        _blocks_serial(nblk, *args)
+        _blocks_serial(batch * gm, *args)
 
 
 def _layouts():
@@ -110,8 +104,8 @@ def _layouts():
     a = np.zeros((2, 3, 3), np.float32).transpose(0, 2, 1)
     pairs = [(c, c), (c, f), (f, c), (f, f), (c, a), (a, c), (a, a)]
     none, bias = np.zeros(0, np.float32), np.zeros(3, np.float32)
-    return ([(x, y, np.zeros((2, 3, 3), np.float32), 2, 2, False, none, 1) for x, y in pairs]
-            + [(x, y, np.zeros((2, 3, 3), np.float32), 2, 2, False, bias, ax)
+    return ([(x, y, np.zeros((2, 3, 3), np.float32), 2, False, none, 1) for x, y in pairs]
+            + [(x, y, np.zeros((2, 3, 3), np.float32), 2, False, bias, ax)
                for x, y in ((c, f), (f, c), (c, c)) for ax in (0, 1)])
 
 
