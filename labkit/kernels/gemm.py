@@ -93,12 +93,15 @@ def matmul(a, b, out=None, bias=None, bias_axis=1):
         return y.reshape(shape) if out is None else out            # one tall product
     c = empty(shape, _F32) if out is None else out
     bm = block_rows(m, n, k)
-    par = threads.parallel() and parallel_module() is not None
+    args = (a if a.ndim == 3 else a[None], b if b.ndim == 3 else b[None],
+            c if c.ndim == 3 else c[None], bm)
+    bias = _NO_BIAS if bias is None else np.ascontiguousarray(bias)
+    if not (threads.parallel() and parallel_module() is not None):
+        jit.matmul(*args, False, bias, bias_axis)      # on this thread, one call per matrix
+        return c
     threads.blas_serial_begin()
     try:
-        jit.matmul(a if a.ndim == 3 else a[None], b if b.ndim == 3 else b[None],
-                   c if c.ndim == 3 else c[None], bm, par,
-                   _NO_BIAS if bias is None else np.ascontiguousarray(bias), bias_axis)
+        jit.matmul(*args, True, bias, bias_axis)
     finally:
         threads.blas_serial_end()
     return c

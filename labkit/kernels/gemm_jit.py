@@ -44,8 +44,11 @@ def _one_block(t, gm, ta, tb, m, n, k, a, lda, sa, b, ldb, sb, c, bm, bias, baxi
     if bias.size:
         beta = np.float32(1.0)
         for ii in range(rows):
-            for jj in range(n):
-                c[base + ii * n + jj] = bias[jj] if baxis == 1 else bias[r0 + ii]
+            row = c[base + ii * n:base + (ii + 1) * n]
+            if baxis == 1:
+                row[:] = bias
+            else:
+                row[:] = bias[r0 + ii]
     pa = a + i * sa + (r0 * lda if ta == NO_TRANS else r0) * 4
     pb = b + i * sb
     _sgemm(ROW_MAJOR, ta, tb, rows, n, k, np.float32(1.0), pa, lda, pb, ldb, beta,
