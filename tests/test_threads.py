@@ -136,7 +136,7 @@ def test_a_training_step_gives_the_same_bits_at_every_thread_count(nthreads, sma
 
 
 SHAPES = [(64, 784, 256), (512, 784, 256), (2048, 64, 64), (100, 300, 70), (7, 1000, 300),
-          (1000, 9, 1000), (33, 17, 5)]
+          (1000, 9, 1000), (33, 17, 5), (32, 128, 512), (32, 512, 128), (1000, 129, 3)]
 
 
 @pytest.mark.parametrize("m, k, n", SHAPES)
@@ -186,12 +186,15 @@ def test_matmul_leaves_other_cases_to_numpy():
                           np.zeros((300, 400), np.float32))
 
 
-def test_block_rows_depend_on_the_shape_only():
-    assert gemm.block_rows(64, 256, 784) == 64                         # one block
+def test_block_shape_depends_on_the_shape_only():
+    assert gemm.block_shape(64, 256, 784) == (64, 256)                  # one block
     for m, n, k in [(512, 256, 784), (2048, 64, 64), (1000, 1000, 9), (36864, 6, 25)]:
-        bm = gemm.block_rows(m, n, k)
-        assert bm % gemm.ROW_ALIGN == 0 and bm * n * k > gemm.SMALL_KERNEL_MNK
+        bm, bn = gemm.block_shape(m, n, k)                               # rows are cut
+        assert bn == n and bm % gemm.ROW_ALIGN == 0 and bm * n * k > gemm.SMALL_KERNEL_MNK
         assert -(-m // bm) >= 2                                          # work for 2 threads
+    bm, bn = gemm.block_shape(32, 512, 128)                              # an LSTM step: columns
+    assert bm == 32 and bn % gemm.COL_ALIGN == 0 and -(-512 // bn) >= 2
+    assert bm * bn * 128 > gemm.SMALL_KERNEL_MNK
 
 
 def test_users_numpy_keeps_openblas_threads(nthreads):

@@ -3,9 +3,8 @@ everything else.
 
 ``matmul(a, b, out=None)`` is ``np.matmul`` for 2-D and stacked 3-D operands (a 2-D operand is
 shared by every matrix of the other).  float32 products too big for OpenBLAS's single-threaded
-path are cut into blocks of rows (``block_rows``) that run on labkit's pool, one single-threaded
-``sgemm`` each (``gemm_jit.py``); blocks give the same numbers as the whole product, so a serial
-run (one call) equals a parallel one.  Smaller ones go to ``np.matmul``, which OpenBLAS runs on the calling thread
+path are cut into blocks (``block_shape``) that run on labkit's pool, one single-threaded
+``sgemm`` each (``gemm_jit.py``), chosen so that a serial run gives the same numbers.  Smaller ones go to ``np.matmul``, which OpenBLAS runs on the calling thread
 anyway (it uses one thread up to m*n*k = 262,144), as do other dtypes and layouts, and everything
 when NumPy's BLAS is not an OpenBLAS labkit can call or ``LABKIT_JIT=0``.
 """
@@ -17,6 +16,8 @@ OPENBLAS_SERIAL_MNK = 65536 * 4   # OpenBLAS's sgemm is single-threaded up to th
 SMALL_KERNEL_MNK = 1_000_000      # ... and takes its small-matrix kernels up to this (SkylakeX)
 BLOCK_MNK = 2_000_000             # a block's m*n*k: ~40 us on one core
 ROW_ALIGN = 64                    # a block's rows: a multiple of this
+COL_ALIGN = 64                    # a block's columns, where columns are cut
+SMALL_LEFT = 16384                # ... which is only where the left operand is this small
 _F32 = np.dtype(np.float32)
 _jit = None
 
@@ -31,19 +32,27 @@ def _kernels():
     return _jit
 
 
-def block_rows(m, n, k):
-    """Rows per block of a (m, k) @ (k, n) product run in parallel: about ``BLOCK_MNK`` of work,
-    a multiple of ``ROW_ALIGN`` rows, and above ``SMALL_KERNEL_MNK``.
+def block_shape(m, n, k):
+    """(rows, columns) of the blocks of a (m, k) @ (k, n) product: about ``BLOCK_MNK`` of work
+    each and above ``SMALL_KERNEL_MNK``.
 
-    Only rows are cut.  OpenBLAS computes a row block of such a size with the same code and the
-    same order of operations as the whole product, so the blocks give the whole product's numbers
-    bit for bit, and a serial run (one call per matrix, no block overhead) equals a parallel one
-    (measured on 174 shapes and layouts; ``tests/test_threads.py`` keeps checking it).  Columns
-    are never cut: column blocks change the numbers (measured)."""
-    per_row = max(n * k, 1)
-    rows = max(BLOCK_MNK // per_row, SMALL_KERNEL_MNK // per_row + 1, 1)
+    Rows are cut in multiples of ``ROW_ALIGN``: OpenBLAS computes such a row block with the same
+    code and order of operations as the whole product, so the blocks give the whole product's
+    numbers bit for bit and a serial run does each matrix in one call (measured on 174 shapes and
+    layouts; ``tests/test_threads.py`` keeps checking it).  Cutting columns changes the numbers,
+    so columns are cut only where rows cannot be (fewer than ``2 * ROW_ALIGN``: an LSTM step's
+    32 x 512 gates) and the left operand is small (``SMALL_LEFT`` elements), and then in the
+    serial run too -- cheap there, since that operand is all that is packed again (a 64 x 784 one
+    cut four ways cost 7% at one thread: not cut)."""
+    rows = max(BLOCK_MNK // max(n * k, 1), SMALL_KERNEL_MNK // max(n * k, 1) + 1, 1)
     rows = -(-rows // ROW_ALIGN) * ROW_ALIGN
-    return m if rows * 2 > m else rows
+    if rows * 2 <= m:
+        return rows, n
+    if m * k > SMALL_LEFT:
+        return m, n
+    cols = max(BLOCK_MNK // max(m * k, 1), SMALL_KERNEL_MNK // max(m * k, 1) + 1, 1)
+    cols = -(-cols // COL_ALIGN) * COL_ALIGN
+    return m, (cols if cols * 2 <= n else n)
 
 
 def _unit_stride(x):
@@ -92,9 +101,9 @@ def matmul(a, b, out=None, bias=None, bias_axis=1):
         y = matmul(a.reshape(-1, k), b, None if out is None else out.reshape(-1, n), bias)
         return y.reshape(shape) if out is None else out            # one tall product
     c = empty(shape, _F32) if out is None else out
-    bm = block_rows(m, n, k)
+    bm, bn = block_shape(m, n, k)
     args = (a if a.ndim == 3 else a[None], b if b.ndim == 3 else b[None],
-            c if c.ndim == 3 else c[None], bm)
+            c if c.ndim == 3 else c[None], bm, bn)
     bias = _NO_BIAS if bias is None else np.ascontiguousarray(bias)
     if not (threads.parallel() and parallel_module() is not None):
         jit.matmul(*args, False, bias, bias_axis)      # on this thread, one call per matrix

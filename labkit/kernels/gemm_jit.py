@@ -1,11 +1,10 @@
 """float32 matrix products in blocks on labkit's thread pool (Numba), each block one
 single-threaded call of NumPy's OpenBLAS ``sgemm``.
 
-``matmul(a, b, c, bm, parallel, bias, baxis)`` computes ``c[i] = a[i] @ b[i] (+ bias)`` for 3-D
-arrays whose matrices have unit stride along one of their two axes (a transposed weight is fine:
-it becomes ``sgemm``'s transpose flag, nothing is copied).  The caller (``kernels/gemm.py``)
-chooses the rows per block ``bm`` so that a block computes the same numbers as the whole
-product, whatever the number of threads sharing the blocks out.  OpenBLAS is reached through the addresses ``threads.blas_symbols()`` finds, registered
+``matmul(a, b, c, bm, bn, parallel, bias, baxis)`` computes ``c[i] = a[i] @ b[i] (+ bias)`` for
+3-D arrays whose matrices have unit stride along one of their two axes (a transposed weight is
+fine: it becomes ``sgemm``'s transpose flag, nothing is copied).  The caller (``kernels/gemm.py``)
+chooses the blocks so that the numbers do not depend on how many threads share them out.  OpenBLAS is reached through the addresses ``threads.blas_symbols()`` finds, registered
 with LLVM under fixed names before any kernel here is compiled or loaded from the cache.
 """
 import llvmlite.binding as llvm
@@ -32,39 +31,45 @@ _opts = dict(cache=True, nogil=True)
 
 
 @njit(**_opts)
-def _one_block(t, gm, ta, tb, m, n, k, a, lda, sa, b, ldb, sb, c, bm, bias, baxis):
-    """Block ``t`` of ``batch x gm``: rows ``r0 .. r0 + bm`` of matrix ``i``.  ``bias`` (1-D,
-    empty for none) is added along ``baxis``: 1 = one value per column (``x @ W^T + b``), 0 = one
-    per row (a convolution's ``W @ cols + b``); it is written first and sgemm adds to it."""
-    i = t // gm
-    r0 = (t - i * gm) * bm
+def _one_block(t, gm, gn, ta, tb, m, n, k, a, lda, sa, b, ldb, sb, c, bm, bn, bias, baxis):
+    """Block ``t`` of ``batch x gm x gn``: rows ``r0 ..``, columns ``c0 ..`` of matrix ``i``.
+    ``bias`` (1-D, empty for none) is added along ``baxis``: 1 = one value per column
+    (``x @ W^T + b``), 0 = one per row (a convolution's ``W @ cols + b``); it is written first
+    and sgemm adds to it."""
+    i = t // (gm * gn)
+    r = t - i * gm * gn
+    r0 = (r // gn) * bm
+    c0 = (r - (r // gn) * gn) * bn
     rows = min(bm, m - r0)
+    cols = min(bn, n - c0)
     beta = np.float32(0.0)
-    base = i * m * n + r0 * n
+    base = i * m * n + r0 * n + c0
     if bias.size:
         beta = np.float32(1.0)
         for ii in range(rows):
-            row = c[base + ii * n:base + (ii + 1) * n]
+            row = c[base + ii * n:base + ii * n + cols]
             if baxis == 1:
-                row[:] = bias
+                row[:] = bias[c0:c0 + cols]
             else:
                 row[:] = bias[r0 + ii]
     pa = a + i * sa + (r0 * lda if ta == NO_TRANS else r0) * 4
-    pb = b + i * sb
-    _sgemm(ROW_MAJOR, ta, tb, rows, n, k, np.float32(1.0), pa, lda, pb, ldb, beta,
+    pb = b + i * sb + (c0 if tb == NO_TRANS else c0 * ldb) * 4
+    _sgemm(ROW_MAJOR, ta, tb, rows, cols, k, np.float32(1.0), pa, lda, pb, ldb, beta,
            c.ctypes.data + base * 4, n)
 
 
 @njit(parallel=True, **_opts)
-def _blocks_parallel(nblk, gm, ta, tb, m, n, k, a, lda, sa, b, ldb, sb, c, bm, bias, baxis):
+def _blocks_parallel(nblk, gm, gn, ta, tb, m, n, k, a, lda, sa, b, ldb, sb, c, bm, bn, bias,
+                     baxis):
     for t in prange(nblk):
-        _one_block(t, gm, ta, tb, m, n, k, a, lda, sa, b, ldb, sb, c, bm, bias, baxis)
+        _one_block(t, gm, gn, ta, tb, m, n, k, a, lda, sa, b, ldb, sb, c, bm, bn, bias, baxis)
 
 
 @njit(**_opts)
-def _blocks_serial(nblk, gm, ta, tb, m, n, k, a, lda, sa, b, ldb, sb, c, bm, bias, baxis):
+def _blocks_serial(nblk, gm, gn, ta, tb, m, n, k, a, lda, sa, b, ldb, sb, c, bm, bn, bias,
+                   baxis):
     for t in range(nblk):
-        _one_block(t, gm, ta, tb, m, n, k, a, lda, sa, b, ldb, sb, c, bm, bias, baxis)
+        _one_block(t, gm, gn, ta, tb, m, n, k, a, lda, sa, b, ldb, sb, c, bm, bn, bias, baxis)
 
 
 @njit(**_opts)
@@ -78,10 +83,11 @@ def _layout(x, rows, cols):
 
 
 @njit(**_opts)
-def matmul(a, b, c, bm, parallel, bias, baxis):
+def matmul(a, b, c, bm, bn, parallel, bias, baxis):
     """``c[i] = a[i] @ b[i] (+ bias)`` (a: (B|1, m, k), b: (B|1, k, n), c: (B, m, n)
-    C-contiguous; bias: 1-D float32, empty for none).  In parallel each matrix is cut into
-    blocks of ``bm`` rows; serially each matrix is one call (the same numbers: see gemm.py)."""
+    C-contiguous; bias: 1-D float32, empty for none), in blocks of ``bm`` rows and ``bn``
+    columns.  Serially the row blocks of a matrix are one call (the same numbers: see gemm.py);
+    column blocks are kept, since they change the numbers."""
     batch, m, n = c.shape
     k = a.shape[2]
     ta, lda = _layout(a, m, k)
@@ -91,12 +97,14 @@ def matmul(a, b, c, bm, parallel, bias, baxis):
     if not parallel:
         bm = m
     gm = (m + bm - 1) // bm
-    args = (gm, ta, tb, m, n, k, a.ctypes.data, lda, sa, b.ctypes.data, ldb, sb,
-            c.reshape(-1), bm, bias, baxis)
-    if parallel and batch * gm > 1:
-        _blocks_parallel(batch * gm, *args)
+    gn = (n + bn - 1) // bn
+    nblk = batch * gm * gn
+    args = (gm, gn, ta, tb, m, n, k, a.ctypes.data, lda, sa, b.ctypes.data, ldb, sb,
+            c.reshape(-1), bm, bn, bias, baxis)
+    if parallel and nblk > 1:
+        _blocks_parallel(nblk, *args)
     else:
-        _blocks_serial(batch * gm, *args)
+        _blocks_serial(nblk, *args)
 
 
 def _layouts():
@@ -107,8 +115,8 @@ def _layouts():
     a = np.zeros((2, 3, 3), np.float32).transpose(0, 2, 1)
     pairs = [(c, c), (c, f), (f, c), (f, f), (c, a), (a, c), (a, a)]
     none, bias = np.zeros(0, np.float32), np.zeros(3, np.float32)
-    return ([(x, y, np.zeros((2, 3, 3), np.float32), 2, False, none, 1) for x, y in pairs]
-            + [(x, y, np.zeros((2, 3, 3), np.float32), 2, False, bias, ax)
+    return ([(x, y, np.zeros((2, 3, 3), np.float32), 2, 2, False, none, 1) for x, y in pairs]
+            + [(x, y, np.zeros((2, 3, 3), np.float32), 2, 2, False, bias, ax)
                for x, y in ((c, f), (f, c), (c, c)) for ax in (0, 1)])
 
 
