@@ -50,7 +50,7 @@ def block_shape(m, n, k):
         return rows, n
     if m * k > SMALL_LEFT:
         return m, n
-    cols = max(BLOCK_MNK // max(m * k, 1), SMALL_KERNEL_MNK // max(m * k, 1) + 1, 1)
+    cols = SMALL_KERNEL_MNK // max(m * k, 1) + 1          # as thin as the small kernels allow
     cols = -(-cols // COL_ALIGN) * COL_ALIGN
     return m, (cols if cols * 2 <= n else n)
 
