@@ -61,13 +61,15 @@ def get_num_threads():
     return _num_threads
 
 
-def set_num_threads(n):
-    """Use ``n`` threads for labkit's kernels and matrix products (like ``torch.set_num_threads``).
+def set_num_threads(int):  # noqa: A002  (PyTorch's parameter name)
+    """Use ``int`` threads for labkit's kernels and matrix products (like
+    ``torch.set_num_threads``).
 
-    Also limits OpenBLAS (NumPy's BLAS) to ``n`` threads for the products labkit hands to NumPy
-    (float64, integer and other non-float32 work), as torch's setting limits its BLAS.
+    Also limits OpenBLAS (NumPy's BLAS) to that many threads for the products labkit hands to
+    NumPy (float64, integer and other non-float32 work), as torch's setting limits its BLAS.
     """
     global _num_threads
+    n = int
     if isinstance(n, bool) or not hasattr(n, "__index__"):
         raise RuntimeError(f"set_num_threads expects an int, but got {type(n).__name__}")
     n = n.__index__()
