@@ -14,6 +14,7 @@ from .autograd.fpstate import quiet
 from .autograd import backward, function as F
 from .autograd import grad_mode
 from .autograd.function import AccumulateGrad, _RemovableHandle
+from .scope import error as _scope_error
 
 _state = grad_mode._state
 
@@ -485,6 +486,10 @@ class Tensor:
 
     def __str__(self):
         return _format(self)
+
+    def __getattr__(self, name):
+        # only reached when normal lookup fails: PyTorch names labkit leaves out say why
+        raise _scope_error("labkit.Tensor", "Tensor." + name)
 
     def __format__(self, spec):
         if self._np.ndim == 0 and spec:

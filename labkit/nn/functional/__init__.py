@@ -87,3 +87,11 @@ __all__ = [
     "upsample_nearest", "upsample_bilinear", "linear_cross_entropy", "conv_tbc",
     "multi_head_attention_forward",
 ]
+
+
+from ... import scope as _scope  # noqa: E402
+
+
+def __getattr__(name):
+    # torch.nn.functional's internals and float8 GPU matmuls: labkit.scope says why
+    raise _scope.error("labkit.nn.functional", "nn.functional." + name)
