@@ -344,6 +344,8 @@ def new(self, *args, size=None, device=None):
     npd = self._np.dtype
     if size is not None:
         args = tuple(size)
+    if not args:
+        return _make(np.empty(0, dtype=npd))
     if len(args) == 1 and isinstance(args[0], Tensor):
         return args[0]
     if len(args) == 1 and isinstance(args[0], Size):
