@@ -83,6 +83,10 @@ CATEGORIES = {
         "a labkit tensor is a NumPy array with autograd around it; there is no separate Storage "
         "object. Use x.numpy() (shares memory), x.data_ptr() or x.storage_offset()",
         "Tensor.storage Tensor.untyped_storage Tensor.storage_type from_file"),
+    "first-class dimensions": (
+        "functorch.dim's Dim objects (Tensor.index binds positions to them) are not part of "
+        "labkit; name dims with ordinary ints and use einsum/permute",
+        "Tensor.index"),
     "nested tensors": (
         "labkit has no nested (ragged) tensors; pad to a common length (nn.utils.rnn.pad_sequence)",
         "Tensor.to_padded_tensor"),

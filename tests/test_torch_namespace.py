@@ -558,3 +558,75 @@ def test_the_harness_reports_out_of_scope_names_with_their_reason():
     assert left == ["nonexistent_thing"]
     assert oos["sparse_coo_tensor"].startswith("sparse tensors: ")
     assert "complex" in oos["fft.fft"]
+
+
+# ---------------------------------------------------------------- randomized and fractional
+def test_svd_lowrank_and_pca_lowrank_recover_a_low_rank_matrix():
+    A = RNG.standard_normal((20, 4)) @ RNG.standard_normal((4, 12))
+    for a in (A, A.T):
+        U, S, V = lk.svd_lowrank(lk.tensor(a), q=5)
+        Ut, St, Vt = torch.svd_lowrank(torch.tensor(a), q=5)
+        assert U.shape == Ut.shape and S.shape == St.shape and V.shape == Vt.shape
+        close((U * S) @ V.T, a, atol=1e-9)
+        close(S[:4], torch.linalg.svdvals(torch.tensor(a))[:4], atol=1e-9)
+        close(U.T @ U, np.eye(5), atol=1e-9)
+    M = lk.tensor(RNG.standard_normal((1, 12)))
+    U, S, V = lk.svd_lowrank(lk.tensor(A) + M, q=5, M=M)
+    close((U * S) @ V.T, A, atol=1e-9)
+    U, S, V = lk.pca_lowrank(lk.tensor(A + 3.0))
+    St = torch.pca_lowrank(torch.tensor(A + 3.0))[1]
+    assert S.shape == St.shape == (6,)
+    close(S[:3], St[:3], atol=1e-9)
+    with pytest.raises(ValueError, match="min"):
+        lk.pca_lowrank(lk.tensor(A), q=50)
+
+
+@pytest.mark.parametrize("shape,kernel,out,nd", [
+    ((2, 3, 9, 8), (2, 3), (4, 5), 2), ((3, 7, 7), 2, (3, 4), 2),
+    ((1, 2, 6, 7, 8), (2, 2, 3), (3, 4, 5), 3), ((2, 5, 6, 7), 3, (2, 3, 4), 3)])
+def test_fractional_max_pool_matches_torch_given_the_samples(shape, kernel, out, nd):
+    x = RNG.standard_normal(shape)
+    batched = len(shape) == nd + 2
+    u = RNG.uniform(0, 1, ((shape[0] if batched else 1), shape[-nd - 1], nd))
+    for dt in (np.float64, np.float32):
+        xl, xt = pair(x.astype(dt), True)
+        name = f"fractional_max_pool{nd}d"
+        ol, il = getattr(lk.nn.functional, name)(xl, kernel, out, return_indices=True,
+                                                 _random_samples=lk.tensor(u.astype(dt)))
+        ot, it = getattr(torch.nn.functional, name)(xt, kernel, out, return_indices=True,
+                                                    _random_samples=torch.tensor(u.astype(dt)))
+        close(ol, ot)
+        assert (il.numpy() == it.numpy()).all()
+        up = RNG.standard_normal(ot.shape).astype(dt)
+        (ol * lk.tensor(up)).sum().backward()
+        (ot * torch.tensor(up)).sum().backward()
+        close(xl.grad, xt.grad)
+
+
+def test_fractional_max_pool_by_ratio_and_its_errors():
+    x = lk.randn(2, 3, 10, 10)
+    y = lk.nn.functional.fractional_max_pool2d(x, 3, output_ratio=(0.5, 0.5))
+    assert y.shape == torch.nn.functional.fractional_max_pool2d(torch.randn(2, 3, 10, 10), 3,
+                                                                output_ratio=(0.5, 0.5)).shape
+    v, i = lk.nn.functional.fractional_max_pool2d_with_indices(x, 2, (5, 5))
+    close(v, np.take_along_axis(x.numpy().reshape(2, 3, -1), i.numpy().reshape(2, 3, -1),
+                                -1).reshape(2, 3, 5, 5))
+    with pytest.raises(ValueError, match="output_size or an output_ratio"):
+        lk.nn.functional.fractional_max_pool2d(x, 2)
+    with pytest.raises(RuntimeError, match="too large"):
+        lk.nn.functional.fractional_max_pool2d(x, 4, (9, 9))
+    with pytest.raises(RuntimeError, match="too large"):
+        lk.nn.functional.fractional_max_pool3d(lk.randn(1, 1, 5, 5, 5), 3, (3, 3, 3))
+
+
+def test_fractional_max_pool_modules():
+    u = lk.rand(2, 3, 2)
+    m = lk.nn.FractionalMaxPool2d(2, output_size=(4, 5), return_indices=True, _random_samples=u)
+    mt = torch.nn.FractionalMaxPool2d(2, output_size=(4, 5), return_indices=True,
+                                      _random_samples=torch.tensor(u.numpy()))
+    x = RNG.standard_normal((2, 3, 8, 9)).astype(np.float32)
+    close(m(lk.tensor(x))[0], mt(torch.tensor(x))[0])
+    assert lk.nn.FractionalMaxPool3d(2, output_ratio=0.5)(lk.randn(1, 2, 6, 6, 6)).shape == \
+        (1, 2, 3, 3, 3)
+    with pytest.raises(ValueError):
+        lk.nn.FractionalMaxPool2d(2)
