@@ -17,7 +17,7 @@ import numpy as np
 from . import dtypes as D
 from . import linalg as LA
 from .autograd.anomaly import _anomaly, _set_mode
-from .creation import arange, empty, randn, tensor
+from .creation import arange, empty, tensor
 from .ops.shape import cat, stack, vstack
 from .ops._registry import _with_out
 from .random import _rng
@@ -500,60 +500,6 @@ for _f in (chain_matmul, frobenius_norm, nuclear_norm):
     _export(_f, out=True)
 
 
-# ---------------------------------------------------------------- randomized low-rank SVD
-def _range_finder(A, q, niter, M):
-    """An orthonormal basis Q (m, q) of A's dominant column space (Halko et al. 2009, alg. 4.4:
-    multiply by a Gaussian matrix, then ``niter`` power iterations, re-orthonormalising each
-    time so small singular values do not vanish in rounding)."""
-    def times(X, Y):
-        return X @ Y if M is None else X @ Y - M @ Y
-
-    def times_t(X, Y):
-        return X.mT @ Y if M is None else X.mT @ Y - M.mT @ Y
-    R = randn(A.shape[-1], q, dtype=A.dtype)
-    Q = LA.qr(times(A, R)).Q
-    for _ in builtins.range(niter):
-        Q = LA.qr(times_t(A, Q)).Q
-        Q = LA.qr(times(A, Q)).Q
-    return Q
-
-
-@_export
-def svd_lowrank(A, q=6, niter=2, M=None):
-    """``(U, S, V)`` with ``A - M ~= U diag(S) V^T`` of rank ``q``, by a randomized range finder
-    (exact when the rank of ``A - M`` is at most ``q``).  Random: draws from labkit's generator."""
-    q = 6 if q is None else q
-    niter = 2 if niter is None else niter
-    m, n = A.shape[-2:]
-    if M is not None:
-        M = M.broadcast_to(A.shape)
-    wide = m < n
-    if wide:                                        # work with the tall transpose
-        A = A.mT
-        M = None if M is None else M.mT
-    Q = _range_finder(A, q, niter, M)
-    B = Q.mT @ A if M is None else Q.mT @ A - Q.mT @ M
-    U, S, Vh = LA.svd(B, full_matrices=False)
-    U, V = Q @ U, Vh.mT
-    return (V, S, U) if wide else (U, S, V)
-
-
-@_export
-def pca_lowrank(A, q=None, center=True, niter=2):
-    """``(U, S, V)`` of the rank-``q`` SVD of ``A`` minus its column means (``center``): the
-    principal directions are V's columns; ``q`` defaults to ``min(6, m, n)``."""
-    m, n = A.shape[-2:]
-    q = builtins.min(6, m, n) if q is None else q
-    if not 0 <= q <= builtins.min(m, n):
-        raise ValueError(f"q(={q}) must be non-negative integer and not greater than "
-                         f"min(m, n)={builtins.min(m, n)}")
-    if niter < 0:
-        raise ValueError(f"niter(={niter}) must be non-negative integer")
-    if not center:
-        return svd_lowrank(A, q, niter)
-    return svd_lowrank(A - A.mean(-2, keepdim=True), q, niter)
-
-
 def _removed(name, advice):
     def fn(*args, **kwargs):
         raise RuntimeError(f"This function was deprecated since version 1.9 and is now removed "
@@ -689,7 +635,8 @@ def while_loop(cond_fn, body_fn, carried_inputs):
 
 
 from .vmap import vmap  # noqa: E402
-NAMES["vmap"] = vmap
+from .lowrank import lobpcg, pca_lowrank, svd_lowrank  # noqa: E402
+NAMES.update(vmap=vmap, svd_lowrank=svd_lowrank, pca_lowrank=pca_lowrank, lobpcg=lobpcg)
 
 # nn ops at the top level (torch.conv2d ...): labkit/nn/functional/toplevel.py, loaded on first use
 NN_ALIASES = frozenset("""conv1d conv2d conv3d conv_transpose1d conv_transpose2d conv_transpose3d

@@ -23,7 +23,7 @@ LAYERS = [
     ("labkit.dtypes", "labkit.return_types", "labkit.autograd", "labkit.tensor", "labkit.ops",
      "labkit.creation", "labkit.random", "labkit.linalg", "labkit.cuda", "labkit.backends",
      "labkit.compiler", "labkit.fft", "labkit.special", "labkit.signal", "labkit.scope", "labkit.namespace",
-     "labkit.tensor_extras", "labkit.vmap", "labkit"),
+     "labkit.tensor_extras", "labkit.vmap", "labkit.lowrank", "labkit"),
     ("labkit.nn", "labkit.optim", "labkit.utils", "labkit.datasets", "labkit.serialization",
      "labkit.interop", "labkit.onnx"),
     ("labkit.graph",),

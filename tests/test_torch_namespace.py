@@ -630,3 +630,26 @@ def test_fractional_max_pool_modules():
         (1, 2, 3, 3, 3)
     with pytest.raises(ValueError):
         lk.nn.FractionalMaxPool2d(2)
+
+
+@pytest.mark.parametrize("largest", [True, False])
+def test_lobpcg_finds_extreme_eigenpairs_like_torch(largest):
+    M = RNG.standard_normal((30, 30))
+    A = M @ M.T + np.eye(30)
+    al, at = pair(A, True)
+    E, X = lk.lobpcg(al, k=2, largest=largest)
+    Et, Xt = torch.lobpcg(at, k=2, largest=largest)
+    close(E, Et, atol=1e-6)
+    # both stop at a residual of sqrt(eps) * |A|: vectors agree to about residual / gap
+    close(np.abs(X.numpy().T @ Xt.detach().numpy()), np.eye(2), atol=1e-4)
+    (E * lk.tensor([1.0, 2.0])).sum().backward()
+    (Et * torch.tensor([1.0, 2.0], dtype=torch.float64)).sum().backward()
+    close(al.grad, at.grad, atol=1e-4)
+    Bm = RNG.standard_normal((30, 30))
+    Bm = Bm @ Bm.T + 30 * np.eye(30)
+    close(lk.lobpcg(lk.tensor(A), 2, lk.tensor(Bm), largest=largest)[0],
+          torch.lobpcg(torch.tensor(A), 2, torch.tensor(Bm), largest=largest)[0], atol=1e-6)
+    E4, X4 = lk.lobpcg(lk.tensor(A), X=lk.tensor(RNG.standard_normal((30, 4))))
+    assert E4.shape == (4,) and X4.shape == (30, 4)
+    with pytest.raises(ValueError, match="3 x the number"):
+        lk.lobpcg(lk.tensor(A), k=11)
