@@ -32,6 +32,10 @@ def _export(fn, name=None, out=False):
     return fn
 
 
+def _export_out(fn):
+    return _export(fn, out=True)
+
+
 # ---------------------------------------------------------------- in-place functions
 # torch.exp_(x) is x.exp_(): one table, one generated function each
 INPLACE = """abs_ acos_ acosh_ addmv_ arccos_ arccosh_ arcsin_ arcsinh_ arctan_ arctanh_ asin_
@@ -500,13 +504,9 @@ for _f in (chain_matmul, frobenius_norm, nuclear_norm):
     _export(_f, out=True)
 
 
-def _removed(name, advice):
-    def fn(*args, **kwargs):
-        raise RuntimeError(f"This function was deprecated since version 1.9 and is now removed "
-                           f"(in PyTorch too). {advice}")
-    fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = f"Removed from PyTorch: {advice}"
-    return fn
+def _removed(name):
+    raise RuntimeError(f"This function was deprecated since version 1.9 and is now removed "
+                       f"(in PyTorch too). {REMOVED[name]}")
 
 
 REMOVED = {
@@ -518,8 +518,36 @@ REMOVED = {
     "eig": "labkit has no complex numbers; for a symmetric matrix use labkit.linalg.eigh(A).",
     "matrix_rank": "Use labkit.linalg.matrix_rank(A) (its 'symmetric' is now 'hermitian').",
 }
-for _n, _advice in REMOVED.items():
-    _export(_removed(_n, _advice))
+
+
+@_export
+def lstsq(input, A, *, out=None):
+    """Removed from PyTorch: ``linalg.lstsq(A, B)``."""
+    _removed("lstsq")
+
+
+@_export
+def solve(input, A, *, out=None):
+    """Removed from PyTorch: ``linalg.solve(A, B)``."""
+    _removed("solve")
+
+
+@_export
+def symeig(input, eigenvectors=False, upper=True, *, out=None):
+    """Removed from PyTorch: ``linalg.eigh`` / ``linalg.eigvalsh``."""
+    _removed("symeig")
+
+
+@_export
+def eig(input, eigenvectors=False, *, e=None, v=None):
+    """Removed from PyTorch: ``linalg.eig`` (complex; labkit: ``linalg.eigh`` for symmetric)."""
+    _removed("eig")
+
+
+@_export
+def matrix_rank(input, tol=None, symmetric=False, *, out=None):
+    """Removed from PyTorch: ``linalg.matrix_rank``."""
+    _removed("matrix_rank")
 
 
 # ---------------------------------------------------------------- copies of views
@@ -546,7 +574,7 @@ for _f in (select_copy, slice_copy, split_copy, detach_copy):
 
 
 # ---------------------------------------------------------------- random
-@_export
+@_export_out
 def binomial(count, prob, generator=None):
     """Draws from Binomial(count, prob), elementwise (same dtype as ``count``; no gradient)."""
     c, p = np.broadcast_arrays(count._np, prob._np)
@@ -555,7 +583,7 @@ def binomial(count, prob, generator=None):
     return _make(_rng(generator).binomial(c.astype(np.int64), p).astype(count._np.dtype))
 
 
-@_export
+@_export_out
 def poisson(input, generator=None):
     """Draws from Poisson(rate = input), elementwise (same dtype; no gradient)."""
     if np.any(input._np < 0):
@@ -567,7 +595,7 @@ def poisson(input, generator=None):
 _SEG_EMPTY = {"sum": 0.0, "prod": 1.0, "mean": math.nan, "max": -math.inf, "min": math.inf}
 
 
-@_export
+@_export_out
 def segment_reduce(data, reduce, *, lengths=None, indices=None, offsets=None, axis=0,
                    unsafe=False, initial=None):
     """Reduce consecutive segments of ``data`` along ``axis`` (lengths or offsets give them)."""

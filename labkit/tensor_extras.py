@@ -226,7 +226,7 @@ def _scalar_like(value, like):
 
 
 @_method
-def __div__(self, other, *, rounding_mode=None):
+def __div__(self, other, rounding_mode=None):
     return self.div(other, rounding_mode=rounding_mode)
 
 
@@ -406,16 +406,24 @@ def reinforce(self, reward):
                        "-log_prob * reward (the REINFORCE estimator).")
 
 
-def _removed_method(name):
-    def fn(self, *args, **kwargs):
-        return _ns.NAMES[name](self, *args, **kwargs)
-    fn.__name__ = name
-    fn.__doc__ = _ns.NAMES[name].__doc__
-    return fn
+@_method
+def lstsq(self, A):
+    return _ns.lstsq(self, A)
 
 
-for _n in ("lstsq", "solve", "symeig", "eig"):
-    _ATTRS[_n] = _removed_method(_n)
+@_method
+def solve(self, A):
+    return _ns.solve(self, A)
+
+
+@_method
+def symeig(self, eigenvectors=False, upper=True):
+    return _ns.symeig(self, eigenvectors, upper)
+
+
+@_method
+def eig(self, eigenvectors=False):
+    return _ns.eig(self, eigenvectors)
 
 
 # ---------------------------------------------------------------- fills and maps

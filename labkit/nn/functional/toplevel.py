@@ -7,6 +7,7 @@ indices)``, ``torch.dropout(input, p, train)``, and losses whose ``reduction`` i
 -- PyTorch's default at the top level --, 1: mean, 2: sum).  ``labkit.<name>`` finds these
 lazily (``labkit.namespace.NN_ALIASES``), so ``import labkit`` does not load ``labkit.nn``.
 """
+from ...ops._registry import _with_out
 from ...ops.shape import cat, stack
 from . import (adaptive_avg_pool1d, adaptive_max_pool1d, affine_grid, avg_pool1d, bilinear, celu,
                celu_, channel_shuffle, conv1d, conv2d, conv3d, conv_tbc, conv_transpose1d,
@@ -32,16 +33,24 @@ def _export(fn, name=None):
     return fn
 
 
+def _export_out(fn):
+    NAMES[fn.__name__] = _with_out(fn, fn.__name__)
+    return fn
+
+
 for _f in (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d,
-           conv_tbc, avg_pool1d, adaptive_avg_pool1d, bilinear, prelu, celu, celu_, selu, selu_,
-           threshold, threshold_, hardshrink, pixel_shuffle, pixel_unshuffle, channel_shuffle,
-           cosine_similarity, pairwise_distance, pdist, rms_norm):
+           bilinear, prelu, celu_, selu, selu_, threshold_, cosine_similarity, pairwise_distance,
+           pdist, rms_norm):
     _export(_f)
 _export(native_channel_shuffle, "native_channel_shuffle")
+# ATen declares out= variants for these (torch.hardshrink(x, out=y)); labkit accepts it for all
+for _f in (conv_tbc, avg_pool1d, adaptive_avg_pool1d, celu, threshold, hardshrink, pixel_shuffle,
+           pixel_unshuffle, channel_shuffle):
+    _export(_with_out(_f, _f.__name__))
 
 
 # ---------------------------------------------------------------- convolution and pooling
-@_export
+@_export_out
 def convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding,
                 groups):
     """One entry for every convolution: ``input.ndim - 2`` spatial dims, ``transposed`` or not."""
@@ -55,27 +64,31 @@ def convolution(input, weight, bias, stride, padding, dilation, transposed, outp
                                             groups)
 
 
+# (ATen's defaults: stride=[] means the kernel size; the lists are never modified)
 def _stride(stride):
     return None if stride is None or (isinstance(stride, (list, tuple)) and not stride) else stride
 
 
 @_export
-def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+def max_pool1d(input, kernel_size, stride=(), padding=[0], dilation=[1],
+               ceil_mode=False):
     return _max_pool1d(input, kernel_size, _stride(stride), padding, dilation, ceil_mode)
 
 
 @_export
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+def max_pool2d(input, kernel_size, stride=(), padding=[0, 0], dilation=[1, 1],
+               ceil_mode=False):
     return _max_pool2d(input, kernel_size, _stride(stride), padding, dilation, ceil_mode)
 
 
 @_export
-def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+def max_pool3d(input, kernel_size, stride=(), padding=[0, 0, 0], dilation=[1, 1, 1],
+               ceil_mode=False):
     return _max_pool3d(input, kernel_size, _stride(stride), padding, dilation, ceil_mode)
 
 
 @_export
-def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
+def max_pool1d_with_indices(input, kernel_size, stride=(), padding=[0], dilation=[1],
                             ceil_mode=False):
     """``(values, indices)`` of 1-D max pooling."""
     return _max_pool1d_with_indices(input, kernel_size, _stride(stride), padding, dilation,
@@ -99,7 +112,7 @@ def grid_sampler(input, grid, interpolation_mode, padding_mode, align_corners):
                        align_corners)
 
 
-@_export
+@_export_out
 def affine_grid_generator(theta, size, align_corners):
     return affine_grid(theta, list(size), align_corners)
 
@@ -181,7 +194,7 @@ def rrelu_(input, lower=0.125, upper=0.3333333333333333, training=False, generat
 
 
 # ---------------------------------------------------------------- embedding
-@_export
+@_export_out
 def embedding(weight, indices, padding_idx=-1, scale_grad_by_freq=False, sparse=False):
     """``F.embedding(indices, weight)``: note the order (weight first) and ``padding_idx=-1``
     meaning none."""
@@ -210,7 +223,7 @@ def kl_div(input, target, reduction=0, *, log_target=False):
                              log_target=log_target)
 
 
-@_export
+@_export_out
 def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None, reduction=0):
     return _bcel(input, target, weight, reduction=_reduction(
         "binary_cross_entropy_with_logits", reduction), pos_weight=pos_weight)
