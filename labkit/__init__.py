@@ -104,6 +104,14 @@ def __getattr__(name):
     raise _scope.error("labkit", name)   # out of scope: says why (still an AttributeError)
 
 
+def __dir__():
+    # tab completion shows the lazily loaded names too (labkit.nn, labkit.conv2d ...)
+    return sorted(set(globals()) | _NN_ALIASES | {
+        "nn", "optim", "utils", "datasets", "graph", "viz", "interop", "exercises",
+        "serialization", "linalg", "backends", "onnx", "compiler", "special", "fft", "signal",
+        "inverse", "det", "slogdet", "logdet", "save", "load", "compile", "warmup"})
+
+
 def _show_tensors_in_ipython():
     """Inside IPython (a notebook), tensors display with their static view (``repr`` unchanged)."""
     ipy = sys.modules.get("IPython")            # not imported: not inside IPython

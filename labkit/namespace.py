@@ -676,4 +676,4 @@ instance_norm layer_norm group_norm dropout dropout_ alpha_dropout alpha_dropout
 feature_alpha_dropout feature_alpha_dropout_ feature_dropout feature_dropout_ embedding kl_div
 binary_cross_entropy_with_logits margin_ranking_loss hinge_embedding_loss cosine_embedding_loss
 triplet_margin_loss poisson_nll_loss ctc_loss rnn_tanh_cell rnn_relu_cell lstm_cell gru_cell lstm
-gru rnn_tanh rnn_relu""".split())
+gru rnn_tanh rnn_relu native_layer_norm native_batch_norm native_group_norm native_dropout""".split())

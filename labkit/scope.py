@@ -59,8 +59,7 @@ CATEGORIES = {
     "internal kernels": (
         "internal ATen kernels behind the public ops (their arguments are the kernels' own), not "
         "API meant to be called; use the public op named in PyTorch's documentation",
-        """native_batch_norm native_dropout native_group_norm native_layer_norm native_norm
-        batch_norm_backward_* batch_norm_elemt batch_norm_gather_stats*
+        """native_norm batch_norm_backward_* batch_norm_elemt batch_norm_gather_stats*
         batch_norm_stats batch_norm_update_stats grid_sampler_2d grid_sampler_3d embedding_bag
         norm_except_dim slice_inverse Tensor.slice_inverse embedding_renorm_ hash_tensor
         Tensor.hash_tensor"""),

@@ -522,7 +522,7 @@ def test_vmap_same_randomness_repeats_draws():
     (lk, "sparse_coo_tensor", "sparse"), (lk, "quantize_per_tensor", "quantization"),
     (lk, "cudnn_convolution", "vendor"), (lk, "sym_int", "compiler"),
     (lk, "view_as_complex", "complex"), (lk, "autocast_increment_nesting", "autocast"),
-    (lk, "native_batch_norm", "internal"), (lk.fft, "rfft", "complex"),
+    (lk, "batch_norm_stats", "internal"), (lk.fft, "rfft", "complex"),
     (lk.linalg, "eig", "complex"), (lk.nn.functional, "scaled_mm", "float8"),
     (lk.ones(2), "to_sparse", "sparse"), (lk.ones(2), "q_scale", "quantization"),
     (lk.ones(2), "char", "int8"), (lk.ones(2), "untyped_storage", "Storage")])
@@ -655,3 +655,25 @@ def test_lobpcg_finds_extreme_eigenpairs_like_torch(largest):
     assert E4.shape == (4,) and X4.shape == (30, 4)
     with pytest.raises(ValueError, match="3 x the number"):
         lk.lobpcg(lk.tensor(A), k=11)
+
+
+def test_native_norms_and_dropout_return_their_statistics():
+    x = RNG.standard_normal((2, 3, 4))
+    w, b = RNG.standard_normal(4), RNG.standard_normal(4)
+    same("native_layer_norm", [x, w, b], lk_fn=lambda a, w, b: lk.native_layer_norm(a, [4], w, b,
+                                                                                  1e-5),
+         t_fn=lambda a, w, b: torch.native_layer_norm(a, [4], w, b, 1e-5))
+    same("native_group_norm", [x], lk_fn=lambda a: lk.native_group_norm(a, None, None, 2, 3, 4,
+                                                                       3, 1e-5),
+         t_fn=lambda a: torch.native_group_norm(a, None, None, 2, 3, 4, 3, 1e-5))
+    for training in (True, False):
+        rl, rt = pair(np.zeros(3)), pair(np.ones(3))
+        same("native_batch_norm", [x], lk_fn=lambda a: lk.native_batch_norm(
+            a, None, None, rl[0], rt[0], training, 0.1, 1e-5), t_fn=lambda a: torch.native_batch_norm(
+            a, None, None, rl[1], rt[1], training, 0.1, 1e-5))
+        close(rl[0], rl[1])
+    o, m = lk.native_dropout(lk.tensor(x), 0.5, False)
+    assert m.dtype == lk.bool and bool(m.all()) and np.array_equal(o.numpy(), x)
+    o, m = lk.native_dropout(lk.ones(1000), 0.5, None)
+    assert m.dtype == lk.bool and 300 < int(m.sum()) < 700
+    assert np.array_equal(o.numpy(), np.where(m.numpy(), 2.0, 0.0))

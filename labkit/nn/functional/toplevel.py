@@ -7,6 +7,7 @@ indices)``, ``torch.dropout(input, p, train)``, and losses whose ``reduction`` i
 -- PyTorch's default at the top level --, 1: mean, 2: sum).  ``labkit.<name>`` finds these
 lazily (``labkit.namespace.NN_ALIASES``), so ``import labkit`` does not load ``labkit.nn``.
 """
+from ...creation import rand
 from ...ops._registry import _with_out
 from ...ops.shape import cat, stack
 from . import (adaptive_avg_pool1d, adaptive_max_pool1d, affine_grid, avg_pool1d, bilinear, celu,
@@ -139,6 +140,46 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05, cudnn
 @_export
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05, cudnn_enabled=True):
     return _group_norm(input, num_groups, weight, bias, eps)
+
+
+# ATen's native_* forms return the statistics too (what the backward of a fused kernel saves)
+@_export
+def native_layer_norm(input, normalized_shape, weight, bias, eps):
+    """``(out, mean, rstd)``: mean and 1/std over the normalized dims (kept as size 1)."""
+    dims = tuple(range(-len(normalized_shape), 0))
+    mean = input.mean(dims, keepdim=True)
+    rstd = (input.var(dims, correction=0, keepdim=True) + eps).rsqrt()
+    return _layer_norm(input, normalized_shape, weight, bias, eps), mean, rstd
+
+
+@_export
+def native_batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps):
+    """``(out, save_mean, save_invstd)``: the batch statistics per channel when training (empty
+    tensors otherwise, as PyTorch's CPU kernel)."""
+    out = _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+    if not training:
+        return out, input.new_empty(0), input.new_empty(0)
+    dims = (0,) + tuple(range(2, input.ndim))
+    return (out, input.mean(dims), (input.var(dims, correction=0) + eps).rsqrt())
+
+
+@_export
+def native_group_norm(input, weight, bias, N, C, HxW, group, eps):
+    """``(out, mean, rstd)`` with the statistics per (sample, group): shape ``(N, group)``."""
+    xg = input.reshape(N, group, -1)
+    rstd = (xg.var(-1, correction=0) + eps).rsqrt()
+    return _group_norm(input, group, weight, bias, eps), xg.mean(-1), rstd
+
+
+@_export
+def native_dropout(input, p, train):
+    """``(out, mask)``: ``mask`` (bool) marks the kept elements; ``train=None`` trains."""
+    if train is not None and not train:
+        return input.clone(), input.new_ones(input.shape).bool()
+    keep = (rand(input.shape, dtype=input.dtype) >= p) if p < 1 else \
+        input.new_zeros(input.shape).bool()
+    scale = 0.0 if p >= 1 else 1.0 / (1.0 - p)
+    return input * keep * scale, keep
 
 
 # ---------------------------------------------------------------- dropout (p, train: positional)
