@@ -486,12 +486,16 @@ def chain_matmul(*matrices):
 
 def frobenius_norm(input, dim, keepdim=False):
     """``sqrt(sum(x**2))`` over ``dim`` (kept for old code: ``linalg.vector_norm``)."""
+    warnings.warn("frobenius_norm is deprecated (as in PyTorch); use "
+                  "linalg.vector_norm(A, 2., dim, keepdim) instead", UserWarning, stacklevel=3)
     return LA.vector_norm(input, 2, dim, keepdim)
 
 
 def nuclear_norm(input, dim=None, keepdim=False):
     """The sum of singular values (``linalg.matrix_norm(A, 'nuc')``); ``nuclear_norm(A, True)``
     keeps the reduced dims, as in PyTorch."""
+    warnings.warn("nuclear_norm is deprecated (as in PyTorch); use "
+                  "linalg.matrix_norm(A, 'nuc', dim, keepdim) instead", UserWarning, stacklevel=3)
     if isinstance(dim, builtins.bool):
         dim, keepdim = None, dim
     if input.ndim != 2 and dim is None:

@@ -309,8 +309,10 @@ def test_old_linear_algebra_spellings():
         same("nuclear_norm", [rnd(3, 4)])
         same("nuclear_norm", [rnd(3, 4)], True)
         same("nuclear_norm", [rnd(2, 3, 4)], [1, 2], True)
-    same("frobenius_norm", [rnd(3, 4)], [0, 1])
-    same("frobenius_norm", [rnd(3, 4)], [1], True)
+        same("frobenius_norm", [rnd(3, 4)], [0, 1])
+        same("frobenius_norm", [rnd(3, 4)], [1], True)
+    with pytest.warns(UserWarning, match="deprecated"):
+        lk.nuclear_norm(lk.eye(3))
     for name in ("lstsq", "solve", "symeig", "eig", "matrix_rank"):
         x = lk.eye(2)
         with pytest.raises(RuntimeError, match="removed"):

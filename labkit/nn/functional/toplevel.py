@@ -7,6 +7,8 @@ indices)``, ``torch.dropout(input, p, train)``, and losses whose ``reduction`` i
 -- PyTorch's default at the top level --, 1: mean, 2: sum).  ``labkit.<name>`` finds these
 lazily (``labkit.namespace.NN_ALIASES``), so ``import labkit`` does not load ``labkit.nn``.
 """
+import warnings
+
 from ...creation import rand
 from ...ops._registry import _with_out
 from ...ops.shape import cat, stack
@@ -260,8 +262,10 @@ def _reduction(name, reduction):
 
 @_export
 def kl_div(input, target, reduction=0, *, log_target=False):
-    return _kl_div(input, target, reduction=_reduction("kl_div", reduction),
-                             log_target=log_target)
+    with warnings.catch_warnings():      # (F.kl_div's 'mean' warning: the ATen op has none)
+        warnings.simplefilter("ignore", UserWarning)
+        return _kl_div(input, target, reduction=_reduction("kl_div", reduction),
+                       log_target=log_target)
 
 
 @_export_out
