@@ -679,3 +679,6 @@ def test_native_norms_and_dropout_return_their_statistics():
     o, m = lk.native_dropout(lk.ones(1000), 0.5, None)
     assert m.dtype == lk.bool and 300 < int(m.sum()) < 700
     assert np.array_equal(o.numpy(), np.where(m.numpy(), 2.0, 0.0))
+    t = torch.nn.FractionalMaxPool2d(2, output_size=(3, 3), _random_samples=torch.rand(1, 2, 2))
+    x = RNG.standard_normal((1, 2, 6, 6)).astype(np.float32)
+    close(lk.interop.from_torch(t)(lk.tensor(x)), t(torch.tensor(x)))

@@ -198,7 +198,7 @@ class _FractionalMaxPoolNd(Module):
             raise ValueError(f"output_ratio must be between 0 and 1 (got {output_ratio})")
         self.kernel_size, self.output_size = kernel_size, output_size
         self.output_ratio, self.return_indices = output_ratio, return_indices
-        self._random_samples = _random_samples
+        self.register_buffer("_random_samples", _random_samples)      # (a buffer, as torch's)
 
     def forward(self, input):
         return self._fn(input, self.kernel_size, self.output_size, self.output_ratio,
