@@ -454,6 +454,10 @@ class Tensor:
 
     __hash__ = object.__hash__
 
+    def __getattr__(self, name):
+        # only reached when normal lookup fails: PyTorch names labkit leaves out say why
+        raise _scope_error("labkit.Tensor", "Tensor." + name)
+
     def __reduce_ex__(self, proto):
         return (_rebuild, (self._np.copy(), self.requires_grad))
 
@@ -486,10 +490,6 @@ class Tensor:
 
     def __str__(self):
         return _format(self)
-
-    def __getattr__(self, name):
-        # only reached when normal lookup fails: PyTorch names labkit leaves out say why
-        raise _scope_error("labkit.Tensor", "Tensor." + name)
 
     def __format__(self, spec):
         if self._np.ndim == 0 and spec:
