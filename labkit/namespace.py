@@ -21,7 +21,7 @@ from .creation import arange, empty, tensor
 from .ops.shape import cat, stack, vstack
 from .ops._registry import _with_out
 from .random import _rng
-from .tensor import Tensor, _make
+from .tensor import Tensor, _check_device, _make
 
 NAMES = {}
 
@@ -279,6 +279,13 @@ def set_default_tensor_type(t, /):
 
 
 # ---------------------------------------------------------------- creation
+def _no_pin(pin_memory, device=None):
+    _check_device(device)                       # a CUDA device raises, as everywhere in labkit
+    if pin_memory:
+        raise NotImplementedError("pin_memory=True: pinned memory only speeds up copies to a GPU; "
+                                  "labkit tensors live on the CPU (drop the argument)")
+
+
 def _factory_dtype(dtype):
     return D.get_default_dtype() if dtype is None else dtype
 
@@ -287,6 +294,7 @@ def _factory_dtype(dtype):
 def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False,
                   pin_memory=False):
     """An uninitialised tensor with the given element strides (as ``x.stride()`` reports)."""
+    _no_pin(pin_memory, device)
     size, stride = tuple(builtins.int(s) for s in size), tuple(builtins.int(s) for s in stride)
     if len(size) != len(stride):
         raise RuntimeError(f"mismatch in length of strides and shape: {len(size)} sizes, "
@@ -303,6 +311,7 @@ def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=Non
                    requires_grad=False, pin_memory=False):
     """An uninitialised tensor of ``size`` laid out in memory in the order ``physical_layout``
     (``(0, 2, 3, 1)``: channels last)."""
+    _no_pin(pin_memory, device)
     size, perm = tuple(size), tuple(physical_layout)
     if sorted(perm) != list(builtins.range(len(size))):
         raise RuntimeError(f"physical_layout {list(perm)} is not a permutation of the "
@@ -353,8 +362,9 @@ def to_dlpack(tensor):
 
 @_export
 def range(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,  # noqa: A001
-          requires_grad=False):
+          pin_memory=False, requires_grad=False):
     """Deprecated in PyTorch: like ``arange`` but **including** ``end``; floating by default."""
+    _no_pin(pin_memory, device)
     warnings.warn("torch.range is deprecated and will be removed in a future release because its "
                   "behavior is inconsistent with Python's range builtin. Instead, use "
                   "torch.arange, which produces values in [start, end).", UserWarning,
@@ -400,7 +410,8 @@ def row_stack(tensors):
 _export(row_stack, out=True)
 
 
-def _window(name, values, dtype, requires_grad):
+def _window(name, values, dtype, requires_grad, device=None):
+    _check_device(device)
     dt = _factory_dtype(dtype)
     if not D.as_dtype(dt).is_floating_point:
         raise RuntimeError(f"{name} expects floating point dtypes, got: {dt}")
@@ -425,7 +436,7 @@ def bartlett_window(window_length, periodic=True, *, dtype=None, layout=None, de
     """The triangle ``1 - |2n / (M - 1) - 1|``."""
     t = _cosine_grid("bartlett_window", window_length, periodic) / math.pi
     w = 1 - np.abs(t - 1) if window_length > 1 else np.ones(window_length)
-    return _window("bartlett_window", w, dtype, requires_grad)
+    return _window("bartlett_window", w, dtype, requires_grad, device)
 
 
 @_export
@@ -435,13 +446,13 @@ def blackman_window(window_length, periodic=True, *, dtype=None, layout=None, de
     t = _cosine_grid("blackman_window", window_length, periodic)
     w = 0.42 - 0.5 * np.cos(t) + 0.08 * np.cos(2 * t) if window_length > 1 else \
         np.ones(window_length)
-    return _window("blackman_window", w, dtype, requires_grad)
+    return _window("blackman_window", w, dtype, requires_grad, device)
 
 
 @_export
 def hann_window(window_length, periodic=True, *, dtype=None, layout=None, device=None,
                 requires_grad=False):
-    return hamming_window(window_length, periodic, 0.5, 0.5, dtype=dtype,
+    return hamming_window(window_length, periodic, 0.5, 0.5, dtype=dtype, device=device,
                           requires_grad=requires_grad)
 
 
@@ -449,13 +460,14 @@ def hann_window(window_length, periodic=True, *, dtype=None, layout=None, device
 def hamming_window(window_length, periodic=True, alpha=0.54, beta=0.46, *, dtype=None,
                    layout=None, device=None, pin_memory=False, requires_grad=False):
     """``alpha - beta * cos(2 pi n / (N - 1))`` (periodic: the window of N + 1 points, cut)."""
+    _no_pin(pin_memory, device)
     _window_len("hamming_window", window_length)
     if window_length == 1:
-        return _window("hamming_window", [1.0], dtype, requires_grad)
+        return _window("hamming_window", [1.0], dtype, requires_grad, device)
     m = window_length + 1 if periodic else window_length
     n = np.arange(window_length, dtype=np.float64)
     return _window("hamming_window", alpha - beta * np.cos(2 * math.pi * n / (m - 1)), dtype,
-                   requires_grad)
+                   requires_grad, device)
 
 
 @_export
@@ -463,9 +475,10 @@ def kaiser_window(window_length, periodic=True, beta=12.0, *, dtype=None, layout
                   device=None, requires_grad=False):
     _window_len("kaiser_window", window_length)
     if window_length <= 1:
-        return _window("kaiser_window", [1.0] * window_length, dtype, requires_grad)
+        return _window("kaiser_window", [1.0] * window_length, dtype, requires_grad, device)
     m = window_length + 1 if periodic else window_length
-    return _window("kaiser_window", np.kaiser(m, beta)[:window_length], dtype, requires_grad)
+    return _window("kaiser_window", np.kaiser(m, beta)[:window_length], dtype, requires_grad,
+                   device)
 
 
 # ---------------------------------------------------------------- linear algebra

@@ -358,7 +358,8 @@ def new(self, *args, size=None, device=None):
 @_method
 def new_empty_strided(self, size, stride, dtype=None, device=None, requires_grad=False,
                       layout=None, pin_memory=False):
-    return empty_strided(size, stride, dtype=dtype or self.dtype, requires_grad=requires_grad)
+    return empty_strided(size, stride, dtype=dtype or self.dtype, device=device,
+                         requires_grad=requires_grad, pin_memory=pin_memory)
 
 
 def _sizes(args):

@@ -682,3 +682,14 @@ def test_native_norms_and_dropout_return_their_statistics():
     t = torch.nn.FractionalMaxPool2d(2, output_size=(3, 3), _random_samples=torch.rand(1, 2, 2))
     x = RNG.standard_normal((1, 2, 6, 6)).astype(np.float32)
     close(lk.interop.from_torch(t)(lk.tensor(x)), t(torch.tensor(x)))
+
+
+def test_factories_refuse_pinned_memory_and_cuda():
+    with pytest.raises(NotImplementedError, match="pin_memory"):
+        lk.empty_strided((2,), (1,), pin_memory=True)
+    with pytest.raises(NotImplementedError, match="pin_memory"):
+        lk.tensor([1.0]).new_empty_strided((2,), (1,), pin_memory=True)
+    with pytest.raises(RuntimeError, match="CPU only"):
+        lk.empty_permuted((2, 3), (1, 0), device="cuda")
+    with pytest.raises(RuntimeError, match="CPU only"):
+        lk.hamming_window(4, device="cuda")
