@@ -361,8 +361,8 @@ def to_dlpack(tensor):
 
 
 @_export
-def range(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,  # noqa: A001
-          pin_memory=False, requires_grad=False):
+def range(start=0, end=None, step=1, *, out=None, dtype=None,  # noqa: A001
+          layout=None, device=None, pin_memory=False, requires_grad=False):
     """Deprecated in PyTorch: like ``arange`` but **including** ``end``; floating by default."""
     _no_pin(pin_memory, device)
     warnings.warn("torch.range is deprecated and will be removed in a future release because its "
@@ -693,4 +693,5 @@ instance_norm layer_norm group_norm dropout dropout_ alpha_dropout alpha_dropout
 feature_alpha_dropout feature_alpha_dropout_ feature_dropout feature_dropout_ embedding kl_div
 binary_cross_entropy_with_logits margin_ranking_loss hinge_embedding_loss cosine_embedding_loss
 triplet_margin_loss poisson_nll_loss ctc_loss rnn_tanh_cell rnn_relu_cell lstm_cell gru_cell lstm
-gru rnn_tanh rnn_relu native_layer_norm native_batch_norm native_group_norm native_dropout""".split())
+gru rnn_tanh rnn_relu native_layer_norm native_batch_norm native_group_norm
+native_dropout""".split())

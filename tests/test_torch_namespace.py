@@ -147,7 +147,8 @@ def test_normalization_takes_atens_argument_order():
     same("layer_norm", [x], [5])
     same("layer_norm", [x, rnd(5), rnd(5)], lk_fn=lambda a, w, b: lk.layer_norm(a, [5], w, b, 1e-3),
          t_fn=lambda a, w, b: torch.layer_norm(a, [5], w, b, 1e-3))
-    same("group_norm", [rnd(2, 4, 3), rnd(4), rnd(4)], lk_fn=lambda a, w, b: lk.group_norm(a, 2, w, b),
+    same("group_norm", [rnd(2, 4, 3), rnd(4), rnd(4)],
+         lk_fn=lambda a, w, b: lk.group_norm(a, 2, w, b),
          t_fn=lambda a, w, b: torch.group_norm(a, 2, w, b))
     same("rms_norm", [x, rnd(5)], lk_fn=lambda a, w: lk.rms_norm(a, [5], w),
          t_fn=lambda a, w: torch.rms_norm(a, [5], w))
@@ -670,9 +671,11 @@ def test_native_norms_and_dropout_return_their_statistics():
          t_fn=lambda a: torch.native_group_norm(a, None, None, 2, 3, 4, 3, 1e-5))
     for training in (True, False):
         rl, rt = pair(np.zeros(3)), pair(np.ones(3))
-        same("native_batch_norm", [x], lk_fn=lambda a: lk.native_batch_norm(
-            a, None, None, rl[0], rt[0], training, 0.1, 1e-5), t_fn=lambda a: torch.native_batch_norm(
-            a, None, None, rl[1], rt[1], training, 0.1, 1e-5))
+        same("native_batch_norm", [x],
+             lk_fn=lambda a: lk.native_batch_norm(a, None, None, rl[0], rt[0], training, 0.1,
+                                                  1e-5),
+             t_fn=lambda a: torch.native_batch_norm(a, None, None, rl[1], rt[1], training, 0.1,
+                                                    1e-5))
         close(rl[0], rl[1])
     o, m = lk.native_dropout(lk.tensor(x), 0.5, False)
     assert m.dtype == lk.bool and bool(m.all()) and np.array_equal(o.numpy(), x)
