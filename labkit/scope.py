@@ -91,6 +91,17 @@ CATEGORIES = {
         "Tensor.to_padded_tensor"),
 }
 
+# The Tensor methods among them (matched above), named so ``labkit.tensor_extras`` can give each
+# a descriptor raising the error: a class-level ``Tensor.__getattr__`` would slow every attribute
+# access of every tensor.  (Dunders such as __torch_function__ are left simply absent.)
+TENSOR_NAMES = """as_subclass ccol_indices cdouble cfloat chalf char coalesce col_indices
+crow_indices dense_dim dequantize hash_tensor index indices int_repr ipu is_coalesced istft
+module_load mtia q_per_channel_axis q_per_channel_scales q_per_channel_zero_points q_scale
+q_zero_point qscheme record_stream resize_as_sparse_ row_indices short slice_inverse smm
+sparse_dim sparse_mask sparse_resize_ sparse_resize_and_clear_ sspaddmm stft storage storage_type
+to_mkldnn to_padded_tensor to_sparse to_sparse_bsc to_sparse_bsr to_sparse_coo to_sparse_csc
+to_sparse_csr untyped_storage values xpu""".split()
+
 _RULES = [(pat, cat) for cat, (_, pats) in CATEGORIES.items() for pat in pats.split()]
 _cache = {}
 

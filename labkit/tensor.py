@@ -14,7 +14,6 @@ from .autograd.fpstate import quiet
 from .autograd import backward, function as F
 from .autograd import grad_mode
 from .autograd.function import AccumulateGrad, _RemovableHandle
-from .scope import error as _scope_error
 
 _state = grad_mode._state
 
@@ -456,10 +455,6 @@ class Tensor:
         return (self[i] for i in range(self._np.shape[0]))
 
     __hash__ = object.__hash__
-
-    def __getattr__(self, name):
-        # only reached when normal lookup fails: PyTorch names labkit leaves out say why
-        raise _scope_error("labkit.Tensor", "Tensor." + name)
 
     def __reduce_ex__(self, proto):
         return (_rebuild, (self._np.copy(), self.requires_grad))

@@ -14,6 +14,7 @@ import numpy as np
 
 from . import dtypes as D
 from . import namespace as _ns
+from . import scope as _scope
 from .namespace import empty_strided
 from .ops.inplace import _check_leaf
 from .random import _rng
@@ -537,6 +538,22 @@ def register_post_accumulate_grad_hook(self, hook):
         acc._post_acc_hooks = []
     acc._post_acc_hooks.append(hook)
     return RemovableHandle(acc._post_acc_hooks, hook)
+
+
+# ---------------------------------------------------------------- out of scope, with the reason
+class _OutOfScope:
+    """``x.to_sparse`` & co.: raises labkit.scope's AttributeError saying why (hasattr is False)."""
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __get__(self, obj, owner=None):
+        raise _scope.error("labkit.Tensor", "Tensor." + self.name)
+
+
+for _n in _scope.TENSOR_NAMES:
+    _ATTRS[_n] = _OutOfScope(_n)
 
 
 def _install():

@@ -696,3 +696,12 @@ def test_factories_refuse_pinned_memory_and_cuda():
         lk.empty_permuted((2, 3), (1, 0), device="cuda")
     with pytest.raises(RuntimeError, match="CPU only"):
         lk.hamming_window(4, device="cuda")
+
+
+def test_tensor_out_of_scope_names_are_listed_for_their_descriptors():
+    # labkit.scope.TENSOR_NAMES: every public torch.Tensor name the table puts out of scope (each
+    # gets a raising descriptor; a Tensor.__getattr__ would slow all attribute access)
+    names = {n for n in dir(torch.Tensor) if not n.startswith("_")
+             and lk.scope.out_of_scope("Tensor." + n) is not None}
+    assert names == set(lk.scope.TENSOR_NAMES)
+    assert "__getattr__" not in vars(lk.Tensor)
