@@ -35,3 +35,11 @@ def rfftfreq(n, d=1.0, *, dtype=None, device=None, requires_grad=False, **kw):
     import labkit
     return labkit.tensor(np.fft.rfftfreq(n, d), dtype=dtype or labkit.get_default_dtype(),
                          requires_grad=requires_grad)
+
+
+from . import scope as _scope  # noqa: E402
+
+
+def __getattr__(name):
+    # fft, rfft, irfft ...: complex in or out; labkit.scope says so (an AttributeError)
+    raise _scope.error("labkit.fft", "fft." + name)

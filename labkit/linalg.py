@@ -21,6 +21,8 @@ from .autograd.function import Function
 from .ops.linalg import cross as _cross
 from .ops.shape import broadcast_tensors as _broadcast_tensors, cat as _cat, stack as _stack
 from .tensor import Tensor, _make
+from .ops._registry import FUNCTIONS as _FUNCTIONS
+from . import scope as _scope
 
 __all__ = ["inv", "det", "slogdet", "solve", "lstsq", "pinv", "norm", "vector_norm",
            "matrix_norm", "svd", "svdvals", "eigh", "eigvalsh", "qr", "cholesky"]
@@ -761,3 +763,16 @@ def lu_solve(LU, pivots, B, *, left=True, adjoint=False):
     if adjoint:
         A = A.mT
     return solve(A, B, left=left)
+
+
+def matmul(input, other, *, out=None):
+    """``labkit.linalg.matmul`` is ``labkit.matmul``."""
+    return input.matmul(other) if out is None else _FUNCTIONS["matmul"](input, other, out=out)
+
+
+__all__ += ["matmul"]
+
+
+def __getattr__(name):
+    # eig, eigvals: complex results; labkit.scope says so (still an AttributeError)
+    raise _scope.error("labkit.linalg", "linalg." + name)

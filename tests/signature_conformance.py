@@ -243,17 +243,46 @@ def signature_gaps():
             if best is None or len(gaps) < len(best):
                 best = gaps
         sig.extend(best or [])
-    return {"missing": missing, "signature": sorted(sig)}
+    missing, out_of_scope = split_out_of_scope(missing)
+    return {"missing": missing, "signature": sorted(sig), "out_of_scope": out_of_scope}
 
 
 def print_gaps(gaps):
     for line in gaps["signature"]:
         print(line)
     print()
+    print_out_of_scope(gaps.get("out_of_scope", {}))
     print(f"missing ({len(gaps['missing'])}):", ", ".join(gaps["missing"]))
     print()
     print(f"{len(gaps['signature'])} signature differences; {len(gaps['missing'])} torch "
           f"callables labkit does not have")
+
+
+# ---------------------------------------------------------------- out of scope on purpose
+def split_out_of_scope(missing):
+    """``(missing, {path: 'category: reason'})``: the names labkit leaves out on purpose
+    (``labkit.scope``: sparse, quantization, complex, vendor backends ...) are not 'missing'."""
+    from labkit.scope import out_of_scope
+    left, oos = [], {}
+    for path in missing:
+        found = out_of_scope(path)
+        if found is None:
+            left.append(path)
+        else:
+            oos[path] = f"{found[0]}: {found[1]}"
+    return left, oos
+
+
+def print_out_of_scope(oos):
+    by_reason = {}
+    for path, why in sorted(oos.items()):
+        by_reason.setdefault(why, []).append(path)
+    print(f"out of scope ({len(oos)}, on purpose; labkit.scope raises an AttributeError saying "
+          f"why):")
+    for why, paths in by_reason.items():
+        print(f"  {why.split(':')[0]} ({len(paths)}): {', '.join(paths)}")
+        print(f"    reason: {why.split(': ', 1)[1]}")
+    print()
 
 
 def as_ratchet(gaps):

@@ -174,6 +174,9 @@ def _inplace_binary(name, ufunc, fn):
             try:
                 with quiet():
                     ufunc(self._np, o, out=self._np, casting="same_kind")
+            except TypeError:            # NumPy's casting error (int_tensor.div_(2))
+                raise RuntimeError(f"result type Float can't be cast to the desired output type "
+                                   f"{self.dtype.name}") from None
             except ValueError:
                 raise RuntimeError(f"output with shape {list(self._np.shape)} doesn't match the "
                                    f"broadcast shape "

@@ -59,6 +59,9 @@ from .pooling_more import (  # noqa: F401
     adaptive_max_pool3d_with_indices, avg_pool3d, conv3d, conv_tbc, conv_transpose3d, lp_pool1d,
     lp_pool2d, lp_pool3d, max_pool1d_with_indices, max_pool2d_with_indices, max_pool3d,
     max_pool3d_with_indices, max_unpool1d, max_unpool2d, max_unpool3d)
+from .fractional import (  # noqa: F401
+    fractional_max_pool2d, fractional_max_pool2d_with_indices, fractional_max_pool3d,
+    fractional_max_pool3d_with_indices)
 
 __all__ = [
     "relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "elu", "selu", "celu", "gelu", "silu",
@@ -87,3 +90,11 @@ __all__ = [
     "upsample_nearest", "upsample_bilinear", "linear_cross_entropy", "conv_tbc",
     "multi_head_attention_forward",
 ]
+
+
+from ... import scope as _scope  # noqa: E402
+
+
+def __getattr__(name):
+    # torch.nn.functional's internals and float8 GPU matmuls: labkit.scope says why
+    raise _scope.error("labkit.nn.functional", "nn.functional." + name)
