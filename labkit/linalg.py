@@ -104,8 +104,7 @@ class Slogdet(Function):
         sign, logabs = np.linalg.slogdet(A)
         ctx.save_for_backward(A)
         ctx.set_materialize_grads(False)
-        sign = np.asarray(sign.astype(A.dtype))
-        ctx.mark_non_differentiable(sign)
+        sign = np.asarray(sign.astype(A.dtype))   # on the graph as in PyTorch; its gradient is 0
         return sign, np.asarray(logabs.astype(A.dtype))
 
     @staticmethod
@@ -254,7 +253,7 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
         return a.amin(d, keepdim=keepdim)
     if ord == 0:                                 # a count: zero gradient, as in PyTorch
         return (a != 0).to(x.dtype).sum(d, keepdim=keepdim) + (a * 0).sum(d, keepdim=keepdim)
-    return (a ** ord).sum(d, keepdim=keepdim) ** (1.0 / ord)
+    return x.norm(ord, dim=d, keepdim=keepdim)
 
 
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):

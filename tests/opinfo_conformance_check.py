@@ -23,6 +23,15 @@ TOLERANCE = {  # (rtol, atol) by torch dtype name; integer and bool results comp
 }
 GRAD_TOLERANCE = (1e-6, 1e-6)   # float64 gradients: formulas may differ in rounding, not more
 
+# Per-op float64 forward tolerances, only where PyTorch is the less accurate side (proved against
+# mpmath at 40 digits in tests/test_conformance_fixes.py::test_bessel_more_accurate_than_torch): PyTorch's
+# bessel_j0 / bessel_y1 (Cephes' rational approximations on 5 < |x| <= 25) are off by up to
+# ~3.2e-7 absolute near the zeros of J0/Y1; labkit's values are within 1e-15 of mpmath's.
+OP_TOLERANCE = {
+    "special.bessel_j0": {"float64": (1e-7, 5e-7)},
+    "special.bessel_y1": {"float64": (1e-7, 5e-7)},
+}
+
 
 def _fmt_shape(s):
     return "[" + ", ".join(str(d) for d in s) + "]"
@@ -105,11 +114,11 @@ TIES = {
 }
 
 
-def compare_with_ties(name, sample, t_out, lk_out):
+def compare_with_ties(name, sample, t_out, lk_out, tol=None):
     """``compare``, but tied values may be indexed in any order where PyTorch allows it."""
     spec = TIES.get(name)
     if spec is None or sample.kwargs.get("stable"):
-        return compare(t_out, lk_out)
+        return compare(t_out, lk_out, tol=tol)
     names, defaults, pos, reduces = spec
     bound = dict(defaults)
     bound.update(zip(names, sample.args))
@@ -182,8 +191,13 @@ def _describe(sample):
     return "(" + ", ".join(parts) + ")"
 
 
-def _is_random(sample):
-    """Samples that switch dropout on (scaled_dot_product_attention's dropout_p) are random."""
+def _is_random(sample, name=""):
+    """Samples that switch dropout on are random: scaled_dot_product_attention's ``dropout_p``,
+    and multi_head_attention_forward's positional ``dropout_p`` (``args[9]``) with
+    ``training=True`` (PyTorch draws its own mask, which no other library can reproduce)."""
+    if name == "nn.functional.multi_head_attention_forward":
+        return bool(sample.kwargs.get("training", True)) and len(sample.args) > 9 and \
+            sample.args[9] > 0
     return any(k in ("dropout_p",) and v for k, v in sample.kwargs.items())
 
 
@@ -275,7 +289,7 @@ class _OpRun:
                 warnings.simplefilter("ignore")
                 samples = list(self.op.sample_inputs("cpu", dtype, requires_grad=want_grad))
             for i, sample in enumerate(samples):
-                if _is_random(sample):
+                if _is_random(sample, self.op.name):
                     continue
                 self.counts["samples"] += 1
                 where = f"{str(dtype)[6:]} sample {i} {_describe(sample)}"
@@ -316,7 +330,8 @@ class _OpRun:
             try:
                 l_out = lfn(largs[0], *largs[1], **largs[2])
                 try:
-                    compare_with_ties(self.op.name, sample, t_out, l_out)
+                    compare_with_ties(self.op.name, sample, t_out, l_out,
+                                      OP_TOLERANCE.get(self.op.name, {}).get(str(dtype)[6:]))
                 except Mismatch:
                     if dtype != torch.float32 or not _closer_to_float64(tfn, sample, l_out):
                         raise

@@ -419,7 +419,33 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
         return sum(_abs(x), dim, keepdim)
     if p == 0:                                   # a count; on the graph with zero gradient
         return sum((x != 0).to(x.dtype), dim, keepdim) + sum(_abs(x).clamp(max=0), dim, keepdim)
-    return sum(_abs(x) ** p, dim, keepdim) ** (1.0 / p)
+    return NormP.apply(x, float(p), dims_arg(dim, x.ndim), keepdim)
+
+
+class NormP(Function):
+    raw = True
+    derivative = ("d||a||_p/da = sign(a) |a|^(p-1) / ||a||_p^(p-1), 0 where a = 0 (PyTorch's "
+                  "subgradient at zero)")
+    node_name = "LinalgVectorNormBackward0"
+
+    @staticmethod
+    def forward(ctx, x, p, axes, keepdim):
+        y = np.sum(np.abs(x) ** p, axis=axes, keepdims=True) ** (1.0 / p)
+        y = np.asarray(y if keepdim else np.squeeze(y, axis=axes) if axes else y.reshape(()))
+        ctx.save_for_backward(x, y)
+        ctx.p, ctx.axes, ctx.keepdim = p, axes, keepdim
+        return y.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        xp, p = ctx.xp, ctx.p
+        gb = _expand_back(xp, g, x.shape, ctx.axes, ctx.keepdim)
+        yb = _expand_back(xp, y, x.shape, ctx.axes, ctx.keepdim)
+        zero = x == 0
+        ax = xp.where(zero, 1.0, xp.abs(x))          # no 0 ** negative, even where unused
+        r = xp.where(zero, 0.0, xp.sign(x) * ax ** (p - 1) * yb ** (1 - p))
+        return gb * r, None, None, None
 
 
 class Norm2(Function):
