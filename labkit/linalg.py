@@ -1,8 +1,9 @@
 """``labkit.linalg`` (~ ``torch.linalg``): the linear algebra of a first course, on NumPy's LAPACK.
 
 Differentiable: ``inv``, ``det``, ``slogdet``, ``solve``, ``lstsq``, ``pinv`` (full rank),
-``vector_norm``, ``matrix_norm``/``norm`` (Frobenius), ``svdvals``, ``eigvalsh``, ``cholesky``.
-Forward only (a clear error if a gradient is asked for): ``svd``, ``eigh``, ``qr``.
+``vector_norm``, ``matrix_norm``/``norm`` (Frobenius), ``svdvals``, ``eigvalsh``, ``cholesky``,
+and the decompositions ``svd``, ``eigh``, ``qr``, ``householder_product`` (their rules live in
+labkit/ops/decompositions.py).
 Every function takes batches of matrices ``(..., n, n)`` like PyTorch.
 
 The backward rules (A^-T = the inverse transposed):
@@ -18,12 +19,15 @@ from collections import namedtuple
 import numpy as np
 
 from .autograd.function import Function
+from .ops.decompositions import (Eigh, Inv, Svd, householder_product, linalg_eigh as eigh,
+                                 linalg_qr as qr, linalg_svd as svd)
 from .ops.linalg import cross as _cross
 from .ops.shape import broadcast_tensors as _broadcast_tensors, cat as _cat, stack as _stack
 from .tensor import Tensor, _make
 
 __all__ = ["inv", "det", "slogdet", "solve", "lstsq", "pinv", "norm", "vector_norm",
-           "matrix_norm", "svd", "svdvals", "eigh", "eigvalsh", "qr", "cholesky"]
+           "matrix_norm", "svd", "svdvals", "eigh", "eigvalsh", "qr", "cholesky",
+           "householder_product"]
 
 
 
@@ -46,23 +50,6 @@ def _lapack(name, fn, *args):
         raise RuntimeError(f"linalg.{name}: The input is not invertible / not positive-definite "
                            f"({e}); check for linearly dependent rows, or add a small multiple of "
                            f"the identity (A + 1e-6 * I)") from None
-
-
-class Inv(Function):
-    raw = True
-    derivative = "d(A^-1) = -A^-1 dA A^-1: the gradient is -A^-T G A^-T"
-    node_name = "LinalgInvExBackward0"
-
-    @staticmethod
-    def forward(ctx, A):
-        Ai = _lapack("inv", np.linalg.inv, A)
-        ctx.save_for_backward(Ai)
-        return Ai
-
-    @staticmethod
-    def backward(ctx, g):
-        (Ai,) = ctx.saved_tensors
-        return -Ai.mT @ g @ Ai.mT
 
 
 def inv(A):
@@ -295,38 +282,6 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
     return vector_norm(A, ord, dim, keepdim, dtype=dtype)
 
 
-class _Eigh(Function):
-    """Eigenvalues and eigenvectors of symmetric matrices, both differentiable: the rules of
-    ``eigvalsh`` and ``svdvals`` use it, so that their gradients can be differentiated again."""
-    raw = True
-    derivative = ("dA = Q (diag(G_w) + F * (Q^T G_Q)) Q^T with F_ij = 1 / (w_j - w_i): the "
-                  "eigenvector part needs distinct eigenvalues")
-    node_name = "LinalgEighBackward0"
-
-    @staticmethod
-    def forward(ctx, A, UPLO):
-        w, Q = np.linalg.eigh(A, UPLO=UPLO)
-        w, Q = w.astype(A.dtype), Q.astype(A.dtype)
-        ctx.save_for_backward(w, Q)
-        ctx.set_materialize_grads(False)
-        return w, Q
-
-    @staticmethod
-    def backward(ctx, gw, gQ):
-        w, Q = ctx.saved_tensors
-        xp = ctx.xp
-        n = Q.shape[-1]
-        eye = np.eye(n, dtype=bool)
-        inner = 0
-        if gw is not None:
-            inner = gw[..., None] * xp.astype(xp.asarray(eye), Q.dtype)
-        if gQ is not None:
-            gap = w[..., None, :] - w[..., :, None]
-            F = xp.where(eye, 0.0, 1 / xp.where(eye, 1.0, gap))
-            inner = inner + F * (Q.mT @ gQ)
-        return Q @ inner @ Q.mT, None
-
-
 class SvdVals(Function):
     raw = True
     derivative = "d s_k/dA = u_k v_k^T (distinct singular values)"
@@ -341,18 +296,10 @@ class SvdVals(Function):
 
     @staticmethod
     def backward(ctx, g):
-        """The singular vectors from the eigenvectors of A^T A (or A A^T), which ``_Eigh`` can
-        differentiate: any order of derivative (distinct, non-zero singular values)."""
-        A, S = ctx.saved_tensors[:2]
-        xp = ctx.xp
-        m, n = A.shape[-2:]
-        if m >= n:
-            V = xp.flip(_Eigh.call(ctx, A.mT @ A, "L")[1], -1)       # descending, as S
-            U = (A @ V) / S[..., None, :]
-        else:
-            U = xp.flip(_Eigh.call(ctx, A @ A.mT, "L")[1], -1)
-            V = (A.mT @ U) / S[..., None, :]
-        return (U * g[..., None, :]) @ V.mT
+        """U diag(g) Vh, with U and Vh from ``Svd`` (differentiable): any order of derivative
+        (distinct, non-zero singular values beyond the first)."""
+        U, _, Vh = Svd.call(ctx, ctx.saved_tensors[0], False)
+        return (U * g[..., None, :]) @ Vh
 
     @staticmethod
     def fused_backward(ctx, g):
@@ -379,9 +326,9 @@ class EigvalsH(Function):
 
     @staticmethod
     def backward(ctx, g):
-        """With the eigenvectors from ``_Eigh`` (differentiable): any order of derivative."""
+        """With the eigenvectors from ``Eigh`` (differentiable): any order of derivative."""
         A = ctx.saved_tensors[0]
-        Q = _Eigh.call(ctx, A, ctx.UPLO)[1]
+        Q = Eigh.call(ctx, A, ctx.UPLO)[1]
         return (Q * g[..., None, :]) @ Q.mT, None
 
     @staticmethod
@@ -424,43 +371,6 @@ def cholesky(A, *, upper=False):
     _square("cholesky", A)
     L = Cholesky.apply(A)
     return L.mT if upper else L
-
-
-def _forward_only(name, A):
-    if A.requires_grad:
-        from .autograd.grad_mode import is_grad_enabled
-        if is_grad_enabled():
-            raise NotImplementedError(
-                f"linalg.{name} has no backward in labkit: call it under labkit.no_grad() (or on "
-                f"A.detach()), or use the differentiable svdvals / eigvalsh / cholesky / solve")
-    return A._np
-
-
-_SvdResult = namedtuple("svd", ["U", "S", "Vh"])
-_EighResult = namedtuple("eigh", ["eigenvalues", "eigenvectors"])
-_QrResult = namedtuple("qr", ["Q", "R"])
-
-
-def svd(A, full_matrices=True):
-    """``U, S, Vh`` with ``A = U diag(S) Vh`` (forward only; see ``svdvals``)."""
-    U, S, Vh = np.linalg.svd(_forward_only("svd", A), full_matrices=full_matrices)
-    dt = A._np.dtype
-    return _SvdResult(_make(U.astype(dt)), _make(S.astype(dt)), _make(Vh.astype(dt)))
-
-
-def eigh(A, UPLO="L"):
-    """Eigenvalues (ascending) and eigenvectors of symmetric matrices (forward only)."""
-    _square("eigh", A)
-    w, Q = np.linalg.eigh(_forward_only("eigh", A), UPLO=UPLO)
-    dt = A._np.dtype
-    return _EighResult(_make(w.astype(dt)), _make(Q.astype(dt)))
-
-
-def qr(A, mode="reduced"):
-    """``Q, R`` with ``A = Q R`` (forward only)."""
-    Q, R = np.linalg.qr(_forward_only("qr", A), mode=mode)
-    dt = A._np.dtype
-    return _QrResult(_make(Q.astype(dt)), _make(R.astype(dt)))
 
 
 
