@@ -365,7 +365,8 @@ class _OpRun:
             return
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            conv = Converter(detach=not (want_grad and kind == "function"))
+            conv = Converter(detach=not (want_grad and kind == "function"),
+                             keep_storage=self.op.name.startswith("as_strided"))
             largs = (conv(sample.input), conv(sample.args), conv(sample.kwargs))
             try:
                 t_out = tfn(sample.input, *sample.args, **sample.kwargs)
@@ -399,7 +400,7 @@ class _OpRun:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             t_in = sample.input.detach().clone()
-            conv = Converter(detach=True)
+            conv = Converter(detach=True, keep_storage=self.op.name.startswith("as_strided"))
             l_in = conv(t_in)
             largs, lkw = conv(sample.args), conv(sample.kwargs)
             targs = [a.detach() if isinstance(a, torch.Tensor) else a for a in sample.args]
@@ -455,8 +456,11 @@ class _OpRun:
             return
         gos = self._upstream([t_flat[i] for i in idx])
         try:
-            t_g = torch.autograd.grad([t_flat[i] for i in idx], [t for t, _ in ins], gos,
-                                      allow_unused=True)
+            if self.op.name in TORCH_GRAD_WRONG:
+                t_g = _numeric_grad(self.op.op, sample, [t for t, _ in ins], idx, gos)
+            else:
+                t_g = torch.autograd.grad([t_flat[i] for i in idx], [t for t, _ in ins], gos,
+                                          allow_unused=True)
         except Exception:        # PyTorch has no derivative for this op (nextafter, ...)
             return
         try:
@@ -475,9 +479,11 @@ class _OpRun:
     def check_gradgrad(self, tfn, lfn, sample, where):
         import labkit
         import torch
+        if self.op.name in TORCH_GRAD_WRONG:
+            return
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            conv = Converter()
+            conv = Converter(keep_storage=self.op.name.startswith("as_strided"))
             largs = (conv(sample.input), conv(sample.args), conv(sample.kwargs))
             try:
                 t_out = tfn(sample.input, *sample.args, **sample.kwargs)
@@ -535,6 +541,48 @@ class _OpRun:
         error = self.missing or self.errors["forward"] or self.errors["grad"] or ""
         return {"status": status, "gradgrad": gg, "error": error,
                 "gradgrad_error": self.errors["gradgrad"] or "", **self.counts}
+
+
+# PyTorch gradients that fail PyTorch's own gradcheck: labkit's are compared with central finite
+# differences of PyTorch's forward (float64) instead, and the second derivative is not compared.
+TORCH_GRAD_WRONG = {
+    "as_strided_scatter": "PyTorch's input gradient passes the gradient of the overwritten "
+                          "elements and drops the others; its own suite xfails test_fn_grad "
+                          "(pytorch/pytorch#88105)",
+}
+
+
+def _numeric_grad(fn, sample, inputs, idx, gos, eps=1e-6):
+    """d<gos, fn(sample)[idx]>/d input by central differences, one element at a time."""
+    import torch
+
+    def swap(obj, old, new):
+        if obj is old:
+            return new
+        if isinstance(obj, (list, tuple)) and not hasattr(obj, "_fields"):
+            return type(obj)(swap(x, old, new) for x in obj)
+        if isinstance(obj, dict):
+            return {k: swap(v, old, new) for k, v in obj.items()}
+        return obj
+
+    def value(t, x):
+        with torch.no_grad():
+            out = sample.output_process_fn_grad(
+                fn(swap(sample.input, t, x), *swap(sample.args, t, x), **swap(sample.kwargs, t, x)))
+            flat = _flat(out)
+            return sum(float((flat[i] * g).sum()) for i, g in zip(idx, gos))
+
+    grads = []
+    for t in inputs:
+        g = np.zeros(t.numel())
+        base = t.detach().clone().reshape(-1)
+        for i in range(t.numel()):
+            hi, lo = base.clone(), base.clone()
+            hi[i] += eps
+            lo[i] -= eps
+            g[i] = (value(t, hi.reshape(t.shape)) - value(t, lo.reshape(t.shape))) / (2 * eps)
+        grads.append(torch.from_numpy(g.reshape(tuple(t.shape))))
+    return grads
 
 
 def _cast_floats(obj, dtype):

@@ -226,6 +226,18 @@ OPS_M = [
     ("eigvalsh", lambda M, a: M.linalg.eigvalsh(a + a.mT) ** 2, (lambda: _spd(3),)),
     ("svdvals", lambda M, a: M.linalg.svdvals(a) ** 2, (lambda: _x(4, 3),)),
     ("svdvals_wide", lambda M, a: M.linalg.svdvals(a).sum(), (lambda: _x(2, 3),)),
+    ("eigh", lambda M, a: (lambda r: r[0] ** 2 + (r[1] ** 2 * a).sum(0))(M.linalg.eigh(a + a.mT)),
+     (lambda: _x(3, 3),)),
+    ("svd_tall", lambda M, a: (lambda r: (r[0] ** 2 * a).sum(0) + (r[2] ** 3 * r[2]).sum(0) *
+                               r[1].sum())(M.linalg.svd(a, full_matrices=False)),
+     (lambda: _x(4, 3),)),
+    ("svd_wide", lambda M, a: (lambda r: (r[0] * r[0] * r[1]).sum(0) + (r[2] ** 2).sum(0)[:2])(
+        M.linalg.svd(a, full_matrices=False)), (lambda: _x(2, 3),)),
+    ("qr", lambda M, a: (lambda r: r[0] * r[1][:, :1].T + r[1].sum())(M.linalg.qr(a)),
+     (lambda: _x(4, 3),)),
+    ("qr_wide", lambda M, a: (lambda r: r[0].sum(0) * r[1].sum())(M.linalg.qr(a)),
+     (lambda: _x(2, 3),)),
+    ("vector_norm_p", lambda M, a: M.linalg.vector_norm(a, 3, dim=1) ** 2, (lambda: _x(3, 4),)),
     ("avg_pool2d", lambda M, x: M.nn.functional.avg_pool2d(x, 2, padding=1) ** 2,
      (lambda: _x(1, 2, 4, 5),)),
     ("conv_transpose2d", lambda M, x, w, b: M.nn.functional.conv_transpose2d(
