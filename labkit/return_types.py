@@ -2,7 +2,8 @@
 ``values, indices = x.max(dim=1)`` or ``x.max(dim=1).indices``."""
 from collections import namedtuple
 
-__all__ = ["max", "min", "sort", "topk", "kthvalue", "median", "aminmax", "histogram"]
+__all__ = ["max", "min", "sort", "topk", "kthvalue", "median", "aminmax", "histogram",
+           "histogramdd"]
 
 
 def _make(name, fields):
@@ -23,3 +24,4 @@ kthvalue = _make("kthvalue", ["values", "indices"])
 median = _make("median", ["values", "indices"])
 aminmax = _make("aminmax", ["min", "max"])
 histogram = _make("histogram", ["hist", "bin_edges"])
+histogramdd = _make("histogramdd", ["hist", "bin_edges"])
