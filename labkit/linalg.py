@@ -19,15 +19,16 @@ from collections import namedtuple
 import numpy as np
 
 from .autograd.function import Function
-from .ops.decompositions import (Eigh, Inv, Svd, householder_product, linalg_eigh as eigh,
-                                 linalg_qr as qr, linalg_svd as svd)
+from .ops.decompositions import (Eigh, Inv, Svd, householder_product, ldl_factor,
+                                 ldl_factor_ex, ldl_solve, linalg_eigh as eigh, linalg_qr as qr,
+                                 linalg_svd as svd)
 from .ops.linalg import cross as _cross
 from .ops.shape import broadcast_tensors as _broadcast_tensors, cat as _cat, stack as _stack
 from .tensor import Tensor, _make
 
 __all__ = ["inv", "det", "slogdet", "solve", "lstsq", "pinv", "norm", "vector_norm",
            "matrix_norm", "svd", "svdvals", "eigh", "eigvalsh", "qr", "cholesky",
-           "householder_product"]
+           "householder_product", "ldl_factor", "ldl_factor_ex", "ldl_solve"]
 
 
 

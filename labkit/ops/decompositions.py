@@ -350,3 +350,157 @@ def ormqr(input, input2, input3, left=True, transpose=False):
         t = tau[..., i, None, None]
         out = out - (t * v) @ (v.mT @ out) if left else out - (out @ v) @ (t * v.mT)
     return out
+
+
+# ---------------------------------------------- LDL^T with Bunch-Kaufman pivoting (LAPACK sytrf)
+_LdlResult = _result_type("linalg_ldl_factor", ["LD", "pivots"])
+_LdlExResult = _result_type("linalg_ldl_factor_ex", ["LD", "pivots", "info"])
+_BK_ALPHA = (1 + 17 ** 0.5) / 8          # Bunch-Kaufman's threshold: the growth stays bounded
+
+
+def _sytf2_lower(a):
+    """LAPACK's unblocked ``sytf2`` on the lower triangle of one symmetric matrix, in place:
+    L (unit, below the diagonal) and the 1x1 / 2x2 blocks of D; 1-based pivots (a 2x2 block
+    at k, k+1 stores -p twice, p the row swapped with k+1); info = the first zero pivot."""
+    n = a.shape[0]
+    piv = np.zeros(n, np.int32)
+    info = 0
+    k = 0
+    while k < n:
+        kstep = 1
+        absakk = abs(a[k, k])
+        if k < n - 1:
+            imax = k + 1 + int(np.argmax(np.abs(a[k + 1:, k])))
+            colmax = abs(a[imax, k])
+        else:
+            imax, colmax = k, 0.0
+        if max(absakk, colmax) == 0 or np.isnan(absakk):
+            info = info or k + 1
+            kp = k
+        else:
+            if absakk >= _BK_ALPHA * colmax:
+                kp = k
+            else:
+                rowmax = np.max(np.abs(a[imax, k:imax]))
+                if imax < n - 1:
+                    rowmax = max(rowmax, np.max(np.abs(a[imax + 1:, imax])))
+                if absakk >= _BK_ALPHA * colmax * (colmax / rowmax):
+                    kp = k
+                elif abs(a[imax, imax]) >= _BK_ALPHA * rowmax:
+                    kp = imax
+                else:
+                    kp, kstep = imax, 2
+            kk = k + kstep - 1
+            if kp != kk:                 # swap rows and columns kk and kp of the trailing part
+                if kp < n - 1:
+                    a[kp + 1:, kk], a[kp + 1:, kp] = a[kp + 1:, kp].copy(), a[kp + 1:, kk].copy()
+                seg = a[kk + 1:kp, kk].copy()
+                a[kk + 1:kp, kk] = a[kp, kk + 1:kp]
+                a[kp, kk + 1:kp] = seg
+                a[kk, kk], a[kp, kp] = a[kp, kp], a[kk, kk]
+                if kstep == 2:
+                    a[k + 1, k], a[kp, k] = a[kp, k], a[k + 1, k]
+            if kstep == 1:
+                if k < n - 1:
+                    x = a[k + 1:, k].copy()
+                    d11 = 1.0 / a[k, k]              # LAPACK's order of rounding (syr, scal)
+                    a[k + 1:, k + 1:] += np.tril(np.outer(x, -d11 * x))
+                    a[k + 1:, k] = x * d11
+            elif k < n - 2:
+                d21 = a[k + 1, k]
+                d11 = a[k + 1, k + 1] / d21
+                d22 = a[k, k] / d21
+                t = 1.0 / (d11 * d22 - 1.0)
+                d21 = t / d21
+                for j in range(k + 2, n):
+                    wk = d21 * (d11 * a[j, k] - a[j, k + 1])
+                    wkp1 = d21 * (d22 * a[j, k + 1] - a[j, k])
+                    a[j:, j] -= a[j:, k] * wk + a[j:, k + 1] * wkp1
+                    a[j, k], a[j, k + 1] = wk, wkp1
+        if kstep == 1:
+            piv[k] = kp + 1
+        else:
+            piv[k] = piv[k + 1] = -(kp + 1)
+        k += kstep
+    return np.tril(a), piv, info
+
+
+def _ldl_factor(A):
+    _float_matrices("linalg.ldl_factor", A, square=True)
+    arr = A._np
+    b, n = arr.shape[:-2], arr.shape[-1]
+    LD = np.zeros_like(arr)
+    piv = np.zeros(b + (n,), np.int32)
+    info = np.zeros(b, np.int32)
+    for i in np.ndindex(*b):
+        LD[i], piv[i], info[i] = _sytf2_lower(arr[i].astype(np.float64).copy())
+    return _make(LD), _make(piv), _make(info)
+
+
+def ldl_factor_ex(A, *, hermitian=False, check_errors=False):
+    """``A = P L D L^T P^T`` of a symmetric matrix (only its lower triangle is read): L and D
+    packed in ``LD``, LAPACK's ``pivots``, ``info`` > 0 where D is singular (no gradient)."""
+    LD, piv, info = _ldl_factor(A)
+    if check_errors and info._np.any():
+        raise RuntimeError(f"torch.linalg.ldl_factor_ex: The factorization could not be "
+                           f"completed because the input is not invertible (info = "
+                           f"{int(info._np.max())})")
+    return _LdlExResult(LD, piv, info)
+
+
+def ldl_factor(A, *, hermitian=False):
+    """``ldl_factor_ex`` without ``info`` (PyTorch does not raise for a singular D either)."""
+    LD, piv, _ = _ldl_factor(A)
+    return _LdlResult(LD, piv)
+
+
+def _sytrs_lower(a, piv, b):
+    """LAPACK's ``sytrs``: solve (P L D L^T P^T) X = B in place from ``sytf2``'s output."""
+    n = a.shape[0]
+    k = 0
+    while k < n:                                         # L D Y = P^T B
+        p = abs(int(piv[k])) - 1
+        if piv[k] > 0:
+            b[[k, p]] = b[[p, k]]
+            b[k + 1:] -= np.outer(a[k + 1:, k], b[k])
+            b[k] /= a[k, k]
+            k += 1
+        else:
+            b[[k + 1, p]] = b[[p, k + 1]]
+            b[k + 2:] -= np.outer(a[k + 2:, k], b[k]) + np.outer(a[k + 2:, k + 1], b[k + 1])
+            akm1k = a[k + 1, k]
+            akm1, ak = a[k, k] / akm1k, a[k + 1, k + 1] / akm1k
+            denom = akm1 * ak - 1.0
+            bkm1, bk = b[k] / akm1k, b[k + 1] / akm1k
+            b[k], b[k + 1] = (ak * bkm1 - bk) / denom, (akm1 * bk - bkm1) / denom
+            k += 2
+    k = n - 1
+    while k >= 0:                                        # L^T P^T X = Y
+        p = abs(int(piv[k])) - 1
+        b[k] -= a[k + 1:, k] @ b[k + 1:]
+        if piv[k] > 0:
+            b[[k, p]] = b[[p, k]]
+            k -= 1
+        else:
+            b[k - 1] -= a[k + 1:, k - 1] @ b[k + 1:]
+            b[[k, p]] = b[[p, k]]
+            k -= 2
+    return b
+
+
+def ldl_solve(LD, pivots, B, *, hermitian=False):
+    """``X`` with ``A X = B`` from ``ldl_factor(A)``'s ``LD`` and ``pivots`` (batches
+    broadcast; no gradient)."""
+    _float_matrices("linalg.ldl_solve", LD, square=True)
+    if B.ndim < 2 or B.shape[-2] != LD.shape[-1]:
+        raise RuntimeError(f"torch.linalg.ldl_solve: Incompatible shapes of A and B for the "
+                           f"equation AX = B ({LD.shape[-2]}x{LD.shape[-1]} and "
+                           f"{list(B.shape)})")
+    b = np.broadcast_shapes(tuple(LD.shape[:-2]), tuple(pivots.shape[:-1]), tuple(B.shape[:-2]))
+    a = np.broadcast_to(LD._np, b + tuple(LD.shape[-2:]))
+    p = np.broadcast_to(pivots._np, b + tuple(pivots.shape[-1:]))
+    X = np.broadcast_to(B._np, b + tuple(B.shape[-2:])).astype(np.result_type(LD._np, B._np))
+    X = X.copy()
+    for i in np.ndindex(*b):
+        X[i] = _sytrs_lower(a[i], p[i], X[i])
+    return _make(X)
