@@ -594,36 +594,53 @@ def _lu_parts(A):
     return LU.astype(dt), piv, P.astype(dt), L.astype(dt), U.astype(dt)
 
 
-def _lu_graph(A, P, L, U):
-    """L and U as functions of A (exact first derivatives where A's leading k x k block is
-    invertible).  Square part S = L1 U1: with X = L1^-1 dS U1^-1, dL1 = L1 tril(X, -1) and
-    dU1 = triu(X) U1; a wide A's extra columns are ``U2 = L1^-1 (P^T A)_2``, a tall A's extra
-    rows ``L2 = (P^T A)_2 U1^-1``."""
-    if not A.requires_grad:
-        return _make(L), _make(U)
-    m, n = A.shape[-2:]
-    k = _builtins.min(m, n)
-    PtA = _make(np.swapaxes(P, -1, -2)) @ A
-    S = PtA[..., :k, :k]
-    L1, U1 = L[..., :k, :k], U[..., :k, :k]
-    dS = S - S.detach()
-    X = _make(np.linalg.inv(L1)) @ dS @ _make(np.linalg.inv(U1))
-    L1g = _make(L1) + _make(L1) @ X.tril(-1)
-    U1g = _make(U1) + X.triu() @ _make(U1)
-    if n > m:
-        U2 = solve_triangular(L1g, PtA[..., :, k:], upper=False, unitriangular=True)
-        return L1g, _cat([U1g, U2], -1)
-    if m > n:
-        L2 = solve_triangular(U1g, PtA[..., k:, :], upper=True, left=False)
-        return _cat([L1g, L2], -2), U1g
-    return L1g, U1g
+class LUFactors(Function):
+    """``L, U`` of ``A = P L U`` (P from partial pivoting, a constant)."""
+    raw = True
+    derivative = ("square A: gA = P L^-T (tril(L^T g_L, -1) + triu(g_U U^T)) U^-T; a wide A's "
+                  "extra columns U2 = L^-1 P^T A2 and a tall A's extra rows L2 = (P^T A)2 U^-1 "
+                  "add their parts")
+    node_name = "LinalgLuBackward0"
+
+    @staticmethod
+    def forward(ctx, A, parts):
+        P, L, U = parts                          # _lu_parts(A), computed once by the caller
+        ctx.P = P
+        ctx.save_for_backward(L, U)
+        ctx.set_materialize_grads(False)
+        return L, U
+
+    @staticmethod
+    def backward(ctx, gL, gU):
+        L, U = ctx.saved_tensors
+        xp = ctx.xp
+        m, n = L.shape[-2], U.shape[-1]
+        k = _builtins.min(m, n)
+        gL = xp.zeros(tuple(L.shape), dtype=L.dtype) if gL is None else gL
+        gU = xp.zeros(tuple(U.shape), dtype=U.dtype) if gU is None else gU
+        L1, U1 = L[..., :k, :k], U[..., :k, :k]
+        phi_L = L1.mT @ gL[..., :k, :]
+        phi_U = gU[..., :, :k] @ U1.mT
+        if n > m:                                # U2 = L^-1 P^T A2
+            U2, gU2 = U[..., :, k:], gU[..., :, k:]
+            phi_L = phi_L - gU2 @ U2.mT
+        if m > n:                                # L2 = (P^T A)2 U^-1
+            L2, gL2 = L[..., k:, :], gL[..., k:, :]
+            phi_U = phi_U - L2.mT @ gL2
+        L1inv_T, U1inv_T = Inv.call(ctx, L1).mT, Inv.call(ctx, U1).mT
+        g1 = L1inv_T @ (xp.tril(phi_L, -1) + xp.triu(phi_U)) @ U1inv_T
+        if n > m:
+            g1 = xp.concatenate([g1, L1inv_T @ gU2], axis=-1)
+        if m > n:
+            g1 = xp.concatenate([g1, gL2 @ U1inv_T], axis=-2)
+        return xp.asarray(ctx.P) @ g1, None
 
 
 def lu_factor(A, *, pivot=True):
     """``(LU, pivots)``: L (unit diagonal, below) and U (on and above) in one matrix, and the
     1-based row swaps (LAPACK's getrf)."""
     LU, piv, P, L, U = _lu_parts(A)
-    Lg, Ug = _lu_graph(A, P, L, U)
+    Lg, Ug = LUFactors.apply(A, (P, L, U))
     m, n = A.shape[-2:]
     if A.requires_grad:                          # pack L (strictly below) and U (on/above)
         k = _builtins.min(m, n)
@@ -646,7 +663,7 @@ def lu_factor_ex(A, *, pivot=True, check_errors=False):
 def lu(A, *, pivot=True):
     """``(P, L, U)`` with ``A = P @ L @ U``."""
     _, _, P, L, U = _lu_parts(A)
-    Lg, Ug = _lu_graph(A, P, L, U)
+    Lg, Ug = LUFactors.apply(A, (P, L, U))
     return namedtuple("lu", ["P", "L", "U"])(_make(P), Lg, Ug)
 
 

@@ -238,6 +238,11 @@ OPS_M = [
     ("qr_wide", lambda M, a: (lambda r: r[0].sum(0) * r[1].sum())(M.linalg.qr(a)),
      (lambda: _x(2, 3),)),
     ("vector_norm_p", lambda M, a: M.linalg.vector_norm(a, 3, dim=1) ** 2, (lambda: _x(3, 4),)),
+    ("as_strided", lambda M, a: M.as_strided(a, (2, 2), (1, 2), 1) ** 3, (lambda: _x(3, 3),)),
+    ("lu", lambda M, a: (lambda r: r[1] ** 2 + r[2])(M.linalg.lu(a)), (lambda: _spd(3),)),
+    ("lu_wide", lambda M, a: M.linalg.lu_factor(a).LU ** 2, (lambda: _x(2, 3),)),
+    ("lu_tall", lambda M, a: (lambda r: r[1].sum(1) * r[2].sum())(M.linalg.lu(a)),
+     (lambda: _x(4, 2),)),
     ("avg_pool2d", lambda M, x: M.nn.functional.avg_pool2d(x, 2, padding=1) ** 2,
      (lambda: _x(1, 2, 4, 5),)),
     ("conv_transpose2d", lambda M, x, w, b: M.nn.functional.conv_transpose2d(
