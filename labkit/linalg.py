@@ -1,6 +1,6 @@
 """``labkit.linalg`` (~ ``torch.linalg``): the linear algebra of a first course, on NumPy's LAPACK.
 
-Differentiable: ``inv``, ``det``, ``slogdet``, ``solve``, ``lstsq``, ``pinv`` (full rank),
+Differentiable: ``inv``, ``det``, ``slogdet``, ``solve``, ``lstsq``, ``pinv``,
 ``vector_norm``, ``matrix_norm``/``norm`` (Frobenius), ``svdvals``, ``eigvalsh``, ``cholesky``,
 and the decompositions ``svd``, ``eigh``, ``qr``, ``householder_product`` (their rules live in
 labkit/ops/decompositions.py).
@@ -182,49 +182,66 @@ def lstsq(A, B, rcond=None, *, driver=None):
     return _LstsqResult(X.squeeze(-1) if vec else X, res, rank, sv)
 
 
-def pinv(A, *, atol=None, rtol=None, hermitian=False):
-    """The Moore-Penrose pseudo-inverse from the SVD: singular values at or below
-    ``max(atol, rtol * largest)`` count as zero (default ``rtol = eps * max(m, n)``), so a
-    rank-deficient ``A`` gets the minimum-norm answer.  ``hermitian=True`` reads only the lower
-    triangle.  Differentiable where the rank does not change (the classical formula
-    ``dA+ = -A+ dA A+ + A+ A+^T dA^T (I - A A+) + (I - A+ A) dA^T A+^T A+``)."""
-    a = A._np
+def _pinv_array(a, atol, rtol, hermitian):
     if hermitian:
         a = np.tril(a) + np.swapaxes(np.tril(a, -1), -1, -2)
     m, n = a.shape[-2:]
     if a.size == 0:
-        P = np.zeros(a.shape[:-2] + (n, m), a.dtype)
-    else:
-        u, sv, vt = np.linalg.svd(a, full_matrices=False)
-        smax = sv.max(-1, keepdims=True)
-        if rtol is None:
-            rtol = 0.0 if (atol is not None and atol > 0) else np.finfo(a.dtype).eps * max(m, n)
-        cutoff = np.maximum(0.0 if atol is None else _np_value(atol), _np_value(rtol) * smax)
-        full_rank = bool(np.all(sv > cutoff))
-        if full_rank and atol is None and not hermitian and A.requires_grad:
-            # full rank: the closed form through solve, differentiable to every order
-            return solve(A.mT @ A, A.mT) if m >= n else (solve(A @ A.mT, A)).mT
-        with np.errstate(divide="ignore"):
-            sinv = np.where(sv > cutoff, 1.0 / sv, 0.0).astype(a.dtype)
-        P = np.matmul(np.swapaxes(vt, -1, -2) * sinv[..., None, :], np.swapaxes(u, -1, -2))
-    P = _make(P.astype(a.dtype, copy=False))
-    if not (A.requires_grad and _grad_enabled()):
+        return np.zeros(a.shape[:-2] + (n, m), a.dtype)
+    if rtol is None:
+        rtol = 0.0 if (atol is not None and np.any(np.asarray(_np_value(atol)) > 0)) else \
+            np.finfo(a.dtype).eps * max(m, n)
+    u, sv, vt = np.linalg.svd(a, full_matrices=False)
+    cutoff = np.maximum(0.0 if atol is None else _np_value(atol),
+                        _np_value(rtol) * sv.max(-1, keepdims=True))
+    with np.errstate(divide="ignore"):
+        sinv = np.where(sv > cutoff, 1.0 / sv, 0.0).astype(a.dtype)
+    P = np.matmul(np.swapaxes(vt, -1, -2) * sinv[..., None, :], np.swapaxes(u, -1, -2))
+    return P.astype(a.dtype, copy=False)
+
+
+class Pinv(Function):
+    raw = True
+    derivative = ("dA+ = -A+ dA A+ + A+ A+^T dA^T (I - A A+) + (I - A+ A) dA^T A+^T A+ (where "
+                  "the rank does not change)")
+    node_name = "LinalgPinvBackward0"
+
+    @staticmethod
+    def forward(ctx, A, atol, rtol, hermitian):
+        P = _pinv_array(A, atol, rtol, hermitian)
+        ctx.save_for_backward(A, P)
         return P
-    dA = A - A.detach()                          # zero, but carries the gradient
-    Pt = P.mT
-    I_m = _make(np.eye(m, dtype=a.dtype))
-    I_n = _make(np.eye(n, dtype=a.dtype))
-    return (P - P @ dA @ P + P @ Pt @ dA.mT @ (I_m - A.detach() @ P)
-            + (I_n - P @ A.detach()) @ dA.mT @ Pt @ P)
+
+    @staticmethod
+    def backward(ctx, g):
+        """PyTorch's arrangement (the smaller products first); the saved A+ is this op's output,
+        so the second derivative goes through this rule again."""
+        A, P = ctx.saved_tensors
+        m, n = A.shape[-2:]
+        Pt, gt = P.mT, g.mT
+        if m <= n:
+            K = gt @ P
+            KPt = K @ Pt
+            gA = -(P @ K).mT + KPt - (A @ P) @ KPt + (Pt @ P) @ (gt - K @ A)
+        else:
+            K = P @ gt
+            PtK = Pt @ K
+            gA = -(K @ P).mT + (gt - A @ K) @ P @ Pt + PtK - PtK @ P @ A
+        return gA, None, None, None
+
+
+def pinv(A, *, atol=None, rtol=None, hermitian=False):
+    """The Moore-Penrose pseudo-inverse from the SVD: singular values at or below
+    ``max(atol, rtol * largest)`` count as zero (default ``rtol = eps * max(m, n)``), so a
+    rank-deficient ``A`` gets the minimum-norm answer.  ``hermitian=True`` reads only the lower
+    triangle.  Differentiable where the rank does not change (any order of derivative)."""
+    atol = atol._np[..., None] if isinstance(atol, Tensor) else atol
+    rtol = rtol._np[..., None] if isinstance(rtol, Tensor) else rtol
+    return Pinv.apply(A, atol, rtol, hermitian)
 
 
 def _np_value(v):
-    return v._np[..., None] if isinstance(v, Tensor) else v
-
-
-def _grad_enabled():
-    from .autograd import is_grad_enabled
-    return is_grad_enabled()
+    return v._np[..., None] if isinstance(v, Tensor) else v  # (tensors: one per matrix)
 
 
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):

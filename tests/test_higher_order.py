@@ -238,6 +238,9 @@ OPS_M = [
     ("qr_wide", lambda M, a: (lambda r: r[0].sum(0) * r[1].sum())(M.linalg.qr(a)),
      (lambda: _x(2, 3),)),
     ("vector_norm_p", lambda M, a: M.linalg.vector_norm(a, 3, dim=1) ** 2, (lambda: _x(3, 4),)),
+    ("pinv", lambda M, a: M.linalg.pinv(a) ** 2, (lambda: _x(4, 3),)),
+    ("pinv_wide_hermitian", lambda M, a, b: (M.linalg.pinv(a) ** 2).sum(1) + M.linalg.pinv(
+        b @ b.mT, hermitian=True)[:, 0], (lambda: _x(2, 3), lambda: _spd(3, seed=1))),
     ("as_strided", lambda M, a: M.as_strided(a, (2, 2), (1, 2), 1) ** 3, (lambda: _x(3, 3),)),
     ("lu", lambda M, a: (lambda r: r[1] ** 2 + r[2])(M.linalg.lu(a)), (lambda: _spd(3),)),
     ("lu_wide", lambda M, a: M.linalg.lu_factor(a).LU ** 2, (lambda: _x(2, 3),)),
