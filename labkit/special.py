@@ -11,6 +11,7 @@ import numpy as np
 from .ops import extra as _X
 from .ops import special as _S
 from .ops._common import to_float as _to_float
+from .ops._registry import _with_out
 from .tensor import Tensor as _Tensor, _make
 
 __all__ = ["digamma", "psi", "polygamma", "gammaln", "multigammaln", "erf", "erfc", "erfinv",
@@ -39,7 +40,8 @@ multigammaln = _S.mvlgamma
 erfinv = _S.erfinv
 i0 = modified_bessel_i0 = _S.i0
 i0e, i1, i1e, zeta = _S.i0e, _S.i1, _S.i1e, _S.zeta
-gammainc, gammaincc = _S.igamma, _S.igammac
+gammainc = _with_out(_S.igamma, "special.gammainc")
+gammaincc = _with_out(_S.igammac, "special.gammaincc")
 modified_bessel_i1 = _S.i1
 xlogy, sinc, erfc = _X.xlogy, _X.sinc, _X.erfc
 bessel_j0, bessel_j1, bessel_y0, bessel_y1 = _S.bessel_j0, _S.bessel_j1, _S.bessel_y0, _S.bessel_y1

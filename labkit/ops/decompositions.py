@@ -22,7 +22,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..return_types import _make as _result_type
 from ..tensor import Tensor, _make
-from ._registry import register
+from ._registry import _with_out, register
 
 _SvdResult = _result_type("linalg_svd", ["U", "S", "Vh"])
 _SvdOldResult = _result_type("svd", ["U", "S", "V"])
@@ -325,16 +325,16 @@ def householder_product(A, tau):
 
 
 @register("orgqr")
-def orgqr(input, input2):
-    """``torch.orgqr``: ``linalg.householder_product(input, input2)``."""
-    return householder_product(input, input2)
+def orgqr(input, tau):
+    """``torch.orgqr``: ``linalg.householder_product(input, tau)``."""
+    return householder_product(input, tau)
 
 
 @register("ormqr")
-def ormqr(input, input2, input3, left=True, transpose=False):
-    """``Q @ C`` (``C @ Q`` when ``left=False``; ``Q^T`` when ``transpose=True``) with the Q of
-    ``geqrf``'s ``(input, tau=input2)`` kept in Householder form, C = ``input3``."""
-    A, tau, C = input, input2, input3
+def ormqr(input, tau, other, left=True, transpose=False):
+    """``Q @ other`` (``other @ Q`` when ``left=False``; ``Q^T`` when ``transpose=True``) with
+    the Q of ``geqrf``'s ``(input, tau)`` kept in Householder form."""
+    A, C = input, other
     _float_matrices("ormqr", A)
     m = A.shape[-2]
     if C.shape[-2 if left else -1] != m:
@@ -504,3 +504,13 @@ def ldl_solve(LD, pivots, B, *, hermitian=False):
     for i in np.ndindex(*b):
         X[i] = _sytrs_lower(a[i], p[i], X[i])
     return _make(X)
+
+
+# PyTorch's out= on the torch.linalg functions defined here
+linalg_svd = _with_out(linalg_svd, "linalg.svd")
+linalg_eigh = _with_out(linalg_eigh, "linalg.eigh")
+linalg_qr = _with_out(linalg_qr, "linalg.qr")
+householder_product = _with_out(householder_product, "linalg.householder_product")
+ldl_factor = _with_out(ldl_factor, "linalg.ldl_factor")
+ldl_factor_ex = _with_out(ldl_factor_ex, "linalg.ldl_factor_ex")
+ldl_solve = _with_out(ldl_solve, "linalg.ldl_solve")

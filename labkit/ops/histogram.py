@@ -186,7 +186,7 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False, out=No
 
 
 @register("histogramdd", method=False)
-def histogramdd(input, bins, *, range=None, weight=None, density=False):
+def histogramdd(input, bins, range=None, weight=None, density=False):
     """Histogram of the points in ``input`` (the last dim holds each point's D coordinates):
     ``(hist, bin_edges)``, ``hist`` with one dim per coordinate.
 
