@@ -46,13 +46,8 @@ COMPARISON_NOTES = {
         "the OpInfo gives aweights in float32: their gradients compare with float32's tolerance",
 }
 
-# Second derivatives that differ from PyTorch on purpose.
-GRADGRAD_NOTES = {
-    "linalg.norm.subgradients_at_zero":
-        "at x = 0 a norm has no second derivative; PyTorch's double backward gives NaN for the "
-        "2-norm (and 0 for p = 3.5), labkit 0 for the 2-norm (and NaN for p = 3.5): first "
-        "derivatives (PyTorch's subgradient 0) match",
-}
+# Second derivatives that differ from PyTorch on purpose (none today), with the reason.
+GRADGRAD_NOTES = {}
 
 # Per-op float64 forward tolerances, only where PyTorch is the less accurate side (proved against
 # mpmath at 40 digits in tests/test_conformance_fixes.py::test_bessel_more_accurate_than_torch): PyTorch's

@@ -442,10 +442,13 @@ class NormP(Function):
         xp, p = ctx.xp, ctx.p
         gb = _expand_back(xp, g, x.shape, ctx.axes, ctx.keepdim)
         yb = _expand_back(xp, y, x.shape, ctx.axes, ctx.keepdim)
-        zero = x == 0
-        ax = xp.where(zero, 1.0, xp.abs(x))          # no 0 ** negative, even where unused
-        r = xp.where(zero, 0.0, xp.sign(x) * ax ** (p - 1) * yb ** (1 - p))
-        return gb * r, None, None, None
+        # PyTorch's arrangement, so that even its second derivatives at 0 (NaN where the
+        # masked term is infinite there) come out the same
+        if p < 1:
+            s = xp.where(x == 0, 0.0, xp.sign(x) * xp.abs(x) ** (p - 1))
+            return s * gb * yb ** (1 - p), None, None, None
+        s = xp.sign(x) * xp.abs(x) ** (p - 1) if p < 2 else x * xp.abs(x) ** (p - 2)
+        return s * xp.where(yb == 0, 0.0, gb / yb ** (p - 1)), None, None, None
 
 
 class Norm2(Function):
@@ -468,7 +471,7 @@ class Norm2(Function):
         gb = _expand_back(xp, g, x.shape, ctx.axes, ctx.keepdim)
         yb = _expand_back(xp, y, x.shape, ctx.axes, ctx.keepdim)
         with np.errstate(invalid="ignore", divide="ignore"):
-            r = xp.where(yb == 0, 0.0, x / xp.where(yb == 0, 1.0, yb))   # (no 0/0, even unused)
+            r = xp.where(yb == 0, 0.0, x / yb)   # as PyTorch: its second derivative at 0 is NaN
         return gb * r, None, None
 
 
