@@ -3,7 +3,8 @@
 from collections import namedtuple
 
 __all__ = ["max", "min", "sort", "topk", "kthvalue", "median", "aminmax", "histogram",
-           "histogramdd"]
+           "histogramdd", "linalg_svd", "svd", "linalg_eigh", "qr", "geqrf", "linalg_ldl_factor",
+           "linalg_ldl_factor_ex"]
 
 
 def _make(name, fields):
@@ -25,3 +26,10 @@ median = _make("median", ["values", "indices"])
 aminmax = _make("aminmax", ["min", "max"])
 histogram = _make("histogram", ["hist", "bin_edges"])
 histogramdd = _make("histogramdd", ["hist", "bin_edges"])
+linalg_svd = _make("linalg_svd", ["U", "S", "Vh"])
+svd = _make("svd", ["U", "S", "V"])
+linalg_eigh = _make("linalg_eigh", ["eigenvalues", "eigenvectors"])
+qr = _make("qr", ["Q", "R"])
+geqrf = _make("geqrf", ["a", "tau"])
+linalg_ldl_factor = _make("linalg_ldl_factor", ["LD", "pivots"])
+linalg_ldl_factor_ex = _make("linalg_ldl_factor_ex", ["LD", "pivots", "info"])

@@ -20,15 +20,12 @@ values make E zero, and the vector gradients are then inf/NaN, as PyTorch's.
 import numpy as np
 
 from ..autograd.function import Function
-from ..return_types import _make as _result_type
+from .. import return_types as RT
 from ..tensor import Tensor, _make
 from ._registry import _with_out, register
 
-_SvdResult = _result_type("linalg_svd", ["U", "S", "Vh"])
-_SvdOldResult = _result_type("svd", ["U", "S", "V"])
-_EighResult = _result_type("linalg_eigh", ["eigenvalues", "eigenvectors"])
-_QrResult = _result_type("qr", ["Q", "R"])
-_GeqrfResult = _result_type("geqrf", ["a", "tau"])
+_SvdResult, _SvdOldResult, _EighResult = RT.linalg_svd, RT.svd, RT.linalg_eigh
+_QrResult, _GeqrfResult = RT.qr, RT.geqrf
 
 
 def _float_matrices(name, A, square=False):
@@ -353,8 +350,7 @@ def ormqr(input, tau, other, left=True, transpose=False):
 
 
 # ---------------------------------------------- LDL^T with Bunch-Kaufman pivoting (LAPACK sytrf)
-_LdlResult = _result_type("linalg_ldl_factor", ["LD", "pivots"])
-_LdlExResult = _result_type("linalg_ldl_factor_ex", ["LD", "pivots", "info"])
+_LdlResult, _LdlExResult = RT.linalg_ldl_factor, RT.linalg_ldl_factor_ex
 _BK_ALPHA = (1 + 17 ** 0.5) / 8          # Bunch-Kaufman's threshold: the growth stays bounded
 
 
