@@ -38,8 +38,8 @@ PAUSE = 0.1                  # seconds between turns (idle OpenBLAS threads spin
 # ------------------------------------------------------------------------------ cases
 # name -> (group, sizes, target description, (ratio column, max ratio) or None)
 CASES = {
-    "add tiny (4,), requires_grad": ("overhead", [4], "", None),
-    "(w*x+b).sum().backward() tiny": ("overhead", [4], "", None),
+    "add tiny (4,), requires_grad": ("overhead", [4], "lk/torch <= 1.0", ("torch", 1.0)),
+    "(w*x+b).sum().backward() tiny": ("overhead", [4], "lk/torch <= 0.85", ("torch", 0.85)),
     "addcmul c+a*b": ("elementwise", [10**6, 10**7], "lk/np <= 0.5 (2x NumPy)", ("np", 0.5)),
     "exp": ("elementwise", [10**6, 10**7], "lk/np <= 1.0", ("np", 1.0)),
     "exp, output pool off": ("elementwise", [10**7], "(labkit only: pool effect)", None),

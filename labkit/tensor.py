@@ -61,6 +61,9 @@ def _check_device(dev):
         device(dev)
 
 
+_new_object = object.__new__            # (a global: looking it up on ``object`` costs per call)
+
+
 def _make(arr, requires_grad=False, grad_fn=None, out_nr=0):
     """Wrap an ndarray (no copy).  The fast constructor used by every op.
 
@@ -73,7 +76,7 @@ def _make(arr, requires_grad=False, grad_fn=None, out_nr=0):
         arr = np.asarray(arr)
     if requires_grad and arr.dtype.kind != "f":
         requires_grad, grad_fn = False, None
-    t = object.__new__(Tensor)
+    t = _new_object(Tensor)
     t._np = arr
     t._rg = requires_grad
     t.grad_fn = grad_fn

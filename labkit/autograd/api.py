@@ -29,7 +29,8 @@ def _root_grads(tensors, grad_tensors, who, keep_graph=False):
                 raise RuntimeError(f"grad can be implicitly created only for scalar outputs (this "
                                    f"output has shape {list(t._np.shape)}); pass gradient= of that "
                                    f"shape, or reduce first, e.g. loss.sum().backward()")
-            g = np.ones(t._np.shape, dtype=t._np.dtype)
+            g = np.empty(t._np.shape, dtype=t._np.dtype)     # ones (np.ones is a slower
+            g.fill(1)                                       # Python wrapper of this)
         else:
             gt = g if isinstance(g, _F._Tensor) else None
             g = g._np if gt is not None else np.asarray(g, dtype=t._np.dtype)

@@ -104,7 +104,7 @@ def _plan(root_nodes, capture, only_inputs):
 
 def _runs(node, needed):
     """Whether ``node``'s backward has to run (something below it is wanted)."""
-    return needed is None or any(nxt in needed for nxt, _ in node.next_functions)
+    return any(nxt in needed for nxt, _ in node.next_functions)
 
 
 @quietly                                # IEEE results without NumPy's warnings, as PyTorch
@@ -160,7 +160,7 @@ def run_backward(roots, retain_graph=False, capture=None, accumulate=True, only_
                 for ob in observers:
                     ob(node, grads, ())
             continue
-        if not _runs(node, needed):
+        if needed is not None and not _runs(node, needed):
             continue
         in_grads = call(node, grads, retain_graph)
         if node._hooks:
@@ -177,7 +177,8 @@ def run_backward(roots, retain_graph=False, capture=None, accumulate=True, only_
             if nxt is None or (needed is not None and nxt not in needed):
                 continue
             if g is not None:
-                g = fit(g, meta, node)
+                if type(g) is not np.ndarray or g.shape != meta[0] or g.dtype != meta[1]:
+                    g = fit(g, meta, node)      # (most gradients already fit their input)
                 buf = buffers.get(nxt)
                 if buf is None:
                     buf = buffers[nxt] = [None] * nxt._n_out
@@ -231,7 +232,9 @@ def _call_backward(node, grads, retain_graph):
         for g in grads:
             tg.append(None if g is None else F._make(g, False, None, 0))
         out = fn.backward(node, *tg)
-    return _one_per_input(node, out if isinstance(out, tuple) else (out,))
+    if not isinstance(out, tuple):
+        out = (out,)
+    return out if len(out) == len(node.next_functions) else _one_per_input(node, out)
 
 
 def _one_per_input(node, out):

@@ -18,12 +18,9 @@ import numpy as np
 try:                                    # NumPy >= 2: the error state is one context variable
     from numpy._core._ufunc_config import _extobj_contextvar as _state, _make_extobj
     _IGNORE = _make_extobj(all="ignore")
-
-    def silence():
-        return _state.set(_IGNORE)
-
-    def restore(token):
-        _state.reset(token)
+    # C-level callables (no Python frame): the per-op hot path pays two C calls, nothing more
+    silence = functools.partial(_state.set, _IGNORE)    # -> token
+    restore = _state.reset                              # restore(token)
 except ImportError:                     # pragma: no cover - older NumPy
     def silence():
         e = np.errstate(all="ignore")

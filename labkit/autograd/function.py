@@ -287,8 +287,7 @@ def _apply_raw(cls, args):
     graph edges (``next_functions``) and input shapes/dtypes (``_in_meta``) for backward.
     """
     Tensor = _Tensor
-    node_cls = cls._node_cls
-    ctx = node_cls.__new__(node_cls)
+    ctx = cls._node_cls()               # (a call, not .__new__: no attribute lookup on the type)
     ctx._saved = None
     track = _state.enabled and cls.differentiable
     arrays = []
@@ -398,31 +397,37 @@ def _connect(ctx, args):
 def _record_versions(ctx, args, outputs):
     """Remember the version of every saved array that belongs to a tensor (in-place detection),
     and where it came from: input ``j`` (``j``) or output ``k`` (``~k``), so that a rule run with
-    ``create_graph=True`` gets it back as a tensor on the graph (``engine._graph_saved``)."""
+    ``create_graph=True`` gets it back as a tensor on the graph (``engine._graph_saved``).
+    (Runs for every op that saves something: written as plain loops, no enumerate, for speed.)"""
     info = None
     Tensor = _Tensor
-    for i, s in enumerate(ctx._saved):
+    i = 0
+    for s in ctx._saved:
         owner = None
-        if type(s) is np.ndarray or isinstance(s, np.generic):    # (0-d results may be scalars)
-            for j, t in enumerate(args):
+        if isinstance(s, Tensor):
+            owner = s
+            j = None
+        else:
+            j = 0
+            for t in args:
                 if isinstance(t, Tensor) and t._np is s:
                     owner = t
                     break
+                j += 1
             else:
-                for k, t in enumerate(outputs):
-                    if t is not None and (t._np is s or _same_scalar(t._np, s)):
-                        owner = t
-                        j = ~k
-                        break
-        elif isinstance(s, Tensor):
-            owner = s
-            j = None
+                if type(s) is np.ndarray or isinstance(s, np.generic):  # (0-d results: scalars)
+                    for k, t in enumerate(outputs):
+                        if t is not None and (t._np is s or _same_scalar(t._np, s)):
+                            owner = t
+                            j = ~k
+                            break
         if owner is not None:
             vc = owner._vc
             if info is None:
                 info = [(vc, vc[0], i, j)]
             else:
                 info.append((vc, vc[0], i, j))
+        i += 1
     ctx._saved_vc = info
 
 
@@ -435,7 +440,7 @@ def _same_scalar(out, s):
 def _apply_user(cls, args):
     """User-defined Function: forward sees Tensors (grad disabled) and returns Tensor(s)."""
     Tensor = _Tensor
-    ctx = cls._node_cls.__new__(cls._node_cls)
+    ctx = cls._node_cls()
     _init_node(ctx)
     track = _state.enabled
     needs = tuple(isinstance(a, Tensor) and a._rg and track for a in args)

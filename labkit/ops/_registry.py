@@ -77,13 +77,14 @@ def _with_aliases(fn):
 
     @functools.wraps(fn)
     def f(*args, **kwargs):
-        if kwargs:
-            for alias, name in aliases.items():
-                if alias in kwargs:
-                    if name in kwargs:
-                        raise TypeError(f"{fn.__name__}() got both '{name}' and its alias "
-                                        f"'{alias}'")
-                    kwargs[name] = kwargs.pop(alias)
+        if not kwargs:                  # the common call (x.sum(), x.softmax(1)): no detour
+            return fn(*args)
+        for alias, name in aliases.items():
+            if alias in kwargs:
+                if name in kwargs:
+                    raise TypeError(f"{fn.__name__}() got both '{name}' and its alias "
+                                    f"'{alias}'")
+                kwargs[name] = kwargs.pop(alias)
         return fn(*args, **kwargs)
     return f
 
