@@ -1,108 +1,105 @@
-"""Do 2 threads pay for labkit's elementwise kernels in a realistic loop?  (threading policy)
+"""Scaling table: bench_train's workloads at 1, 2, 4 ... threads, labkit and PyTorch side by side.
 
-    .venv/bin/python benchmarks/bench_threads.py        # ~1-2 minutes
+    .venv/bin/python benchmarks/bench_threads.py                     # 1 and 2 threads here, ~3 min
+    .venv/bin/python benchmarks/bench_threads.py --threads 1 2 4 8   # on a bigger machine
+    .venv/bin/python benchmarks/bench_threads.py --load 2            # + 2 busy processes
 
-A training step alternates BLAS (NumPy's OpenBLAS, 2 threads) with elementwise kernels.  This
-times ``x @ W`` (128x512x512) followed by tanh on n elements, and an MLP-like
-``tanh(x @ W1) @ W2``, with the kernel compiled four ways, each configuration in its own process
-(Numba's threading layer is chosen once per process):
+For each thread count, one labkit and one torch worker of ``bench_train.py`` (``--threads N``:
+``LABKIT_NUM_THREADS``, ``torch.set_num_threads``, OpenBLAS/OpenMP/MKL variables) take turns on
+each case, several rounds, medians -- the same method as ``bench_train.py``.  The table shows the
+step times, the ratio labkit/torch, and each library's speed-up over its own one-thread time.
 
-  serial       @njit                     (what labkit ships)
-  workqueue    @njit(parallel=True), NUMBA_THREADING_LAYER=workqueue
-  omp-passive  @njit(parallel=True), omp layer, OMP_WAIT_POLICY=PASSIVE
-  omp          @njit(parallel=True), omp layer (Numba's default here: TBB is not installed)
-
-``--openblas-timeout`` reruns with OPENBLAS_THREAD_TIMEOUT=4 in the environment (OpenBLAS's idle
-threads stop spinning sooner; a user can set it before starting Python, a library cannot).
-The conclusion is recorded at the top of labkit/kernels/__init__.py.
+``--load K`` starts K processes that spin on the CPU for the whole run: a laptop in a workshop
+runs a browser, a notebook server and a video call next to the training loop, and thread pools
+that spin while waiting for a descheduled thread fall apart there.
+The results and the policy drawn from them are at the top of ``labkit/kernels/__init__.py``.
 """
+import argparse
+import json
+import multiprocessing as mp
 import os
+import statistics
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-CONFIGS = ("serial", "workqueue", "omp-passive", "omp")
+sys.path.insert(0, HERE)
+import bench_train as B  # noqa: E402
 
-_CHILD = r'''
-import os, sys, time, tempfile
-cfg = sys.argv[1]
-if cfg.startswith("omp"):
-    os.environ["NUMBA_THREADING_LAYER"] = "omp"
-    if cfg == "omp-passive":
-        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
-elif cfg == "workqueue":
-    os.environ["NUMBA_THREADING_LAYER"] = "workqueue"
-import numpy as np
-from numba import njit, prange
-from labkit.kernels import jit as J
-f32 = np.float32
+CASES = ("mlp64", "mlp512", "lenet64", "transformer", "lstm")
 
-@njit(fastmath=J.FM, error_model="numpy", nogil=True, parallel=True)
-def tanh_par(x, out):
-    for i in prange(x.size):
-        out[i] = J._tanh32(x[i])
 
-kern = J.tanh if cfg == "serial" else tanh_par
+def _spin():
+    while True:
+        pass
 
-def med(f, budget=0.6):
-    f(); f()
-    ts = []; end = time.perf_counter() + budget
-    while len(ts) < 5 or (time.perf_counter() < end and len(ts) < 2000):
-        t = time.perf_counter(); f(); ts.append(time.perf_counter() - t)
-    return sorted(ts)[len(ts) // 2] * 1e3
 
-rng = np.random.default_rng(0)
-x = rng.standard_normal((128, 512), dtype=f32); W = rng.standard_normal((512, 512), dtype=f32)
-res = []
-for n in (10**5, 10**6, 4 * 10**6):
-    h = rng.standard_normal(n, dtype=f32); o = np.empty_like(h)
-    def loop():
-        x @ W
-        kern(h, o)
-    res.append(("x@W + tanh(n=%.0e)" % n, med(lambda: kern(h, o)), med(loop)))
-xs = rng.standard_normal((64, 256), dtype=f32); W1 = rng.standard_normal((256, 256), dtype=f32) * .06
-def mlp():
-    a = xs @ W1
-    o = np.empty_like(a)
-    kern(a.reshape(-1), o.reshape(-1))
-    return o @ W1
-res.append(("tanh(x@W1)@W2 B=64 H=256", float("nan"), med(mlp)))
-for name, alone, loop in res:
-    print(f"{name}|{alone:.3f}|{loop:.3f}")
-'''
+def _workers(threads):
+    env = B._env(threads)
+    procs = {}
+    for lib in ("labkit", "torch"):
+        p = subprocess.Popen([sys.executable, B.__file__, "--worker", lib, "--threads",
+                              str(threads)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             text=True, env=env, cwd=B.ROOT)
+        assert json.loads(p.stdout.readline())["ready"] == lib
+        procs[lib] = p
+    return procs
+
+
+def _ask(p, case, budget):
+    p.stdin.write(json.dumps({"case": case, "budget": budget}) + "\n")
+    p.stdin.flush()
+    line = p.stdout.readline()
+    if not line:
+        raise RuntimeError(f"a worker died on {case}")
+    return json.loads(line)["t"]
 
 
 def main():
-    env = dict(os.environ, PYTHONPATH=ROOT)
-    if "--openblas-timeout" in sys.argv:
-        env["OPENBLAS_THREAD_TIMEOUT"] = "4"
-    rounds = 2
-    results = {}
-    for r in range(rounds):
-        for cfg in CONFIGS if r % 2 == 0 else CONFIGS[::-1]:
-            out = subprocess.run([sys.executable, "-c", _CHILD, cfg], env=env, cwd=ROOT,
-                                 capture_output=True, text=True, timeout=300)
-            if out.returncode:
-                print(out.stderr[-1500:], file=sys.stderr)
-                continue
-            for line in out.stdout.strip().splitlines():
-                name, alone, loop = line.split("|")
-                results.setdefault(name, {}).setdefault(cfg, []).append((float(alone), float(loop)))
-    print(f"median ms over {rounds} processes per config: kernel alone / in the loop with BLAS")
-    print(f"{'case':28s}" + "".join(f"{c:>20s}" for c in CONFIGS))
-    for name, per in results.items():
-        cells = []
-        for c in CONFIGS:
-            v = sorted(per.get(c, []))
-            if not v:
-                cells.append(f"{'-':>20s}")
-                continue
-            alone = sorted(a for a, _ in v)[len(v) // 2]
-            loop = sorted(b for _, b in v)[len(v) // 2]
-            cell = f"{loop:.3f}" if alone != alone else f"{alone:.3f} / {loop:.3f}"
-            cells.append(f"{cell:>20s}")
-        print(f"{name:28s}" + "".join(cells))
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--threads", type=int, nargs="*", default=None,
+                    help="thread counts (default: 1, 2, 4 ... up to the cores here)")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--budget", type=float, default=0.25, help="seconds timed per turn")
+    ap.add_argument("--only", nargs="*", default=None, help="cases (default: all)")
+    ap.add_argument("--load", type=int, default=0, help="busy processes running alongside")
+    args = ap.parse_args()
+    cores = len(os.sched_getaffinity(0))
+    counts = args.threads or [t for t in (1, 2, 4, 8, 16, 32) if t <= cores]
+    cases = args.only or list(CASES)
+    spinners = [mp.Process(target=_spin, daemon=True) for _ in range(args.load)]
+    for s in spinners:
+        s.start()
+    times = {}                                   # (case, threads, lib) -> [seconds]
+    try:
+        for t in counts:
+            procs = _workers(t)
+            for r in range(args.rounds):
+                for c in cases:
+                    for lib in (("labkit", "torch") if r % 2 == 0 else ("torch", "labkit")):
+                        times.setdefault((c, t, lib), []).append(_ask(procs[lib], c,
+                                                                      args.budget))
+                        time.sleep(B.PAUSE)
+            for p in procs.values():
+                p.stdin.close()
+                p.wait()
+    finally:
+        for s in spinners:
+            s.terminate()
+    med = {k: statistics.median(v) for k, v in times.items()}
+    print(f"\nbench_threads: {cores} cores, {args.load} busy processes alongside, "
+          f"{args.rounds} rounds, medians; speed-up = own 1-thread time / time")
+    head = f"{'case':<13}{'threads':>8}{'labkit':>10}{'torch':>10}{'ratio':>7}"
+    print(head + (f"{'labkit x':>10}{'torch x':>9}" if counts[0] == 1 else ""))
+    for c in cases:
+        for t in counts:
+            lk, tt = med[(c, t, "labkit")], med[(c, t, "torch")]
+            line = f"{c:<13}{t:>8}{lk * 1e3:8.2f}ms{tt * 1e3:8.2f}ms{lk / tt:7.2f}"
+            if counts[0] == 1:
+                line += (f"{med[(c, 1, 'labkit')] / lk:10.2f}"
+                         f"{med[(c, 1, 'torch')] / tt:9.2f}")
+            print(line)
 
 
 if __name__ == "__main__":

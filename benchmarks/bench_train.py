@@ -343,7 +343,7 @@ def _env(threads):
     env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
     if threads:
         env.update(OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads),
-                   MKL_NUM_THREADS=str(threads))
+                   MKL_NUM_THREADS=str(threads), LABKIT_NUM_THREADS=str(threads))
     return env
 
 
@@ -353,7 +353,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=None)
     ap.add_argument("--budget", type=float, default=0.25, help="seconds timed per turn")
     ap.add_argument("--threads", type=int, default=0,
-                    help="limit BLAS/OpenMP/torch threads (0: each library's default)")
+                    help="limit labkit/BLAS/OpenMP/torch threads (0: each library's default)")
     ap.add_argument("--only", nargs="*", default=None, help="cases to time (default: all)")
     ap.add_argument("--no-extra", action="store_true", help="skip digits and memory jobs")
     ap.add_argument("--profile", action="store_true", help="cProfile labkit on the cases")

@@ -45,34 +45,7 @@ def is_floating_point(input):
     return input.is_floating_point()
 
 
-def get_num_threads():
-    """Threads used by BLAS (matrix products) in this process."""
-    try:
-        from threadpoolctl import threadpool_info
-        n = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
-        if n:
-            return _builtins.max(n)
-    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
-        pass
-    import os
-    return os.cpu_count() or 1
-
-
-def set_num_threads(n):
-    """Use ``n`` threads for BLAS (matrix products) and Numba's parallel kernels.
-
-    labkit's own kernels are serial; BLAS uses every core by default.  On a busy machine (another
-    program using the cores) a multi-threaded matrix product waits for the starved thread at each
-    step, which can be 10x slower: ``labkit.set_num_threads(1)`` avoids it.
-    """
-    n = _builtins.int(n)
-    if n < 1:
-        raise ValueError(f"set_num_threads expects a positive integer, got {n}")
-    from threadpoolctl import threadpool_limits
-    threadpool_limits(limits=n, user_api="blas")
-    if "numba" in sys.modules:
-        import numba
-        numba.set_num_threads(_builtins.min(n, numba.config.NUMBA_NUM_THREADS))
+from .kernels.threads import get_num_threads, set_num_threads  # noqa: E402
 
 
 def __getattr__(name):

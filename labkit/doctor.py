@@ -185,6 +185,29 @@ def check_warm(cache_check):
                  f"({compiled} compiled now, the rest loaded from the cache)")
 
 
+def check_threads():
+    """How many threads labkit uses and whether its kernels can share them (the TBB layer)."""
+    from . import kernels
+    from .kernels import threads
+    n = threads.get_num_threads()
+    if n == 1:
+        return Check("threads", OK, "1 (LABKIT_NUM_THREADS or set_num_threads): serial kernels")
+    try:
+        par = kernels.parallel_module() is not None
+        import numba
+        layer = numba.threading_layer()
+    except Exception as e:                    # report, don't stop the checklist
+        return Check("threads", WARN, f"{n} set, but the thread pool did not start "
+                     f"({type(e).__name__}: {e}); kernels run serially",
+                     "pip install tbb (Linux/Windows x86-64), or set LABKIT_NUM_THREADS=1")
+    if not par:
+        return Check("threads", WARN, f"{n} set, but Numba's {layer!r} threading layer cannot be "
+                     "shared between threads: kernels run serially",
+                     "pip install tbb (Linux/Windows x86-64), or unset NUMBA_THREADING_LAYER")
+    return Check("threads", OK, f"{n} (Numba's {layer} pool for kernels and matrix products; "
+                 f"LABKIT_NUM_THREADS or labkit.set_num_threads to change)")
+
+
 def check_datasets():
     try:
         from . import datasets
@@ -266,6 +289,7 @@ def checks(warm=True):
     items.append(cache)
     if warm:
         items.append(check_warm(cache))
+    items.append(check_threads())
     items.append(check_datasets())
     items += check_frontends()
     return items

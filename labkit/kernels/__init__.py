@@ -6,38 +6,44 @@ choice (``kernels/nn.py`` and the optimizers use it too).
 ``LABKIT_JIT=0`` in the environment forces the reference path (pure NumPy, easy to debug).
 Numba is imported on first use, so ``import labkit`` stays fast.
 
-Threading policy: every kernel is serial (no ``parallel=True``)
-----------------------------------------------------------------
-Measured on the 2-vCPU dev machine (numba 0.68.1, numpy 2.4 with OpenBLAS; medians; scripts kept
-in benchmarks/bench_threads.py):
+Threading policy: one pool (Numba's, TBB layer) for kernels and matrix products
+---------------------------------------------------------------------------------
+(``threads.py``, ``gemm.py``, ``par_jit.py``; the scaling table: ``benchmarks/bench_threads.py``.)
 
-* Alone, 2 threads pay from ~1e4 elements: exp on 1e6 float32 takes 227 us serial, 114 us with a
-  ``prange`` kernel (omp layer); fused addcmul 207 us vs 101 us.
-* In a training step, kernels run between BLAS calls.  After each call OpenBLAS's worker thread
-  keeps spinning on the second core for a while, so a parallel kernel never gets that core:
+What the first round measured (2 vCPUs, numba 0.68.1, NumPy 2.4's OpenBLAS 0.3.31 pthreads):
+a Numba ``prange`` kernel right after a BLAS call found OpenBLAS's worker spinning on the second
+core (10-70x slow-downs with the ``omp`` layer, the loop locked to ~8 ms time slices), so every
+kernel was serial and only BLAS used the second core.  Two pools fighting is the problem, so
+labkit now has one:
 
-  ===================================================  ========  =========  ==========  =======
-  loop: ``x @ W`` (128x512x512, 0.38 ms) + tanh(n)       serial   workqueue  omp+PASSIVE  omp
-  ===================================================  ========  =========  ==========  =======
-  n = 1e5                                                0.45 ms  0.54-0.84  0.43-0.48   8.0 ms
-  n = 1e6                                                0.75-0.93 0.81-0.86  0.84-0.90   8.0 ms
-  n = 4e6                                                2.0      2.15-2.32  1.94-2.18   8.0 ms
-  MLP-ish ``tanh(x @ W1) @ W2``, B=64, H=256             0.12     0.19-0.31  --          8.0-8.5
-  ===================================================  ========  =========  ==========  =======
-
-  Numba's default layer here is ``omp`` (TBB is not installed): it spins too, and the two pools
-  fighting cost 10-70x (the loop locks to ~8 ms: scheduler time slices).  ``workqueue`` and
-  ``OMP_WAIT_POLICY=PASSIVE`` avoid the fight but gain nothing; limiting OpenBLAS with
-  threadpoolctl around each kernel costs more than the kernel at these sizes and slows the matmul.
-  Only with ``OPENBLAS_THREAD_TIMEOUT=4`` set before NumPy is imported (which a library cannot do)
-  did 2 threads win in the loop (1e6: 0.63 ms vs 0.81; 4e6: 1.23 ms vs 2.0).
-  Reruns on the loaded machine (00:30, load 1.5-3) were too noisy to rank: omp+PASSIVE beat serial
-  in some (1e6: 0.70 vs 1.14 ms) and tied in others.  It is not adopted: it needs
-  ``OMP_WAIT_POLICY`` in the environment before libgomp loads and a process-wide Numba threading
-  layer, and it would change torch's OpenMP behaviour in the same process too.
-* So: no size threshold was found where 2 threads pay in a realistic loop; the kernels stay serial,
-  labkit never touches Numba's threading layer or OpenBLAS's threads, and the second core is left
-  to BLAS, where the time of a training step goes.  Revisit if TBB becomes available.
+* **Matrix products** (float32, above OpenBLAS's own single-thread size m*n*k = 262,144) are cut
+  into blocks by ``gemm.block_shape`` and each block is one ``cblas_sgemm`` called from a pool
+  thread with OpenBLAS held at one thread (``threads.blas_serial_begin``/``end``: OpenBLAS's
+  count is process-wide -- ``openblas_set_num_threads_local`` changes it for every thread in
+  NumPy's pthreads build, and ``cblas_sgemm_batch_strided`` crashes on problems OpenBLAS's
+  small-matrix kernels take; both measured).  OpenBLAS's pool therefore never wakes for labkit's
+  work (per-thread CPU time in ``tests/test_threads.py``), while the user's own NumPy keeps it.
+* **Kernels** above ``threads.PAR_MIN`` elements (64 Ki) run as ``par_jit`` drivers: the serial
+  kernel on fixed pieces (16 Ki-element chunks, blocks of rows, single images) inside one
+  ``prange`` -- elementwise and softmax/layer-norm/cross-entropy rows, im2col/col2im, pooling,
+  the SGD and Adam updates.
+* **Same numbers at every thread count**: pieces and blocks depend on the shape alone; row blocks
+  of multiples of 64 rows that stay above OpenBLAS's small-matrix kernels (m*n*k > 1e6) give the
+  whole product's bits, so a serial run does one call per matrix (measured on 174 shapes and
+  layouts); columns are cut only where rows cannot be, and then in the serial run too.
+* **TBB, not omp**: Numba's ``omp`` layer (GNU OpenMP) spins and binds each thread to its share
+  of the work; on a busy machine (other programs on the cores) one descheduled thread stalls the
+  region: tanh over 262 Ki floats had a *median* of 16 ms instead of 73 us (loaded, 00:00).  TBB
+  steals work: a thread that does not show up leaves its pieces to the others, the worst case is
+  the serial time.  TBB is also safe with fork and with several Python threads (tested); omp is
+  not fork-safe, ``workqueue`` not thread-safe (labkit stays serial on it).  ``tbb`` is a
+  dependency (x86-64 wheels); ``threads.prepare_numba`` loads it from the environment's ``lib/``.
+* Under load this is the difference that shows most: notebook 09 (char transformer) took 11-14 s
+  with load 3.4-5.9 on the 2 cores, 52-79 s before (OpenBLAS's and torch's spinning pools: 60-120
+  s measured last round); bench_train's LeNet step 11 ms vs 87 ms (torch: 550 ms).
+* ``OPENBLAS_THREAD_TIMEOUT`` in the kernel spec / ``scripts/lab`` (considered): not needed --
+  OpenBLAS's pool no longer runs during labkit's work, so its spinning meets only the user's own
+  NumPy calls.
 
 Memory: glibc's malloc settings and a pool for large outputs
 ------------------------------------------------------------
@@ -66,6 +72,7 @@ import threading
 import numpy as np
 
 from . import reference as ref
+from . import threads
 
 USE_JIT = os.environ.get("LABKIT_JIT", "1") != "0"
 _jit = None
@@ -78,6 +85,7 @@ def jit_module():
     if not USE_JIT:
         return None
     if _jit is None:
+        threads.prepare_numba()           # before Numba starts its threads
         from . import jit as _m
         _jit = _m
     return _jit
@@ -96,11 +104,17 @@ _FAMILIES = {"": ("jit", "reference"), "nn": ("nn_jit", "nn_reference"),
 _modules = {}
 
 
-def backend(family, *arrs):
+def backend(family, *arrs, work=0):
     """The kernel module for ``arrs``: the family's Numba module (``jit``, ``nn_jit``,
     ``optim_jit``) when every array is float32 and C-contiguous (and ``LABKIT_JIT`` is not 0),
-    else its NumPy reference (``reference``, ``nn_reference``, ``optim_reference``)."""
+    else its NumPy reference (``reference``, ``nn_reference``, ``optim_reference``).  With
+    ``work`` (elements) of at least ``threads.PAR_MIN`` and more than one thread, the parallel
+    drivers of ``par_jit`` instead: same functions, same results, the work split over threads."""
     fast = _ok(*arrs)
+    if fast and work >= threads.PAR_MIN and threads.parallel():
+        par = parallel_module()
+        if par is not None:
+            return par
     mod = _modules.get((family, fast))
     if mod is None:
         if fast:
@@ -108,6 +122,23 @@ def backend(family, *arrs):
         name = _FAMILIES[family][0 if fast else 1]
         mod = _modules[(family, fast)] = importlib.import_module(f"{__name__}.{name}")
     return mod
+
+
+_par = None
+
+
+def parallel_module():
+    """``par_jit`` (parallel drivers of the Numba kernels), or None when Numba's threading layer
+    cannot be used from any thread (then labkit stays serial; see ``threads.parallel``)."""
+    global _par
+    if _par is None:
+        jit_module()
+        from . import par_jit
+        v = np.zeros(4, _F32)
+        par_jit.unary(0, v, v)                    # starts the pool: now the layer is known
+        threads.note_layer()
+        _par = par_jit if threads.parallel() else False
+    return _par or None
 
 
 # ------------------------------------------------------------------ glibc malloc
@@ -214,10 +245,17 @@ def _kernel(name):
     return k
 
 
+def _par_for(size):
+    return parallel_module() if size >= threads.PAR_MIN and threads.parallel() else None
+
+
 def unary(name, x):
     if USE_JIT and x.dtype == _F32 and x.flags.c_contiguous:
         out = np.empty(x.shape, _F32) if x.nbytes < POOL_MIN_BYTES else _alloc(x)
-        if x.ndim == 1:
+        par = _par_for(x.size)
+        if par is not None:
+            par.unary(par.UNARY.index(name), x.reshape(-1), out.reshape(-1))
+        elif x.ndim == 1:
             _kernel(name)(x, out)
         else:
             _kernel(name)(x.reshape(-1), out.reshape(-1))
@@ -229,7 +267,10 @@ def binary(name, a, b):
     """Fused elementwise kernel of two same-shape arrays (e.g. a backward rule ``(g, y)``)."""
     if a.shape == b.shape and _ok(a, b):
         out = np.empty(a.shape, _F32) if a.nbytes < POOL_MIN_BYTES else _alloc(a)
-        if a.ndim == 1:
+        par = _par_for(a.size)
+        if par is not None:
+            par.binary(par.BINARY.index(name), a.reshape(-1), b.reshape(-1), out.reshape(-1))
+        elif a.ndim == 1:
             _kernel(name)(a, b, out)
         else:
             _kernel(name)(a.reshape(-1), b.reshape(-1), out.reshape(-1))
@@ -243,7 +284,14 @@ def rowwise(name, *arrs):
     if x.ndim >= 1 and x.size and all(a.shape == x.shape for a in arrs) and _ok(*arrs):
         m = x.shape[-1]
         out = _alloc(x)
-        _kernel(name)(*[a.reshape(-1, m) for a in arrs], out.reshape(-1, m))
+        rows = [a.reshape(-1, m) for a in arrs] + [out.reshape(-1, m)]
+        par = _par_for(x.size)
+        if par is None:
+            _kernel(name)(*rows)
+        elif len(arrs) == 1:
+            par.rowwise2(par.ROWWISE.index(name), *rows)
+        else:
+            par.rowwise3(par.ROWWISE.index(name), *rows)
         return out
     return getattr(ref, name)(*arrs)
 

@@ -116,6 +116,13 @@ def _ndtr32(v):
 
 # ------------------------------------------------------------------------------ unary: (x, out)
 @njit(**_opts)
+def relu(x, out):
+    for i in range(x.size):
+        v = x[i]
+        out[i] = v if (v > f32(0.0)) | (v != v) else f32(0.0)     # np.maximum(x, 0) exactly
+
+
+@njit(**_opts)
 def exp(x, out):
     for i in range(x.size):
         out[i] = _exp32(x[i])
@@ -317,7 +324,7 @@ def _m():
 
 
 WARMUP = {
-    **{k: (lambda: (_v(), _v())) for k in ("exp", "erf", "sigmoid", "tanh", "gelu", "silu")},
+    **{k: (lambda: (_v(), _v())) for k in ("relu", "exp", "erf", "sigmoid", "tanh", "gelu", "silu")},
     **{k: (lambda: (_v(), _v(), _v())) for k in ("relu_backward", "sigmoid_backward",
                                                   "tanh_backward", "gelu_backward",
                                                   "silu_backward")},

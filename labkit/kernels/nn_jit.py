@@ -1,8 +1,8 @@
 """Numba kernels for nn (conv im2col/col2im, max pooling, layer norm, cross entropy).
 
 Same signatures and results as ``nn_reference.py`` (float32, C-contiguous arrays, outputs written
-into preallocated arrays).  All kernels are serial: on 2 cores a parallel Numba kernel next to a
-BLAS call costs more in thread hand-over than it gains (shared/docs/performance.md, trap 3).
+into preallocated arrays).  The kernels are serial; ``par_jit.py`` runs them on pieces of their data
+(images, blocks of rows) on labkit's thread pool (the policy: ``kernels/__init__.py``).
 """
 import numpy as np
 from numba import njit

@@ -6,8 +6,8 @@ unfused form).  Arrays are 1-D contiguous float32 (``labkit.optim`` flattens the
 float32, flags bools, so each kernel compiles exactly once and is cached on disk.  The NumPy
 reference with the same signatures (and the meaning of every argument) is ``optim_reference.py``.
 
-Kernels are serial: an optimizer step touches each byte once, so it is memory bound, and
-``parallel=True`` costs ~3 µs per call and fights BLAS for the 2 cores (shared/docs/performance.md).
+Kernels are serial; for parameters of ``threads.PAR_MIN`` elements and more, ``par_jit.sgd`` /
+``par_jit.adam`` run them on fixed chunks on labkit's thread pool (same numbers at any count).
 Strict IEEE semantics are kept except contraction into FMAs (``contract``), so results match
 PyTorch's float32 update to within an ulp or two per step.
 """

@@ -16,6 +16,10 @@ SQRT1_2 = 0.7071067811865476
 INV_SQRT_2PI = 0.3989422804014327
 
 
+def relu(x):
+    return np.maximum(x, 0)
+
+
 def exp(x):
     return np.exp(x)
 

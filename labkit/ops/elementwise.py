@@ -534,7 +534,7 @@ class Relu(Function):
 
     @staticmethod
     def forward(ctx, x):
-        y = np.maximum(x, 0)
+        y = K.unary("relu", x)
         ctx.save_for_backward(y)
         return y
 

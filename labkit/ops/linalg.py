@@ -3,6 +3,7 @@ mv, dot, outer, einsum, plus softmax/log_softmax (fused row kernels)."""
 import numpy as np
 
 from .. import kernels as K
+from ..kernels import gemm
 from ..autograd.function import Function
 from ..tensor import Tensor, _make
 from ._common import as_tensor_arg, dim_arg, promote
@@ -63,24 +64,30 @@ class MatMul(Function):
             ga = _mm(g, np.swapaxes(b, -1, -2))
         if nb:
             if b.ndim == 2 and a.ndim > 2:     # shared weight: one 2-D product over the batch
-                gb = np.matmul(a.reshape(-1, a.shape[-1]).T, g.reshape(-1, g.shape[-1]))
+                gb = gemm.matmul(a.reshape(-1, a.shape[-1]).T, g.reshape(-1, g.shape[-1]))
             else:
                 gb = _mm(np.swapaxes(a, -1, -2), g)
         return ga, gb
 
 
 def _mm(a, b):
-    """``np.matmul`` that always reaches BLAS.
+    """``np.matmul`` that always reaches BLAS, float32 products on labkit's threads
+    (``kernels.gemm``).
 
     NumPy hands a *batched* product to BLAS only when each operand's matrices are contiguous; a
     transposed operand (``q @ k.transpose(-2, -1)``, a backward's ``g @ W^T``) otherwise falls to a
-    plain loop that is ~100x slower.  (batch, n, k) @ (k, m) becomes one 2-D product, and batched
-    operands are made contiguous first (a cheap copy next to the loop it avoids).
+    plain loop that is ~100x slower.  (batch, n, k) @ (k, m) becomes one 2-D product; batched
+    operands with the same batch shape become one stack of matrices (``kernels.gemm`` takes
+    transposed matrices as they are); others are made contiguous first.
     """
+    mm = gemm.matmul
     if a.ndim <= 2 and b.ndim <= 2:
-        return np.matmul(a, b)
-    if b.ndim == 2 and a.ndim > 2 and a.flags.c_contiguous:
-        return np.matmul(a.reshape(-1, a.shape[-1]), b).reshape(a.shape[:-1] + (b.shape[-1],))
+        return mm(a, b) if a.ndim == b.ndim == 2 else np.matmul(a, b)
+    if b.ndim == 2 and a.flags.c_contiguous:
+        return mm(a.reshape(-1, a.shape[-1]), b).reshape(a.shape[:-1] + (b.shape[-1],))
+    if a.ndim == b.ndim and a.shape[:-2] == b.shape[:-2] and a.dtype == b.dtype == np.float32:
+        y = mm(a.reshape((-1,) + a.shape[-2:]), b.reshape((-1,) + b.shape[-2:]))
+        return y.reshape(a.shape[:-1] + (b.shape[-1],))
     if a.ndim > 2 and not a.flags.c_contiguous:
         a = np.ascontiguousarray(a)
     if b.ndim > 2 and not b.flags.c_contiguous:

@@ -49,6 +49,9 @@ def _empty(dtype):
     return e if e is not None else np.empty(0, dtype)
 
 
+_PARALLEL = ("sgd", "adam")          # the updates with a parallel driver (kernels/par_jit.py)
+
+
 def _fused_update(name, arrays, scalars, flags):
     """Run the fused kernel ``name`` on ``arrays`` (param, grad, state buffers) in place.
 
@@ -59,7 +62,7 @@ def _fused_update(name, arrays, scalars, flags):
     """
     p = arrays[0]
     dt = p.dtype
-    mod = kernels.backend("optim", p, *arrays[2:])
+    mod = kernels.backend("optim", p, *arrays[2:], work=p.size if name in _PARALLEL else 0)
     if mod is optim_reference:
         getattr(mod, name)(*arrays, *[dt.type(s) for s in scalars], *flags)
         return

@@ -3,6 +3,7 @@ import numpy as np
 
 import labkit as _lk
 from ...autograd.function import Function
+from ...kernels import gemm
 from ...kernels import nn as NK
 from ...ops.linalg import check_same_dtype
 from ._common import _check_float, _integer_via_float64, _same_dtype, _tuple
@@ -21,9 +22,7 @@ class Linear(Function):
         # (..., in) inputs go through BLAS as one 2-D product: NumPy's batched matmul with the
         # transposed weight would otherwise take a plain loop (~100x slower).
         x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
-        y = np.matmul(x2, w.T)
-        if b is not None:
-            y += b
+        y = gemm.matmul(x2, w.T, bias=b)
         ctx.save_for_backward(x, w)
         return y.reshape(x.shape[:-1] + (w.shape[0],)) if x.ndim != 2 else y
 
@@ -35,6 +34,17 @@ class Linear(Function):
         gx = (g2 @ w).reshape(x.shape) if nx else None
         gw = g2.mT @ x.reshape(-1, x.shape[-1]) if nw else None
         gb = ctx.xp.sum(g2, axis=0) if nb else None
+        return gx, gw, gb
+
+    @staticmethod
+    def fused_backward(ctx, g):
+        """The same rule with the products on labkit's threads (``kernels.gemm``)."""
+        x, w = ctx.saved_tensors
+        nx, nw, nb = ctx.needs_input_grad
+        g2 = g.reshape(-1, g.shape[-1])
+        gx = gemm.matmul(g2, w).reshape(x.shape) if nx else None
+        gw = gemm.matmul(g2.T, x.reshape(-1, x.shape[-1])) if nw else None
+        gb = g2.sum(axis=0) if nb else None
         return gx, gw, gb
 
 
@@ -101,7 +111,8 @@ class Conv2d(Function):
         wm = w.reshape(OC, Cg * KH * KW)
         y = np.empty((N, OC, OH * OW), x.dtype)
         if groups == 1:
-            np.matmul(wm, cols, out=y)
+            gemm.matmul(wm, cols, out=y, bias=b, bias_axis=0)
+            b = None                                 # added
         else:
             ocg, rows = OC // groups, Cg * KH * KW
             for g in range(groups):
@@ -153,12 +164,12 @@ class Conv2d(Function):
             gw = np.empty_like(wm)
             for gi in range(groups):
                 o, r = slice(gi * ocg, (gi + 1) * ocg), slice(gi * rows, (gi + 1) * rows)
-                gw[o] = np.matmul(cols[:, r], g3[:, o].transpose(0, 2, 1)).sum(axis=0).T
+                gw[o] = gemm.matmul(cols[:, r], g3[:, o].transpose(0, 2, 1)).sum(axis=0).T
             gw = gw.reshape(w.shape)
         if nx:
             gcols = NK.empty(cols.shape, cols.dtype)                       # (N, C*KK, OH*OW)
             if groups == 1:
-                np.matmul(wm.T, g3, out=gcols)
+                gemm.matmul(wm.T, g3, out=gcols)
             else:
                 for gi in range(groups):
                     o, r = slice(gi * ocg, (gi + 1) * ocg), slice(gi * rows, (gi + 1) * rows)

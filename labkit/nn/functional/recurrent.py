@@ -4,6 +4,7 @@ import numpy as np
 import labkit as _lk
 from ...autograd import grad as autograd_grad
 from ...autograd.function import Function
+from ...kernels import gemm
 from ...kernels import nn as NK
 
 
@@ -40,7 +41,7 @@ class LSTMLayer(Function):
         wt = np.ascontiguousarray(w_hh.T)           # (H, 4H): h @ wt is NN, 1.5x faster
         for s in range(L):
             t = L - 1 - s if reverse else s             # steps run backwards in time if reverse
-            np.matmul(hs[s], wt, out=hg)
+            gemm.matmul(hs[s], wt, out=hg)
             k.lstm_cell(xb[t], hg, cs[s], acts[s], cs[s + 1], hs[s + 1])
         ctx.save_for_backward(w_hh, acts, hs, cs, xw, h0, c0, w_hh, b_hh)
         ctx.reverse = reverse
@@ -81,11 +82,11 @@ class LSTMLayer(Function):
         for s in range(L - 1, -1, -1):
             t = L - 1 - s if reverse else s
             k.lstm_cell_backward(acts[s], cs[s], cs[s + 1], dh, g_out[t], dc, dgates[s])
-            np.matmul(dgates[s], w_hh, out=dh)      # gradient reaching h before step s
+            gemm.matmul(dgates[s], w_hh, out=dh)    # gradient reaching h before step s
         nxw, nh, nc, nw, nb = ctx.needs_input_grad[:5]
         g_w = g_b = None
         if nw:
-            g_w = np.matmul(dgates.reshape(L * N, G).T, hs[:L].reshape(L * N, H))
+            g_w = gemm.matmul(dgates.reshape(L * N, G).T, hs[:L].reshape(L * N, H))
         if nb:
             g_b = dgates.sum(axis=(0, 1))
         g_xw = dgates[::-1] if reverse else dgates

@@ -1,0 +1,119 @@
+"""float32 matrix products on labkit's thread pool (``threads.py``); NumPy's ``np.matmul`` for
+everything else.
+
+``matmul(a, b, out=None)`` is ``np.matmul`` for 2-D and stacked 3-D operands (a 2-D operand is
+shared by every matrix of the other).  float32 products too big for OpenBLAS's single-threaded
+path are cut into blocks (``block_shape``) that run on labkit's pool, one single-threaded
+``sgemm`` each (``gemm_jit.py``), chosen so that a serial run gives the same numbers.  Smaller ones go to ``np.matmul``, which OpenBLAS runs on the calling thread
+anyway (it uses one thread up to m*n*k = 262,144), as do other dtypes and layouts, and everything
+when NumPy's BLAS is not an OpenBLAS labkit can call or ``LABKIT_JIT=0``.
+"""
+import numpy as np
+
+from . import USE_JIT, empty, jit_module, parallel_module, threads
+
+OPENBLAS_SERIAL_MNK = 65536 * 4   # OpenBLAS's sgemm is single-threaded up to this m*n*k
+SMALL_KERNEL_MNK = 1_000_000      # ... and takes its small-matrix kernels up to this (SkylakeX)
+BLOCK_MNK = 2_000_000             # a block's m*n*k: ~40 us on one core
+ROW_ALIGN = 64                    # a block's rows: a multiple of this
+COL_ALIGN = 64                    # a block's columns, where columns are cut
+SMALL_LEFT = 16384                # ... which is only where the left operand is this small
+_F32 = np.dtype(np.float32)
+_jit = None
+
+
+def _kernels():
+    global _jit
+    if _jit is None:
+        jit_module()                             # Numba imported (and its threads prepared) first
+        parallel_module()      # Numba's threads started: gemm_jit.matmul holds a parallel
+        from . import gemm_jit  # function, which crashes if loaded from the cache before that
+        _jit = gemm_jit if gemm_jit.AVAILABLE else False
+    return _jit
+
+
+def block_shape(m, n, k):
+    """(rows, columns) of the blocks of a (m, k) @ (k, n) product: about ``BLOCK_MNK`` of work
+    each and above ``SMALL_KERNEL_MNK``.
+
+    Rows are cut in multiples of ``ROW_ALIGN``: OpenBLAS computes such a row block with the same
+    code and order of operations as the whole product, so the blocks give the whole product's
+    numbers bit for bit and a serial run does each matrix in one call (measured on 174 shapes and
+    layouts; ``tests/test_threads.py`` keeps checking it).  Cutting columns changes the numbers,
+    so columns are cut only where rows cannot be (fewer than ``2 * ROW_ALIGN``: an LSTM step's
+    32 x 512 gates) and the left operand is small (``SMALL_LEFT`` elements), and then in the
+    serial run too -- cheap there, since that operand is all that is packed again (a 64 x 784 one
+    cut four ways cost 7% at one thread: not cut)."""
+    rows = max(BLOCK_MNK // max(n * k, 1), SMALL_KERNEL_MNK // max(n * k, 1) + 1, 1)
+    rows = -(-rows // ROW_ALIGN) * ROW_ALIGN
+    if rows * 2 <= m:
+        return rows, n
+    if m * k > SMALL_LEFT:
+        return m, n
+    cols = SMALL_KERNEL_MNK // max(m * k, 1) + 1          # as thin as the small kernels allow
+    cols = -(-cols // COL_ALIGN) * COL_ALIGN
+    return m, (cols if cols * 2 <= n else n)
+
+
+def _unit_stride(x):
+    s0, s1 = x.strides[-2:]
+    return (s1 == 4 and s0 % 4 == 0 and s0 >= 0) or (s0 == 4 and s1 % 4 == 0 and s1 >= 0)
+
+
+def _numpy(a, b, out, bias, bias_axis):
+    y = np.matmul(a, b, out=out)
+    if bias is not None:
+        y += bias if bias_axis == 1 else bias[:, None]
+    return y
+
+
+def matmul(a, b, out=None, bias=None, bias_axis=1):
+    """``np.matmul(a, b, out=out)``, float32 products of 2-D / 3-D arrays on labkit's threads.
+
+    ``bias`` (1-D) is added to every matrix of the result, one value per column
+    (``bias_axis=1``: ``x @ W^T + b``) or per row (``bias_axis=0``: a convolution's
+    ``W @ cols + b``); on the fast path each block writes it before its product adds to it."""
+    if (a.size * b.shape[-1] * (b.shape[0] if b.ndim == 3 and a.ndim == 2 else 1)
+            <= OPENBLAS_SERIAL_MNK or not USE_JIT or a.dtype != _F32 or b.dtype != _F32
+            or not (2 <= a.ndim <= 3 and 2 <= b.ndim <= 3)):       # (the cheap test first)
+        if bias is None:
+            return np.matmul(a, b, out=out)
+        return _numpy(a, b, out, bias, bias_axis)
+    m, k = a.shape[-2:]
+    n = b.shape[-1]
+    ba = a.shape[0] if a.ndim == 3 else 1
+    bb = b.shape[0] if b.ndim == 3 else 1
+    batch = max(ba, bb)
+    if (b.shape[-2] != k or (ba != bb and min(ba, bb) != 1)
+            or batch * m * n * k <= OPENBLAS_SERIAL_MNK
+            or not (_unit_stride(a) and _unit_stride(b))
+            or (bias is not None and (bias.dtype != _F32 or bias.shape != ((n,) if bias_axis == 1
+                                                                          else (m,))))):
+        return _numpy(a, b, out, bias, bias_axis)
+    jit = _kernels()
+    if not jit:
+        return _numpy(a, b, out, bias, bias_axis)
+    shape = (batch, m, n) if max(a.ndim, b.ndim) == 3 else (m, n)
+    if out is not None and (out.shape != shape or out.dtype != _F32
+                            or not out.flags.c_contiguous):
+        return _numpy(a, b, out, bias, bias_axis)
+    if a.ndim == 3 and b.ndim == 2 and a.flags.c_contiguous and bias_axis == 1:
+        y = matmul(a.reshape(-1, k), b, None if out is None else out.reshape(-1, n), bias)
+        return y.reshape(shape) if out is None else out            # one tall product
+    c = empty(shape, _F32) if out is None else out
+    bm, bn = block_shape(m, n, k)
+    args = (a if a.ndim == 3 else a[None], b if b.ndim == 3 else b[None],
+            c if c.ndim == 3 else c[None], bm, bn)
+    bias = _NO_BIAS if bias is None else np.ascontiguousarray(bias)
+    if not (threads.parallel() and parallel_module() is not None):
+        jit.matmul(*args, False, bias, bias_axis)      # on this thread, one call per matrix
+        return c
+    threads.blas_serial_begin()
+    try:
+        jit.matmul(*args, True, bias, bias_axis)
+    finally:
+        threads.blas_serial_end()
+    return c
+
+
+_NO_BIAS = np.zeros(0, _F32)
