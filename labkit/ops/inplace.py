@@ -229,7 +229,7 @@ def _install():
               "float_power", "ldexp", "lerp", "renorm", "i0", "logaddexp", "gcd", "lcm",
               "nextafter", "fmax", "fmin", "masked_scatter", "put", "diagonal_scatter",
               "positive", "multiply", "divide", "subtract", "negative", "absolute", "fix",
-              "square", "clamp", "mvlgamma", "sigmoid", "silu"):
+              "square", "clamp", "mvlgamma", "sigmoid", "silu", "igamma", "igammac"):
         fn = getattr(Tensor, n, None)
         if fn is not None and not hasattr(Tensor, n + "_"):
             _inplace_unary(n + "_", fn)
