@@ -437,3 +437,10 @@ def test_scatter_reduce_prod_second_derivatives_match_torch(include_self):
     ref = torch.tensor(a).scatter_reduce(0, ti, torch.tensor(s), "prod",
                                          include_self=include_self)
     np.testing.assert_allclose(out.numpy(), ref.numpy(), rtol=1e-14)
+
+
+def test_as_strided_in_place_function_form():
+    x, t = lk.arange(9.0), torch.arange(9.0)
+    assert lk.as_strided_(x, (2, 2), (1, 2), 1) is x
+    torch.as_strided_(t, (2, 2), (1, 2), 1)
+    np.testing.assert_array_equal(x.numpy(), t.numpy())

@@ -362,3 +362,9 @@ def as_strided_scatter(input, src, size, stride, storage_offset=None):
                            f"{list(src.shape)}, slice size = {size}")
     out = flat.index_put((_make(idx.reshape(-1)),), src.reshape(-1).to(input.dtype))
     return out.reshape(tuple(input.shape))
+
+
+@register("as_strided_", method=False)
+def as_strided_(input, size, stride, storage_offset=None):
+    """``torch.as_strided_``: ``input.as_strided_(size, stride, storage_offset)``, in place."""
+    return input.as_strided_(size, stride, storage_offset)
