@@ -30,6 +30,10 @@ globals().update(_FUNCTIONS)
 
 from .creation import (FloatTensor, DoubleTensor, HalfTensor, LongTensor, IntTensor,  # noqa: E402
                        BoolTensor, ByteTensor, get_default_device, set_default_device)
+from .namespace import NAMES as _NAMES, NN_ALIASES as _NN_ALIASES  # noqa: E402
+from . import tensor_extras as _tensor_extras  # noqa: E402,F401  (more Tensor methods)
+from . import scope as _scope  # noqa: E402
+globals().update(_NAMES)
 strided = "strided"
 
 
@@ -65,7 +69,17 @@ def __getattr__(name):
         return getattr(importlib.import_module(f"{__name__}.backends"), name)
     if name == "warmup":
         return importlib.import_module(f"{__name__}.warmup").warmup
-    raise AttributeError(f"module 'labkit' has no attribute '{name}'")
+    if name in _NN_ALIASES:         # torch.conv2d, torch.batch_norm ...: nn ops at the top level
+        return importlib.import_module(f"{__name__}.nn.functional.toplevel").NAMES[name]
+    raise _scope.error("labkit", name)   # out of scope: says why (still an AttributeError)
+
+
+def __dir__():
+    # tab completion shows the lazily loaded names too (labkit.nn, labkit.conv2d ...)
+    return sorted(set(globals()) | _NN_ALIASES | {
+        "nn", "optim", "utils", "datasets", "graph", "viz", "interop", "exercises",
+        "serialization", "linalg", "backends", "onnx", "compiler", "special", "fft", "signal",
+        "inverse", "det", "slogdet", "logdet", "save", "load", "compile", "warmup"})
 
 
 def _show_tensors_in_ipython():

@@ -51,3 +51,11 @@ def _add_out():
 
 
 _add_out()
+
+
+from . import scope as _scope  # noqa: E402
+
+
+def __getattr__(name):
+    # fft, rfft, irfft ...: complex in or out; labkit.scope says so (an AttributeError)
+    raise _scope.error("labkit.fft", "fft." + name)

@@ -1,8 +1,9 @@
 """``labkit.linalg`` (~ ``torch.linalg``): the linear algebra of a first course, on NumPy's LAPACK.
 
-Differentiable: ``inv``, ``det``, ``slogdet``, ``solve``, ``lstsq``, ``pinv`` (full rank),
-``vector_norm``, ``matrix_norm``/``norm`` (Frobenius), ``svdvals``, ``eigvalsh``, ``cholesky``.
-Forward only (a clear error if a gradient is asked for): ``svd``, ``eigh``, ``qr``.
+Differentiable: ``inv``, ``det``, ``slogdet``, ``solve``, ``lstsq``, ``pinv``,
+``vector_norm``, ``matrix_norm``/``norm`` (Frobenius), ``svdvals``, ``eigvalsh``, ``cholesky``,
+and the decompositions ``svd``, ``eigh``, ``qr``, ``householder_product`` (their rules live in
+labkit/ops/decompositions.py).
 Every function takes batches of matrices ``(..., n, n)`` like PyTorch.
 
 The backward rules (A^-T = the inverse transposed):
@@ -18,6 +19,9 @@ from collections import namedtuple
 import numpy as np
 
 from .autograd.function import Function
+from .ops.decompositions import (Eigh, Inv, Svd, householder_product, ldl_factor,
+                                 ldl_factor_ex, ldl_solve, linalg_eigh as eigh, linalg_qr as qr,
+                                 linalg_svd as svd)
 from .ops.linalg import cross as _cross
 from .ops.shape import broadcast_tensors as _broadcast_tensors, cat as _cat, stack as _stack
 from .kernels.lapack import cholesky_info as _cholesky_info, cpu_driver as _cpu_driver, \
@@ -25,9 +29,12 @@ from .kernels.lapack import cholesky_info as _cholesky_info, cpu_driver as _cpu_
     perm_from_pivots as _perm_from_pivots
 from .ops._registry import with_out as _with_out
 from .tensor import Tensor, _make
+from .ops._registry import FUNCTIONS as _FUNCTIONS
+from . import scope as _scope
 
 __all__ = ["inv", "det", "slogdet", "solve", "lstsq", "pinv", "norm", "vector_norm",
-           "matrix_norm", "svd", "svdvals", "eigh", "eigvalsh", "qr", "cholesky"]
+           "matrix_norm", "svd", "svdvals", "eigh", "eigvalsh", "qr", "cholesky",
+           "householder_product", "ldl_factor", "ldl_factor_ex", "ldl_solve"]
 
 
 
@@ -50,23 +57,6 @@ def _lapack(name, fn, *args):
         raise RuntimeError(f"linalg.{name}: The input is not invertible / not positive-definite "
                            f"({e}); check for linearly dependent rows, or add a small multiple of "
                            f"the identity (A + 1e-6 * I)") from None
-
-
-class Inv(Function):
-    raw = True
-    derivative = "d(A^-1) = -A^-1 dA A^-1: the gradient is -A^-T G A^-T"
-    node_name = "LinalgInvExBackward0"
-
-    @staticmethod
-    def forward(ctx, A):
-        Ai = _lapack("inv", np.linalg.inv, A)
-        ctx.save_for_backward(Ai)
-        return Ai
-
-    @staticmethod
-    def backward(ctx, g):
-        (Ai,) = ctx.saved_tensors
-        return -Ai.mT @ g @ Ai.mT
 
 
 def inv(A):
@@ -108,8 +98,7 @@ class Slogdet(Function):
         sign, logabs = np.linalg.slogdet(A)
         ctx.save_for_backward(A)
         ctx.set_materialize_grads(False)
-        sign = np.asarray(sign.astype(A.dtype))
-        ctx.mark_non_differentiable(sign)
+        sign = np.asarray(sign.astype(A.dtype))   # on the graph as in PyTorch; its gradient is 0
         return sign, np.asarray(logabs.astype(A.dtype))
 
     @staticmethod
@@ -199,50 +188,67 @@ def lstsq(A, B, rcond=None, *, driver=None):
     return _LstsqResult(X.squeeze(-1) if vec else X, res, rank, sv)
 
 
-def pinv(input, *, atol=None, rtol=None, hermitian=False):
-    """The Moore-Penrose pseudo-inverse from the SVD: singular values at or below
-    ``max(atol, rtol * largest)`` count as zero (default ``rtol = eps * max(m, n)``), so a
-    rank-deficient ``A`` gets the minimum-norm answer.  ``hermitian=True`` reads only the lower
-    triangle.  Differentiable where the rank does not change (the classical formula
-    ``dA+ = -A+ dA A+ + A+ A+^T dA^T (I - A A+) + (I - A+ A) dA^T A+^T A+``)."""
-    A = input                                     # PyTorch's binding names it input
-    a = A._np
+def _pinv_array(a, atol, rtol, hermitian):
     if hermitian:
         a = np.tril(a) + np.swapaxes(np.tril(a, -1), -1, -2)
     m, n = a.shape[-2:]
     if a.size == 0:
-        P = np.zeros(a.shape[:-2] + (n, m), a.dtype)
-    else:
-        u, sv, vt = np.linalg.svd(a, full_matrices=False)
-        smax = sv.max(-1, keepdims=True)
-        if rtol is None:
-            rtol = 0.0 if (atol is not None and atol > 0) else np.finfo(a.dtype).eps * max(m, n)
-        cutoff = np.maximum(0.0 if atol is None else _np_value(atol), _np_value(rtol) * smax)
-        full_rank = bool(np.all(sv > cutoff))
-        if full_rank and atol is None and not hermitian and A.requires_grad:
-            # full rank: the closed form through solve, differentiable to every order
-            return solve(A.mT @ A, A.mT) if m >= n else (solve(A @ A.mT, A)).mT
-        with np.errstate(divide="ignore"):
-            sinv = np.where(sv > cutoff, 1.0 / sv, 0.0).astype(a.dtype)
-        P = np.matmul(np.swapaxes(vt, -1, -2) * sinv[..., None, :], np.swapaxes(u, -1, -2))
-    P = _make(P.astype(a.dtype, copy=False))
-    if not (A.requires_grad and _grad_enabled()):
+        return np.zeros(a.shape[:-2] + (n, m), a.dtype)
+    if rtol is None:
+        rtol = 0.0 if (atol is not None and np.any(np.asarray(_np_value(atol)) > 0)) else \
+            np.finfo(a.dtype).eps * max(m, n)
+    u, sv, vt = np.linalg.svd(a, full_matrices=False)
+    cutoff = np.maximum(0.0 if atol is None else _np_value(atol),
+                        _np_value(rtol) * sv.max(-1, keepdims=True))
+    with np.errstate(divide="ignore"):
+        sinv = np.where(sv > cutoff, 1.0 / sv, 0.0).astype(a.dtype)
+    P = np.matmul(np.swapaxes(vt, -1, -2) * sinv[..., None, :], np.swapaxes(u, -1, -2))
+    return P.astype(a.dtype, copy=False)
+
+
+class Pinv(Function):
+    raw = True
+    derivative = ("dA+ = -A+ dA A+ + A+ A+^T dA^T (I - A A+) + (I - A+ A) dA^T A+^T A+ (where "
+                  "the rank does not change)")
+    node_name = "LinalgPinvBackward0"
+
+    @staticmethod
+    def forward(ctx, A, atol, rtol, hermitian):
+        P = _pinv_array(A, atol, rtol, hermitian)
+        ctx.save_for_backward(A, P)
         return P
-    dA = A - A.detach()                          # zero, but carries the gradient
-    Pt = P.mT
-    I_m = _make(np.eye(m, dtype=a.dtype))
-    I_n = _make(np.eye(n, dtype=a.dtype))
-    return (P - P @ dA @ P + P @ Pt @ dA.mT @ (I_m - A.detach() @ P)
-            + (I_n - P @ A.detach()) @ dA.mT @ Pt @ P)
+
+    @staticmethod
+    def backward(ctx, g):
+        """PyTorch's arrangement (the smaller products first); the saved A+ is this op's output,
+        so the second derivative goes through this rule again."""
+        A, P = ctx.saved_tensors
+        m, n = A.shape[-2:]
+        Pt, gt = P.mT, g.mT
+        if m <= n:
+            K = gt @ P
+            KPt = K @ Pt
+            gA = -(P @ K).mT + KPt - (A @ P) @ KPt + (Pt @ P) @ (gt - K @ A)
+        else:
+            K = P @ gt
+            PtK = Pt @ K
+            gA = -(K @ P).mT + (gt - A @ K) @ P @ Pt + PtK - PtK @ P @ A
+        return gA, None, None, None
+
+
+def pinv(input, *, atol=None, rtol=None, hermitian=False):
+    """The Moore-Penrose pseudo-inverse from the SVD: singular values at or below
+    ``max(atol, rtol * largest)`` count as zero (default ``rtol = eps * max(m, n)``), so a
+    rank-deficient ``A`` gets the minimum-norm answer.  ``hermitian=True`` reads only the lower
+    triangle.  Differentiable where the rank does not change (any order of derivative)."""
+    A = input                                     # PyTorch's binding names it input
+    atol = atol._np[..., None] if isinstance(atol, Tensor) else atol
+    rtol = rtol._np[..., None] if isinstance(rtol, Tensor) else rtol
+    return Pinv.apply(A, atol, rtol, hermitian)
 
 
 def _np_value(v):
-    return v._np[..., None] if isinstance(v, Tensor) else v
-
-
-def _grad_enabled():
-    from .autograd import is_grad_enabled
-    return is_grad_enabled()
+    return v._np[..., None] if isinstance(v, Tensor) else v  # (tensors: one per matrix)
 
 
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
@@ -259,7 +265,7 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
         return a.amin(d, keepdim=keepdim)
     if ord == 0:                                 # a count: zero gradient, as in PyTorch
         return (a != 0).to(x.dtype).sum(d, keepdim=keepdim) + (a * 0).sum(d, keepdim=keepdim)
-    return (a ** ord).sum(d, keepdim=keepdim) ** (1.0 / ord)
+    return x.norm(ord, dim=d, keepdim=keepdim)
 
 
 def matrix_norm(input, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
@@ -303,38 +309,6 @@ def norm(input, ord=None, dim=None, keepdim=False, *, dtype=None):
     return vector_norm(A, ord, dim, keepdim, dtype=dtype)
 
 
-class _Eigh(Function):
-    """Eigenvalues and eigenvectors of symmetric matrices, both differentiable: the rules of
-    ``eigvalsh`` and ``svdvals`` use it, so that their gradients can be differentiated again."""
-    raw = True
-    derivative = ("dA = Q (diag(G_w) + F * (Q^T G_Q)) Q^T with F_ij = 1 / (w_j - w_i): the "
-                  "eigenvector part needs distinct eigenvalues")
-    node_name = "LinalgEighBackward0"
-
-    @staticmethod
-    def forward(ctx, A, UPLO):
-        w, Q = np.linalg.eigh(A, UPLO=UPLO)
-        w, Q = w.astype(A.dtype), Q.astype(A.dtype)
-        ctx.save_for_backward(w, Q)
-        ctx.set_materialize_grads(False)
-        return w, Q
-
-    @staticmethod
-    def backward(ctx, gw, gQ):
-        w, Q = ctx.saved_tensors
-        xp = ctx.xp
-        n = Q.shape[-1]
-        eye = np.eye(n, dtype=bool)
-        inner = 0
-        if gw is not None:
-            inner = gw[..., None] * xp.astype(xp.asarray(eye), Q.dtype)
-        if gQ is not None:
-            gap = w[..., None, :] - w[..., :, None]
-            F = xp.where(eye, 0.0, 1 / xp.where(eye, 1.0, gap))
-            inner = inner + F * (Q.mT @ gQ)
-        return Q @ inner @ Q.mT, None
-
-
 class SvdVals(Function):
     raw = True
     derivative = "d s_k/dA = u_k v_k^T (distinct singular values)"
@@ -349,18 +323,10 @@ class SvdVals(Function):
 
     @staticmethod
     def backward(ctx, g):
-        """The singular vectors from the eigenvectors of A^T A (or A A^T), which ``_Eigh`` can
-        differentiate: any order of derivative (distinct, non-zero singular values)."""
-        A, S = ctx.saved_tensors[:2]
-        xp = ctx.xp
-        m, n = A.shape[-2:]
-        if m >= n:
-            V = xp.flip(_Eigh.call(ctx, A.mT @ A, "L")[1], -1)       # descending, as S
-            U = (A @ V) / S[..., None, :]
-        else:
-            U = xp.flip(_Eigh.call(ctx, A @ A.mT, "L")[1], -1)
-            V = (A.mT @ U) / S[..., None, :]
-        return (U * g[..., None, :]) @ V.mT
+        """U diag(g) Vh, with U and Vh from ``Svd`` (differentiable): any order of derivative
+        (distinct, non-zero singular values beyond the first)."""
+        U, _, Vh = Svd.call(ctx, ctx.saved_tensors[0], False)
+        return (U * g[..., None, :]) @ Vh
 
     @staticmethod
     def fused_backward(ctx, g):
@@ -388,9 +354,9 @@ class EigvalsH(Function):
 
     @staticmethod
     def backward(ctx, g):
-        """With the eigenvectors from ``_Eigh`` (differentiable): any order of derivative."""
+        """With the eigenvectors from ``Eigh`` (differentiable): any order of derivative."""
         A = ctx.saved_tensors[0]
-        Q = _Eigh.call(ctx, A, ctx.UPLO)[1]
+        Q = Eigh.call(ctx, A, ctx.UPLO)[1]
         return (Q * g[..., None, :]) @ Q.mT, None
 
     @staticmethod
@@ -435,45 +401,6 @@ def cholesky(input, *, upper=False):
     _square("cholesky", A)
     L = Cholesky.apply(A)
     return L.mT if upper else L
-
-
-def _forward_only(name, A):
-    if A.requires_grad:
-        from .autograd.grad_mode import is_grad_enabled
-        if is_grad_enabled():
-            raise NotImplementedError(
-                f"linalg.{name} has no backward in labkit: call it under labkit.no_grad() (or on "
-                f"A.detach()), or use the differentiable svdvals / eigvalsh / cholesky / solve")
-    return A._np
-
-
-_SvdResult = namedtuple("svd", ["U", "S", "Vh"])
-_EighResult = namedtuple("eigh", ["eigenvalues", "eigenvectors"])
-_QrResult = namedtuple("qr", ["Q", "R"])
-
-
-def svd(A, full_matrices=True, *, driver=None):
-    """``U, S, Vh`` with ``A = U diag(S) Vh`` (forward only; see ``svdvals``)."""
-    _cpu_driver(driver)
-    U, S, Vh = np.linalg.svd(_forward_only("svd", A), full_matrices=full_matrices)
-    dt = A._np.dtype
-    return _SvdResult(_make(U.astype(dt)), _make(S.astype(dt)), _make(Vh.astype(dt)))
-
-
-def eigh(input, UPLO="L"):
-    """Eigenvalues (ascending) and eigenvectors of symmetric matrices (forward only)."""
-    A = input                                     # PyTorch's binding names it input
-    _square("eigh", A)
-    w, Q = np.linalg.eigh(_forward_only("eigh", A), UPLO=UPLO)
-    dt = A._np.dtype
-    return _EighResult(_make(w.astype(dt)), _make(Q.astype(dt)))
-
-
-def qr(A, mode="reduced"):
-    """``Q, R`` with ``A = Q R`` (forward only)."""
-    Q, R = np.linalg.qr(_forward_only("qr", A), mode=mode)
-    dt = A._np.dtype
-    return _QrResult(_make(Q.astype(dt)), _make(R.astype(dt)))
 
 
 
@@ -697,29 +624,46 @@ def _lu_parts(A):
     return LU.astype(dt), piv, P.astype(dt), L.astype(dt), U.astype(dt)
 
 
-def _lu_graph(A, P, L, U):
-    """L and U as functions of A (exact first derivatives where A's leading k x k block is
-    invertible).  Square part S = L1 U1: with X = L1^-1 dS U1^-1, dL1 = L1 tril(X, -1) and
-    dU1 = triu(X) U1; a wide A's extra columns are ``U2 = L1^-1 (P^T A)_2``, a tall A's extra
-    rows ``L2 = (P^T A)_2 U1^-1``."""
-    if not A.requires_grad:
-        return _make(L), _make(U)
-    m, n = A.shape[-2:]
-    k = _builtins.min(m, n)
-    PtA = _make(np.swapaxes(P, -1, -2)) @ A
-    S = PtA[..., :k, :k]
-    L1, U1 = L[..., :k, :k], U[..., :k, :k]
-    dS = S - S.detach()
-    X = _make(np.linalg.inv(L1)) @ dS @ _make(np.linalg.inv(U1))
-    L1g = _make(L1) + _make(L1) @ X.tril(-1)
-    U1g = _make(U1) + X.triu() @ _make(U1)
-    if n > m:
-        U2 = solve_triangular(L1g, PtA[..., :, k:], upper=False, unitriangular=True)
-        return L1g, _cat([U1g, U2], -1)
-    if m > n:
-        L2 = solve_triangular(U1g, PtA[..., k:, :], upper=True, left=False)
-        return _cat([L1g, L2], -2), U1g
-    return L1g, U1g
+class LUFactors(Function):
+    """``L, U`` of ``A = P L U`` (P from partial pivoting, a constant)."""
+    raw = True
+    derivative = ("square A: gA = P L^-T (tril(L^T g_L, -1) + triu(g_U U^T)) U^-T; a wide A's "
+                  "extra columns U2 = L^-1 P^T A2 and a tall A's extra rows L2 = (P^T A)2 U^-1 "
+                  "add their parts")
+    node_name = "LinalgLuBackward0"
+
+    @staticmethod
+    def forward(ctx, A, parts):
+        P, L, U = parts                          # _lu_parts(A), computed once by the caller
+        ctx.P = P
+        ctx.save_for_backward(L, U)
+        ctx.set_materialize_grads(False)
+        return L, U
+
+    @staticmethod
+    def backward(ctx, gL, gU):
+        L, U = ctx.saved_tensors
+        xp = ctx.xp
+        m, n = L.shape[-2], U.shape[-1]
+        k = _builtins.min(m, n)
+        gL = xp.zeros(tuple(L.shape), dtype=L.dtype) if gL is None else gL
+        gU = xp.zeros(tuple(U.shape), dtype=U.dtype) if gU is None else gU
+        L1, U1 = L[..., :k, :k], U[..., :k, :k]
+        phi_L = L1.mT @ gL[..., :k, :]
+        phi_U = gU[..., :, :k] @ U1.mT
+        if n > m:                                # U2 = L^-1 P^T A2
+            U2, gU2 = U[..., :, k:], gU[..., :, k:]
+            phi_L = phi_L - gU2 @ U2.mT
+        if m > n:                                # L2 = (P^T A)2 U^-1
+            L2, gL2 = L[..., k:, :], gL[..., k:, :]
+            phi_U = phi_U - L2.mT @ gL2
+        L1inv_T, U1inv_T = Inv.call(ctx, L1).mT, Inv.call(ctx, U1).mT
+        g1 = L1inv_T @ (xp.tril(phi_L, -1) + xp.triu(phi_U)) @ U1inv_T
+        if n > m:
+            g1 = xp.concatenate([g1, L1inv_T @ gU2], axis=-1)
+        if m > n:
+            g1 = xp.concatenate([g1, gL2 @ U1inv_T], axis=-2)
+        return xp.asarray(ctx.P) @ g1, None
 
 
 def lu_factor(A, *, pivot=True):
@@ -727,7 +671,7 @@ def lu_factor(A, *, pivot=True):
     1-based row swaps (LAPACK's getrf)."""
     _no_pivot_off_cuda(pivot)
     LU, piv, P, L, U = _lu_parts(A)
-    Lg, Ug = _lu_graph(A, P, L, U)
+    Lg, Ug = LUFactors.apply(A, (P, L, U))
     m, n = A.shape[-2:]
     if A.requires_grad:                          # pack L (strictly below) and U (on/above)
         k = _builtins.min(m, n)
@@ -755,7 +699,7 @@ def lu(A, *, pivot=True):
     """``(P, L, U)`` with ``A = P @ L @ U``."""
     _no_pivot_off_cuda(pivot)
     _, _, P, L, U = _lu_parts(A)
-    Lg, Ug = _lu_graph(A, P, L, U)
+    Lg, Ug = LUFactors.apply(A, (P, L, U))
     return namedtuple("lu", ["P", "L", "U"])(_make(P), Lg, Ug)
 
 
@@ -782,15 +726,28 @@ def lu_solve(LU, pivots, B, *, left=True, adjoint=False):
     return solve(A, B, left=left)
 
 
+def matmul(input, other, *, out=None):
+    """``labkit.linalg.matmul`` is ``labkit.matmul``."""
+    return input.matmul(other) if out is None else _FUNCTIONS["matmul"](input, other, out=out)
+
+
+__all__ += ["matmul"]
+
+
+def __getattr__(name):
+    # eig, eigvals: complex results; labkit.scope says so (still an AttributeError)
+    raise _scope.error("labkit.linalg", "linalg." + name)
+
+
 def _add_out():
     """``out=`` where PyTorch gives one (not vander, diagonal, matrix_exp), through the registry's
     one mechanism (``labkit.ops._registry.with_out``)."""
-    g = globals()
-    for name in ("cholesky", "cholesky_ex", "cond", "cross", "det", "eigh", "eigvalsh", "inv",
-                 "inv_ex", "lstsq", "lu", "lu_factor", "lu_factor_ex", "lu_solve", "matrix_norm",
-                 "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet",
-                 "solve", "solve_ex", "solve_triangular", "svd", "svdvals", "tensorinv",
-                 "tensorsolve", "vecdot", "vector_norm"):
+    g = globals()                 # (svd, eigh, qr, householder_product, ldl_*: in decompositions)
+    for name in ("cholesky", "cholesky_ex", "cond", "cross", "det", "eigvalsh", "inv", "inv_ex",
+                 "lstsq", "lu", "lu_factor", "lu_factor_ex", "lu_solve", "matrix_norm",
+                 "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "slogdet", "solve",
+                 "solve_ex", "solve_triangular", "svdvals", "tensorinv", "tensorsolve", "vecdot",
+                 "vector_norm"):
         g[name] = _with_out(g[name], "linalg." + name)
 
 

@@ -2,7 +2,9 @@
 ``values, indices = x.max(dim=1)`` or ``x.max(dim=1).indices``."""
 from collections import namedtuple
 
-__all__ = ["max", "min", "sort", "topk", "kthvalue", "median", "aminmax", "histogram"]
+__all__ = ["max", "min", "sort", "topk", "kthvalue", "median", "aminmax", "histogram",
+           "histogramdd", "linalg_svd", "svd", "linalg_eigh", "qr", "geqrf", "linalg_ldl_factor",
+           "linalg_ldl_factor_ex"]
 
 
 def _make(name, fields):
@@ -23,3 +25,11 @@ kthvalue = _make("kthvalue", ["values", "indices"])
 median = _make("median", ["values", "indices"])
 aminmax = _make("aminmax", ["min", "max"])
 histogram = _make("histogram", ["hist", "bin_edges"])
+histogramdd = _make("histogramdd", ["hist", "bin_edges"])
+linalg_svd = _make("linalg_svd", ["U", "S", "Vh"])
+svd = _make("svd", ["U", "S", "V"])
+linalg_eigh = _make("linalg_eigh", ["eigenvalues", "eigenvectors"])
+qr = _make("qr", ["Q", "R"])
+geqrf = _make("geqrf", ["a", "tau"])
+linalg_ldl_factor = _make("linalg_ldl_factor", ["LD", "pivots"])
+linalg_ldl_factor_ex = _make("linalg_ldl_factor_ex", ["LD", "pivots", "info"])

@@ -2,7 +2,7 @@
 
 Most are other labkit ops under their SciPy-style names (``expit`` is ``sigmoid``, ``gammaln``
 is ``lgamma`` ...); the primitives (gamma family, Bessel, Airy, erfcx) live in
-``labkit/ops/special.py``.  Not here yet: ``gammainc``/``gammaincc``.
+``labkit/ops/special.py``.
 """
 import math
 
@@ -24,7 +24,8 @@ __all__ = ["digamma", "psi", "polygamma", "gammaln", "multigammaln", "erf", "erf
            "shifted_chebyshev_polynomial_w", "hermite_polynomial_h", "hermite_polynomial_he",
            "laguerre_polynomial_l", "legendre_polynomial_p", "bessel_j0", "bessel_j1",
            "bessel_y0", "bessel_y1", "modified_bessel_k0", "modified_bessel_k1",
-           "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "airy_ai", "erfcx"]
+           "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "airy_ai", "erfcx", "gammainc",
+           "gammaincc"]
 
 
 def _lk():
@@ -39,6 +40,7 @@ multigammaln = _S.mvlgamma
 erfinv = _S.erfinv
 i0 = modified_bessel_i0 = _S.i0
 i0e, i1, i1e, zeta = _S.i0e, _S.i1, _S.i1e, _S.zeta
+gammainc, gammaincc = _S.igamma, _S.igammac              # out= added below, with the rest
 modified_bessel_i1 = _S.i1
 xlogy, sinc, erfc = _X.xlogy, _X.sinc, _X.erfc
 bessel_j0, bessel_j1, bessel_y0, bessel_y1 = _S.bessel_j0, _S.bessel_j1, _S.bessel_y0, _S.bessel_y1

@@ -34,7 +34,8 @@ import threading
 import time
 import warnings
 
-from opinfo_conformance_check import RESULT_STATUSES, _short, check_op
+from opinfo_conformance_check import (COMPARISON_NOTES, GRADGRAD_NOTES, RESULT_STATUSES, _short,
+                                      check_op)
 from opinfo_conformance_ops import EXCLUDED, load_op_db, tried_keys
 
 
@@ -227,6 +228,13 @@ def markdown(results, torch_version):
         if kind == "internal":
             shown = "names starting with `_` or `torch.`, " + shown
         lines.append(f"| {kind} | {why} | {shown} |")
+    lines += ["", "## Compared with care", "", "| op | how, and why |", "|---|---|"]
+    lines += [f"| `{k}` | {v} |" for k, v in COMPARISON_NOTES.items()]
+    gg = sorted(k for k, r in results.items() if r.get("gradgrad") == "fail")
+    if gg:
+        lines += ["", "## Second derivatives that differ", "", "| op | why |", "|---|---|"]
+        lines += [f"| `{k}` | {GRADGRAD_NOTES.get(k, 'not yet explained: see the table')} |"
+                  for k in gg]
     lines += ["", "## Per op", "",
               "| op | status | gradgrad | samples | first error |", "|---|---|---|---|---|"]
     for key in sorted(results):

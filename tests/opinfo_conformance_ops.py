@@ -225,10 +225,14 @@ class Converter:
     """torch values -> labkit values: tensors copied exactly (identity kept), dtypes, sizes,
     devices, nested lists/tuples/dicts; the torch tensors that require grad are remembered."""
 
-    def __init__(self, detach=False):
+    def __init__(self, detach=False, keep_storage=False):
         self.memo = {}
         self.pairs = []          # (torch tensor, labkit tensor) for every tensor converted
         self.detach = detach
+        # as_strided reads a tensor's storage, not just its elements: with keep_storage a
+        # contiguous tensor that starts inside a larger storage becomes a labkit slice of a copy
+        # of that whole storage (as_strided.partial_views)
+        self.keep_storage = keep_storage
 
     def __call__(self, obj):
         import labkit
@@ -241,7 +245,14 @@ class Converter:
             d = _lk_dtype(obj.dtype)
             arr = _numpy(obj).copy()
             rg = bool(obj.requires_grad and not self.detach)
-            lk = labkit.tensor(arr, dtype=d, requires_grad=rg)
+            n_storage = obj.untyped_storage().nbytes() // max(obj.element_size(), 1)
+            if self.keep_storage and obj.is_contiguous() and n_storage > obj.numel():
+                whole = _numpy(torch.as_strided(obj.detach(), (n_storage,), (1,), 0)).copy()
+                off = obj.storage_offset()
+                lk = labkit.tensor(whole, dtype=d)[off:off + obj.numel()].view(tuple(obj.shape))
+                lk.requires_grad_(rg)
+            else:
+                lk = labkit.tensor(arr, dtype=d, requires_grad=rg)
             self.memo[id(obj)] = lk
             self.pairs.append((obj, lk))
             return lk

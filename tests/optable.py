@@ -50,6 +50,16 @@ class Op:
         return self.name
 
 
+def _np_householder(a, tau):
+    """The first n columns of H_1 ... H_k, H_i = I - tau_i v_i v_i^T (LAPACK's orgqr)."""
+    m, n = a.shape
+    q = np.eye(m)[:, :n]
+    for i in reversed(range(len(tau))):
+        v = np.concatenate([np.zeros(i), [1.0], a[i + 1:, i]])
+        q = q - tau[i] * np.outer(v, v @ q)
+    return q
+
+
 def _cmp(name, npfn):
     return Op(name, lambda M, a, b: getattr(M, name)(a, b), npfn, binary(), grad=False)
 
@@ -171,6 +181,11 @@ OPS = [
                                                                       st.integers(0, 4)))))),
     Op("bmm", lambda M, a, b: a.bmm(b), np.matmul,
        st.tuples(array((2, 3, 4)), array((2, 4, 5)))),
+    Op("as_strided_", lambda M, a: M.as_strided_(a.clone(), (2, 2), (1, 2), 1),
+       lambda a: a.reshape(-1)[[1, 3, 2, 4]].reshape(2, 2), st.tuples(array((3, 3))),
+       grad=False, layouts=False),
+    Op("orgqr", lambda M, a, tau: M.orgqr(a, tau), lambda a, tau: _np_householder(a, tau),
+       st.tuples(array((4, 3)), array((2,), salt=1))),
     Op("outer", lambda M, a, b: M.outer(a, b), np.outer,
        st.tuples(array(hnp.array_shapes(min_dims=1, max_dims=1)),
                  array(hnp.array_shapes(min_dims=1, max_dims=1)))),

@@ -250,7 +250,8 @@ DOC_ERRATA = {"Tensor.new_tensor": ("layout", "pin_memory")}
 # Bindings written by hand, whose names neither the docstring nor the schema has: the signature
 # PyTorch's Python binding really has (tests/test_signatures.py calls torch to check each).
 BINDINGS = {"Tensor.copy_": "(self, other, non_blocking=False)",
-            "Tensor.where": "(self, condition, other)"}
+            "Tensor.where": "(self, condition, other)",
+            "Tensor.__nonzero__": "(self)"}
 
 _ATEN_PREFIX = {"linalg": "linalg_", "special": "special_", "fft": "fft_"}
 
@@ -284,7 +285,8 @@ def _schema_signatures(path):
             default = a.default_value if a.has_default_value() else _EMPTY
             if a.name == "pin_memory" and default is None:
                 default = False          # what the Python binding shows (and means)
-            elif a.name in ("dtype", "layout", "memory_format") and isinstance(default, int):
+            elif a.name in ("dtype", "layout", "memory_format", "reduction") and \
+                    isinstance(default, int):
                 default = _UNKNOWN       # an enum's number (dtype=4 is torch.int64)
             pname = "input" if a.name == "self" else \
                 a.name + "_" if keyword.iskeyword(a.name) else a.name    # 'from' -> from_
@@ -397,8 +399,9 @@ def signature_gaps():
             continue
         compared += 1
         sig.extend(compare_signatures(path, inspect.signature(tfn), inspect.signature(lfn), True))
-    return {"missing": sorted(missing), "signature": sorted(sig), "compared": compared,
-            "classes": classes}
+    missing, out_of_scope = split_out_of_scope(sorted(missing))
+    return {"missing": missing, "signature": sorted(sig), "compared": compared,
+            "classes": classes, "out_of_scope": out_of_scope}
 
 
 def _varargs_keywords(path, cands, lsig, method):
@@ -460,6 +463,7 @@ def print_gaps(gaps):
     for line in gaps["signature"]:
         print(line)
     print()
+    print_out_of_scope(gaps.get("out_of_scope", {}))
     print(f"missing ({len(gaps['missing'])}):", ", ".join(gaps["missing"]))
     print()
     print(f"{headline(gaps)}")
@@ -469,6 +473,33 @@ def headline(gaps):
     return (f"{len(gaps['signature'])} signature differences in {gaps['compared']} callables "
             f"and {gaps['classes']} constructors compared; {len(gaps['missing'])} torch "
             f"callables and classes labkit does not have")
+
+
+# ---------------------------------------------------------------- out of scope on purpose
+def split_out_of_scope(missing):
+    """``(missing, {path: 'category: reason'})``: the names labkit leaves out on purpose
+    (``labkit.scope``: sparse, quantization, complex, vendor backends ...) are not 'missing'."""
+    from labkit.scope import out_of_scope
+    left, oos = [], {}
+    for path in missing:
+        found = out_of_scope(path)
+        if found is None:
+            left.append(path)
+        else:
+            oos[path] = f"{found[0]}: {found[1]}"
+    return left, oos
+
+
+def print_out_of_scope(oos):
+    by_reason = {}
+    for path, why in sorted(oos.items()):
+        by_reason.setdefault(why, []).append(path)
+    print(f"out of scope ({len(oos)}, on purpose; labkit.scope raises an AttributeError saying "
+          f"why):")
+    for why, paths in by_reason.items():
+        print(f"  {why.split(':')[0]} ({len(paths)}): {', '.join(paths)}")
+        print(f"    reason: {why.split(': ', 1)[1]}")
+    print()
 
 
 def as_ratchet(gaps):

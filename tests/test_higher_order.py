@@ -226,6 +226,26 @@ OPS_M = [
     ("eigvalsh", lambda M, a: M.linalg.eigvalsh(a + a.mT) ** 2, (lambda: _spd(3),)),
     ("svdvals", lambda M, a: M.linalg.svdvals(a) ** 2, (lambda: _x(4, 3),)),
     ("svdvals_wide", lambda M, a: M.linalg.svdvals(a).sum(), (lambda: _x(2, 3),)),
+    ("eigh", lambda M, a: (lambda r: r[0] ** 2 + (r[1] ** 2 * a).sum(0))(M.linalg.eigh(a + a.mT)),
+     (lambda: _x(3, 3),)),
+    ("svd_tall", lambda M, a: (lambda r: (r[0] ** 2 * a).sum(0) + (r[2] ** 3 * r[2]).sum(0) *
+                               r[1].sum())(M.linalg.svd(a, full_matrices=False)),
+     (lambda: _x(4, 3),)),
+    ("svd_wide", lambda M, a: (lambda r: (r[0] * r[0] * r[1]).sum(0) + (r[2] ** 2).sum(0)[:2])(
+        M.linalg.svd(a, full_matrices=False)), (lambda: _x(2, 3),)),
+    ("qr", lambda M, a: (lambda r: r[0] * r[1][:, :1].T + r[1].sum())(M.linalg.qr(a)),
+     (lambda: _x(4, 3),)),
+    ("qr_wide", lambda M, a: (lambda r: r[0].sum(0) * r[1].sum())(M.linalg.qr(a)),
+     (lambda: _x(2, 3),)),
+    ("vector_norm_p", lambda M, a: M.linalg.vector_norm(a, 3, dim=1) ** 2, (lambda: _x(3, 4),)),
+    ("pinv", lambda M, a: M.linalg.pinv(a) ** 2, (lambda: _x(4, 3),)),
+    ("pinv_wide_hermitian", lambda M, a, b: (M.linalg.pinv(a) ** 2).sum(1) + M.linalg.pinv(
+        b @ b.mT, hermitian=True)[:, 0], (lambda: _x(2, 3), lambda: _spd(3, seed=1))),
+    ("as_strided", lambda M, a: M.as_strided(a, (2, 2), (1, 2), 1) ** 3, (lambda: _x(3, 3),)),
+    ("lu", lambda M, a: (lambda r: r[1] ** 2 + r[2])(M.linalg.lu(a)), (lambda: _spd(3),)),
+    ("lu_wide", lambda M, a: M.linalg.lu_factor(a).LU ** 2, (lambda: _x(2, 3),)),
+    ("lu_tall", lambda M, a: (lambda r: r[1].sum(1) * r[2].sum())(M.linalg.lu(a)),
+     (lambda: _x(4, 2),)),
     ("avg_pool2d", lambda M, x: M.nn.functional.avg_pool2d(x, 2, padding=1) ** 2,
      (lambda: _x(1, 2, 4, 5),)),
     ("conv_transpose2d", lambda M, x, w, b: M.nn.functional.conv_transpose2d(

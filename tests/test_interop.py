@@ -351,8 +351,8 @@ def test_own_module_subclass_is_rebuilt_and_the_manual_recipe_still_works():
         def forward(self, x):
             return self.fc(x).relu()
     # a torch layer labkit lacks
-    with pytest.raises(TypeError, match="labkit.nn has no FractionalMaxPool2d"):
-        from_torch(torch.nn.Sequential(torch.nn.FractionalMaxPool2d(2, output_size=1)))
+    with pytest.raises(TypeError, match="labkit.nn has no CrossMapLRN2d"):
+        from_torch(torch.nn.Sequential(torch.nn.CrossMapLRN2d(3)))
 
     # ... and the recipe from the message works: the same class in both libraries
     lk.manual_seed(0)

@@ -67,7 +67,7 @@ def test_gradcheck(name):
         assert lk.autograd.gradcheck(lambda *a: fn(lk, *a), ts)
 
 
-def test_forward_only_decompositions_and_errors():
+def test_decompositions_and_errors():
     a = lk.tensor(A[0])
     U, S, Vh = lk.linalg.svd(a, full_matrices=False)
     np.testing.assert_allclose(((U * S) @ Vh).numpy(), A[0], atol=1e-12)
@@ -75,10 +75,10 @@ def test_forward_only_decompositions_and_errors():
     np.testing.assert_allclose((Q @ lk.diag(w) @ Q.T).numpy(), SPD[0], atol=1e-10)
     q, r = lk.linalg.qr(a)
     np.testing.assert_allclose((q @ r).numpy(), A[0], atol=1e-12)
-    with pytest.raises(NotImplementedError, match="no_grad"):
-        lk.linalg.svd(lk.tensor(A[0], requires_grad=True))
+    assert lk.linalg.svd(lk.tensor(A[0], requires_grad=True)).S.grad_fn.name() == \
+        "LinalgSvdBackward0"            # differentiable (tests/test_conformance_fixes.py)
     with lk.no_grad():
-        lk.linalg.svd(lk.tensor(A[0], requires_grad=True))
+        assert lk.linalg.svd(lk.tensor(A[0], requires_grad=True)).S.grad_fn is None
     with pytest.raises(RuntimeError, match="not invertible.*identity"):
         lk.linalg.inv(lk.zeros(2, 2))
     with pytest.raises(RuntimeError, match="square matrices.*shape \\[2, 3\\]"):

@@ -707,3 +707,16 @@ def test_random_split_defaults_to_the_global_generator_as_torch():
     a = [list(s.indices) for s in random_split(range(10), [0.5, 0.5])]
     labkit.manual_seed(3)
     assert [list(s.indices) for s in random_split(range(10), [0.5, 0.5])] == a
+
+
+def test_names_of_the_merged_torch_namespace_as_torch():
+    same(lambda m: m.orgqr(m.geqrf(m.tensor(SPD))[0], input2=m.geqrf(m.tensor(SPD))[1]))
+    same(lambda m: m.ormqr(m.geqrf(m.tensor(SPD))[0], input2=m.geqrf(m.tensor(SPD))[1],
+                           input3=m.tensor(X[:, :3]).T.contiguous()))
+    same(lambda m: tuple(m.zeros(6).resize_(size=(2, 3)).shape))
+    same(lambda m: m.kl_div(m.tensor(X), m.tensor(X)))                  # ATen's: no reduction
+    same(lambda m: m.native_layer_norm(m.tensor(X), (4,), None, None, 1e-5,
+                                       out=(m.empty(0), m.empty(0), m.empty(0))))
+    assert sc.BINDINGS["Tensor.__nonzero__"] == "(self)"
+    same(lambda m: m.tensor(1.0).__nonzero__())
+    same(lambda m: m.tensor(1.0).__nonzero__(as_tuple=True))             # refused by both

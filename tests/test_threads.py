@@ -187,7 +187,8 @@ def test_matmul_leaves_other_cases_to_numpy():
 
 
 def test_block_shape_depends_on_the_shape_only():
-    assert gemm.block_shape(64, 256, 784) == (64, 256)                  # one block
+    assert gemm.block_shape(200, 30, 40) == (200, 30)                   # one block
+    assert gemm.block_shape(64, 256, 784) == (64, 128)                  # MLP B=64: 2 columns
     for m, n, k in [(512, 256, 784), (2048, 64, 64), (1000, 1000, 9), (36864, 6, 25)]:
         bm, bn = gemm.block_shape(m, n, k)                               # rows are cut
         assert bn == n and bm % gemm.ROW_ALIGN == 0 and bm * n * k > gemm.SMALL_KERNEL_MNK

@@ -156,6 +156,9 @@ def run_backward(roots, retain_graph=False, capture=None, accumulate=True, only_
         if type(node) is AccumulateGrad:
             if accumulate and (only_inputs is None or node in only_inputs) and grads[0] is not None:
                 accumulate_into(node, grads[0] if observers else grads.pop())   # pop: see _SOLE
+                if node._post_acc_hooks and node.variable is not None:
+                    for hook in tuple(node._post_acc_hooks):
+                        hook(node.variable)
             if observers:
                 for ob in observers:
                     ob(node, grads, ())

@@ -180,6 +180,7 @@ def _init_node(node):
 class AccumulateGrad(Node):
     """The sink of the graph for a leaf tensor that requires grad: adds into ``leaf.grad``."""
     __slots__ = ("_variable",)
+    _post_acc_hooks = None      # register_post_accumulate_grad_hook: hook(leaf) once .grad is in
 
     def __init__(self, leaf):
         _init_node(self)

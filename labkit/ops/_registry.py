@@ -40,7 +40,7 @@ NO_OUT = frozenset("""
     index_fill allclose equal broadcast_shapes set_printoptions one_hot dsplit hsplit vsplit
     tensor_split expand_as view_as_real view_as_complex bernoulli_ is_tensor numel
     adaptive_avg_pool1d avg_pool1d channel_shuffle pixel_shuffle pixel_unshuffle matrix_exp
-    conv_tbc det logdet
+    conv_tbc det logdet native_layer_norm native_dropout native_group_norm
 """.split())
 
 # Factories (zeros, arange ...) without a dtype make ``out``'s dtype.

@@ -566,7 +566,8 @@ class Abs(Function):
 
 class Clamp(Function):
     raw = True
-    derivative = "gradient passes where min <= a <= max, 0 where clamped"
+    derivative = ("gradient passes where min <= a <= max; below min it goes to min (if min < max), "
+                  "above max (or where max < min) to max")
 
     @staticmethod
     def forward(ctx, x, lo, hi):
@@ -588,8 +589,11 @@ class Clamp(Function):
         if hi is not None:
             keep = x <= hi if keep is None else keep & (x <= hi)
         gx = g * keep if na[0] else None
-        glo = g * (x < lo) if (na[1] and lo is not None) else None
-        ghi = g * (x > hi) if (na[2] and hi is not None) else None
+        glo = ghi = None
+        if na[1] and lo is not None:   # with both bounds, PyTorch sends it to min only if min < max
+            glo = g * ((x < lo) & (lo < hi) if hi is not None else x < lo)
+        if na[2] and hi is not None:   # max wins where max < min (clamp applies min, then max)
+            ghi = g * ((x > hi) | (hi < lo) if lo is not None else x > hi)
         return gx, glo, ghi
 
 

@@ -8,7 +8,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..tensor import Tensor, _make
 from . import shape as _shape
-from ._common import dim_arg as _dim, shape_arg
+from ._common import as_view, dim_arg as _dim, shape_arg
 from ._registry import register
 
 
@@ -327,3 +327,104 @@ def gradient(input, *, spacing=1, dim=None, edge_order=1):
                 last = (0.5 * nar(n - 3, 1) - 2 * nar(n - 2, 1) + 1.5 * nar(n - 1, 1)) / hv
         out.append(S.cat([first, inner, last], d))
     return tuple(out)
+
+
+# ------------------------------------------------------------------------------ as_strided
+def _positions(offset, size, stride):
+    """The flat storage position of every element of a (size, stride, offset) view."""
+    idx = np.full(tuple(size), int(offset), dtype=np.int64)
+    for d, (n, s) in enumerate(zip(size, stride)):
+        idx += (np.arange(n, dtype=np.int64) * int(s)).reshape((-1,) + (1,) * (len(size) - d - 1))
+    return idx
+
+
+def _storage(input):
+    """``input``'s storage as a flat array and where its elements sit in it: the memory of the
+    tensor it is a view of (as in PyTorch), or its own contiguous copy."""
+    root = input._base if input._base is not None else input
+    base, x = root._np, input._np
+    if base.flags.c_contiguous and base.size:
+        item = x.itemsize
+        start = (x.__array_interface__["data"][0] - base.__array_interface__["data"][0]) // item
+        if 0 <= start < base.size:
+            return base.reshape(-1), _positions(start, x.shape, [s // item for s in x.strides])
+    flat = np.ascontiguousarray(x).reshape(-1)
+    return flat, np.arange(flat.size, dtype=np.int64).reshape(x.shape)
+
+
+class AsStrided(Function):
+    raw = True
+    derivative = ("the gradient added into a zero storage where the view reads it, then read "
+                  "back where the input sits in that storage")
+    node_name = "AsStridedBackward0"
+
+    @staticmethod
+    def forward(ctx, x, storage, x_pos, idx, size, stride, offset):
+        ctx.n, ctx.x_pos, ctx.idx = storage.size, x_pos, idx
+        item = storage.itemsize
+        return np.lib.stride_tricks.as_strided(storage[offset:], tuple(size),
+                                               tuple(int(s) * item for s in stride))
+
+    @staticmethod
+    def backward(ctx, g):
+        xp = ctx.xp
+        gs = xp.zeros((ctx.n,), dtype=g.dtype)
+        xp.add.at(gs, ctx.idx.reshape(-1), xp.reshape(g, (-1,)))
+        gx = xp.reshape(xp.take(gs, ctx.x_pos.reshape(-1), 0), ctx.x_pos.shape)
+        return gx, None, None, None, None, None, None
+
+
+def _strided_args(name, input, size, stride, storage_offset, n_storage, default_offset):
+    size, stride = [int(s) for s in size], [int(s) for s in stride]
+    if len(size) != len(stride):
+        raise RuntimeError(f"mismatch in length of strides and shape: {name} got size {size} and "
+                           f"stride {stride}")
+    if any(s < 0 for s in stride):
+        raise RuntimeError(f"{name}: Negative strides are not supported at the moment, got "
+                           f"strides: {stride}")
+    offset = default_offset if storage_offset is None else int(storage_offset)
+    idx = _positions(offset, size, stride)
+    need = int(idx.max()) + 1 if idx.size else 0
+    if need > n_storage:
+        raise RuntimeError(f"setStorage: sizes {size}, strides {stride}, storage offset {offset}, "
+                           f"and itemsize {input._np.itemsize} requiring a storage size of "
+                           f"{need * input._np.itemsize} are out of bounds for storage of size "
+                           f"{n_storage * input._np.itemsize}")
+    return size, stride, offset, idx
+
+
+@register("as_strided")
+def as_strided(input, size, stride, storage_offset=None):
+    """A view of ``input``'s storage with the given sizes and strides (in elements), starting at
+    ``storage_offset`` (the input's own offset by default); elements may overlap."""
+    storage, x_pos = _storage(input)
+    own = int(x_pos.reshape(-1)[0]) if x_pos.size else 0
+    size, stride, offset, idx = _strided_args("as_strided", input, size, stride, storage_offset,
+                                              storage.size, own)
+    return as_view(AsStrided.apply(input, storage, x_pos, idx, size, stride, offset), input)
+
+
+@register("as_strided_copy")
+def as_strided_copy(input, size, stride, storage_offset=None):
+    """``as_strided`` as a new tensor (no memory shared)."""
+    return as_strided(input, size, stride, storage_offset).clone()
+
+
+@register("as_strided_scatter")
+def as_strided_scatter(input, src, size, stride, storage_offset=None):
+    """A copy of ``input`` with ``src`` written where ``input.as_strided(size, stride,
+    storage_offset)`` would read (in the copy's contiguous storage)."""
+    flat = input.reshape(-1)
+    size, stride, offset, idx = _strided_args("as_strided_scatter", input, size, stride,
+                                              storage_offset, flat.shape[0], 0)
+    if tuple(src.shape) != tuple(size):
+        raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = "
+                           f"{list(src.shape)}, slice size = {size}")
+    out = flat.index_put((_make(idx.reshape(-1)),), src.reshape(-1).to(input.dtype))
+    return out.reshape(tuple(input.shape))
+
+
+@register("as_strided_", method=False)
+def as_strided_(input, size, stride, storage_offset=None):
+    """``torch.as_strided_``: ``input.as_strided_(size, stride, storage_offset)``, in place."""
+    return input.as_strided_(size, stride, storage_offset)

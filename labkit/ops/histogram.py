@@ -1,5 +1,6 @@
-"""Histograms: ``histc`` (equal bins, counts only) and ``histogram`` (equal bins or given edges,
-weights, density) with PyTorch's binning rules.
+"""Histograms: ``histc`` (equal bins, counts only), ``histogram`` (equal bins or given edges,
+weights, density) and ``histogramdd`` (the same per coordinate of points) with PyTorch's
+binning rules.
 
 Bin ``i`` holds ``edges[i] <= x < edges[i + 1]``; the last bin also holds ``x == edges[-1]``.
 Values outside ``[edges[0], edges[-1]]`` (and NaN) are not counted.  With equal bins the bin is
@@ -7,6 +8,7 @@ computed as PyTorch does, ``floor((x - min) * bins / (max - min))`` in the input
 (``histogram`` then corrects it against the neighbouring edges); with given edges it is found
 by binary search.  Neither op has a gradient (the counts are piecewise constant).
 """
+import builtins
 import numbers
 
 import numpy as np
@@ -15,7 +17,7 @@ from .. import return_types as RT
 from ..tensor import Tensor, _make
 from ._registry import register
 
-__all__ = ["histc", "histogram"]
+__all__ = ["histc", "histogram", "histogramdd"]
 
 
 def _float_input(input, name):
@@ -181,3 +183,80 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False, out=No
         _write_out(out[1], edges.copy())
         return RT.histogram(out[0], out[1])
     return RT.histogram(_make(hist), _make(edges.copy()))
+
+
+@register("histogramdd", method=False)
+def histogramdd(input, bins, range=None, weight=None, density=False):
+    """Histogram of the points in ``input`` (the last dim holds each point's D coordinates):
+    ``(hist, bin_edges)``, ``hist`` with one dim per coordinate.
+
+    ``bins``: an int (that many equal bins per coordinate), D ints, or D increasing 1-D edge
+    tensors; ``range``: ``[min_0, max_0, min_1, max_1, ...]`` for the equal bins (default: the
+    data's extent per coordinate, widened by 0.5 each side if flat).  A point counts where each
+    coordinate is inside its edges (the last bin includes its right edge); ``weight``: one per
+    point; ``density``: divided by the total and by each bin's volume.
+    """
+    if not isinstance(input, Tensor) or input.ndim < 1:
+        raise RuntimeError("torch.histogramdd: input tensor should have at least 1 dimension")
+    if input._np.dtype.kind != "f":
+        raise NotImplementedError(f'"histogramdd" not implemented for {input.dtype}: convert '
+                                  f"the input first, e.g. x.float()")
+    D = input.shape[-1]
+    pts = input._np.reshape(-1, D)
+    if isinstance(bins, numbers.Integral):
+        bins = [int(bins)] * D
+    bins = list(bins)
+    if len(bins) != D:
+        raise RuntimeError(f"torch.histogramdd: expected {D} sequences of bin edges (or bin "
+                           f"counts) for each of the {D} dimensions of the points, but got "
+                           f"{len(bins)}")
+    if range is not None and len(range) != 2 * D:
+        raise RuntimeError(f"torch.histogramdd: for a {D}-dimensional histogram, range should "
+                           f"have {2 * D} elements, but got {len(range)}")
+    w = None
+    if weight is not None:
+        if tuple(weight.shape) != tuple(input.shape[:-1]):
+            raise RuntimeError(f"torch.histogramdd: if weight tensor is provided it should have "
+                               f"the same shape as the input tensor excluding its innermost "
+                               f"dimension, but got input with shape {list(input.shape)} and "
+                               f"weight with shape {list(weight.shape)}")
+        w = weight._np.reshape(-1)
+    dt = pts.dtype.type
+    edges, idx = [], []
+    for d, b in enumerate(bins):
+        x = np.ascontiguousarray(pts[:, d])
+        if isinstance(b, Tensor):
+            e = b._np.astype(pts.dtype).reshape(-1)
+            edges.append(e)
+            idx.append(_bin_of(x, e, None) if e.size > 1 else np.full(x.shape, -1, np.int64))
+            continue
+        if range is not None:
+            lo, hi = dt(range[2 * d]), dt(range[2 * d + 1])
+            if lo > hi:
+                raise RuntimeError(f"torch.histogramdd: min should not exceed max, but got min "
+                                   f"{range[2 * d]} max {range[2 * d + 1]} for dimension {d}")
+        elif x.size:
+            lo, hi = dt(x.min()), dt(x.max())
+        else:
+            lo, hi = dt(0), dt(1)
+        if lo == hi:
+            lo, hi = lo - dt(0.5), hi + dt(0.5)
+        e = _edges(lo, hi, int(b), pts.dtype)
+        edges.append(e)
+        idx.append(_bin_of(x, e, "local"))
+    shape = tuple(max(e.size - 1, 0) for e in edges)
+    keep = np.ones(pts.shape[0], bool)
+    for i in idx:
+        keep &= i >= 0
+    flat = np.ravel_multi_index(tuple(i[keep] for i in idx), shape) if keep.any() else \
+        np.zeros(0, np.int64)
+    ww = None if w is None else w[keep].astype(np.float64)
+    size = int(np.prod(shape))
+    hist = np.bincount(flat, weights=ww, minlength=size)[:size].astype(pts.dtype).reshape(shape)
+    if density:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            hist = hist / hist.sum(dtype=pts.dtype)
+            for d, e in enumerate(edges):
+                hist = hist / np.diff(e).reshape([-1 if k == d else 1 for k in builtins.range(D)])
+        hist = hist.astype(pts.dtype)
+    return RT.histogramdd(_make(hist), tuple(_make(e.copy()) for e in edges))

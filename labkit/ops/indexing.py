@@ -524,7 +524,7 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     The values come from NumPy's ``ufunc.at``; the gradient from an expression whose value is
     exactly those values and whose derivative is PyTorch's: sum and mean pass the gradient back
     (mean divided by the count), amax/amin share it evenly between the elements equal to the
-    result, prod multiplies by the product of the others."""
+    result; prod (with a gradient) is built from differentiable ops (``_scatter_prod_graph``)."""
     if reduce not in _REDUCE_UFUNC:
         raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got "
                            f"{reduce}")
@@ -558,6 +558,8 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     result = _make(np.asarray(out, x.dtype))
     if not (input.requires_grad or src.requires_grad):
         return result
+    if reduce == "prod":
+        return _scatter_prod_graph(input, src[sl], x, at, ix.shape, include_self)
     # d(result)/d(input) and d(result)/d(src) as a zero-valued differentiable correction
     self_w = np.where(hit, 1.0 if include_self else 0.0, 1.0).astype(x.dtype)
     if reduce in ("sum", "mean"):
@@ -567,7 +569,7 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
         w_src = 1.0 / np.maximum(count + (1 if include_self else 0), 1) if reduce == "mean" \
             else np.ones(x.shape)
         w_src = w_src[at].astype(x.dtype)
-    elif reduce in ("amax", "amin"):
+    else:                                              # amax, amin
         eq_self = (x == out) & hit & include_self
         eq_src = s == out[at]
         n_eq = eq_self.astype(np.int64)
@@ -575,17 +577,6 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
         n_eq = np.maximum(n_eq, 1)
         w_self = np.where(hit, eq_self / n_eq, 1.0).astype(x.dtype)
         w_src = (eq_src / n_eq[at]).astype(x.dtype)
-    else:                                              # prod: the product of the others
-        nz = np.where(hit & include_self & (x != 0), x, 1).astype(x.dtype)
-        zeros = (hit & include_self & (x == 0)).astype(np.int64)
-        np.multiply.at(nz, at, np.where(s != 0, s, 1))
-        np.add.at(zeros, at, (s == 0).astype(np.int64))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            others_x = np.where(x != 0, out / np.where(x != 0, x, 1), np.where(zeros == 1, nz, 0))
-            others_s = np.where(s != 0, out[at] / np.where(s != 0, s, 1),
-                                np.where(zeros[at] == 1, nz[at], 0))
-        w_self = np.where(hit, np.where(include_self, others_x, 0.0), 1.0).astype(x.dtype)
-        w_src = others_s.astype(x.dtype)
     dx = input - input.detach()
     ds = src[sl] - src[sl].detach() if src.requires_grad else None
     corr = dx * _make(w_self)
@@ -595,6 +586,26 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
                            tuple(_make(np.broadcast_to(a, ix.shape).astype(np.int64))
                                  for a in at), contrib, True)
     return result + corr
+
+
+def _scatter_prod_graph(input, src, x, at, shape, include_self):
+    """scatter_reduce(prod) built from differentiable ops, so that every order of derivative
+    is PyTorch's (the product of the others, zeros included): the sources of each target are
+    gathered into a row (padded with ones), multiplied along it, and put in place."""
+    tgt = np.ravel_multi_index(tuple(np.broadcast_to(a, shape) for a in at), x.shape).reshape(-1)
+    order = np.argsort(tgt, kind="stable")
+    targets, start, count = np.unique(tgt[order], return_index=True, return_counts=True)
+    rows = np.repeat(np.arange(targets.size), count)
+    cols = np.arange(order.size) - np.repeat(start, count)
+    width = int(count.max()) if count.size else 0
+    gather = np.zeros((targets.size, width), np.int64)
+    used = np.zeros((targets.size, width), bool)
+    gather[rows, cols], used[rows, cols] = order, True
+    flat = input.reshape(-1)
+    prods = src.reshape(-1)[_make(gather)].where(_make(used), 1.0).prod(1)
+    if include_self:
+        prods = prods * flat[_make(targets)]
+    return index_put(flat, (_make(targets),), prods.to(input.dtype)).reshape(tuple(x.shape))
 
 
 def _reduce_identity(reduce, dtype):

@@ -185,6 +185,9 @@ def _inplace_binary(name, ufunc, fn):
             try:
                 with quiet():
                     ufunc(self._np, o, out=self._np, casting="same_kind")
+            except TypeError:            # NumPy's casting error (int_tensor.div_(2))
+                raise RuntimeError(f"result type Float can't be cast to the desired output type "
+                                   f"{self.dtype.name}") from None
             except ValueError:
                 raise RuntimeError(f"output with shape {list(self._np.shape)} doesn't match the "
                                    f"broadcast shape "
@@ -239,7 +242,7 @@ def _install():
               "float_power", "ldexp", "lerp", "renorm", "i0", "logaddexp", "gcd", "lcm",
               "nextafter", "fmax", "fmin", "masked_scatter", "put", "diagonal_scatter",
               "positive", "multiply", "divide", "subtract", "negative", "absolute", "fix",
-              "square", "clamp", "mvlgamma", "sigmoid", "silu"):
+              "square", "clamp", "mvlgamma", "sigmoid", "silu", "igamma", "igammac"):
         fn = getattr(Tensor, n, None)
         if fn is not None and not hasattr(Tensor, n + "_"):
             _inplace_unary(n + "_", fn)

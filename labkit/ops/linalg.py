@@ -500,6 +500,14 @@ def tensordot(a, b, dims=2):
         db = list(range(dims))
     else:
         da, db = ([d] if isinstance(d, int) else list(d) for d in dims)
+    sha, shb = list(a.shape), list(b.shape)
+    for i, j in zip(da, db):          # a contracted dim of size 1 broadcasts, as in PyTorch
+        if sha[i] != shb[j] and 1 in (sha[i], shb[j]):
+            sha[i] = shb[j] = max(sha[i], shb[j])
+    if sha != list(a.shape):
+        a = a.expand(*sha)
+    if shb != list(b.shape):
+        b = b.expand(*shb)
     letters = "abcdefghijklmnopqrstuvwxyz"
     sa = list(letters[:a.ndim])
     sb = list(letters[a.ndim:a.ndim + b.ndim])

@@ -423,7 +423,36 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
         return sum(_abs(x), dim, keepdim)
     if p == 0:                                   # a count; on the graph with zero gradient
         return sum((x != 0).to(x.dtype), dim, keepdim) + sum(_abs(x).clamp(max=0), dim, keepdim)
-    return sum(_abs(x) ** p, dim, keepdim) ** (1.0 / p)
+    return NormP.apply(x, float(p), dims_arg(dim, x.ndim), keepdim)
+
+
+class NormP(Function):
+    raw = True
+    derivative = ("d||a||_p/da = sign(a) |a|^(p-1) / ||a||_p^(p-1), 0 where a = 0 (PyTorch's "
+                  "subgradient at zero)")
+    node_name = "LinalgVectorNormBackward0"
+
+    @staticmethod
+    def forward(ctx, x, p, axes, keepdim):
+        y = np.sum(np.abs(x) ** p, axis=axes, keepdims=True) ** (1.0 / p)
+        y = np.asarray(y if keepdim else np.squeeze(y, axis=axes) if axes else y.reshape(()))
+        ctx.save_for_backward(x, y)
+        ctx.p, ctx.axes, ctx.keepdim = p, axes, keepdim
+        return y.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        xp, p = ctx.xp, ctx.p
+        gb = _expand_back(xp, g, x.shape, ctx.axes, ctx.keepdim)
+        yb = _expand_back(xp, y, x.shape, ctx.axes, ctx.keepdim)
+        # PyTorch's arrangement, so that even its second derivatives at 0 (NaN where the
+        # masked term is infinite there) come out the same
+        if p < 1:
+            s = xp.where(x == 0, 0.0, xp.sign(x) * xp.abs(x) ** (p - 1))
+            return s * gb * yb ** (1 - p), None, None, None
+        s = xp.sign(x) * xp.abs(x) ** (p - 1) if p < 2 else x * xp.abs(x) ** (p - 2)
+        return s * xp.where(yb == 0, 0.0, gb / yb ** (p - 1)), None, None, None
 
 
 class Norm2(Function):
@@ -446,7 +475,7 @@ class Norm2(Function):
         gb = _expand_back(xp, g, x.shape, ctx.axes, ctx.keepdim)
         yb = _expand_back(xp, y, x.shape, ctx.axes, ctx.keepdim)
         with np.errstate(invalid="ignore", divide="ignore"):
-            r = xp.where(yb == 0, 0.0, x / xp.where(yb == 0, 1.0, yb))   # (no 0/0, even unused)
+            r = xp.where(yb == 0, 0.0, x / yb)   # as PyTorch: its second derivative at 0 is NaN
         return gb * r, None, None
 
 

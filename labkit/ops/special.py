@@ -610,3 +610,81 @@ class Erfcx(Function):
 
 def erfcx(input):
     return Erfcx.apply(_float(input))
+
+
+# ------------------------------------------------------ regularized incomplete gamma functions
+def _igamma_series(a, x):
+    """P(a, x) = x^a e^-x / Gamma(a) * sum_n x^n / (a (a+1) ... (a+n)), for x < a + 1."""
+    term = total = 1.0 / a
+    n = 0
+    while abs(term) > abs(total) * 1e-17 and n < 100000:
+        n += 1
+        term *= x / (a + n)
+        total += term
+    return total * math.exp(a * math.log(x) - x - math.lgamma(a))
+
+
+def _igammac_fraction(a, x):
+    """Q(a, x) by Legendre's continued fraction (modified Lentz), for x >= a + 1."""
+    tiny = 1e-300
+    b = x + 1.0 - a
+    c, d = 1.0 / tiny, 1.0 / b
+    h = d
+    for i in range(1, 100000):
+        an = -i * (i - a)
+        b += 2.0
+        d = an * d + b
+        d = tiny if abs(d) < tiny else d
+        c = b + an / c
+        c = tiny if abs(c) < tiny else c
+        d = 1.0 / d
+        h *= d * c
+        if abs(d * c - 1.0) < 1e-16:
+            break
+    return math.exp(a * math.log(x) - x - math.lgamma(a)) * h
+
+
+def _igamma1(a, x, upper):
+    """PyTorch's edge cases (NaN for negative arguments; a = 0 is the limit for x > 0)."""
+    if math.isnan(a) or math.isnan(x) or a < 0 or x < 0:
+        return math.nan
+    if a == 0:
+        return (0.0 if upper else 1.0) if x > 0 else math.nan
+    if x == 0:
+        return 1.0 if upper else 0.0
+    if math.isinf(a):
+        return math.nan if math.isinf(x) else (1.0 if upper else 0.0)
+    if math.isinf(x):
+        return 0.0 if upper else 1.0
+    if x < a + 1:
+        p = _igamma_series(a, x)
+        return 1.0 - p if upper else p
+    q = _igammac_fraction(a, x)
+    return q if upper else 1.0 - q
+
+
+_v_igamma = np.vectorize(_igamma1, otypes=[np.float64])
+
+
+def _igamma(input, other, upper):
+    from ._common import promote
+    a, x, dt = promote(input, other)
+    if not dt.is_floating_point:
+        dt = D.get_default_dtype()
+    av = a._np if isinstance(a, Tensor) else a
+    xv = x._np if isinstance(x, Tensor) else x
+    return _make(np.asarray(_v_igamma(av, xv, upper)).astype(dt.np))
+
+
+@register("igamma")
+def igamma(input, other):
+    """The regularized lower incomplete gamma function P(input, other) = gamma(a, x) / Gamma(a)
+    (``special.gammainc``; no gradient, as in PyTorch)."""
+    return _igamma(input, other, False)
+
+
+@register("igammac")
+def igammac(input, other):
+    """The regularized upper incomplete gamma function Q(a, x) = 1 - P(a, x)
+    (``special.gammaincc``; no gradient, as in PyTorch)."""
+    return _igamma(input, other, True)

@@ -60,6 +60,9 @@ from .pooling_more import (  # noqa: F401
     adaptive_max_pool3d_with_indices, avg_pool3d, conv3d, conv_tbc, conv_transpose3d, lp_pool1d,
     lp_pool2d, lp_pool3d, max_pool1d_with_indices, max_pool2d_with_indices, max_pool3d,
     max_pool3d_with_indices, max_unpool1d, max_unpool2d, max_unpool3d)
+from .fractional import (  # noqa: F401
+    fractional_max_pool2d, fractional_max_pool2d_with_indices, fractional_max_pool3d,
+    fractional_max_pool3d_with_indices)
 
 __all__ = [
     "relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "elu", "selu", "celu", "gelu", "silu",
@@ -95,3 +98,10 @@ from ...ops._registry import with_out as _with_out  # noqa: E402
 gelu, softplus, hardshrink, softshrink, linear, avg_pool2d, avg_pool3d = (
     _with_out(_f, _f.__name__) for _f in (gelu, softplus, hardshrink, softshrink, linear,
                                           avg_pool2d, avg_pool3d))
+
+from ... import scope as _scope  # noqa: E402
+
+
+def __getattr__(name):
+    # torch.nn.functional's internals and float8 GPU matmuls: labkit.scope says why
+    raise _scope.error("labkit.nn.functional", "nn.functional." + name)

@@ -34,6 +34,7 @@ from .extra import (Hardshrink, Softshrink, RReLU, Softmax2d, AlphaDropout, Feat
                     CircularPad2d, CircularPad3d, BatchNorm3d, InstanceNorm1d, InstanceNorm3d)
 from .pooling_more import (Conv3d, ConvTranspose3d, AdaptiveMaxPool1d, AdaptiveMaxPool2d,
                            AdaptiveMaxPool3d, AdaptiveAvgPool3d, MaxPool3d, AvgPool3d, LPPool1d,
-                           LPPool2d, LPPool3d, MaxUnpool1d, MaxUnpool2d, MaxUnpool3d)
+                           LPPool2d, LPPool3d, MaxUnpool1d, MaxUnpool2d, MaxUnpool3d,
+                           FractionalMaxPool2d, FractionalMaxPool3d)
 from .lazy_more import (LazyConv3d, LazyBatchNorm3d, LazyConvTranspose1d, LazyConvTranspose2d,
                         LazyConvTranspose3d)
