@@ -97,6 +97,35 @@ def _scalar_tensor(value, dtype=np.float32):
     return _make(np.array(value, dtype=dtype))
 
 
+# Shared by the plain-NumPy optimizers (NAdam, RAdam, Adamax, Rprop, ASGD).
+
+def _lerp_(m, g, w):
+    """``m.lerp_(g, w)`` with PyTorch's two formulas (exact at both ends of ``w``)."""
+    if abs(w) < 0.5:
+        m += w * (g - m)
+    else:
+        m[...] = g - (g - m) * (1 - w)
+
+
+def _check_adam_like(lr, betas, eps, weight_decay):
+    if not 0.0 <= lr:
+        raise ValueError(f"Invalid learning rate: {lr}")
+    if not 0.0 <= eps:
+        raise ValueError(f"Invalid epsilon value: {eps}")
+    if not 0.0 <= betas[0] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+    if not 0.0 <= betas[1] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+    if not 0.0 <= weight_decay:
+        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+
+
+def _refuse_differentiable(differentiable):
+    if differentiable:
+        raise NotImplementedError("labkit optimizers are not differentiable "
+                                  "(differentiable=True is not supported)")
+
+
 def _use_grad_for_differentiable(func):
     """Run ``step`` with autograd off (labkit's optimizers are never differentiable)."""
     @functools.wraps(func)
