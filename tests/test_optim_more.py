@@ -92,6 +92,13 @@ CASES = {
               dict(lr=0.05, weight_decay=0.1, momentum_decay=0.01),
               dict(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True, maximize=True,
                    betas=(0.3, 0.8), eps=1e-6)],
+    "RAdam": [dict(),
+              dict(lr=0.05, weight_decay=0.1, betas=(0.8, 0.9)),       # rho_t > 5 from step 6
+              dict(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True, maximize=True,
+                   betas=(0.3, 0.5), eps=1e-6)],              # never rectified (rho_inf = 3)
+    "Adamax": [dict(),
+               dict(lr=0.05, weight_decay=0.1, betas=(0.8, 0.9)),
+               dict(lr=0.05, weight_decay=0.1, maximize=True, betas=(0.3, 0.5), eps=1e-3)],
 }
 
 INVALID = {
@@ -101,6 +108,16 @@ INVALID = {
               (dict(betas=(0.9, -0.1)), "Invalid beta parameter at index 1: -0.1"),
               (dict(weight_decay=-0.5), "Invalid weight_decay value: -0.5"),
               (dict(momentum_decay=-0.1), "Invalid momentum_decay value: -0.1")],
+    "RAdam": [(dict(lr=-1.0), "Invalid learning rate: -1.0"),
+              (dict(eps=-1e-3), "Invalid epsilon value: -0.001"),
+              (dict(betas=(-0.1, 0.9)), "Invalid beta parameter at index 0: -0.1"),
+              (dict(betas=(0.9, 1.0)), "Invalid beta parameter at index 1: 1.0"),
+              (dict(weight_decay=-0.5), "Invalid weight_decay value: -0.5")],
+    "Adamax": [(dict(lr=-1.0), "Invalid learning rate: -1.0"),
+               (dict(eps=-1e-3), "Invalid epsilon value: -0.001"),
+               (dict(betas=(1.5, 0.9)), "Invalid beta parameter at index 0: 1.5"),
+               (dict(betas=(0.9, 1.0)), "Invalid beta parameter at index 1: 1.0"),
+               (dict(weight_decay=-0.5), "Invalid weight_decay value: -0.5")],
 }
 
 

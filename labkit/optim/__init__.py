@@ -18,8 +18,10 @@ from .rmsprop import RMSprop
 from .adagrad import Adagrad
 from .adadelta import Adadelta
 from .nadam import NAdam
+from .radam import RAdam
+from .adamax import Adamax
 from .lbfgs import LBFGS
 from . import lr_scheduler
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "LBFGS",
-           "NAdam", "lr_scheduler"]
+           "NAdam", "RAdam", "Adamax", "lr_scheduler"]
