@@ -99,6 +99,12 @@ CASES = {
     "Adamax": [dict(),
                dict(lr=0.05, weight_decay=0.1, betas=(0.8, 0.9)),
                dict(lr=0.05, weight_decay=0.1, maximize=True, betas=(0.3, 0.5), eps=1e-3)],
+    "Rprop": [dict(),
+              dict(lr=0.1, etas=(0.3, 1.5), step_sizes=(0.02, 0.25)),        # both clips hit
+              dict(lr=0.2, etas=(0.6, 1.1), step_sizes=(1e-3, 1.0), maximize=True)],
+    "ASGD": [dict(),
+             dict(lr=0.05, lambd=0.1, alpha=0.5, t0=3, weight_decay=0.1),     # mu < 1 from step 6
+             dict(lr=0.02, lambd=0.01, alpha=1.0, t0=0.5, maximize=True)],
 }
 
 INVALID = {
@@ -118,6 +124,12 @@ INVALID = {
                (dict(betas=(1.5, 0.9)), "Invalid beta parameter at index 0: 1.5"),
                (dict(betas=(0.9, 1.0)), "Invalid beta parameter at index 1: 1.0"),
                (dict(weight_decay=-0.5), "Invalid weight_decay value: -0.5")],
+    "Rprop": [(dict(lr=-1.0), "Invalid learning rate: -1.0"),
+              (dict(etas=(0.0, 1.2)), "Invalid eta values: 0.0, 1.2"),
+              (dict(etas=(0.5, 1.0)), "Invalid eta values: 0.5, 1.0"),
+              (dict(etas=(1.1, 1.2)), "Invalid eta values: 1.1, 1.2")],
+    "ASGD": [(dict(lr=-1.0), "Invalid learning rate: -1.0"),
+             (dict(weight_decay=-0.5), "Invalid weight_decay value: -0.5")],
 }
 
 

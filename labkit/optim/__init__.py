@@ -20,8 +20,11 @@ from .adadelta import Adadelta
 from .nadam import NAdam
 from .radam import RAdam
 from .adamax import Adamax
+from .rprop import Rprop
+from .asgd import ASGD
 from .lbfgs import LBFGS
 from . import lr_scheduler
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "LBFGS",
-           "NAdam", "RAdam", "Adamax", "lr_scheduler"]
+           "NAdam", "RAdam", "Adamax", "Rprop", "ASGD",
+           "lr_scheduler"]
