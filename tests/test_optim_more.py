@@ -100,7 +100,7 @@ CASES = {
                dict(lr=0.05, weight_decay=0.1, betas=(0.8, 0.9)),
                dict(lr=0.05, weight_decay=0.1, maximize=True, betas=(0.3, 0.5), eps=1e-3)],
     "Rprop": [dict(),
-              dict(lr=0.1, etas=(0.3, 1.5), step_sizes=(0.02, 0.25)),        # both clips hit
+              dict(lr=0.1, etas=(0.3, 1.5), step_sizes=(0.05, 0.25)),        # both clips hit
               dict(lr=0.2, etas=(0.6, 1.1), step_sizes=(1e-3, 1.0), maximize=True)],
     "ASGD": [dict(),
              dict(lr=0.05, lambd=0.1, alpha=0.5, t0=3, weight_decay=0.1),     # mu < 1 from step 6
