@@ -8,8 +8,9 @@
         optimizer.step()
     scheduler.step()
 
-Each optimizer's docstring writes out its algorithm; the update itself is one fused Numba loop per
-parameter (``labkit/kernels/optim_jit.py``) and matches PyTorch step for step.
+Each optimizer's docstring writes out its algorithm and matches PyTorch step for step. SGD, Adam(W),
+RMSprop, Adagrad and Adadelta update each parameter in one fused Numba loop
+(``labkit/kernels/optim_jit.py``); NAdam, RAdam, Adamax, Rprop and ASGD are plain NumPy updates.
 """
 from .optimizer import Optimizer
 from .sgd import SGD

@@ -13,7 +13,8 @@ through all groups in order), so the dict holds no reference to the model and ca
 ``labkit.save`` and loaded into a fresh optimizer over a fresh model.
 
 The arithmetic of each ``step`` lives in fused kernels (``labkit/kernels/optim_jit.py``, with the
-NumPy reference in ``optim_reference.py``) that update the float32 arrays in place.
+NumPy reference in ``optim_reference.py``) that update the float32 arrays in place; the less common
+optimizers (NAdam, RAdam, Adamax, Rprop, ASGD) update with plain NumPy in the parameter's dtype.
 """
 import copy
 import functools
