@@ -172,3 +172,22 @@ def test_params_without_grad_are_skipped(name):
     opt.step()
     np.testing.assert_array_equal(_np(w), np.ones(3))
     assert len(opt.state) == 0
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_gradient_and_closure(name):
+    """step() leaves .grad as it was and returns the closure's loss."""
+    w = labkit.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    kwargs = dict(CASES[name][-1])
+    opt = getattr(labkit.optim, name)([w], **kwargs)
+
+    def closure():
+        opt.zero_grad()
+        loss = (w * w).sum()
+        loss.backward()
+        return loss
+
+    loss = opt.step(closure)
+    assert float(loss) == pytest.approx(5.25)
+    np.testing.assert_array_equal(_np(w.grad), [1.0, -2.0, 4.0])
+    assert not np.array_equal(_np(w), [0.5, -1.0, 2.0])
