@@ -111,10 +111,9 @@ def backend(family, *arrs, work=0):
     ``work`` (elements) of at least ``threads.PAR_MIN`` and more than one thread, the parallel
     drivers of ``par_jit`` instead: same functions, same results, the work split over threads."""
     fast = _ok(*arrs)
-    if fast and work >= threads.PAR_MIN and threads.parallel():
-        par = parallel_module()
-        if par is not None:
-            return par
+    par = _par_for(work) if fast else None
+    if par is not None:
+        return par
     mod = _modules.get((family, fast))
     if mod is None:
         if fast:
@@ -137,7 +136,7 @@ def parallel_module():
         v = np.zeros(4, _F32)
         par_jit.unary(0, v, v)                    # starts the pool: now the layer is known
         threads.note_layer()
-        _par = par_jit if threads.parallel() else False
+        _par = par_jit if threads.layer_ok() else False
     return _par or None
 
 
@@ -246,7 +245,16 @@ def _kernel(name):
 
 
 def _par_for(size):
-    return parallel_module() if size >= threads.PAR_MIN and threads.parallel() else None
+    """The parallel drivers for ``size`` elements of work, at *any* thread count: the same
+    compiled driver at one thread gives the same bits as at several, where the serial kernel
+    compiled on its own may not (LLVM vectorises a ``reassoc`` reduction differently once the
+    kernel is inlined into a driver: log_softmax's rows differed)."""
+    if size < threads.PAR_MIN:
+        return None
+    par = parallel_module()
+    if par is not None:
+        threads.sync_numba()
+    return par
 
 
 def unary(name, x):

@@ -105,12 +105,13 @@ def matmul(a, b, out=None, bias=None, bias_axis=1):
     args = (a if a.ndim == 3 else a[None], b if b.ndim == 3 else b[None],
             c if c.ndim == 3 else c[None], bm, bn)
     bias = _NO_BIAS if bias is None else np.ascontiguousarray(bias)
-    if not (threads.parallel() and parallel_module() is not None):
-        jit.matmul(*args, False, bias, bias_axis)      # on this thread, one call per matrix
-        return c
+    par = threads.parallel() and parallel_module() is not None
+    # OpenBLAS at one thread in the serial run too: left at its own count it splits a large
+    # call over its pool, and the numbers then differ from the blocks' (found by a GPT training
+    # run at LABKIT_NUM_THREADS=1 vs 2)
     threads.blas_serial_begin()
     try:
-        jit.matmul(*args, True, bias, bias_axis)
+        jit.matmul(*args, par, bias, bias_axis)
     finally:
         threads.blas_serial_end()
     return c

@@ -5,12 +5,15 @@ calls that kernel on independent pieces -- fixed-size chunks of a flat array, bl
 single images -- inside one ``prange``.  The serial kernels stay the one definition of each
 computation, and since the pieces depend on the shape alone the result is the same, bit for bit,
 whatever the number of threads (``tests/test_threads.py``).  ``kernels/__init__.py`` and
-``kernels/nn.py`` choose a driver instead of the serial kernel when ``threads.parallel()`` and the
-work is at least ``PAR_MIN`` elements (the measurements behind it are in ``kernels/__init__.py``).
+``kernels/nn.py`` choose a driver instead of the serial kernel whenever the work is at least
+``PAR_MIN`` elements, at any thread count (at one thread it runs on one of Numba's threads): the
+serial kernel compiled on its own can round differently from the same kernel inlined here (a
+``reassoc`` reduction vectorised another way: log_softmax's rows), the driver cannot.
 
 Elementwise and row kernels are chosen by their index in ``UNARY`` / ``BINARY`` / ``ROWWISE``
 (Numba cannot cache a function that takes another function as an argument).
 """
+import numpy as np
 from numba import njit, prange
 
 from . import jit as J
@@ -213,7 +216,6 @@ def adam(p, g, m, v, vmax, weight_decay, decay_factor, beta1, beta2, step_size, 
 
 
 def _v(n=4):
-    import numpy as np
     return np.linspace(-2, 2, n, dtype=np.float32)
 
 

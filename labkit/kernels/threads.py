@@ -14,9 +14,10 @@ blocks run (``blas_serial_begin``); the user's own NumPy keeps its threads.
   ``LABKIT_NUM_THREADS`` from the environment, else the cores this process may run on.
 * Results do not depend on the thread count: work is cut into pieces by the shape alone (fixed
   chunk and block sizes) and the threads only share the pieces out.
-* ``parallel()`` is True when more than one thread is set and the threading layer is safe to call
-  from any thread (``tbb`` or ``omp``; Numba's ``workqueue`` layer is not, so labkit stays serial
-  on it).  ``LABKIT_NUM_THREADS=1`` gives the serial kernels of earlier versions.
+* Large kernels run as ``par_jit`` drivers at every thread count (``sync_numba`` gives Numba's
+  pool labkit's count); ``parallel()`` -- more than one thread set, and a threading layer safe to
+  call from any thread (``tbb`` or ``omp``; on Numba's ``workqueue`` layer, which is not, labkit
+  runs its serial kernels) -- decides whether matrix products are split.
 """
 import ctypes
 import os
@@ -81,9 +82,22 @@ def set_num_threads(int):  # noqa: A002  (PyTorch's parameter name)
     threadpool_limits(limits=n, user_api="blas")
 
 
+def layer_ok():
+    """False when Numba's threading layer cannot be used from any thread (``workqueue``)."""
+    return _layer in (None, "tbb", "omp")
+
+
 def parallel():
     """True when labkit's kernels should split their work over threads."""
-    return _num_threads > 1 and _layer in (None, "tbb", "omp")
+    return _num_threads > 1 and layer_ok()
+
+
+def sync_numba():
+    """Numba's thread count for this Python thread = labkit's (Numba keeps one per thread)."""
+    import numba
+    n = min(_num_threads, numba.config.NUMBA_NUM_THREADS)
+    if numba.get_num_threads() != n:
+        numba.set_num_threads(n)
 
 
 # ------------------------------------------------------------------ Numba's threading layer
@@ -126,8 +140,9 @@ def note_layer():
 
 
 def _serial_in_child():
-    global _num_threads
+    global _num_threads, _layer
     _num_threads = 1
+    _layer = "omp (forked)"                     # not layer_ok: no parallel driver in the child
 
 
 # ------------------------------------------------------------------ NumPy's OpenBLAS

@@ -1,8 +1,9 @@
 """Adamax: Adam with the infinity norm."""
 import numpy as np
 
+from ..kernels.optim_reference import _lerp
 from .optimizer import (Optimizer, _bump_version, _call_closure, _check_adam_like, _grad_array,
-                        _lerp_, _refuse_differentiable, _scalar_tensor,
+                        _refuse_differentiable, _scalar_tensor,
                         _use_grad_for_differentiable)
 from ..tensor import Tensor, _make
 
@@ -78,7 +79,7 @@ class Adamax(Optimizer):
                 g = -g if group["maximize"] else g
                 if wd != 0:
                     g = g + wd * x
-                _lerp_(m, g, 1 - beta1)
+                _lerp(m, g, 1 - beta1)
                 u *= beta2
                 np.maximum(u, np.abs(g) + eps, out=u)
                 x += (-lr / (1 - beta1 ** t)) * m / u

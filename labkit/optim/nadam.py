@@ -1,8 +1,9 @@
 """NAdam: Adam with Nesterov momentum."""
 import numpy as np
 
+from ..kernels.optim_reference import _lerp
 from .optimizer import (Optimizer, _bump_version, _call_closure, _check_adam_like, _grad_array,
-                        _lerp_, _refuse_differentiable, _scalar_tensor,
+                        _refuse_differentiable, _scalar_tensor,
                         _use_grad_for_differentiable)
 from ..tensor import Tensor, _make
 
@@ -107,7 +108,7 @@ class NAdam(Optimizer):
                 mp = state["mu_product"]._np
                 mp[...] = mp * mp.dtype.type(mu)      # in the scalar's own dtype, as PyTorch
                 mu_product = float(mp)
-                _lerp_(m, g, 1 - beta1)
+                _lerp(m, g, 1 - beta1)
                 v *= beta2
                 v += (1 - beta2) * g * g
                 denom = np.sqrt(v / (1 - beta2 ** t)) + eps

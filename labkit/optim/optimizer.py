@@ -100,14 +100,6 @@ def _scalar_tensor(value, dtype=np.float32):
 
 # Shared by the plain-NumPy optimizers (NAdam, RAdam, Adamax, Rprop, ASGD).
 
-def _lerp_(m, g, w):
-    """``m.lerp_(g, w)`` with PyTorch's two formulas (exact at both ends of ``w``)."""
-    if abs(w) < 0.5:
-        m += w * (g - m)
-    else:
-        m[...] = g - (g - m) * (1 - w)
-
-
 def _check_adam_like(lr, betas, eps, weight_decay):
     if not 0.0 <= lr:
         raise ValueError(f"Invalid learning rate: {lr}")

@@ -1,8 +1,9 @@
 """RAdam: Adam with a rectified adaptive learning rate."""
 import numpy as np
 
+from ..kernels.optim_reference import _lerp
 from .optimizer import (Optimizer, _bump_version, _call_closure, _check_adam_like, _grad_array,
-                        _lerp_, _refuse_differentiable, _scalar_tensor,
+                        _refuse_differentiable, _scalar_tensor,
                         _use_grad_for_differentiable)
 from ..tensor import Tensor, _make
 
@@ -102,7 +103,7 @@ class RAdam(Optimizer):
                         x *= 1 - lr * wd
                     else:
                         g = g + wd * x
-                _lerp_(m, g, 1 - beta1)
+                _lerp(m, g, 1 - beta1)
                 v *= beta2
                 v += (1 - beta2) * g * g
                 bias_correction2 = 1 - beta2 ** t
