@@ -187,16 +187,20 @@ def test_matmul_leaves_other_cases_to_numpy():
                           np.zeros((300, 400), np.float32))
 
 
-def test_block_shape_depends_on_the_shape_only():
-    assert gemm.block_shape(200, 30, 40) == (200, 30)                   # one block
-    assert gemm.block_shape(64, 256, 784) == (64, 128)                  # MLP B=64: 2 columns
+def test_block_shape_rows_one_block_per_thread_columns_by_the_shape_alone():
+    assert gemm.block_shape(200, 30, 40, 2) == (200, 30)                # one block
     for m, n, k in [(512, 256, 784), (2048, 64, 64), (1000, 1000, 9), (36864, 6, 25)]:
-        bm, bn = gemm.block_shape(m, n, k)                               # rows are cut
-        assert bn == n and bm % gemm.ROW_ALIGN == 0 and bm * n * k > gemm.SMALL_KERNEL_MNK
-        assert -(-m // bm) >= 2                                          # work for 2 threads
-    bm, bn = gemm.block_shape(32, 512, 128)                              # an LSTM step: columns
-    assert bm == 32 and bn % gemm.COL_ALIGN == 0 and -(-512 // bn) >= 2
-    assert bm * bn * 128 > gemm.SMALL_KERNEL_MNK
+        assert gemm.block_shape(m, n, k, 1) == (m, n)                    # serial: one call
+        for t in (2, 3, 4):
+            bm, bn = gemm.block_shape(m, n, k, t)                        # rows are cut
+            assert bn == n and bm % gemm.ROW_ALIGN == 0 and bm * n * k > gemm.SMALL_KERNEL_MNK
+            assert 2 <= -(-m // bm) <= t                                 # at most one per thread
+    assert gemm.block_shape(512, 256, 784, 2) == (256, 256)
+    # columns (cut in the serial run too): the same blocks at every count
+    for (m, n, k), want in [((32, 512, 128), (32, 128)),     # an LSTM step: 4 small blocks
+                            ((32, 128, 512), (32, 32)),      # ... its backward
+                            ((64, 256, 784), (64, 128))]:    # MLP B=64: 2 blocks
+        assert {gemm.block_shape(m, n, k, t) for t in (1, 2, 3, 8)} == {want}
 
 
 def test_users_numpy_keeps_openblas_threads(nthreads):

@@ -14,10 +14,10 @@ from . import USE_JIT, empty, jit_module, parallel_module, threads
 
 OPENBLAS_SERIAL_MNK = 65536 * 4   # OpenBLAS's sgemm is single-threaded up to this m*n*k
 SMALL_KERNEL_MNK = 1_000_000      # ... and takes its small-matrix kernels up to this (SkylakeX)
-BLOCK_MNK = 2_000_000             # a block's m*n*k: ~40 us on one core
-ROW_ALIGN = 64                    # a block's rows: a multiple of this
-COL_ALIGN = 64                    # a block's columns, where columns are cut
+ROW_ALIGN = 64                    # a row block's rows: a multiple of this
+COL_ALIGN = 32                    # a column block's columns, where columns are cut
 SMALL_LEFT = 65536                # ... which is only where the left operand is this small
+MAX_COL_BLOCKS = 4
 _F32 = np.dtype(np.float32)
 _jit = None
 
@@ -32,26 +32,49 @@ def _kernels():
     return _jit
 
 
-def block_shape(m, n, k):
-    """(rows, columns) of the blocks of a (m, k) @ (k, n) product: about ``BLOCK_MNK`` of work
-    each and above ``SMALL_KERNEL_MNK``.
+def row_blocks_possible(m, n, k):
+    """Whether a (m, k) @ (k, n) product can be cut into row blocks that give the whole
+    product's numbers: at least two blocks of a multiple of ``ROW_ALIGN`` rows, each above
+    OpenBLAS's small-matrix kernels."""
+    rows = -(-(SMALL_KERNEL_MNK // max(n * k, 1) + 1) // ROW_ALIGN) * ROW_ALIGN
+    return rows < m
 
-    Rows are cut in multiples of ``ROW_ALIGN``: OpenBLAS computes such a row block with the same
-    code and order of operations as the whole product, so the blocks give the whole product's
-    numbers bit for bit and a serial run does each matrix in one call (measured on 174 shapes and
-    layouts; ``tests/test_threads.py`` keeps checking it).  Cutting columns changes the numbers,
-    so columns are cut only where rows cannot be (fewer than ``2 * ROW_ALIGN``: an LSTM step's
-    32 x 512 gates) and the left operand is small (``SMALL_LEFT`` elements), and then in the
-    serial run too -- cheap there, since that operand is all that is packed again (a 64 x 784 one
-    cut in two cost 4% at one thread, in four 7%: at most two column blocks)."""
-    rows = max(BLOCK_MNK // max(n * k, 1), SMALL_KERNEL_MNK // max(n * k, 1) + 1, 1)
-    rows = -(-rows // ROW_ALIGN) * ROW_ALIGN
-    if rows * 2 <= m:
-        return rows, n
-    if m * k > SMALL_LEFT:
+
+def block_shape(m, n, k, nthreads=None):
+    """(rows, columns) of the blocks of a (m, k) @ (k, n) product on ``nthreads`` threads
+    (default: labkit's count).
+
+    **Rows** are cut where they can be (``row_blocks_possible``), into one block per thread
+    (rows a multiple of ``ROW_ALIGN``, each block above ``SMALL_KERNEL_MNK``): OpenBLAS computes
+    such a row block with the same code and order of operations as the whole product, so the
+    numbers do not depend on the count (measured on 174 shapes and layouts;
+    ``tests/test_threads.py`` keeps checking it) and a serial run does each matrix in one call.
+    One block per thread, not more: every block packs the right operand again (MLP B=512's
+    512 x 784 x 256 took 1.07 ms in 2 blocks, 1.19 in 4, 1.36 in 8, OpenBLAS's own 2 threads
+    1.11 ms).
+
+    **Columns** change the numbers, so they are cut only where rows cannot be and the left
+    operand is small (``SMALL_LEFT`` elements; all that is packed again per block), and by the
+    shape alone -- the serial run makes the same calls.  Into up to ``MAX_COL_BLOCKS`` blocks
+    when that brings each under ``SMALL_KERNEL_MNK`` (OpenBLAS's small-matrix kernels: an LSTM
+    step's 32 x 128 @ 128 x 512 took 37 us in four calls, 51 us in one, on one thread), else two
+    (MLP B=64's 64 x 784 @ 784 x 256: two calls 1% slower on one thread, four 3%)."""
+    t = nthreads or threads.get_num_threads()
+    if row_blocks_possible(m, n, k):
+        least = SMALL_KERNEL_MNK // max(n * k, 1) + 1
+        for nb in range(min(t, m // ROW_ALIGN), 1, -1):
+            rows = -(-(-(-m // nb)) // ROW_ALIGN) * ROW_ALIGN
+            if rows >= least and rows < m:
+                return rows, n
         return m, n
-    cols = max(SMALL_KERNEL_MNK // max(m * k, 1) + 1, -(-n // 2))    # two blocks, or fewer
-    cols = -(-cols // COL_ALIGN) * COL_ALIGN
+    if m * k > SMALL_LEFT or n < 2 * COL_ALIGN:
+        return m, n
+    nb = 2
+    while nb < MAX_COL_BLOCKS and m * n * k > nb * SMALL_KERNEL_MNK:
+        nb *= 2
+    if m * n * k > nb * SMALL_KERNEL_MNK:
+        nb = 2
+    cols = -(-(-(-n // nb)) // COL_ALIGN) * COL_ALIGN
     return m, (cols if cols < n else n)
 
 
