@@ -137,7 +137,8 @@ def test_a_training_step_gives_the_same_bits_at_every_thread_count(nthreads, sma
 
 
 SHAPES = [(64, 784, 256), (512, 784, 256), (2048, 64, 64), (100, 300, 70), (7, 1000, 300),
-          (1000, 9, 1000), (33, 17, 5), (32, 128, 512), (32, 512, 128), (1000, 129, 3)]
+          (1000, 9, 1000), (33, 17, 5), (32, 128, 512), (32, 512, 128), (1000, 129, 3),
+          (64, 2048, 64), (64, 2048, 256), (100, 1100, 30)]
 
 
 @pytest.mark.parametrize("m, k, n", SHAPES)
@@ -159,16 +160,25 @@ def test_matmul_blocks_same_bits_at_every_thread_count_and_right(m, k, n, layout
     assert np.abs(one - ref).max() <= 1e-5 * np.abs(ref).max() * np.sqrt(k)
 
 
-@pytest.mark.parametrize("case", ["stack", "shared_a", "shared_b", "stack_transposed"])
+@pytest.mark.parametrize("case", ["stack", "shared_a", "shared_b", "stack_transposed", "heads",
+                                  "heads_shared", "heads_flipped"])
 def test_matmul_stacks_and_shared_operands(case, nthreads):
     rng = np.random.default_rng(1)
     A = rng.standard_normal((5, 70, 90)).astype(np.float32)
     B = rng.standard_normal((5, 90, 80)).astype(np.float32)
+    # attention's (batch, heads, T, d) views of (batch, T, heads * d): two batch dimensions
+    # that cannot be merged into one
+    Q = rng.standard_normal((3, 70, 4, 90)).astype(np.float32).transpose(0, 2, 1, 3)
+    K = rng.standard_normal((3, 80, 4, 90)).astype(np.float32).transpose(0, 2, 3, 1)
     a, b = {"stack": (A, B), "shared_a": (A[0], B), "shared_b": (A, B[0]),
-            "stack_transposed": (A, np.ascontiguousarray(B.transpose(0, 2, 1)).transpose(0, 2, 1))
+            "stack_transposed": (A, np.ascontiguousarray(B.transpose(0, 2, 1)).transpose(0, 2, 1)),
+            "heads": (Q, K), "heads_shared": (Q, B[0]), "heads_flipped": (Q[::-1], K[:, ::-1])
             }[case]
+    nthreads(1)
+    one = gemm.matmul(a, b)
     nthreads(2)
     got = gemm.matmul(a, b)
+    assert np.array_equal(got, one)
     assert got.shape == np.matmul(a, b).shape
     assert np.allclose(got, np.matmul(a.astype(np.float64), b.astype(np.float64)), atol=1e-3)
     out = np.empty(got.shape, np.float32)
@@ -187,19 +197,23 @@ def test_matmul_leaves_other_cases_to_numpy():
                           np.zeros((300, 400), np.float32))
 
 
-def test_block_shape_rows_one_block_per_thread_columns_by_the_shape_alone():
-    assert gemm.block_shape(200, 30, 40, 2) == (200, 30)                # one block
+def test_block_shape_rows_one_block_per_thread_other_cuts_by_the_shape_alone():
+    assert gemm.block_shape(200, 30, 40, 2) == (200, 30, 40)            # one block
     for m, n, k in [(512, 256, 784), (2048, 64, 64), (1000, 1000, 9), (36864, 6, 25)]:
-        assert gemm.block_shape(m, n, k, 1) == (m, n)                    # serial: one call
+        assert gemm.block_shape(m, n, k, 1) == (m, n, k)                 # serial: one call
+        assert gemm.block_shape(m, n, k, 2, batch=2) == (m, n, k)        # a matrix per thread
         for t in (2, 3, 4):
-            bm, bn = gemm.block_shape(m, n, k, t)                        # rows are cut
-            assert bn == n and bm % gemm.ROW_ALIGN == 0 and bm * n * k > gemm.SMALL_KERNEL_MNK
+            bm, bn, bk = gemm.block_shape(m, n, k, t)                    # rows are cut
+            assert (bn, bk) == (n, k) and bm % gemm.ROW_ALIGN == 0
+            assert bm * n * k > gemm.SMALL_KERNEL_MNK
             assert 2 <= -(-m // bm) <= t                                 # at most one per thread
-    assert gemm.block_shape(512, 256, 784, 2) == (256, 256)
-    # columns (cut in the serial run too): the same blocks at every count
-    for (m, n, k), want in [((32, 512, 128), (32, 128)),     # an LSTM step: 4 small blocks
-                            ((32, 128, 512), (32, 32)),      # ... its backward
-                            ((64, 256, 784), (64, 128))]:    # MLP B=64: 2 blocks
+    assert gemm.block_shape(512, 256, 784, 2) == (256, 256, 784)
+    # columns or the inner dimension (cut in the serial run too): the same at every count
+    for (m, n, k), want in [((32, 512, 128), (32, 128, 128)),     # an LSTM step: 4 small blocks
+                            ((32, 128, 512), (32, 32, 512)),      # ... its backward
+                            ((64, 256, 784), (64, 128, 784)),     # MLP B=64: 2 blocks
+                            ((64, 64, 2048), (64, 64, 512)),      # a weight gradient: 4 parts
+                            ((64, 256, 2048), (64, 256, 512))]:
         assert {gemm.block_shape(m, n, k, t) for t in (1, 2, 3, 8)} == {want}
 
 

@@ -18,6 +18,8 @@ ROW_ALIGN = 64                    # a row block's rows: a multiple of this
 COL_ALIGN = 32                    # a column block's columns, where columns are cut
 SMALL_LEFT = 65536                # ... which is only where the left operand is this small
 MAX_COL_BLOCKS = 4
+K_ALIGN = 256                     # an inner block's length, where the inner dimension is cut
+MAX_K_BLOCKS = 4
 _F32 = np.dtype(np.float32)
 _jit = None
 
@@ -40,42 +42,54 @@ def row_blocks_possible(m, n, k):
     return rows < m
 
 
-def block_shape(m, n, k, nthreads=None):
-    """(rows, columns) of the blocks of a (m, k) @ (k, n) product on ``nthreads`` threads
-    (default: labkit's count).
+def block_shape(m, n, k, nthreads=None, batch=1):
+    """(rows, columns, inner) of the blocks of ``batch`` (m, k) @ (k, n) products on
+    ``nthreads`` threads (default: labkit's count).
 
-    **Rows** are cut where they can be (``row_blocks_possible``), into one block per thread
-    (rows a multiple of ``ROW_ALIGN``, each block above ``SMALL_KERNEL_MNK``): OpenBLAS computes
-    such a row block with the same code and order of operations as the whole product, so the
-    numbers do not depend on the count (measured on 174 shapes and layouts;
-    ``tests/test_threads.py`` keeps checking it) and a serial run does each matrix in one call.
-    One block per thread, not more: every block packs the right operand again (MLP B=512's
-    512 x 784 x 256 took 1.07 ms in 2 blocks, 1.19 in 4, 1.36 in 8, OpenBLAS's own 2 threads
-    1.11 ms).
+    **Rows** are cut where they can be (``row_blocks_possible``) and the batch does not already
+    give every thread a matrix, into one block per thread (rows a multiple of ``ROW_ALIGN``, each
+    above ``SMALL_KERNEL_MNK``): OpenBLAS computes such a row block with the same code and order
+    of operations as the whole product, so the numbers do not depend on the count (measured on
+    174 shapes and layouts; ``tests/test_threads.py`` keeps checking it) and a serial run does
+    each matrix in one call.  One block per thread, not more: every block packs the right operand
+    again (MLP B=512's 512 x 784 x 256 took 1.07 ms in 2 blocks, 1.19 in 4, 1.36 in 8, OpenBLAS's
+    own 2 threads 1.11 ms).
 
-    **Columns** change the numbers, so they are cut only where rows cannot be and the left
-    operand is small (``SMALL_LEFT`` elements; all that is packed again per block), and by the
-    shape alone -- the serial run makes the same calls.  Into up to ``MAX_COL_BLOCKS`` blocks
-    when that brings each under ``SMALL_KERNEL_MNK`` (OpenBLAS's small-matrix kernels: an LSTM
-    step's 32 x 128 @ 128 x 512 took 37 us in four calls, 51 us in one, on one thread), else two
-    (MLP B=64's 64 x 784 @ 784 x 256: two calls 1% slower on one thread, four 3%)."""
+    Other cuts change the numbers, so they depend on the shape alone (the serial run makes the
+    same calls) and are made only where rows cannot be cut:
+
+    * **columns**, where the left operand is small (``SMALL_LEFT`` elements; all that is packed
+      again per block): into up to ``MAX_COL_BLOCKS`` blocks when that brings each under
+      ``SMALL_KERNEL_MNK`` (OpenBLAS's small-matrix kernels: an LSTM step's 32 x 128 @ 128 x 512
+      took 37 us in four calls, 51 us in one, on one thread), else two (MLP B=64's
+      64 x 784 @ 784 x 256: two calls 1% slower on one thread, four 3%);
+    * **the inner dimension**, where the left operand is large (a weight gradient
+      ``g^T @ x`` summed over a batch of 2048 rows: 64 x 2048 @ 2048 x 64 took 204 us in one
+      call, 64 us for half of it): into up to ``MAX_K_BLOCKS`` parts of at least ``K_ALIGN``,
+      each still ``SMALL_KERNEL_MNK``; the parts are added up in order afterwards."""
     t = nthreads or threads.get_num_threads()
     if row_blocks_possible(m, n, k):
         least = SMALL_KERNEL_MNK // max(n * k, 1) + 1
-        for nb in range(min(t, m // ROW_ALIGN), 1, -1):
+        for nb in range(min(t, m // ROW_ALIGN) if batch < t else 1, 1, -1):
             rows = -(-(-(-m // nb)) // ROW_ALIGN) * ROW_ALIGN
             if rows >= least and rows < m:
-                return rows, n
-        return m, n
-    if m * k > SMALL_LEFT or n < 2 * COL_ALIGN:
-        return m, n
+                return rows, n, k
+        return m, n, k
+    if m * k > SMALL_LEFT:
+        nk = 1
+        while (nk < MAX_K_BLOCKS and k >= 2 * nk * K_ALIGN
+               and m * n * k >= 2 * nk * SMALL_KERNEL_MNK):
+            nk *= 2
+        return m, n, -(-k // nk)
+    if n < 2 * COL_ALIGN:
+        return m, n, k
     nb = 2
     while nb < MAX_COL_BLOCKS and m * n * k > nb * SMALL_KERNEL_MNK:
         nb *= 2
     if m * n * k > nb * SMALL_KERNEL_MNK:
         nb = 2
     cols = -(-(-(-n // nb)) // COL_ALIGN) * COL_ALIGN
-    return m, (cols if cols < n else n)
+    return m, (cols if cols < n else n), k
 
 
 def _unit_stride(x):
@@ -90,24 +104,41 @@ def _numpy(a, b, out, bias, bias_axis):
     return y
 
 
+def _batch_strides(x, bshape):
+    """Byte strides of x's matrices over ``bshape`` (at most two batch dimensions, the first
+    padded with 0), or None when x's batch cannot be walked that way."""
+    if x.ndim == 2:
+        return _ZERO2
+    if x.shape[:-2] != bshape:
+        return None
+    if x.ndim == 3:
+        return np.array((0, x.strides[0]), np.int64)
+    return np.array(x.strides[:2], np.int64)
+
+
 def matmul(a, b, out=None, bias=None, bias_axis=1):
-    """``np.matmul(a, b, out=out)``, float32 products of 2-D / 3-D arrays on labkit's threads.
+    """``np.matmul(a, b, out=out)``, float32 products on labkit's threads: 2-D matrices, and
+    stacks with one or two batch dimensions (a 2-D operand shared by every matrix of the other;
+    otherwise both with the same batch shape, any strides -- attention's transposed
+    (batch, heads, ...) views are not copied).
 
     ``bias`` (1-D) is added to every matrix of the result, one value per column
     (``bias_axis=1``: ``x @ W^T + b``) or per row (``bias_axis=0``: a convolution's
     ``W @ cols + b``); on the fast path each block writes it before its product adds to it."""
     if (a.size * b.shape[-1] * (b.shape[0] if b.ndim == 3 and a.ndim == 2 else 1)
             <= OPENBLAS_SERIAL_MNK or not USE_JIT or a.dtype != _F32 or b.dtype != _F32
-            or not (2 <= a.ndim <= 3 and 2 <= b.ndim <= 3)):       # (the cheap test first)
+            or not (2 <= a.ndim <= 4 and 2 <= b.ndim <= 4)):       # (the cheap test first)
         if bias is None:
             return np.matmul(a, b, out=out)
         return _numpy(a, b, out, bias, bias_axis)
     m, k = a.shape[-2:]
     n = b.shape[-1]
-    ba = a.shape[0] if a.ndim == 3 else 1
-    bb = b.shape[0] if b.ndim == 3 else 1
-    batch = max(ba, bb)
-    if (b.shape[-2] != k or (ba != bb and min(ba, bb) != 1)
+    bshape = a.shape[:-2] if a.ndim >= b.ndim else b.shape[:-2]
+    batch = 1
+    for d in bshape:
+        batch *= d
+    sa, sb = _batch_strides(a, bshape), _batch_strides(b, bshape)
+    if (b.shape[-2] != k or sa is None or sb is None
             or batch * m * n * k <= OPENBLAS_SERIAL_MNK
             or not (_unit_stride(a) and _unit_stride(b))
             or (bias is not None and (bias.dtype != _F32 or bias.shape != ((n,) if bias_axis == 1
@@ -116,17 +147,18 @@ def matmul(a, b, out=None, bias=None, bias_axis=1):
     jit = _kernels()
     if not jit:
         return _numpy(a, b, out, bias, bias_axis)
-    shape = (batch, m, n) if max(a.ndim, b.ndim) == 3 else (m, n)
+    shape = bshape + (m, n)
     if out is not None and (out.shape != shape or out.dtype != _F32
                             or not out.flags.c_contiguous):
         return _numpy(a, b, out, bias, bias_axis)
-    if a.ndim == 3 and b.ndim == 2 and a.flags.c_contiguous and bias_axis == 1:
+    if b.ndim == 2 and a.ndim > 2 and a.flags.c_contiguous and bias_axis == 1:
         y = matmul(a.reshape(-1, k), b, None if out is None else out.reshape(-1, n), bias)
         return y.reshape(shape) if out is None else out            # one tall product
     c = empty(shape, _F32) if out is None else out
-    bm, bn = block_shape(m, n, k)
-    args = (a if a.ndim == 3 else a[None], b if b.ndim == 3 else b[None],
-            c if c.ndim == 3 else c[None], bm, bn)
+    bm, bn, bk = block_shape(m, n, k, batch=batch)
+    a0 = a[(0,) * (a.ndim - 2)] if a.ndim > 2 else a              # the first matrices
+    b0 = b[(0,) * (b.ndim - 2)] if b.ndim > 2 else b
+    nb2 = bshape[-1] if bshape else 1
     bias = _NO_BIAS if bias is None else np.ascontiguousarray(bias)
     par = threads.parallel() and parallel_module() is not None
     # OpenBLAS at one thread in the serial run too: left at its own count it splits a large
@@ -134,10 +166,12 @@ def matmul(a, b, out=None, bias=None, bias_axis=1):
     # run at LABKIT_NUM_THREADS=1 vs 2)
     threads.blas_serial_begin()
     try:
-        jit.matmul(*args, par, bias, bias_axis)
+        jit.matmul(a0, b0, c.reshape(batch, m, n), nb2, sa, sb, bm, bn, bk, par, bias,
+                   bias_axis)
     finally:
         threads.blas_serial_end()
     return c
 
 
 _NO_BIAS = np.zeros(0, _F32)
+_ZERO2 = np.zeros(2, np.int64)

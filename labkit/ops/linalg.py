@@ -77,8 +77,9 @@ def _mm(a, b):
     NumPy hands a *batched* product to BLAS only when each operand's matrices are contiguous; a
     transposed operand (``q @ k.transpose(-2, -1)``, a backward's ``g @ W^T``) otherwise falls to a
     plain loop that is ~100x slower.  (batch, n, k) @ (k, m) becomes one 2-D product; batched
-    operands with the same batch shape become one stack of matrices (``kernels.gemm`` takes
-    transposed matrices as they are); others are made contiguous first.
+    operands with the same batch shape go to ``kernels.gemm`` as they are (up to two batch
+    dimensions and any strides: attention's (batch, heads) views are not copied; more become one
+    stack of matrices); others are made contiguous first.
     """
     mm = gemm.matmul
     if a.ndim <= 2 and b.ndim <= 2:
@@ -86,6 +87,8 @@ def _mm(a, b):
     if b.ndim == 2 and a.flags.c_contiguous:
         return mm(a.reshape(-1, a.shape[-1]), b).reshape(a.shape[:-1] + (b.shape[-1],))
     if a.ndim == b.ndim and a.shape[:-2] == b.shape[:-2] and a.dtype == b.dtype == np.float32:
+        if a.ndim <= 4:                     # one or two batch dimensions: walked as they are
+            return mm(a, b)
         y = mm(a.reshape((-1,) + a.shape[-2:]), b.reshape((-1,) + b.shape[-2:]))
         return y.reshape(a.shape[:-1] + (b.shape[-1],))
     if a.ndim > 2 and not a.flags.c_contiguous:
