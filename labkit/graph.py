@@ -155,16 +155,14 @@ def trace(*tensors, params=None, stats=True):
         roots.append(n)
         root_meta[id(n)] = t
     nodes = _walk(roots)
-    out_meta = {}                       # node -> (shape, dtype) of its output, read off consumers
+    out_meta = {}                       # node -> (shape, dtype) of the output its consumers use
     edges = []
     for n in nodes:
-        for i, ((nxt, nr), meta) in enumerate(zip(n.next_functions, n._in_meta or
-                                                  [None] * len(n.next_functions))):
+        for i, (nxt, nr) in enumerate(n.next_functions):
             if nxt is None:
                 continue
             edges.append({"source": node_id(nxt), "target": node_id(n), "index": i})
-            if meta is not None:
-                out_meta.setdefault(id(nxt), meta)
+            out_meta.setdefault(id(nxt), nxt._out_meta[nr])
     res_nodes = []
     for n in nodes:
         t = root_meta.get(id(n))

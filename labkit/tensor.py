@@ -361,6 +361,8 @@ class Tensor:
         if not isinstance(value, Tensor):
             raise TypeError(f"data must be a Tensor, got {type(value).__name__}")
         self._np = value._np
+        if self._accum is not None:     # gradients reaching this leaf take its new shape/dtype
+            self._accum._out_meta = ((value._np.shape, value._np.dtype),)
 
     def retain_grad(self):
         """Keep ``.grad`` for this non-leaf tensor after backward (leaves always keep it)."""

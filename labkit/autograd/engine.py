@@ -176,10 +176,11 @@ def run_backward(roots, retain_graph=False, capture=None, accumulate=True, only_
         if observers:
             for ob in observers:
                 ob(node, grads, in_grads)
-        for (nxt, nr), g, meta in zip(node.next_functions, in_grads, node._in_meta):
+        for (nxt, nr), g in zip(node.next_functions, in_grads):
             if nxt is None or (needed is not None and nxt not in needed):
                 continue
             if g is not None:
+                meta = nxt._out_meta[nr]        # the (shape, dtype) of the input it is for
                 if type(g) is not np.ndarray or g.shape != meta[0] or g.dtype != meta[1]:
                     g = fit(g, meta, node)      # (most gradients already fit their input)
                 buf = buffers.get(nxt)

@@ -59,9 +59,15 @@ class Node:
 
     Only the attributes every node sets live in slots; the rarely-set ones (hooks, saved-version
     info, ...) have class-level defaults, so creating a node stays cheap.
+
+    The graph: ``next_functions`` holds one edge ``(node, output_nr)`` per forward input (``(None,
+    0)`` where no gradient flows), ``needs_input_grad`` says which inputs want one, and
+    ``_out_meta`` the ``(shape, dtype)`` of each of this node's outputs: the producer keeps it,
+    once, as PyTorch does, and the engine fits every gradient arriving here to it (sums a
+    broadcast gradient back, casts it).
     """
 
-    __slots__ = ("next_functions", "needs_input_grad", "_in_meta", "seq", "_saved", "_src",
+    __slots__ = ("next_functions", "needs_input_grad", "_out_meta", "seq", "_saved", "_src",
                  "__dict__", "__weakref__")
     _fn = None            # the Function class this node runs backward for
     _saved_vc = None      # [(version counter, version at save time, saved index, source)]
@@ -171,7 +177,7 @@ _next_seq = itertools.count(1).__next__     # creation order: backward runs newe
 def _init_node(node):
     node.next_functions = ()
     node.needs_input_grad = ()
-    node._in_meta = ()
+    node._out_meta = ()
     node._saved = None
     node._src = None
     node.seq = _next_seq()
@@ -185,7 +191,7 @@ class AccumulateGrad(Node):
     def __init__(self, leaf):
         _init_node(self)
         self._variable = weakref.ref(leaf)
-        self._in_meta = ((leaf._np.shape, leaf._np.dtype),)
+        self._out_meta = ((leaf._np.shape, leaf._np.dtype),)   # the gradient .grad will take
 
     @property
     def variable(self):
@@ -282,10 +288,11 @@ class _Scratch:
 
 
 def _apply_raw(cls, args):
-    """Fast path for built-in ops: unwrap tensors to arrays, run forward, wire up the node.
+    """Built-in ops: unwrap tensors to arrays, run forward, wire up the node.
 
     One pass over the arguments collects the arrays for ``forward`` and, at the same time, the
-    graph edges (``next_functions``) and input shapes/dtypes (``_in_meta``) for backward.
+    graph edges (``next_functions``) for backward.  (Observers of every op, ``graph.record()``,
+    wrap this function; they turn source capture on, which sends ``apply_pair``'s calls here too.)
     """
     Tensor = _Tensor
     ctx = cls._node_cls()               # (a call, not .__new__: no attribute lookup on the type)
@@ -294,24 +301,19 @@ def _apply_raw(cls, args):
     arrays = []
     needs = []
     nexts = []
-    metas = []
     any_needs = False
     for a in args:
         if isinstance(a, Tensor):
-            arr = a._np
-            arrays.append(arr)
+            arrays.append(a._np)
             if track and a._rg:
                 any_needs = True
                 needs.append(True)
-                fn = a.grad_fn or a._accum or a._accumulator()
-                nexts.append((fn, a._out_nr))
-                metas.append((arr.shape, arr.dtype))
+                nexts.append((a.grad_fn or a._accum or a._accumulator(), a._out_nr))
                 continue
         else:
             arrays.append(a)
         needs.append(False)
         nexts.append(_NO_EDGE)
-        metas.append(None)
     ctx.needs_input_grad = tuple(needs)
     quiet = silence()                   # IEEE results without NumPy's warnings, as PyTorch
     try:
@@ -328,12 +330,59 @@ def _apply_raw(cls, args):
             _check_forward(ctx, (out,))
         return _make(out, False, None, 0)
     ctx.next_functions = tuple(nexts)
-    ctx._in_meta = tuple(metas)
+    ctx._out_meta = ((out.shape, out.dtype),)
     ctx.seq = _next_seq()
     ctx._src = _user_frame(2) if _source.enabled else None
     res = _make(out, True, ctx, 0)
     if ctx._saved is not None:
         _record_versions(ctx, args, (res,))
+    if _anomaly.enabled:
+        _check_forward(ctx, (out,))
+    return res
+
+
+def apply_pair(cls, a, b):
+    """``cls.apply(a, b)`` for a built-in op on two Tensors: the same result and graph node, by
+    the shortest path (``a + b``, ``w * x``: the commonest calls of all, where the per-op cost
+    is all there is to time on small tensors).
+
+    No argument loop: the two edges and the output's metadata are written directly.  While
+    source capture is on (anomaly mode, ``graph.record()``, ``graph.capture_source``), the call
+    takes the general path, ``_apply_raw``, which records where it came from.
+    """
+    if _source.enabled:
+        return _apply_raw(cls, (a, b))
+    ctx = cls._node_cls()
+    ctx._saved = None
+    if _state.enabled and cls.differentiable:
+        na, nb = a._rg, b._rg
+    else:
+        na = nb = False
+    ctx.needs_input_grad = (na, nb)
+    quiet = silence()
+    try:
+        out = cls.forward(ctx, a._np, b._np)
+    finally:
+        restore(quiet)
+    if type(out) is not np.ndarray:     # a scalar (0-d inputs) or several outputs
+        out = _as_arrays(ctx, out)
+        if type(out) is tuple:
+            return _wrap_outputs(ctx, out, na or nb, (a, b))
+    if not (na or nb):
+        if _anomaly.enabled:
+            ctx._src = None
+            _check_forward(ctx, (out,))
+        return _make(out, False, None, 0)
+    ctx.next_functions = ((a.grad_fn or a._accum or a._accumulator(), a._out_nr) if na else
+                          _NO_EDGE,
+                          (b.grad_fn or b._accum or b._accumulator(), b._out_nr) if nb else
+                          _NO_EDGE)
+    ctx._out_meta = ((out.shape, out.dtype),)
+    ctx.seq = _next_seq()
+    ctx._src = None
+    res = _make(out, True, ctx, 0)
+    if ctx._saved is not None:
+        _record_versions(ctx, (a, b), (res,))
     if _anomaly.enabled:
         _check_forward(ctx, (out,))
     return res
@@ -363,6 +412,7 @@ def _wrap_outputs(ctx, outs, any_needs, args):
         return tuple(_make(o, False, None, 0) for o in outs)
     _connect(ctx, args)
     ctx._n_out = len(outs)
+    ctx._out_meta = tuple((o.shape, o.dtype) for o in outs)
     non_diff = ctx._non_diff
     res = []
     for i, o in enumerate(outs):
@@ -379,18 +429,14 @@ def _wrap_outputs(ctx, outs, any_needs, args):
 def _connect(ctx, args):
     """Set the graph edges of ``ctx`` from its arguments (the slower, general path)."""
     nexts = []
-    metas = []
     Tensor = _Tensor
     for a in args:
         if isinstance(a, Tensor) and a._rg:
             fn = a.grad_fn
             nexts.append((a._accumulator() if fn is None else fn, a._out_nr))
-            metas.append((a._np.shape, a._np.dtype))
         else:
             nexts.append(_NO_EDGE)
-            metas.append(None)
     ctx.next_functions = tuple(nexts)
-    ctx._in_meta = tuple(metas)
     ctx.seq = _next_seq()
     ctx._src = _user_frame(3) if _source.enabled else None
 
@@ -478,6 +524,7 @@ def _apply_user(cls, args):
         o.grad_fn = ctx
         o._out_nr = i
         wrapped.append(o)
+    ctx._out_meta = tuple(None if o is None else (o._np.shape, o._np.dtype) for o in wrapped)
     if ctx._saved is not None:
         _record_versions(ctx, args, wrapped)
     if _anomaly.enabled:

@@ -10,7 +10,7 @@ plain NumPy broadcasting; the engine sums gradients back to each input's shape.
 import numpy as np
 
 from .. import dtypes as D, kernels as K
-from ..autograd.function import Function
+from ..autograd.function import Function, apply_pair
 from ..tensor import _make, Tensor
 from ._common import as_tensor_arg, check_broadcast, promote, to_float
 from ._registry import register
@@ -145,15 +145,17 @@ class Minimum(Function):
 def _binary(cls, a, b):
     """Promote the operands to their common dtype and apply ``cls``.
 
-    Two tensors of one dtype (the common case) skip promotion.  Shapes that do not broadcast
-    raise PyTorch's RuntimeError naming both sizes (NumPy's ValueError never reaches the user).
+    Two tensors of one dtype (the common case: ``a + b``, ``w * x``) need no promotion and take
+    the shortest path to the graph (``apply_pair``).  Shapes that do not broadcast raise
+    PyTorch's RuntimeError naming both sizes (NumPy's ValueError never reaches the user).
     """
-    if not (type(a) is Tensor and type(b) is Tensor and a._np.dtype is b._np.dtype):
+    pair = isinstance(a, Tensor) and isinstance(b, Tensor) and a._np.dtype is b._np.dtype
+    if not pair:
         a, b, _ = promote(a, b)
         if not isinstance(a, Tensor) and not isinstance(b, Tensor):
             raise TypeError("at least one operand must be a Tensor")
     try:
-        return cls.apply(a, b)
+        return apply_pair(cls, a, b) if pair else cls.apply(a, b)
     except ValueError:
         check_broadcast(a, b)
         raise
