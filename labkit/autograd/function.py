@@ -382,7 +382,7 @@ def apply_pair(cls, a, b):
     ctx._src = None
     res = _make(out, True, ctx, 0)
     if ctx._saved is not None:
-        _record_versions(ctx, (a, b), (res,))
+        _record_pair_versions(ctx, a, b, res)
     if _anomaly.enabled:
         _check_forward(ctx, (out,))
     return res
@@ -476,6 +476,36 @@ def _record_versions(ctx, args, outputs):
                 info.append((vc, vc[0], i, j))
         i += 1
     ctx._saved_vc = info
+
+
+def _record_pair_versions(ctx, a, b, res):
+    """``_record_versions`` for ``apply_pair``'s node, whose saved arrays are (nearly always) its
+    inputs' and its output's, found by identity; anything else that could belong to a tensor
+    (a Tensor, a NumPy scalar) takes the general matching."""
+    x, y, out = a._np, b._np, res._np
+    info = None
+    i = 0
+    for s in ctx._saved:
+        if s is x:
+            vc, j = a._vc, 0
+        elif s is y:
+            vc, j = b._vc, 1
+        elif s is out:
+            vc, j = res._vc, ~0
+        elif type(s) is np.ndarray or type(s) in _NOT_TENSOR_DATA:
+            i += 1                      # an array derived from the inputs, a number: no owner
+            continue
+        else:
+            return _record_versions(ctx, (a, b), (res,))
+        if info is None:
+            info = [(vc, vc[0], i, j)]
+        else:
+            info.append((vc, vc[0], i, j))
+        i += 1
+    ctx._saved_vc = info
+
+
+_NOT_TENSOR_DATA = (type(None), bool, int, float, tuple)
 
 
 def _same_scalar(out, s):
