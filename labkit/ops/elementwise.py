@@ -195,10 +195,10 @@ def mul(input, other):
 def div(input, other, *, rounding_mode=None):
     if rounding_mode is None:
         a, b, dt = promote(input, other)
-        if not dt.is_floating_point:
+        if not dt.is_floating_point:            # integers divide to floats, as in PyTorch
             a = to_float(a) if isinstance(a, Tensor) else float(a)
             b = to_float(b) if isinstance(b, Tensor) else float(b)
-        return Div.apply(a, b)
+        return _binary(Div, a, b)
     if rounding_mode == "floor":
         r = floor_divide(input, other)
         if r.dtype.is_floating_point and any(isinstance(t, Tensor) and t.requires_grad
