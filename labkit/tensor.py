@@ -8,6 +8,7 @@ import math
 import numbers
 
 import numpy as np
+from numpy import ndarray      # (read by every op's _make: see autograd/function.py)
 
 from . import dtypes as D
 from .autograd.fpstate import quiet
@@ -90,7 +91,7 @@ def _make(arr, requires_grad=False, grad_fn=None, out_nr=0):
     tensors take part in autograd, as in PyTorch (an integer or bool result, such as ``x.long()``,
     ``argmax`` or a comparison, is a constant without ``grad_fn``).
     """
-    if type(arr) is not np.ndarray:
+    if type(arr) is not ndarray:
         arr = np.asarray(arr)
     if requires_grad and arr.dtype.kind != "f":
         requires_grad, grad_fn = False, None

@@ -14,6 +14,7 @@ import math
 import sys
 
 import numpy as np
+from numpy import ndarray      # (read per gradient: see function.py)
 
 from . import function as F
 from . import grad_mode
@@ -181,7 +182,7 @@ def run_backward(roots, retain_graph=False, capture=None, accumulate=True, only_
                 continue
             if g is not None:
                 meta = nxt._out_meta[nr]        # the (shape, dtype) of the input it is for
-                if type(g) is not np.ndarray or g.shape != meta[0] or g.dtype != meta[1]:
+                if type(g) is not ndarray or g.shape != meta[0] or g.dtype != meta[1]:
                     g = fit(g, meta, node)      # (most gradients already fit their input)
                 buf = buffers.get(nxt)
                 if buf is None:

@@ -42,6 +42,8 @@ import itertools
 import weakref
 
 import numpy as np
+from numpy import ndarray      # (a module global: Python 3.11 caches no ``np.<name>`` lookup, as
+                               # NumPy's module defines __getattr__, and the per-op path tests it)
 
 from ..utils.hooks import RemovableHandle
 from . import grad_mode
@@ -320,7 +322,7 @@ def _apply_raw(cls, args):
         out = cls.forward(ctx, *arrays)
     finally:
         restore(quiet)
-    if type(out) is not np.ndarray:
+    if type(out) is not ndarray:
         out = _as_arrays(ctx, out)
     if type(out) is tuple:              # several outputs (e.g. values and indices)
         return _wrap_outputs(ctx, out, any_needs, args)
@@ -364,7 +366,7 @@ def apply_pair(cls, a, b):
         out = cls.forward(ctx, a._np, b._np)
     finally:
         restore(quiet)
-    if type(out) is not np.ndarray:     # a scalar (0-d inputs) or several outputs
+    if type(out) is not ndarray:        # a scalar (0-d inputs) or several outputs
         out = _as_arrays(ctx, out)
         if type(out) is tuple:
             return _wrap_outputs(ctx, out, na or nb, (a, b))
@@ -492,7 +494,7 @@ def _record_pair_versions(ctx, a, b, res):
             vc, j = b._vc, 1
         elif s is out:
             vc, j = res._vc, ~0
-        elif type(s) is np.ndarray or type(s) in _NOT_TENSOR_DATA:
+        elif type(s) is ndarray or type(s) in _NOT_TENSOR_DATA:
             i += 1                      # an array derived from the inputs, a number: no owner
             continue
         else:
