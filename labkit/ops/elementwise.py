@@ -142,18 +142,23 @@ class Minimum(Function):
         return g * w, g * (1 - w)
 
 
-def _binary(cls, a, b):
+def _binary(cls, a, b, true_division=False):
     """Promote the operands to their common dtype and apply ``cls``.
 
     Two tensors of one dtype (the common case: ``a + b``, ``w * x``) need no promotion and take
-    the shortest path to the graph (``apply_pair``).  Shapes that do not broadcast raise
-    PyTorch's RuntimeError naming both sizes (NumPy's ValueError never reaches the user).
+    the shortest path to the graph (``apply_pair``).  ``true_division``: integer operands are
+    divided as the default float dtype, as in PyTorch (``Div``).  Shapes that do not broadcast
+    raise PyTorch's RuntimeError naming both sizes (NumPy's ValueError never reaches the user).
     """
-    pair = isinstance(a, Tensor) and isinstance(b, Tensor) and a._np.dtype is b._np.dtype
+    pair = (isinstance(a, Tensor) and isinstance(b, Tensor) and a._np.dtype is b._np.dtype
+            and (not true_division or a._np.dtype.kind == "f"))
     if not pair:
-        a, b, _ = promote(a, b)
+        a, b, dt = promote(a, b)
         if not isinstance(a, Tensor) and not isinstance(b, Tensor):
             raise TypeError("at least one operand must be a Tensor")
+        if true_division and not dt.is_floating_point:
+            a = to_float(a) if isinstance(a, Tensor) else float(a)
+            b = to_float(b) if isinstance(b, Tensor) else float(b)
     try:
         return apply_pair(cls, a, b) if pair else cls.apply(a, b)
     except ValueError:
@@ -194,11 +199,7 @@ def mul(input, other):
 @register("div", "divide", "true_divide")
 def div(input, other, *, rounding_mode=None):
     if rounding_mode is None:
-        a, b, dt = promote(input, other)
-        if not dt.is_floating_point:            # integers divide to floats, as in PyTorch
-            a = to_float(a) if isinstance(a, Tensor) else float(a)
-            b = to_float(b) if isinstance(b, Tensor) else float(b)
-        return _binary(Div, a, b)
+        return _binary(Div, input, other, True)
     if rounding_mode == "floor":
         r = floor_divide(input, other)
         if r.dtype.is_floating_point and any(isinstance(t, Tensor) and t.requires_grad
