@@ -464,12 +464,14 @@ def _record_versions(ctx, args, outputs):
                     break
                 j += 1
             else:
-                if type(s) is np.ndarray or isinstance(s, np.generic):  # (0-d results: scalars)
-                    for k, t in enumerate(outputs):
+                if type(s) is ndarray or isinstance(s, np.generic):     # (0-d results: scalars)
+                    k = 0
+                    for t in outputs:
                         if t is not None and (t._np is s or _same_scalar(t._np, s)):
                             owner = t
                             j = ~k
                             break
+                        k += 1
         if owner is not None:
             vc = owner._vc
             if info is None:
