@@ -361,9 +361,14 @@ class Tensor:
     def data(self, value):
         if not isinstance(value, Tensor):
             raise TypeError(f"data must be a Tensor, got {type(value).__name__}")
-        self._np = value._np
-        if self._accum is not None:     # gradients reaching this leaf take its new shape/dtype
-            self._accum._out_meta = ((value._np.shape, value._np.dtype),)
+        self._set_storage(value._np)
+
+    def _set_storage(self, arr):
+        """Replace this tensor's array (``.data = ``, ``set_``); gradients that later reach it as
+        a leaf take the new shape and dtype (its AccumulateGrad keeps them: see Node)."""
+        self._np = arr
+        if self._accum is not None:
+            self._accum._out_meta = ((arr.shape, arr.dtype),)
 
     def retain_grad(self):
         """Keep ``.grad`` for this non-leaf tensor after backward (leaves always keep it)."""

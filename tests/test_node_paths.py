@@ -131,3 +131,17 @@ def test_a_leaf_whose_data_is_replaced_takes_gradients_of_its_new_shape():
     g, tg = run(lk), run(torch)
     assert g.shape == tuple(tg.shape) and g.dtype.name == "float64" == str(tg.dtype)[6:]
     np.testing.assert_array_equal(g.numpy(), tg.numpy())
+
+
+def test_set_under_no_grad_gives_the_leaf_gradients_of_its_new_shape():
+    def run(M):
+        x = M.ones(1, requires_grad=True)
+        (x * x).sum().backward()
+        with M.no_grad():
+            x.set_(M.full((5,), 1 / 3))
+        x.grad = None
+        (x * x).sum().backward()
+        return x.grad
+    g, tg = run(lk), run(torch)
+    assert g.shape == tuple(tg.shape)
+    np.testing.assert_allclose(g.numpy(), tg.numpy(), rtol=1e-6)

@@ -375,10 +375,9 @@ def apply_pair(cls, a, b):
             ctx._src = None
             _check_forward(ctx, (out,))
         return _make(out, False, None, 0)
-    ctx.next_functions = ((a.grad_fn or a._accum or a._accumulator(), a._out_nr) if na else
-                          _NO_EDGE,
-                          (b.grad_fn or b._accum or b._accumulator(), b._out_nr) if nb else
-                          _NO_EDGE)
+    ctx.next_functions = (      # (the node that made each input, or its leaf's AccumulateGrad)
+        (a.grad_fn or a._accum or a._accumulator(), a._out_nr) if na else _NO_EDGE,
+        (b.grad_fn or b._accum or b._accumulator(), b._out_nr) if nb else _NO_EDGE)
     ctx._out_meta = ((out.shape, out.dtype),)
     ctx.seq = _next_seq()
     ctx._src = None

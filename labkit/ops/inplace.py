@@ -319,5 +319,5 @@ def set_(self, source=None, storage_offset=0, size=None, stride=None):
         raise NotImplementedError("set_(source, storage_offset, size, stride): labkit has no "
                                   "storages to view with other strides; set_(source) shares a "
                                   "tensor's data, source.as_strided(size, stride) views it")
-    self._np = source._np if source is not None else np.empty((0,), self._np.dtype)
+    self._set_storage(source._np if source is not None else np.empty((0,), self._np.dtype))
     return self
