@@ -178,13 +178,13 @@ def add(input, other, *, alpha=1):
     return _binary(Add, input, _scale(other, alpha) if alpha != 1 else other)
 
 
-def _is_bool(x):
-    return isinstance(x, Tensor) and x._np.dtype.kind == "b"
+_BOOL = np.dtype(bool)       # (NumPy's built-in dtypes are single objects: ``is`` compares them)
 
 
 @register("sub", "subtract")
 def sub(input, other, *, alpha=1, _fn=Sub):
-    if _is_bool(input) or _is_bool(other):
+    if (isinstance(input, Tensor) and input._np.dtype is _BOOL
+            or isinstance(other, Tensor) and other._np.dtype is _BOOL):
         raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If "
                            "you are trying to invert a mask, use the `~` or `logical_not()` "
                            "operator instead.")
