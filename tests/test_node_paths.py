@@ -4,7 +4,7 @@
 short path; every other call takes ``_apply_raw``.  Here both run on the same inputs and
 everything the engine, the version checks, ``create_graph`` and the graph views read off the node
 is compared.  Plus the metadata a node keeps for its outputs (``_out_meta``), which a leaf's
-``.data =`` can change.
+``.data =`` or ``set_`` can change.
 """
 import numpy as np
 import pytest
