@@ -271,6 +271,41 @@ def test_a_forked_child_can_use_the_kernels(nthreads, small_par_min):
     assert p.exitcode == 0 and got == parent
 
 
+@pytest.mark.parametrize("H, reverse", [(128, False), (13, True), (40, False)])
+def test_lstm_time_loop_same_bits_at_every_thread_count_and_as_the_step_loop(H, reverse, nthreads,
+                                                                           monkeypatch):
+    """The fused time loop (rnn_jit: each step's product and cell in blocks of hidden units)
+    against the step-by-step loop (a product, then the cell kernel), forward and backward."""
+    from labkit.kernels import nn as NK
+    rng = np.random.default_rng(H)
+    L, N = 6, 9
+    xw = rng.standard_normal((L, N, 4 * H)).astype(np.float32)
+    bias = rng.standard_normal(4 * H).astype(np.float32)
+    w = (rng.standard_normal((4 * H, H)) / np.sqrt(H)).astype(np.float32)
+    h0, c0 = rng.standard_normal((2, N, H)).astype(np.float32)
+    g_out = rng.standard_normal((L, N, H)).astype(np.float32)
+    gh, gc = rng.standard_normal((2, N, H)).astype(np.float32)
+
+    def run():
+        hs, cs = np.empty((L + 1, N, H), np.float32), np.empty((L + 1, N, H), np.float32)
+        acts, dg = np.empty((L, N, 4 * H), np.float32), np.empty((L, N, 4 * H), np.float32)
+        hs[0], cs[0] = h0, c0
+        NK.lstm_forward(xw, bias, w, hs, cs, acts, reverse)
+        dh, dc = gh.copy(), gc.copy()
+        NK.lstm_backward(acts, cs, w, g_out, dh, dc, dg, reverse)
+        return hs, cs, acts, dg, dh, dc
+    got = {}
+    for t in (1, 2, 3):
+        nthreads(t)
+        got[t] = run()
+    for t in (2, 3):
+        for a, b in zip(got[1], got[t]):
+            assert np.array_equal(a, b), t
+    monkeypatch.setattr(NK, "_rnn_jit", lambda *a: None)        # the step-by-step loop
+    for a, b in zip(got[1], run()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=2e-6)
+
+
 @pytest.mark.parametrize("opt", ["sgd", "adam", "adamw_amsgrad"])
 def test_optimizer_updates_same_bits_at_every_thread_count(opt, nthreads, small_par_min):
     def run():
