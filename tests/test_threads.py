@@ -217,6 +217,20 @@ def test_block_shape_rows_one_block_per_thread_other_cuts_by_the_shape_alone():
         assert {gemm.block_shape(m, n, k, t) for t in (1, 2, 3, 8)} == {want}
 
 
+def test_sum_rows_is_the_column_sum_and_leaves_blas_threads():
+    from threadpoolctl import threadpool_info
+    before = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    rng = np.random.default_rng(3)
+    for shape in [(2048, 64), (3000, 5), (70, 1), (10, 7), (0, 4)]:
+        x = rng.standard_normal(shape).astype(np.float32)
+        got = gemm.sum_rows(x)
+        assert got.shape == (shape[1],) and got.dtype == np.float32
+        np.testing.assert_allclose(got, x.astype(np.float64).sum(0), rtol=1e-5, atol=1e-4)
+    x = rng.standard_normal((300, 6))                                  # float64: np.sum
+    assert np.array_equal(gemm.sum_rows(x), x.sum(0))
+    assert [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"] == before
+
+
 def test_users_numpy_keeps_openblas_threads(nthreads):
     from threadpoolctl import threadpool_info
     before = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]

@@ -175,3 +175,21 @@ def matmul(a, b, out=None, bias=None, bias_axis=1):
 
 _NO_BIAS = np.zeros(0, _F32)
 _ZERO2 = np.zeros(2, np.int64)
+_ones = np.ones(1024, _F32)
+
+
+def sum_rows(x):
+    """``x.sum(axis=0)`` of a 2-D array (a bias gradient: the output gradient summed over the
+    batch).  float32 as ``ones @ x``, OpenBLAS's ``sgemv`` on one thread: (2048, 64) in 8 us,
+    (2048, 256) in 38, where ``np.sum(axis=0)`` took 40 and 77."""
+    global _ones
+    r = x.shape[0]
+    if x.dtype != _F32 or x.ndim != 2 or r < 64:
+        return x.sum(axis=0)
+    if _ones.size < r:
+        _ones = np.ones(max(r, 2 * _ones.size), _F32)
+    threads.blas_serial_begin()
+    try:
+        return np.matmul(_ones[:r], x)
+    finally:
+        threads.blas_serial_end()

@@ -76,7 +76,7 @@ class LSTMLayer(Function):
         if nw:
             g_w = gemm.matmul(dgates.reshape(L * N, G).T, hs[:L].reshape(L * N, H))
         if nbh or nbi:                               # the same sum for both biases
-            g_b = dgates.reshape(L * N, G).sum(axis=0)
+            g_b = gemm.sum_rows(dgates.reshape(L * N, G))
             g_bh = g_b if nbh else None
             g_bi = (g_b.copy() if nbh else g_b) if nbi else None
         g_xw = dgates[::-1] if reverse else dgates
