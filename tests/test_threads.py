@@ -199,7 +199,7 @@ def test_matmul_leaves_other_cases_to_numpy():
 
 def test_block_shape_rows_one_block_per_thread_other_cuts_by_the_shape_alone():
     assert gemm.block_shape(200, 30, 40, 2) == (200, 30, 40)            # one block
-    for m, n, k in [(512, 256, 784), (2048, 64, 64), (1000, 1000, 9), (36864, 6, 25)]:
+    for m, n, k in [(512, 256, 784), (2048, 64, 64), (1000, 1000, 20), (36864, 24, 25)]:
         assert gemm.block_shape(m, n, k, 1) == (m, n, k)                 # serial: one call
         assert gemm.block_shape(m, n, k, 2, batch=2) == (m, n, k)        # a matrix per thread
         for t in (2, 3, 4):
@@ -213,7 +213,9 @@ def test_block_shape_rows_one_block_per_thread_other_cuts_by_the_shape_alone():
                             ((32, 128, 512), (32, 32, 512)),      # ... its backward
                             ((64, 256, 784), (64, 128, 784)),     # MLP B=64: 2 blocks
                             ((64, 64, 2048), (64, 64, 512)),      # a weight gradient: 4 parts
-                            ((64, 256, 2048), (64, 256, 512))]:
+                            ((64, 256, 2048), (64, 256, 512)),
+                            ((512, 10, 256), (64, 10, 256)),      # narrow: 64-row blocks
+                            ((1000, 1000, 9), (64, 1000, 9))]:
         assert {gemm.block_shape(m, n, k, t) for t in (1, 2, 3, 8)} == {want}
 
 
