@@ -127,7 +127,11 @@ def lstm_forward(xw, bias, w_hh, hs, cs, acts, reverse):
     k = _rnn_jit(xw, w_hh, hs, cs, acts, *(() if bias is None else (bias,)))
     if k is not None:
         hb = lstm_blocks(H)
-        wp = np.ascontiguousarray(w_hh[_gate_order(H, hb)].T)       # (H, 4H), blocks' gates
+        if H % hb == 0:                   # (H, 4H), the blocks' gates side by side: one copy
+            wp = np.ascontiguousarray(w_hh.reshape(4, H // hb, hb, H).transpose(3, 1, 0, 2))
+            wp = wp.reshape(H, G)
+        else:
+            wp = np.ascontiguousarray(w_hh[_gate_order(H, hb)].T)
         hg = np.empty((N, G), xw.dtype)
         b = np.zeros(G, xw.dtype) if bias is None else bias
         run = k.forward_parallel if threads.parallel() and parallel_module() else k.forward_serial
