@@ -172,7 +172,7 @@ class MultiheadAttention(Module):
             kpm = kpm.reshape(N, 1, 1, S)
             mask = kpm if mask is None else mask + kpm
 
-        scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(d))
+        scores = (q * (1.0 / math.sqrt(d))) @ k.transpose(-2, -1)     # q scaled, as PyTorch
         if mask is not None:
             scores = scores + mask
         attn = scores.softmax(dim=-1)
