@@ -137,8 +137,8 @@ def matmul(a, b, out=None, bias=None, bias_axis=1):
     ``bias`` (1-D) is added to every matrix of the result, one value per column
     (``bias_axis=1``: ``x @ W^T + b``) or per row (``bias_axis=0``: a convolution's
     ``W @ cols + b``); on the fast path each block writes it before its product adds to it."""
-    if (a.size * b.shape[-1] * (b.shape[0] if b.ndim == 3 and a.ndim == 2 else 1)
-            <= OPENBLAS_SERIAL_MNK or not USE_JIT or a.dtype != _F32 or b.dtype != _F32
+    if (a.size * b.shape[-1] * (b.size // max(b.shape[-2] * b.shape[-1], 1) if a.ndim == 2
+                                 and b.ndim > 2 else 1) <= OPENBLAS_SERIAL_MNK or not USE_JIT or a.dtype != _F32 or b.dtype != _F32
             or not (2 <= a.ndim <= 4 and 2 <= b.ndim <= 4)):       # (the cheap test first)
         if bias is None:
             return np.matmul(a, b, out=out)
