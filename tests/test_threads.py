@@ -306,7 +306,8 @@ def test_lstm_time_loop_same_bits_at_every_thread_count_and_as_the_step_loop(H, 
         hs, cs = np.empty((L + 1, N, H), np.float32), np.empty((L + 1, N, H), np.float32)
         acts, dg = np.empty((L, N, 4 * H), np.float32), np.empty((L, N, 4 * H), np.float32)
         hs[0], cs[0] = h0, c0
-        NK.lstm_forward(xw, bias, w, hs, cs, acts, reverse)
+        out = NK.lstm_forward(xw, bias, w, hs, cs, acts, reverse)
+        assert np.array_equal(out, hs[:0:-1] if reverse else hs[1:])       # by time
         dh, dc = gh.copy(), gc.copy()
         NK.lstm_backward(acts, cs, w, g_out, dh, dc, dg, reverse)
         return hs, cs, acts, dg, dh, dc

@@ -121,7 +121,8 @@ def _gate_order(H, hb):
 def lstm_forward(xw, bias, w_hh, hs, cs, acts, reverse):
     """An LSTM layer's forward time loop: ``xw`` (L, N, 4H) the input part of every step's gates,
     ``bias`` (4H) or None, ``hs``/``cs`` (L + 1, N, H) with ``[0]`` set: ``[s + 1]`` written, and
-    ``acts`` (L, N, 4H) the gate activations of step ``s`` (kept for backward)."""
+    ``acts`` (L, N, 4H) the gate activations of step ``s`` (kept for backward).  Returns the
+    layer's output (L, N, H), by time (a new array: ``hs`` is kept for backward)."""
     L, N, G = xw.shape
     H = G // 4
     k = _rnn_jit(xw, w_hh, hs, cs, acts, *(() if bias is None else (bias,)))
@@ -134,13 +135,14 @@ def lstm_forward(xw, bias, w_hh, hs, cs, acts, reverse):
             wp = np.ascontiguousarray(w_hh[_gate_order(H, hb)].T)
         hg = np.empty((N, G), xw.dtype)
         b = np.zeros(G, xw.dtype) if bias is None else bias
+        out = np.empty((L, N, H), xw.dtype)
         run = k.forward_parallel if threads.parallel() and parallel_module() else k.forward_serial
         threads.blas_serial_begin()
         try:
-            run(xw, b, wp, hs, cs, acts, hg, hb, reverse)
+            run(xw, b, wp, hs, cs, acts, hg, hb, reverse, out)
         finally:
             threads.blas_serial_end()
-        return
+        return out
     xb = xw if bias is None else xw + bias
     cell = _mod(xb, w_hh).lstm_cell
     hg = np.empty((N, G), xw.dtype)
@@ -149,6 +151,7 @@ def lstm_forward(xw, bias, w_hh, hs, cs, acts, reverse):
         t = L - 1 - s if reverse else s         # steps run backwards in time if reverse
         gemm.matmul(hs[s], wt, out=hg)
         cell(xb[t], hg, cs[s], acts[s], cs[s + 1], hs[s + 1])
+    return np.ascontiguousarray(hs[:0:-1]) if reverse else hs[1:].copy()
 
 
 def lstm_backward(acts, cs, w_hh, g_out, dh, dc, dgates, reverse):

@@ -28,7 +28,7 @@ _opts = dict(cache=True, fastmath=FM, error_model="numpy", nogil=True)   # as nn
 
 
 @njit(**_opts)
-def _fwd_block(b, hb, t, hprev, cprev, xw, bias, wp, hg, acts, cnew, hnew):
+def _fwd_block(b, hb, t, hprev, cprev, xw, bias, wp, hg, acts, cnew, hnew, out):
     N, H = hprev.shape
     j0 = b * hb
     u = min(hb, H - j0)
@@ -46,6 +46,7 @@ def _fwd_block(b, hb, t, hprev, cprev, xw, bias, wp, hg, acts, cnew, hnew):
         ai, af, ac, ao = a[j0:j0 + u], a[H + j0:H + j0 + u], a[2 * H + j0:2 * H + j0 + u], \
             a[3 * H + j0:3 * H + j0 + u]
         cp, cn, hn = cprev[n, j0:j0 + u], cnew[n, j0:j0 + u], hnew[n, j0:j0 + u]
+        on = out[t, n, j0:j0 + u]
         for j in range(u):
             i = _sigmoid32(xi[j] + bi[j] + ri[j])
             f = _sigmoid32(xf[j] + bf[j] + rf[j])
@@ -54,13 +55,16 @@ def _fwd_block(b, hb, t, hprev, cprev, xw, bias, wp, hg, acts, cnew, hnew):
             ai[j], af[j], ac[j], ao[j] = i, f, g, o
             cj = f * cp[j] + i * g
             cn[j] = cj
-            hn[j] = o * _tanh32(cj)
+            hj = o * _tanh32(cj)
+            hn[j] = hj
+            on[j] = hj
 
 
 @njit(parallel=True, **_opts)
-def forward_parallel(xw, bias, wp, hs, cs, acts, hg, hb, reverse):
+def forward_parallel(xw, bias, wp, hs, cs, acts, hg, hb, reverse, out):
     """``xw`` (L, N, 4H): the input part of the gates, ``bias`` (4H) added to them; ``hs`` / ``cs``
-    (L + 1, N, H): ``[0]`` given, ``[s + 1]`` written; ``acts`` (L, N, 4H):
+    (L + 1, N, H): ``[0]`` given, ``[s + 1]`` written (and ``out[t]``, by time: the layer's
+    output); ``acts`` (L, N, 4H):
     the gate activations of each step (by step, like ``hs``); ``hg`` (N, 4H) scratch."""
     L = xw.shape[0]
     H = hs.shape[2]
@@ -68,18 +72,20 @@ def forward_parallel(xw, bias, wp, hs, cs, acts, hg, hb, reverse):
     for s in range(L):
         t = L - 1 - s if reverse else s
         for b in prange(nb):
-            _fwd_block(b, hb, t, hs[s], cs[s], xw, bias, wp, hg, acts[s], cs[s + 1], hs[s + 1])
+            _fwd_block(b, hb, t, hs[s], cs[s], xw, bias, wp, hg, acts[s], cs[s + 1], hs[s + 1],
+                       out)
 
 
 @njit(**_opts)
-def forward_serial(xw, bias, wp, hs, cs, acts, hg, hb, reverse):
+def forward_serial(xw, bias, wp, hs, cs, acts, hg, hb, reverse, out):
     L = xw.shape[0]
     H = hs.shape[2]
     nb = (H + hb - 1) // hb
     for s in range(L):
         t = L - 1 - s if reverse else s
         for b in range(nb):
-            _fwd_block(b, hb, t, hs[s], cs[s], xw, bias, wp, hg, acts[s], cs[s + 1], hs[s + 1])
+            _fwd_block(b, hb, t, hs[s], cs[s], xw, bias, wp, hg, acts[s], cs[s + 1], hs[s + 1],
+                       out)
 
 
 @njit(**_opts)
@@ -155,7 +161,8 @@ def _fwd_example():
     L, N, H = 2, 2, 3
     z = np.zeros
     return (z((L, N, 4 * H), f32), z(4 * H, f32), z((H, 4 * H), f32), z((L + 1, N, H), f32),
-            z((L + 1, N, H), f32), z((L, N, 4 * H), f32), z((N, 4 * H), f32), 2, False)
+            z((L + 1, N, H), f32), z((L, N, 4 * H), f32), z((N, 4 * H), f32), 2, False,
+            z((L, N, H), f32))
 
 
 def _bwd_example():

@@ -35,13 +35,11 @@ class LSTMLayer(Function):
         cs = NK.empty((L + 1, N, H), xw.dtype)       # (NK.empty: reused buffers)
         acts = NK.empty((L, N, G), xw.dtype)         # i, f, g, o activations of each step
         hs[0], cs[0] = h0, c0
-        NK.lstm_forward(xw, bias, w_hh, hs, cs, acts, reverse)
+        out = NK.lstm_forward(xw, bias, w_hh, hs, cs, acts, reverse)
         ctx.save_for_backward(w_hh, acts, hs, cs, xw, h0, c0, w_hh, b_hh, b_ih)
         ctx.reverse = reverse
         ctx.set_materialize_grads(False)
-        # copies: the outputs are the user's, hs / cs stay ours for backward
-        out = np.ascontiguousarray(hs[:0:-1]) if reverse else hs[1:].copy()
-        return out, hs[L].copy(), cs[L].copy()
+        return out, hs[L].copy(), cs[L].copy()     # (copies: hs / cs stay ours for backward)
 
     @staticmethod
     def backward(ctx, g_out, g_h, g_c):
