@@ -25,40 +25,9 @@ How it measures (see shared/docs/performance.md: 2 shared cores, thread pools th
   * flat memory = RSS after 1,000 and after 10,000 MLP steps (B=64); growth = the difference.
 Ratios are labkit / torch time (below 1: labkit is faster).
 
-Results (2026-11-27, quiet machine, load 0.5-1; 5 rounds, medians; ratio = labkit/torch)
-------------------------------------------------------------------------------------------
-                                              threads=1                  default threads
-  case                                   labkit   torch  ratio      labkit   torch  ratio  target
-  MLP 784-256-256-10 SGD, B=64           1.23ms  1.35ms  0.91       0.87ms  0.92ms  0.95   <= 0.8
-    same step, hand-written NumPy        1.08ms          0.80       0.69ms          0.74
-  MLP 784-256-256-10 SGD, B=512          7.67ms  8.68ms  0.91       4.20ms  4.48ms  0.94   <= 0.8
-    same step, hand-written NumPy        9.11ms          1.10       5.68ms          1.27
-  MLP 4-4-4-10, B=64 (overhead only)     0.17ms  0.25ms  0.67       0.17ms  0.26ms  0.67
-  LeNet-5 CNN 28x28 SGD, B=64            6.94ms  8.04ms  0.90       6.14ms  4.14ms  1.46   <= 1.0
-  Transformer block E64 H2 T64 B32      11.99ms 13.11ms  0.91       8.85ms  7.32ms  1.22   <= 1.0
-  LSTM in64 h128 T32 B32 fwd+bwd         9.21ms  8.48ms  1.08       5.98ms  4.57ms  1.30   <= 1.0
-  digits CNN to 97% test acc             0.48s   0.32s   1.47  (6 / 7 epochs)
-  MLP B=512 peak RSS above steady        1.50MB  6.74MB        (labkit tracemalloc peak: 1.01 MB/step)
-  MLP B=64 RSS growth 1k -> 10k steps    0.00MB  0.81MB        (flat, no leak)
-
-Reading it:
-* labkit's own per-step cost (autograd, modules, optimizer; the 4-wide MLP) is 0.6-0.7x torch's.
-  What remains is the math: matmuls go to NumPy's OpenBLAS, torch uses MKL/oneDNN.  The MLP
-  target of 0.8 is where *hand-written NumPy* lands at B=64 (0.74-0.80), i.e. zero framework
-  overhead on OpenBLAS; labkit is 0.1 above it.  At B=512 labkit beats hand NumPy (no temporaries
-  for the bias/ReLU/softmax: fused kernels, in-place accumulation) but OpenBLAS's sgemm is the
-  floor.  Closing it needs a faster sgemm for these shapes (MKL through NumPy, or oneDNN).
-* With default threads torch parallelises its convolution, pooling and elementwise kernels over
-  both cores; labkit's Numba kernels are serial by policy (kernels/__init__.py: 2-thread kernels
-  lost to OpenBLAS's spinning threads in every realistic loop measured), so only the BLAS part
-  gains: LSTM 9.2 -> 6.0 ms with the second thread, torch 8.5 -> 4.6 ms.  (A first default-
-  threads run at 03:20 under load showed LSTM 1.61 and LeNet 1.35; the table is the quiet rerun.)
-  Running one big GEMM per conv instead of a batched product per image, or dropping OpenBLAS
-  to one thread inside the LSTM loop, measured no better (both tried).
-* glibc's default trim threshold returned each step's freed activations to the system and made
-  the next step fault them in again (LeNet 8.6 -> 6.3 ms, transformer 17.9 -> 11.6 ms per step once
-  labkit tunes malloc at import; see labkit/kernels/__init__.py).
-* Profile any case with ``--profile --only CASE`` (cProfile of labkit, 30 steps).
+Results: the latest table, with the method behind it, is in benchmarks/README.md ("Threads");
+the threading policy it supports is at the top of labkit/kernels/__init__.py.  Profile any
+case with ``--profile --only CASE`` (cProfile of labkit, 30 steps).
 """
 import argparse
 import json

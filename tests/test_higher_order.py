@@ -168,8 +168,9 @@ def _lstm_ref(M, xw, h0, c0, w, b, reverse):
 
 
 def _lstm(M, xw, h0, c0, w, b, reverse=False):
-    if M is lk:
-        out, h, c = lk.nn.functional.lstm_layer(xw, h0, c0, w, b, reverse)
+    if M is lk:   # (reversed: the bias passed as b_ih, the input projection's)
+        bh, bi = (None, b) if reverse else (b, None)
+        out, h, c = lk.nn.functional.lstm_layer(xw, h0, c0, w, bh, reverse, b_ih=bi)
     else:
         out, h, c = _lstm_ref(M, xw, h0, c0, w, b, reverse)
     return out.sum(0) * h + c ** 2

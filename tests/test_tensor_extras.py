@@ -260,3 +260,15 @@ def test_removed_methods_raise_like_torch():
     for name in ("symeig", "eig"):
         with pytest.raises(RuntimeError, match="removed"):
             getattr(x, name)()
+
+
+def test_split_and_unbind_of_a_permuted_view_give_the_right_gradients():
+    # (Split's backward lays the gradient out as the input was: here a permuted view)
+    x = lk.randn(4, 3, 6, requires_grad=True)
+    t = torch.tensor(x.detach().numpy(), requires_grad=True)
+    for lib, a in ((lk, x), (torch, t)):
+        p = a.permute(1, 0, 2).unbind(0)               # p[1] unused
+        c = a.transpose(0, 2).chunk(3, 0)               # c[2] unused
+        (p[0] * 2 + p[2] ** 2).sum().backward(retain_graph=True)
+        (c[0] * 3 + c[1]).sum().backward()
+    assert np.allclose(x.grad.numpy(), t.grad.numpy())

@@ -199,7 +199,7 @@ def test_matmul_leaves_other_cases_to_numpy():
 
 def test_block_shape_rows_one_block_per_thread_other_cuts_by_the_shape_alone():
     assert gemm.block_shape(200, 30, 40, 2) == (200, 30, 40)            # one block
-    for m, n, k in [(512, 256, 784), (2048, 64, 64), (1000, 1000, 9), (36864, 6, 25)]:
+    for m, n, k in [(512, 256, 784), (2048, 64, 64), (1000, 1000, 20), (36864, 24, 25)]:
         assert gemm.block_shape(m, n, k, 1) == (m, n, k)                 # serial: one call
         assert gemm.block_shape(m, n, k, 2, batch=2) == (m, n, k)        # a matrix per thread
         for t in (2, 3, 4):
@@ -213,8 +213,24 @@ def test_block_shape_rows_one_block_per_thread_other_cuts_by_the_shape_alone():
                             ((32, 128, 512), (32, 32, 512)),      # ... its backward
                             ((64, 256, 784), (64, 128, 784)),     # MLP B=64: 2 blocks
                             ((64, 64, 2048), (64, 64, 512)),      # a weight gradient: 4 parts
-                            ((64, 256, 2048), (64, 256, 512))]:
+                            ((64, 256, 2048), (64, 256, 512)),
+                            ((512, 10, 256), (64, 10, 256)),      # narrow: 64-row blocks
+                            ((1000, 1000, 9), (64, 1000, 9))]:
         assert {gemm.block_shape(m, n, k, t) for t in (1, 2, 3, 8)} == {want}
+
+
+def test_sum_rows_is_the_column_sum_and_leaves_blas_threads():
+    from threadpoolctl import threadpool_info
+    before = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    rng = np.random.default_rng(3)
+    for shape in [(2048, 64), (3000, 5), (70, 1), (10, 7), (0, 4)]:
+        x = rng.standard_normal(shape).astype(np.float32)
+        got = gemm.sum_rows(x)
+        assert got.shape == (shape[1],) and got.dtype == np.float32
+        np.testing.assert_allclose(got, x.astype(np.float64).sum(0), rtol=1e-5, atol=1e-4)
+    x = rng.standard_normal((300, 6))                                  # float64: np.sum
+    assert np.array_equal(gemm.sum_rows(x), x.sum(0))
+    assert [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"] == before
 
 
 def test_users_numpy_keeps_openblas_threads(nthreads):
@@ -269,6 +285,42 @@ def test_a_forked_child_can_use_the_kernels(nthreads, small_par_min):
     got = q.get(timeout=120)
     p.join(timeout=60)
     assert p.exitcode == 0 and got == parent
+
+
+@pytest.mark.parametrize("H, reverse", [(128, False), (13, True), (40, False)])
+def test_lstm_time_loop_same_bits_at_every_thread_count_and_as_the_step_loop(H, reverse, nthreads,
+                                                                           monkeypatch):
+    """The fused time loop (rnn_jit: each step's product and cell in blocks of hidden units)
+    against the step-by-step loop (a product, then the cell kernel), forward and backward."""
+    from labkit.kernels import nn as NK
+    rng = np.random.default_rng(H)
+    L, N = 6, 9
+    xw = rng.standard_normal((L, N, 4 * H)).astype(np.float32)
+    bias = rng.standard_normal(4 * H).astype(np.float32)
+    w = (rng.standard_normal((4 * H, H)) / np.sqrt(H)).astype(np.float32)
+    h0, c0 = rng.standard_normal((2, N, H)).astype(np.float32)
+    g_out = rng.standard_normal((L, N, H)).astype(np.float32)
+    gh, gc = rng.standard_normal((2, N, H)).astype(np.float32)
+
+    def run():
+        hs, cs = np.empty((L + 1, N, H), np.float32), np.empty((L + 1, N, H), np.float32)
+        acts, dg = np.empty((L, N, 4 * H), np.float32), np.empty((L, N, 4 * H), np.float32)
+        hs[0], cs[0] = h0, c0
+        out = NK.lstm_forward(xw, bias, w, hs, cs, acts, reverse)
+        assert np.array_equal(out, hs[:0:-1] if reverse else hs[1:])       # by time
+        dh, dc = gh.copy(), gc.copy()
+        NK.lstm_backward(acts, cs, w, g_out, dh, dc, dg, reverse)
+        return hs, cs, acts, dg, dh, dc
+    got = {}
+    for t in (1, 2, 3):
+        nthreads(t)
+        got[t] = run()
+    for t in (2, 3):
+        for a, b in zip(got[1], got[t]):
+            assert np.array_equal(a, b), t
+    monkeypatch.setattr(NK, "_rnn_jit", lambda *a: None)        # the step-by-step loop
+    for a, b in zip(got[1], run()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=2e-6)
 
 
 @pytest.mark.parametrize("opt", ["sgd", "adam", "adamw_amsgrad"])

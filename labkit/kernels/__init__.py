@@ -23,14 +23,33 @@ labkit now has one:
   NumPy's pthreads build, and ``cblas_sgemm_batch_strided`` crashes on problems OpenBLAS's
   small-matrix kernels take; both measured).  OpenBLAS's pool therefore never wakes for labkit's
   work (per-thread CPU time in ``tests/test_threads.py``), while the user's own NumPy keeps it.
+  The blocks, each rule measured (the numbers are in ``gemm.block_shape``):
+  - rows: **one block per thread** (every block packs the right operand again: MLP B=512's
+    512 x 784 x 256 took 1.07 ms in 2 blocks, 1.36 ms in 8 -- OpenBLAS's own two threads 1.11,
+    torch's MKL 1.00);
+  - where rows cannot be cut: up to 4 column blocks under OpenBLAS's small-matrix size (an LSTM
+    step 37 us instead of 51 on one thread), or the inner dimension in up to 4 parts (a weight
+    gradient over 2048 rows: 204 -> 118 us on two threads);
+  - narrow products (10 outputs): 64-row blocks, which OpenBLAS's small kernels take twice as
+    fast, on one thread too;
+  - stacks with two batch dimensions (attention's (batch, heads) views) by their strides, no copy.
+  On two threads the products of bench_train's workloads now take what torch's MKL takes
+  (0.92-1.07x, 11 shapes, same minutes).
+* **An LSTM layer's time loop** is one Numba function (``rnn_jit``): each step's product and
+  cell in 4 blocks of hidden units, one parallel region per step (the step needs every unit's
+  h from the one before).  Python's per-step calls were ~7 us of each 30.
 * **Kernels** above ``threads.PAR_MIN`` elements (64 Ki) run as ``par_jit`` drivers: the serial
   kernel on fixed pieces (16 Ki-element chunks, blocks of rows, single images) inside one
   ``prange`` -- elementwise and softmax/layer-norm/cross-entropy rows, im2col/col2im, pooling,
   the SGD and Adam updates.
-* **Same numbers at every thread count**: pieces and blocks depend on the shape alone; row blocks
-  of multiples of 64 rows that stay above OpenBLAS's small-matrix kernels (m*n*k > 1e6) give the
-  whole product's bits, so a serial run does one call per matrix (measured on 174 shapes and
-  layouts); columns are cut only where rows cannot be, and then in the serial run too.
+* **Same numbers at every thread count**: pieces and blocks that change the numbers depend on
+  the shape alone; row blocks of multiples of 64 rows that stay above OpenBLAS's small-matrix
+  kernels (m*n*k > 1e6) give the whole product's bits, so their count may follow the threads
+  (measured on 174 shapes and layouts).
+* **A parallel region costs** ~2 us empty and the second thread joins within ~10 us (TBB, 2
+  vCPUs, quiet): 2 x 25 us of work took 36 us, 2 x 122 us 135 us, back to back or with Python
+  between.  (An earlier reading that back-to-back regions rarely got the worker was taken with
+  other programs on the cores.)
 * **TBB, not omp**: Numba's ``omp`` layer (GNU OpenMP) spins and binds each thread to its share
   of the work; on a busy machine (other programs on the cores) one descheduled thread stalls the
   region: tanh over 262 Ki floats had a *median* of 16 ms instead of 73 us (loaded, 00:00).  TBB

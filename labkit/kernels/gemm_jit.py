@@ -101,16 +101,13 @@ def matmul(a, b, c, nb2, sa, sb, bm, bn, bk, parallel, bias, baxis):
     ``a`` / ``b`` being the first matrix of A / B (2-D views; the others ``sa`` / ``sb`` bytes
     apart over two batch dimensions, the second of ``nb2``: see ``_one_block``; (0, 0) for a
     matrix shared by all), ``bias`` 1-D float32, empty for none; in blocks of ``bm`` rows,
-    ``bn`` columns and ``bk`` of the inner dimension.  Serially the row blocks of a matrix are
-    one call (the same numbers: see gemm.py); column and inner blocks are kept, since they
-    change the numbers, and the inner parts are added up in order (part 0 + part 1 + ...) at
-    any count."""
+    ``bn`` columns and ``bk`` of the inner dimension, as ``gemm.block_shape`` chose them (one row
+    block on one thread, where row blocks give the whole product's numbers); the inner parts
+    are added up in order (part 0 + part 1 + ...)."""
     batch, m, n = c.shape
     k = a.shape[1]
     ta, lda = _layout(a, m, k)
     tb, ldb = _layout(b, k, n)
-    if not parallel:
-        bm = m
     gm = (m + bm - 1) // bm
     gn = (n + bn - 1) // bn
     gk = (k + bk - 1) // bk if k > 0 else 1

@@ -1,9 +1,10 @@
-"""The nn kernels (im2col / col2im, pooling, layer norm, cross-entropy, the LSTM cell) for the
-Functions of ``labkit.nn.functional``: Numba (``nn_jit.py``) for float32 contiguous arrays, the
-NumPy reference (``nn_reference.py``) otherwise or when ``LABKIT_JIT=0`` (``kernels.backend``)."""
+"""The nn kernels (im2col / col2im, pooling, layer norm, cross-entropy, an LSTM layer's time
+loop) for the Functions of ``labkit.nn.functional``: Numba (``nn_jit.py``, ``rnn_jit.py``) for
+float32 contiguous arrays, the NumPy reference (``nn_reference.py``) otherwise or when
+``LABKIT_JIT=0`` (``kernels.backend``)."""
 import numpy as np
 
-from . import SCRATCH_MIN_BYTES, backend
+from . import SCRATCH_MIN_BYTES, backend, gemm, parallel_module, threads
 from . import empty as _empty
 
 
@@ -82,3 +83,94 @@ def cross_entropy_backward(z, y, w, eps, ignore_index, lse, g):
     k.cross_entropy_backward(z, y, w, z.dtype.type(eps), ignore_index, lse,
                              np.ascontiguousarray(g), out)
     return out
+
+
+# ------------------------------------------------------------------ an LSTM layer's time loop
+LSTM_UNIT_BLOCKS = 4          # the hidden units are cut into this many blocks (fewer if small)
+LSTM_MIN_UNITS = 8
+
+
+def lstm_blocks(H):
+    """Hidden units per block of the fused time loop (``rnn_jit``): by the shape alone, so the
+    numbers do not depend on the thread count.  Four blocks: an (N=32, H=128) step's product
+    took 37 us as four blocks of units on one thread, 51 us as one (OpenBLAS's small-matrix
+    kernels), 23 us on two threads."""
+    return max(LSTM_MIN_UNITS, -(-H // LSTM_UNIT_BLOCKS))
+
+
+def _rnn_jit(*arrs):
+    if not all(a.dtype == np.float32 and a.flags.c_contiguous for a in arrs):
+        return None
+    jit = gemm._kernels() if gemm.USE_JIT else None
+    if not jit:
+        return None
+    from . import rnn_jit
+    return rnn_jit
+
+
+def _gate_order(H, hb):
+    """Column order putting each block's i, f, g, o gate columns side by side (see rnn_jit)."""
+    cols = []
+    for j0 in range(0, H, hb):
+        u = min(hb, H - j0)
+        for q in range(4):
+            cols.extend(range(q * H + j0, q * H + j0 + u))
+    return np.array(cols)
+
+
+def lstm_forward(xw, bias, w_hh, hs, cs, acts, reverse):
+    """An LSTM layer's forward time loop: ``xw`` (L, N, 4H) the input part of every step's gates,
+    ``bias`` (4H) or None, ``hs``/``cs`` (L + 1, N, H) with ``[0]`` set: ``[s + 1]`` written, and
+    ``acts`` (L, N, 4H) the gate activations of step ``s`` (kept for backward).  Returns the
+    layer's output (L, N, H), by time (a new array: ``hs`` is kept for backward)."""
+    L, N, G = xw.shape
+    H = G // 4
+    k = _rnn_jit(xw, w_hh, hs, cs, acts, *(() if bias is None else (bias,)))
+    if k is not None:
+        hb = lstm_blocks(H)
+        if H % hb == 0:                   # (H, 4H), the blocks' gates side by side: one copy
+            wp = np.ascontiguousarray(w_hh.reshape(4, H // hb, hb, H).transpose(3, 1, 0, 2))
+            wp = wp.reshape(H, G)
+        else:
+            wp = np.ascontiguousarray(w_hh[_gate_order(H, hb)].T)
+        hg = np.empty((N, G), xw.dtype)
+        b = np.zeros(G, xw.dtype) if bias is None else bias
+        out = np.empty((L, N, H), xw.dtype)
+        run = k.forward_parallel if threads.parallel() and parallel_module() else k.forward_serial
+        threads.blas_serial_begin()
+        try:
+            run(xw, b, wp, hs, cs, acts, hg, hb, reverse, out)
+        finally:
+            threads.blas_serial_end()
+        return out
+    xb = xw if bias is None else xw + bias
+    cell = _mod(xb, w_hh).lstm_cell
+    hg = np.empty((N, G), xw.dtype)
+    wt = np.ascontiguousarray(w_hh.T)           # (H, 4H): h @ wt is NN, 1.5x faster
+    for s in range(L):
+        t = L - 1 - s if reverse else s         # steps run backwards in time if reverse
+        gemm.matmul(hs[s], wt, out=hg)
+        cell(xb[t], hg, cs[s], acts[s], cs[s + 1], hs[s + 1])
+    return np.ascontiguousarray(hs[:0:-1]) if reverse else hs[1:].copy()
+
+
+def lstm_backward(acts, cs, w_hh, g_out, dh, dc, dgates, reverse):
+    """The backward time loop: ``dh``/``dc`` (N, H) the gradients reaching h_n / c_n, overwritten
+    with those reaching h0 / c0; ``dgates`` (L, N, 4H) the gradients of each step's gate
+    pre-activations (by step, like ``acts``)."""
+    L = acts.shape[0]
+    k = _rnn_jit(acts, cs, w_hh, g_out, dgates, dh, dc)
+    if k is not None:
+        run = (k.backward_parallel if threads.parallel() and parallel_module()
+               else k.backward_serial)
+        threads.blas_serial_begin()
+        try:
+            run(acts, cs, w_hh, g_out, dgates, dh, dc, lstm_blocks(dh.shape[1]), reverse)
+        finally:
+            threads.blas_serial_end()
+        return
+    cell_backward = _mod(acts, w_hh).lstm_cell_backward
+    for s in range(L - 1, -1, -1):
+        t = L - 1 - s if reverse else s
+        cell_backward(acts[s], cs[s], cs[s + 1], dh, g_out[t], dc, dgates[s])
+        gemm.matmul(dgates[s], w_hh, out=dh)    # gradient reaching h before step s

@@ -149,7 +149,7 @@ def _serial_in_child():
 _SYMS = (("scipy_cblas_sgemm64_", "scipy_openblas_get_num_threads64_",
           "scipy_openblas_set_num_threads64_"),        # NumPy's wheels (64-bit integers)
          ("cblas_sgemm64_", "openblas_get_num_threads64_", "openblas_set_num_threads64_"))
-_blas = None            # (get_num_threads, set_num_threads) through ctypes, once found
+_blas = None            # (get_num_threads, set_num_threads) through ctypes; False: no OpenBLAS
 _blas_lock = threading.Lock()
 _blas_users = 0         # labkit products running now (several Python threads may run them)
 _blas_saved = 0         # OpenBLAS's thread count before the first of them started
@@ -179,6 +179,7 @@ def blas_symbols():
     global _blas
     found = _openblas()
     if found is None:
+        _blas = False
         return None
     lib, (sgemm, get, set_) = found
     getf, setf = getattr(lib, get), getattr(lib, set_)
@@ -194,8 +195,10 @@ def blas_serial_begin():
     block called from a pool thread would otherwise hand half its work to OpenBLAS's own pool,
     which then spins against labkit's.  Counted, so that concurrent callers restore it once."""
     global _blas_users, _blas_saved
+    if _blas is None:
+        blas_symbols()                      # finds the handles (none: not an OpenBLAS)
     with _blas_lock:
-        if _blas_users == 0:
+        if _blas_users == 0 and _blas:
             _blas_saved = _blas[0]()
             if _blas_saved != 1:
                 _blas[1](1)
@@ -206,5 +209,5 @@ def blas_serial_end():
     global _blas_users
     with _blas_lock:
         _blas_users -= 1
-        if _blas_users == 0 and _blas_saved != 1:
+        if _blas_users == 0 and _blas and _blas_saved != 1:
             _blas[1](_blas_saved)

@@ -461,6 +461,9 @@ class Split(Function):
     def forward(ctx, x, dim, sizes, squeeze):
         ctx.set_materialize_grads(False)
         ctx.shape, ctx.dtype, ctx.dim, ctx.sizes, ctx.squeeze = x.shape, x.dtype, dim, sizes, squeeze
+        # the input's axes from the largest stride to the smallest (its layout in memory)
+        ctx.layout = None if x.flags.c_contiguous else sorted(range(x.ndim),
+                                                               key=lambda i: -abs(x.strides[i]))
         outs, start = [], 0
         for n in sizes:
             key = start if squeeze else slice(start, start + n)
@@ -482,6 +485,19 @@ class Split(Function):
             parts.append(g)
         full = xp.stack(parts, axis=d) if ctx.squeeze else xp.concatenate(parts, axis=d)
         return full, None, None, None
+
+    @staticmethod
+    def fused_backward(ctx, *grads):
+        """The same rule on arrays, laid out in memory as the input was (attention's q, k, v
+        views of one product: their gradient then goes back through permute/reshape uncopied)."""
+        perm = ctx.layout or range(len(ctx.shape))
+        buf = np.empty([ctx.shape[i] for i in perm], ctx.dtype).transpose(np.argsort(perm))
+        d, start = ctx.dim, 0
+        for g, n in zip(grads, ctx.sizes):
+            key = (slice(None),) * d + (start if ctx.squeeze else slice(start, start + n),)
+            buf[key] = 0 if g is None else g
+            start += n
+        return buf, None, None, None
 
 
 class Unbind(Split):

@@ -44,7 +44,7 @@ class Linear(Function):
         g2 = g.reshape(-1, g.shape[-1])
         gx = gemm.matmul(g2, w).reshape(x.shape) if nx else None
         gw = gemm.matmul(g2.T, x.reshape(-1, x.shape[-1])) if nw else None
-        gb = g2.sum(axis=0) if nb else None
+        gb = gemm.sum_rows(g2) if nb else None
         return gx, gw, gb
 
 

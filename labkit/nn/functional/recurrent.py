@@ -14,9 +14,10 @@ class LSTMLayer(Function):
 
     ``xw`` (L, N, 4H) is the input projection ``x W_ih^T + b_ih`` of every step (one matrix
     product, done before by :func:`linear`).  Each step is then one product ``h W_hh^T`` and one
-    fused kernel (``lstm_cell`` in kernels/nn_jit.py: the gate equations, written out).  Backward
-    walks the steps in reverse the same way and computes ``W_hh``'s gradient as one product over
-    all steps.  (Step by step with Tensor ops this was ~15 graph nodes per time step.)
+    fused kernel (``lstm_cell`` in kernels/nn_jit.py: the gate equations, written out); for
+    float32 the whole time loop is one Numba function (``kernels.nn.lstm_forward``, rnn_jit.py).
+    Backward walks the steps in reverse the same way and computes ``W_hh``'s gradient as one
+    product over all steps.  (Step by step with Tensor ops this was ~15 graph nodes per time step.)
     """
     raw = True
     derivative = ("backpropagation through time: the gate equations' derivatives, step by step in "
@@ -24,45 +25,34 @@ class LSTMLayer(Function):
     node_name = "LSTMBackward0"
 
     @staticmethod
-    def forward(ctx, xw, h0, c0, w_hh, b_hh, reverse):
+    def forward(ctx, xw, h0, c0, w_hh, b_hh, b_ih, reverse):
         L, N, G = xw.shape
         H = G // 4
-        k = NK._mod(xw, w_hh)
-        xb = NK.empty(xw.shape, xw.dtype)             # NK.empty: reused buffers, see kernels.empty
-        if b_hh is not None:
-            np.add(xw, b_hh, out=xb)
-        else:
-            np.copyto(xb, xw)
+        bias = None                                  # both biases, added inside the cell
+        if b_hh is not None or b_ih is not None:
+            bias = b_hh if b_ih is None else (b_ih if b_hh is None else b_ih + b_hh)
         hs = NK.empty((L + 1, N, H), xw.dtype)       # hs[s]: h before step s (s = 0 .. L)
-        cs = NK.empty((L + 1, N, H), xw.dtype)
+        cs = NK.empty((L + 1, N, H), xw.dtype)       # (NK.empty: reused buffers)
         acts = NK.empty((L, N, G), xw.dtype)         # i, f, g, o activations of each step
         hs[0], cs[0] = h0, c0
-        hg = np.empty((N, G), xw.dtype)
-        wt = np.ascontiguousarray(w_hh.T)           # (H, 4H): h @ wt is NN, 1.5x faster
-        for s in range(L):
-            t = L - 1 - s if reverse else s             # steps run backwards in time if reverse
-            gemm.matmul(hs[s], wt, out=hg)
-            k.lstm_cell(xb[t], hg, cs[s], acts[s], cs[s + 1], hs[s + 1])
-        ctx.save_for_backward(w_hh, acts, hs, cs, xw, h0, c0, w_hh, b_hh)
+        out = NK.lstm_forward(xw, bias, w_hh, hs, cs, acts, reverse)
+        ctx.save_for_backward(w_hh, acts, hs, cs, xw, h0, c0, w_hh, b_hh, b_ih)
         ctx.reverse = reverse
         ctx.set_materialize_grads(False)
-        # copies: the outputs are the user's, hs / cs stay ours for backward
-        out = np.ascontiguousarray(hs[:0:-1]) if reverse else hs[1:].copy()
-        return out, hs[L].copy(), cs[L].copy()
+        return out, hs[L].copy(), cs[L].copy()     # (copies: hs / cs stay ours for backward)
 
     @staticmethod
     def backward(ctx, g_out, g_h, g_c):
         """The general rule: the vector-Jacobian product of the same layer written step by step
         with Tensor ops (``_lstm_steps``), so that the gradient is itself differentiable
         (``create_graph=True``).  An ordinary backward runs ``fused_backward``."""
-        xw, h0, c0, w_hh, b_hh = ctx.saved_tensors[4:]
-        ins = (xw, h0, c0, w_hh, b_hh)
-        outs = _lstm_steps(xw, h0, c0, w_hh, b_hh, ctx.reverse)
+        ins = ctx.saved_tensors[4:]                  # xw, h0, c0, w_hh, b_hh, b_ih
+        outs = _lstm_steps(*ins, ctx.reverse)
         pairs = [(o, g) for o, g in zip(outs, (g_out, g_h, g_c)) if g is not None]
         want = [i for i, t in enumerate(ins) if ctx.needs_input_grad[i]]
         got = autograd_grad([o for o, _ in pairs], [ins[i] for i in want], [g for _, g in pairs],
                             create_graph=True, allow_unused=True)
-        res = [None] * 6
+        res = [None] * 7
         for i, gi in zip(want, got):
             res[i] = gi
         return tuple(res)
@@ -73,27 +63,25 @@ class LSTMLayer(Function):
         L, N, G = acts.shape
         H = G // 4
         reverse = ctx.reverse
-        k = NK._mod(acts, w_hh)
         dt = acts.dtype
         g_out = np.zeros((L, N, H), dt) if g_out is None else np.ascontiguousarray(g_out, dt)
         dh = np.zeros((N, H), dt) if g_h is None else np.array(np.broadcast_to(g_h, (N, H)), dt)
         dc = np.zeros((N, H), dt) if g_c is None else np.array(np.broadcast_to(g_c, (N, H)), dt)
         dgates = NK.empty((L, N, G), dt)            # by step s, like acts
-        for s in range(L - 1, -1, -1):
-            t = L - 1 - s if reverse else s
-            k.lstm_cell_backward(acts[s], cs[s], cs[s + 1], dh, g_out[t], dc, dgates[s])
-            gemm.matmul(dgates[s], w_hh, out=dh)    # gradient reaching h before step s
-        nxw, nh, nc, nw, nb = ctx.needs_input_grad[:5]
-        g_w = g_b = None
+        NK.lstm_backward(acts, cs, w_hh, g_out, dh, dc, dgates, reverse)
+        nxw, nh, nc, nw, nbh, nbi = ctx.needs_input_grad[:6]
+        g_w = g_bh = g_bi = None
         if nw:
             g_w = gemm.matmul(dgates.reshape(L * N, G).T, hs[:L].reshape(L * N, H))
-        if nb:
-            g_b = dgates.sum(axis=(0, 1))
+        if nbh or nbi:                               # the same sum for both biases
+            g_b = gemm.sum_rows(dgates.reshape(L * N, G))
+            g_bh = g_b if nbh else None
+            g_bi = (g_b.copy() if nbh else g_b) if nbi else None
         g_xw = dgates[::-1] if reverse else dgates
-        return g_xw, dh if nh else None, dc if nc else None, g_w, g_b, None
+        return g_xw, dh if nh else None, dc if nc else None, g_w, g_bh, g_bi, None
 
 
-def _lstm_steps(xw, h0, c0, w_hh, b_hh, reverse):
+def _lstm_steps(xw, h0, c0, w_hh, b_hh, b_ih, reverse):
     """The LSTM layer step by step with Tensor ops (LSTMLayer's general backward rule
     differentiates this): returns ``output`` (L, N, H), ``h_n``, ``c_n``."""
     L = xw.shape[0]
@@ -101,8 +89,9 @@ def _lstm_steps(xw, h0, c0, w_hh, b_hh, reverse):
     for s in range(L):
         t = L - 1 - s if reverse else s
         gates = xw[t] + h @ w_hh.mT
-        if b_hh is not None:
-            gates = gates + b_hh
+        for b in (b_ih, b_hh):
+            if b is not None:
+                gates = gates + b
         i, f, gg, o = gates.chunk(4, -1)
         c = f.sigmoid() * c + i.sigmoid() * gg.tanh()
         h = o.sigmoid() * c.tanh()
@@ -110,7 +99,9 @@ def _lstm_steps(xw, h0, c0, w_hh, b_hh, reverse):
     return _lk.stack(outs, 0), h, c
 
 
-def lstm_layer(xw, h0, c0, w_hh, b_hh=None, reverse=False):
-    """Run one LSTM layer over a sequence: ``xw`` (L, N, 4H) = ``x W_ih^T + b_ih`` for every step,
-    ``h0``/``c0`` (N, H).  Returns ``output`` (L, N, H), ``h_n``, ``c_n``."""
-    return LSTMLayer.apply(xw, h0, c0, w_hh, b_hh, bool(reverse))
+def lstm_layer(xw, h0, c0, w_hh, b_hh=None, reverse=False, b_ih=None):
+    """Run one LSTM layer over a sequence: ``xw`` (L, N, 4H) = ``x W_ih^T`` for every step (with
+    ``+ b_ih`` there, or ``b_ih`` given here: then both biases are added inside the cell and
+    their gradients are one sum), ``h0``/``c0`` (N, H).  Returns ``output`` (L, N, H), ``h_n``,
+    ``c_n``."""
+    return LSTMLayer.apply(xw, h0, c0, w_hh, b_hh, b_ih, bool(reverse))

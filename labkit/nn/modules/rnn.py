@@ -126,17 +126,18 @@ class RNNBase(Module):
             outs = []
             for d in range(D):
                 w_ih, w_hh, b_ih, b_hh = self._layer_params(layer, d)
-                xw = F.linear(layer_in, w_ih, b_ih)     # input projection of all steps at once
                 h = h0[layer * D + d]
                 c = c0[layer * D + d] if is_lstm else None
                 if is_lstm:
-                    # the loop below with _lstm_step, as one graph node (F.LSTMLayer)
-                    out, h, c = F.lstm_layer(xw, h, c, w_hh, b_hh, reverse=d == 1)
+                    # the loop below with _lstm_step, as one graph node (F.LSTMLayer); both
+                    # biases are added in its cell (one sum for their gradients)
+                    xw = F.linear(layer_in, w_ih)       # input projection of all steps at once
+                    out, h, c = F.lstm_layer(xw, h, c, w_hh, b_hh, reverse=d == 1, b_ih=b_ih)
                     outs.append(out)
                     h_n.append(h)
                     c_n.append(c)
                     continue
-                xw = xw.unbind(0)
+                xw = F.linear(layer_in, w_ih, b_ih).unbind(0)
                 steps = range(L - 1, -1, -1) if d == 1 else range(L)
                 seq = [None] * L
                 for t in steps:

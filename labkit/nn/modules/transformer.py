@@ -138,10 +138,16 @@ class MultiheadAttention(Module):
             raise AssertionError(f"was expecting embedding dimension of {self.embed_dim}, but "
                                  f"got {E}")
         h, d = self.num_heads, self.head_dim
-        (wq, bq), (wk, bk), (wv, bv) = self._projections()
-        q = F.linear(query, wq, bq).reshape(N, L, h, d).transpose(1, 2)   # (N, h, L, d)
-        k = F.linear(key, wk, bk).reshape(N, S, h, d).transpose(1, 2)
-        v = F.linear(value, wv, bv).reshape(N, S, h, d).transpose(1, 2)
+        if self._qkv_same_embed_dim and query is key and key is value:
+            # self-attention: q, k and v from one product with the packed weight, as PyTorch;
+            # (N, h, L, d) views of it, which the batched products take as they are
+            qkv = F.linear(query, self.in_proj_weight, self.in_proj_bias)
+            q, k, v = qkv.reshape(N, L, 3, h, d).permute(2, 0, 3, 1, 4).unbind(0)
+        else:
+            (wq, bq), (wk, bk), (wv, bv) = self._projections()
+            q = F.linear(query, wq, bq).reshape(N, L, h, d).transpose(1, 2)   # (N, h, L, d)
+            k = F.linear(key, wk, bk).reshape(N, S, h, d).transpose(1, 2)
+            v = F.linear(value, wv, bv).reshape(N, S, h, d).transpose(1, 2)
 
         _check_causal_hint(attn_mask, is_causal)           # a hint: the mask itself is needed
         dt = q._np.dtype
@@ -166,7 +172,7 @@ class MultiheadAttention(Module):
             kpm = kpm.reshape(N, 1, 1, S)
             mask = kpm if mask is None else mask + kpm
 
-        scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(d))
+        scores = (q * (1.0 / math.sqrt(d))) @ k.transpose(-2, -1)     # q scaled, as PyTorch
         if mask is not None:
             scores = scores + mask
         attn = scores.softmax(dim=-1)

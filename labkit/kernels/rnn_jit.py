@@ -1,0 +1,176 @@
+"""An LSTM layer's time loop in one Numba function: each step's matrix product and cell together,
+one parallel region per step (float32).
+
+A step of the forward pass is ``gates = xw[t] + bias + h W_hh^T`` (N x 4H) followed by the cell
+(``nn_jit.lstm_cell``'s equations).  The hidden units are cut into ``nb`` blocks of ``hb``;
+block ``b`` needs, for its units, the four gate columns i, f, g, o -- so the weights are passed
+with those columns side by side (``wp``: (H, 4H), block ``b``'s ``4 * hb`` columns at
+``4 * b * hb``, see ``kernels.nn.lstm_forward``) and one ``sgemm`` gives the block all its gates,
+after which the block runs the cell for its units.  The next step needs every unit's ``h``: one
+region per step, the blocks shared out over the pool.
+
+Backward runs the steps in reverse: block ``b`` first finishes the gradient reaching its units'
+``h`` (``dh[:, block] = dgates[s + 1] @ W_hh[:, block]``, one ``sgemm``) and then the cell's
+backward for its units at step ``s``.  ``dgates`` stays in PyTorch's gate order (i, f, g, o
+blocks of H): ``W_hh``'s and the input projection's gradients use it afterwards.
+
+The blocks depend on the shape alone (``kernels.nn.lstm_blocks``), so the numbers do not depend
+on the thread count; the serial drivers make the same calls in order.
+"""
+import numpy as np
+from numba import njit, prange
+
+from .gemm_jit import NO_TRANS, ROW_MAJOR, _sgemm
+from .jit import FM, _sigmoid32, _tanh32
+
+f32 = np.float32
+_opts = dict(cache=True, fastmath=FM, error_model="numpy", nogil=True)   # as nn_jit's cell
+
+
+@njit(**_opts)
+def _fwd_block(b, hb, t, hprev, cprev, xw, bias, wp, hg, acts, cnew, hnew, out):
+    N, H = hprev.shape
+    j0 = b * hb
+    u = min(hb, H - j0)
+    col = 4 * j0                            # this block's gate columns in wp and hg
+    _sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, N, 4 * u, H, f32(1.0), hprev.ctypes.data, H,
+           wp.ctypes.data + col * 4, 4 * H, f32(0.0), hg.ctypes.data + col * 4, 4 * H)
+    for n in range(N):           # (slices, as in nn_jit.lstm_cell: the loop vectorises)
+        x, r, a = xw[t, n], hg[n], acts[n]
+        xi, xf, xc, xo = x[j0:j0 + u], x[H + j0:H + j0 + u], x[2 * H + j0:2 * H + j0 + u], \
+            x[3 * H + j0:3 * H + j0 + u]
+        bi, bf, bc, bo = bias[j0:j0 + u], bias[H + j0:H + j0 + u], \
+            bias[2 * H + j0:2 * H + j0 + u], bias[3 * H + j0:3 * H + j0 + u]
+        ri, rf, rc, ro = r[col:col + u], r[col + u:col + 2 * u], r[col + 2 * u:col + 3 * u], \
+            r[col + 3 * u:col + 4 * u]
+        ai, af, ac, ao = a[j0:j0 + u], a[H + j0:H + j0 + u], a[2 * H + j0:2 * H + j0 + u], \
+            a[3 * H + j0:3 * H + j0 + u]
+        cp, cn, hn = cprev[n, j0:j0 + u], cnew[n, j0:j0 + u], hnew[n, j0:j0 + u]
+        on = out[t, n, j0:j0 + u]
+        for j in range(u):
+            i = _sigmoid32(xi[j] + bi[j] + ri[j])
+            f = _sigmoid32(xf[j] + bf[j] + rf[j])
+            g = _tanh32(xc[j] + bc[j] + rc[j])
+            o = _sigmoid32(xo[j] + bo[j] + ro[j])
+            ai[j], af[j], ac[j], ao[j] = i, f, g, o
+            cj = f * cp[j] + i * g
+            cn[j] = cj
+            hj = o * _tanh32(cj)
+            hn[j] = hj
+            on[j] = hj
+
+
+@njit(parallel=True, **_opts)
+def forward_parallel(xw, bias, wp, hs, cs, acts, hg, hb, reverse, out):
+    """``xw`` (L, N, 4H): the input part of the gates, ``bias`` (4H) added to them; ``hs`` / ``cs``
+    (L + 1, N, H): ``[0]`` given, ``[s + 1]`` written (and ``out[t]``, by time: the layer's
+    output); ``acts`` (L, N, 4H):
+    the gate activations of each step (by step, like ``hs``); ``hg`` (N, 4H) scratch."""
+    L = xw.shape[0]
+    H = hs.shape[2]
+    nb = (H + hb - 1) // hb
+    for s in range(L):
+        t = L - 1 - s if reverse else s
+        for b in prange(nb):
+            _fwd_block(b, hb, t, hs[s], cs[s], xw, bias, wp, hg, acts[s], cs[s + 1], hs[s + 1],
+                       out)
+
+
+@njit(**_opts)
+def forward_serial(xw, bias, wp, hs, cs, acts, hg, hb, reverse, out):
+    L = xw.shape[0]
+    H = hs.shape[2]
+    nb = (H + hb - 1) // hb
+    for s in range(L):
+        t = L - 1 - s if reverse else s
+        for b in range(nb):
+            _fwd_block(b, hb, t, hs[s], cs[s], xw, bias, wp, hg, acts[s], cs[s + 1], hs[s + 1],
+                       out)
+
+
+@njit(**_opts)
+def _bwd_block(b, hb, s, t, acts, cs, w_hh, g_out, dgates, dh, dc):
+    """Block ``b`` at step ``s``: the gradient reaching its units' h from step ``s + 1``, then
+    the cell's backward for its units (``nn_jit.lstm_cell_backward``'s equations)."""
+    L, N, G = acts.shape
+    H = G // 4
+    j0 = b * hb
+    u = min(hb, H - j0)
+    if s + 1 < L:
+        _sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, N, u, G, f32(1.0), dgates[s + 1].ctypes.data, G,
+               w_hh.ctypes.data + j0 * 4, H, f32(0.0), dh.ctypes.data + j0 * 4, H)
+    e = j0 + u
+    for n in range(N):           # (slices: see _fwd_block)
+        a, d = acts[s, n], dgates[s, n]
+        ai, af, ac, ao = a[j0:e], a[H + j0:H + e], a[2 * H + j0:2 * H + e], a[3 * H + j0:3 * H + e]
+        di, df, dg, do = d[j0:e], d[H + j0:H + e], d[2 * H + j0:2 * H + e], d[3 * H + j0:3 * H + e]
+        cp, cn, dho = cs[s, n, j0:e], cs[s + 1, n, j0:e], g_out[t, n, j0:e]
+        dhn, dcn = dh[n, j0:e], dc[n, j0:e]
+        for j in range(u):
+            i, f, g, o = ai[j], af[j], ac[j], ao[j]
+            tc = _tanh32(cn[j])
+            dhj = dhn[j] + dho[j]
+            dcj = dcn[j] + dhj * o * (f32(1.0) - tc * tc)
+            di[j] = dcj * g * i * (f32(1.0) - i)
+            df[j] = dcj * cp[j] * f * (f32(1.0) - f)
+            dg[j] = dcj * i * (f32(1.0) - g * g)
+            do[j] = dhj * tc * o * (f32(1.0) - o)
+            dcn[j] = dcj * f
+
+
+@njit(**_opts)
+def _bwd_first(b, hb, dgates, w_hh, dh):
+    # the gradient reaching h0: dh[:, block] = dgates[0] @ W_hh[:, block]
+    N, G = dgates.shape[1:]
+    H = G // 4
+    j0 = b * hb
+    u = min(hb, H - j0)
+    _sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, N, u, G, f32(1.0), dgates[0].ctypes.data, G,
+           w_hh.ctypes.data + j0 * 4, H, f32(0.0), dh.ctypes.data + j0 * 4, H)
+
+
+@njit(parallel=True, **_opts)
+def backward_parallel(acts, cs, w_hh, g_out, dgates, dh, dc, hb, reverse):
+    """``dh`` / ``dc`` (N, H): the gradients reaching h_n / c_n, overwritten with those reaching
+    h0 / c0; ``dgates`` (L, N, 4H) written (by step)."""
+    L, N, G = acts.shape
+    H = G // 4
+    nb = (H + hb - 1) // hb
+    for s in range(L - 1, -1, -1):
+        t = L - 1 - s if reverse else s
+        for b in prange(nb):
+            _bwd_block(b, hb, s, t, acts, cs, w_hh, g_out, dgates, dh, dc)
+    for b in prange(nb):
+        _bwd_first(b, hb, dgates, w_hh, dh)
+
+
+@njit(**_opts)
+def backward_serial(acts, cs, w_hh, g_out, dgates, dh, dc, hb, reverse):
+    L, N, G = acts.shape
+    H = G // 4
+    nb = (H + hb - 1) // hb
+    for s in range(L - 1, -1, -1):
+        t = L - 1 - s if reverse else s
+        for b in range(nb):
+            _bwd_block(b, hb, s, t, acts, cs, w_hh, g_out, dgates, dh, dc)
+    for b in range(nb):
+        _bwd_first(b, hb, dgates, w_hh, dh)
+
+
+def _fwd_example():
+    L, N, H = 2, 2, 3
+    z = np.zeros
+    return (z((L, N, 4 * H), f32), z(4 * H, f32), z((H, 4 * H), f32), z((L + 1, N, H), f32),
+            z((L + 1, N, H), f32), z((L, N, 4 * H), f32), z((N, 4 * H), f32), 2, False,
+            z((L, N, H), f32))
+
+
+def _bwd_example():
+    L, N, H = 2, 2, 3
+    z = np.zeros
+    return (z((L, N, 4 * H), f32), z((L + 1, N, H), f32), z((4 * H, H), f32), z((L, N, H), f32),
+            z((L, N, 4 * H), f32), z((N, H), f32), z((N, H), f32), 2, False)
+
+
+WARMUP = {"forward_parallel": _fwd_example, "forward_serial": _fwd_example,
+          "backward_parallel": _bwd_example, "backward_serial": _bwd_example}
