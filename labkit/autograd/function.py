@@ -37,6 +37,7 @@ runs ``backward``, and a test checks that the two agree.
 Built-in ops set ``raw = True``; user-defined Functions (``raw = False``, the default, like
 ``torch.autograd.Function``) see and return Tensors in forward and backward.  Broadcasting is
 undone in one place, the engine, which sums each gradient back to its input's shape.
+(``apply_pair`` is ``apply`` for the commonest call, a built-in op on two Tensors: ``a + b``.)
 """
 import itertools
 import weakref
