@@ -323,6 +323,43 @@ def test_lstm_time_loop_same_bits_at_every_thread_count_and_as_the_step_loop(H, 
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=2e-6)
 
 
+@pytest.mark.parametrize("ntask", [1, 3, 8])
+def test_lstm_claimed_blocks_any_number_of_workers(ntask, nthreads):
+    """The parallel time loop's workers claim each step's blocks from atomic counters: one
+    worker doing everything, or more workers than blocks, give the serial loop's bits."""
+    from labkit.kernels import gemm, nn as NK
+    assert gemm._kernels()                  # (NumPy's OpenBLAS, as every supported install has)
+    from labkit.kernels import rnn_jit as R
+    nthreads(2)
+    rng = np.random.default_rng(ntask)
+    L, N, H = 5, 6, 20
+    hb = NK.lstm_blocks(H)
+    f = np.float32
+    xw, g_out = rng.standard_normal((L, N, 4 * H)).astype(f), rng.standard_normal((L, N, H)).astype(f)
+    w = (rng.standard_normal((4 * H, H)) / 5).astype(f)
+    wp = np.ascontiguousarray(w[NK._gate_order(H, hb)].T)
+    bias = rng.standard_normal(4 * H).astype(f)
+
+    def run(parallel):
+        hs, cs = np.zeros((L + 1, N, H), f), np.zeros((L + 1, N, H), f)
+        hs[0], cs[0] = 0.5, -0.5
+        acts, out, dg = np.empty((L, N, 4 * H), f), np.empty((L, N, H), f), np.empty((L, N, 4 * H), f)
+        dh, dc = np.ones((N, H), f), np.ones((N, H), f)
+        fa = (xw, bias, wp, hs, cs, acts, np.empty((N, 4 * H), f), hb, True, out)
+        ba = (acts, cs, w, g_out, dg, dh, dc, hb, True)
+        if parallel:
+            sync = np.zeros(2 * L, np.int64)
+            R.forward_parallel(*fa, sync, ntask)
+            assert (sync[L:] == -(-H // hb)).all()                # every block counted once
+            R.backward_parallel(*ba, np.zeros(2 * L + 1, np.int64), ntask)
+        else:
+            R.forward_serial(*fa)
+            R.backward_serial(*ba)
+        return out, acts, dg, dh, dc
+    for a, b in zip(run(False), run(True)):
+        assert np.array_equal(a, b)
+
+
 @pytest.mark.parametrize("opt", ["sgd", "adam", "adamw_amsgrad"])
 def test_optimizer_updates_same_bits_at_every_thread_count(opt, nthreads, small_par_min):
     def run():

@@ -108,6 +108,13 @@ def _rnn_jit(*arrs):
     return rnn_jit
 
 
+def _claims():
+    """Whether the time loop runs on the pool: more than one thread, a layer safe from any
+    thread, and atomic counters (a C library with ``sched_yield``)."""
+    from . import atomics
+    return threads.parallel() and parallel_module() is not None and atomics.AVAILABLE
+
+
 def _gate_order(H, hb):
     """Column order putting each block's i, f, g, o gate columns side by side (see rnn_jit)."""
     cols = []
@@ -136,10 +143,13 @@ def lstm_forward(xw, bias, w_hh, hs, cs, acts, reverse):
         hg = np.empty((N, G), xw.dtype)
         b = np.zeros(G, xw.dtype) if bias is None else bias
         out = np.empty((L, N, H), xw.dtype)
-        run = k.forward_parallel if threads.parallel() and parallel_module() else k.forward_serial
         threads.blas_serial_begin()
         try:
-            run(xw, b, wp, hs, cs, acts, hg, hb, reverse, out)
+            if _claims():
+                k.forward_parallel(xw, b, wp, hs, cs, acts, hg, hb, reverse, out,
+                                   np.zeros(2 * L, np.int64), threads.get_num_threads())
+            else:
+                k.forward_serial(xw, b, wp, hs, cs, acts, hg, hb, reverse, out)
         finally:
             threads.blas_serial_end()
         return out
@@ -161,11 +171,14 @@ def lstm_backward(acts, cs, w_hh, g_out, dh, dc, dgates, reverse):
     L = acts.shape[0]
     k = _rnn_jit(acts, cs, w_hh, g_out, dgates, dh, dc)
     if k is not None:
-        run = (k.backward_parallel if threads.parallel() and parallel_module()
-               else k.backward_serial)
+        hb = lstm_blocks(dh.shape[1])
         threads.blas_serial_begin()
         try:
-            run(acts, cs, w_hh, g_out, dgates, dh, dc, lstm_blocks(dh.shape[1]), reverse)
+            if _claims():
+                k.backward_parallel(acts, cs, w_hh, g_out, dgates, dh, dc, hb, reverse,
+                                    np.zeros(2 * L + 1, np.int64), threads.get_num_threads())
+            else:
+                k.backward_serial(acts, cs, w_hh, g_out, dgates, dh, dc, hb, reverse)
         finally:
             threads.blas_serial_end()
         return

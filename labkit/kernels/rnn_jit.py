@@ -1,13 +1,14 @@
 """An LSTM layer's time loop in one Numba function: each step's matrix product and cell together,
-one parallel region per step (float32).
+one parallel region for the whole sequence (float32).
 
 A step of the forward pass is ``gates = xw[t] + bias + h W_hh^T`` (N x 4H) followed by the cell
 (``nn_jit.lstm_cell``'s equations).  The hidden units are cut into ``nb`` blocks of ``hb``;
 block ``b`` needs, for its units, the four gate columns i, f, g, o -- so the weights are passed
 with those columns side by side (``wp``: (H, 4H), block ``b``'s ``4 * hb`` columns at
 ``4 * b * hb``, see ``kernels.nn.lstm_forward``) and one ``sgemm`` gives the block all its gates,
-after which the block runs the cell for its units.  The next step needs every unit's ``h``: one
-region per step, the blocks shared out over the pool.
+after which the block runs the cell for its units.  The next step needs every unit's ``h``:
+the pool's threads walk the steps together in one region, claiming each step's blocks
+(``forward_parallel``).
 
 Backward runs the steps in reverse: block ``b`` first finishes the gradient reaching its units'
 ``h`` (``dh[:, block] = dgates[s + 1] @ W_hh[:, block]``, one ``sgemm``) and then the cell's
@@ -20,6 +21,7 @@ on the thread count; the serial drivers make the same calls in order.
 import numpy as np
 from numba import njit, prange
 
+from .atomics import atomic_add, wait_until
 from .gemm_jit import NO_TRANS, ROW_MAJOR, _sgemm
 from .jit import FM, _sigmoid32, _tanh32
 
@@ -61,19 +63,31 @@ def _fwd_block(b, hb, t, hprev, cprev, xw, bias, wp, hg, acts, cnew, hnew, out):
 
 
 @njit(parallel=True, **_opts)
-def forward_parallel(xw, bias, wp, hs, cs, acts, hg, hb, reverse, out):
+def forward_parallel(xw, bias, wp, hs, cs, acts, hg, hb, reverse, out, sync, ntask):
     """``xw`` (L, N, 4H): the input part of the gates, ``bias`` (4H) added to them; ``hs`` / ``cs``
     (L + 1, N, H): ``[0]`` given, ``[s + 1]`` written (and ``out[t]``, by time: the layer's
-    output); ``acts`` (L, N, 4H):
-    the gate activations of each step (by step, like ``hs``); ``hg`` (N, 4H) scratch."""
+    output); ``acts`` (L, N, 4H): the gate activations of each step (by step, like ``hs``);
+    ``hg`` (N, 4H) scratch.
+
+    One parallel region for the whole sequence: ``ntask`` workers walk the steps together,
+    each claiming the step's blocks from ``sync[s]`` and counting them done in ``sync[L + s]``
+    (``sync``: 2L int64 zeros, ``atomics.py``); a step starts once the one before is done.  A
+    worker that does not show up leaves its blocks to the others.  (One region per step, as
+    before, took 1.8x the serial time on 2 threads, this 1.97x: fwd + bwd, L=32 N=32 H=128.)"""
     L = xw.shape[0]
     H = hs.shape[2]
     nb = (H + hb - 1) // hb
-    for s in range(L):
-        t = L - 1 - s if reverse else s
-        for b in prange(nb):
-            _fwd_block(b, hb, t, hs[s], cs[s], xw, bias, wp, hg, acts[s], cs[s + 1], hs[s + 1],
-                       out)
+    for k in prange(ntask):
+        for s in range(L):
+            if s > 0:
+                wait_until(sync, L + s - 1, nb)
+            t = L - 1 - s if reverse else s
+            b = atomic_add(sync, s, 1)
+            while b < nb:
+                _fwd_block(b, hb, t, hs[s], cs[s], xw, bias, wp, hg, acts[s], cs[s + 1],
+                           hs[s + 1], out)
+                atomic_add(sync, L + s, 1)
+                b = atomic_add(sync, s, 1)
 
 
 @njit(**_opts)
@@ -130,18 +144,28 @@ def _bwd_first(b, hb, dgates, w_hh, dh):
 
 
 @njit(parallel=True, **_opts)
-def backward_parallel(acts, cs, w_hh, g_out, dgates, dh, dc, hb, reverse):
+def backward_parallel(acts, cs, w_hh, g_out, dgates, dh, dc, hb, reverse, sync, ntask):
     """``dh`` / ``dc`` (N, H): the gradients reaching h_n / c_n, overwritten with those reaching
-    h0 / c0; ``dgates`` (L, N, 4H) written (by step)."""
+    h0 / c0; ``dgates`` (L, N, 4H) written (by step).  One region, as ``forward_parallel``
+    (``sync``: 2L + 1 int64 zeros)."""
     L, N, G = acts.shape
     H = G // 4
     nb = (H + hb - 1) // hb
-    for s in range(L - 1, -1, -1):
-        t = L - 1 - s if reverse else s
-        for b in prange(nb):
-            _bwd_block(b, hb, s, t, acts, cs, w_hh, g_out, dgates, dh, dc)
-    for b in prange(nb):
-        _bwd_first(b, hb, dgates, w_hh, dh)
+    for k in prange(ntask):
+        for s in range(L - 1, -1, -1):
+            if s + 1 < L:
+                wait_until(sync, L + s + 1, nb)
+            t = L - 1 - s if reverse else s
+            b = atomic_add(sync, s, 1)
+            while b < nb:
+                _bwd_block(b, hb, s, t, acts, cs, w_hh, g_out, dgates, dh, dc)
+                atomic_add(sync, L + s, 1)
+                b = atomic_add(sync, s, 1)
+        wait_until(sync, L, nb)
+        b = atomic_add(sync, 2 * L, 1)
+        while b < nb:
+            _bwd_first(b, hb, dgates, w_hh, dh)
+            b = atomic_add(sync, 2 * L, 1)
 
 
 @njit(**_opts)
@@ -157,20 +181,22 @@ def backward_serial(acts, cs, w_hh, g_out, dgates, dh, dc, hb, reverse):
         _bwd_first(b, hb, dgates, w_hh, dh)
 
 
-def _fwd_example():
+def _fwd_example(parallel=False):
     L, N, H = 2, 2, 3
     z = np.zeros
-    return (z((L, N, 4 * H), f32), z(4 * H, f32), z((H, 4 * H), f32), z((L + 1, N, H), f32),
+    args = (z((L, N, 4 * H), f32), z(4 * H, f32), z((H, 4 * H), f32), z((L + 1, N, H), f32),
             z((L + 1, N, H), f32), z((L, N, 4 * H), f32), z((N, 4 * H), f32), 2, False,
             z((L, N, H), f32))
+    return args + ((z(2 * L, np.int64), 2) if parallel else ())
 
 
-def _bwd_example():
+def _bwd_example(parallel=False):
     L, N, H = 2, 2, 3
     z = np.zeros
-    return (z((L, N, 4 * H), f32), z((L + 1, N, H), f32), z((4 * H, H), f32), z((L, N, H), f32),
+    args = (z((L, N, 4 * H), f32), z((L + 1, N, H), f32), z((4 * H, H), f32), z((L, N, H), f32),
             z((L, N, 4 * H), f32), z((N, H), f32), z((N, H), f32), 2, False)
+    return args + ((z(2 * L + 1, np.int64), 2) if parallel else ())
 
 
-WARMUP = {"forward_parallel": _fwd_example, "forward_serial": _fwd_example,
-          "backward_parallel": _bwd_example, "backward_serial": _bwd_example}
+WARMUP = {"forward_parallel": lambda: _fwd_example(True), "forward_serial": _fwd_example,
+          "backward_parallel": lambda: _bwd_example(True), "backward_serial": _bwd_example}
