@@ -8,7 +8,8 @@ Numba is imported on first use, so ``import labkit`` stays fast.
 
 Threading policy: one pool (Numba's, TBB layer) for kernels and matrix products
 ---------------------------------------------------------------------------------
-(``threads.py``, ``gemm.py``, ``par_jit.py``; the scaling table: ``benchmarks/bench_threads.py``.)
+(``threads.py``, ``gemm.py``, ``par_jit.py``, ``rnn_jit.py``; the scaling table:
+``benchmarks/bench_threads.py``; the latest numbers: ``benchmarks/README.md``, "Threads".)
 
 What the first round measured (2 vCPUs, numba 0.68.1, NumPy 2.4's OpenBLAS 0.3.31 pthreads):
 a Numba ``prange`` kernel right after a BLAS call found OpenBLAS's worker spinning on the second
@@ -36,8 +37,10 @@ labkit now has one:
   On two threads the products of bench_train's workloads now take what torch's MKL takes
   (0.92-1.07x, 11 shapes, same minutes).
 * **An LSTM layer's time loop** is one Numba function (``rnn_jit``): each step's product and
-  cell in 4 blocks of hidden units, one parallel region per step (the step needs every unit's
-  h from the one before).  Python's per-step calls were ~7 us of each 30.
+  cell in 4 blocks of hidden units (Python's per-step calls were ~7 us of each 30), the pool's
+  threads walking the steps together in one region and claiming each step's blocks from atomic
+  counters (``atomics.py``; one region per step scaled 1.8x on 2 threads, this 1.97x); a thread
+  that does not show up leaves its blocks to the others.
 * **Kernels** above ``threads.PAR_MIN`` elements (64 Ki) run as ``par_jit`` drivers: the serial
   kernel on fixed pieces (16 Ki-element chunks, blocks of rows, single images) inside one
   ``prange`` -- elementwise and softmax/layer-norm/cross-entropy rows, im2col/col2im, pooling,
