@@ -288,53 +288,63 @@ WARMUP = {
 
 
 # ------------------------------------------------------------------ LSTM cell (one time step)
+# The gate equations, once: on per-gate slices of a row (units j of the i, f, g, o blocks), so
+# that rnn_jit's blocks of hidden units share them.
+@njit(inline="always", **_opts)
+def _lstm_units(xi, xf, xc, xo, ri, rf, rc, ro, ai, af, ac, ao, cp, cn, hn):
+    # Gate pre-activations x + r; writes the activations (kept for backward) and the new state:
+    # c = f * c_prev + i * g,  h = o * tanh(c).  (``a`` may be ``x``: read before written.)
+    for j in range(cn.size):
+        i = _sigmoid32(xi[j] + ri[j])
+        f = _sigmoid32(xf[j] + rf[j])
+        g = _tanh32(xc[j] + rc[j])
+        o = _sigmoid32(xo[j] + ro[j])
+        ai[j], af[j], ac[j], ao[j] = i, f, g, o
+        cj = f * cp[j] + i * g
+        cn[j] = cj
+        hn[j] = o * _tanh32(cj)
+
+
+@njit(inline="always", **_opts)
+def _lstm_units_backward(ai, af, ac, ao, cp, cn, dhn, dho, dcn, di, df, dg, do):
+    # dhn: gradient reaching h from the next step, dho: from this step's output; dcn: reaching
+    # c -- overwritten with the gradient for c_prev; d*: for the pre-activations (the chain
+    # rule through c = f c_prev + i g, h = o tanh(c); sigmoid' = s (1 - s), tanh' = 1 - t^2).
+    for j in range(cn.size):
+        i, f, g, o = ai[j], af[j], ac[j], ao[j]
+        tc = _tanh32(cn[j])
+        dhj = dhn[j] + dho[j]
+        dcj = dcn[j] + dhj * o * (f32(1.0) - tc * tc)
+        di[j] = dcj * g * i * (f32(1.0) - i)
+        df[j] = dcj * cp[j] * f * (f32(1.0) - f)
+        dg[j] = dcj * i * (f32(1.0) - g * g)
+        do[j] = dhj * tc * o * (f32(1.0) - o)
+        dcn[j] = dcj * f
+
+
 @njit(**_opts)
 def lstm_cell(xg, hg, c_prev, acts, c, h):
     # Gate pre-activations = xg + hg, (N, 4H) in PyTorch's order i, f, g, o (xg: the input part
-    # x W_ih^T + b_ih + b_hh, hg: h_prev W_hh^T).  Writes the activations into ``acts`` (kept for
-    # backward) and the new state:  c = f * c_prev + i * g,  h = o * tanh(c).
+    # x W_ih^T + b_ih + b_hh, hg: h_prev W_hh^T); ``acts`` gets the activations, c / h the state.
     N, G = xg.shape
     H = G // 4
     for n in range(N):
         x, r, a = xg[n], hg[n], acts[n]
-        cp, cn, hn = c_prev[n], c[n], h[n]
-        xi, xf, xc, xo = x[:H], x[H:2 * H], x[2 * H:3 * H], x[3 * H:]
-        ri, rf, rc, ro = r[:H], r[H:2 * H], r[2 * H:3 * H], r[3 * H:]
-        ai, af, ac, ao = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]
-        for j in range(H):
-            i = _sigmoid32(xi[j] + ri[j])
-            f = _sigmoid32(xf[j] + rf[j])
-            g = _tanh32(xc[j] + rc[j])
-            o = _sigmoid32(xo[j] + ro[j])
-            ai[j], af[j], ac[j], ao[j] = i, f, g, o
-            cj = f * cp[j] + i * g
-            cn[j] = cj
-            hn[j] = o * _tanh32(cj)
+        _lstm_units(x[:H], x[H:2 * H], x[2 * H:3 * H], x[3 * H:],
+                   r[:H], r[H:2 * H], r[2 * H:3 * H], r[3 * H:],
+                   a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:], c_prev[n], c[n], h[n])
 
 
 @njit(**_opts)
 def lstm_cell_backward(acts, c_prev, c, dh, dh_out, dc, dgates):
-    # dh: gradient reaching h from the next step, dh_out: from this step's output; dc: gradient
-    # reaching c -- overwritten with the gradient for c_prev.  dgates (N, 4H): for the
-    # pre-activations (the chain rule through c = f c_prev + i g, h = o tanh(c) and the
-    # activations: sigmoid' = s (1 - s), tanh' = 1 - t^2).
+    # dh / dh_out: the gradients reaching h from the next step / this step's output; dc: reaching
+    # c, overwritten with c_prev's; dgates (N, 4H): the pre-activations' (_lstm_units_backward).
     N, G = acts.shape
     H = G // 4
     for n in range(N):
         a, d = acts[n], dgates[n]
-        cp, cn, dhn, dho, dcn = c_prev[n], c[n], dh[n], dh_out[n], dc[n]
-        ai, af, ac, ao = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]
-        di, df, dg, do = d[:H], d[H:2 * H], d[2 * H:3 * H], d[3 * H:]
-        for j in range(H):
-            i, f, g, o = ai[j], af[j], ac[j], ao[j]
-            tc = _tanh32(cn[j])
-            dhj = dhn[j] + dho[j]
-            dcj = dcn[j] + dhj * o * (f32(1.0) - tc * tc)
-            di[j] = dcj * g * i * (f32(1.0) - i)
-            df[j] = dcj * cp[j] * f * (f32(1.0) - f)
-            dg[j] = dcj * i * (f32(1.0) - g * g)
-            do[j] = dhj * tc * o * (f32(1.0) - o)
-            dcn[j] = dcj * f
+        _lstm_units_backward(a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:], c_prev[n], c[n],
+                            dh[n], dh_out[n], dc[n], d[:H], d[H:2 * H], d[2 * H:3 * H], d[3 * H:])
 
 
 WARMUP["lstm_cell"] = lambda: (_a(2, 8), _a(2, 8), _a(2, 2), _a(2, 8), _a(2, 2), _a(2, 2))
