@@ -1,9 +1,10 @@
 """ASGD: averaged stochastic gradient descent."""
 import numpy as np
 
-from .optimizer import (Optimizer, _bump_version, _call_closure, _grad_array,
-                        _refuse_differentiable, _scalar_tensor, _use_grad_for_differentiable)
-from ..tensor import Tensor, _make
+from .optimizer import (Optimizer, _bump_version, _call_closure, _params_with_grads,
+                        _refuse_differentiable, _scalar_tensor, _use_grad_for_differentiable,
+                        _zeros)
+from ..tensor import Tensor
 
 __all__ = ["ASGD"]
 
@@ -73,20 +74,10 @@ class ASGD(Optimizer):
         for group in self.param_groups:
             lr, lambd, alpha = float(group["lr"]), group["lambd"], group["alpha"]
             t0, wd = group["t0"], group["weight_decay"]
-            for p in group["params"]:
-                g = _grad_array(p)
-                if g is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _scalar_tensor(0.0)
-                    state["eta"] = _scalar_tensor(lr)
-                    state["mu"] = _scalar_tensor(1.0)
-                    state["ax"] = _make(np.zeros_like(p._np))
-                state["step"]._np[...] += 1
+            for p, g, state in _params_with_grads(self, group, lambda p: {
+                    "eta": _scalar_tensor(lr), "mu": _scalar_tensor(1.0), "ax": _zeros(p)}):
                 x, ax = p._np, state["ax"]._np
                 eta, mu = state["eta"]._np, state["mu"]._np
-                g = -g if group["maximize"] else g
                 if wd != 0:
                     g = g + wd * x
                 eta_value = float(eta)

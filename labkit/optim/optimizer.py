@@ -100,6 +100,26 @@ def _scalar_tensor(value, dtype=np.float32):
 
 # Shared by the plain-NumPy optimizers (NAdam, RAdam, Adamax, Rprop, ASGD).
 
+def _params_with_grads(optimizer, group, init):
+    """``(p, g, state)`` for ``group``'s parameters that have a gradient: ``g`` the gradient as
+    an array of p's dtype, negated when the group maximizes; ``state`` p's state, made on first
+    use (``'step'``, then the entries ``init(p)`` returns, in that order) and its step counted."""
+    for p in group["params"]:
+        g = _grad_array(p)
+        if g is None:
+            continue
+        state = optimizer.state[p]
+        if len(state) == 0:
+            state["step"] = _scalar_tensor(0.0)
+            state.update(init(p))
+        state["step"]._np[...] += 1
+        yield p, (-g if group["maximize"] else g), state
+
+
+def _zeros(p):
+    return _make(np.zeros_like(p._np))
+
+
 def _check_adam_like(lr, betas, eps, weight_decay):
     if not 0.0 <= lr:
         raise ValueError(f"Invalid learning rate: {lr}")

@@ -2,13 +2,17 @@
 import numpy as np
 
 from ..kernels.optim_reference import _lerp
-from .optimizer import (Optimizer, _bump_version, _call_closure, _check_adam_like, _grad_array,
-                        _refuse_differentiable, _scalar_tensor,
-                        _use_grad_for_differentiable)
-from ..tensor import Tensor, _make
+from .optimizer import (Optimizer, _bump_version, _call_closure, _check_adam_like,
+                        _params_with_grads, _refuse_differentiable, _use_grad_for_differentiable,
+                        _zeros)
+from ..tensor import Tensor
 
 __all__ = ["RAdam"]
 
+
+
+def _new_state(p):
+    return {"exp_avg": _zeros(p), "exp_avg_sq": _zeros(p)}
 
 class RAdam(Optimizer):
     r"""RAdam (Liu et al., 2019), ``torch.optim.RAdam``.
@@ -85,19 +89,9 @@ class RAdam(Optimizer):
         for group in self.param_groups:
             beta1, beta2 = (float(b) for b in group["betas"])
             lr, wd, eps = float(group["lr"]), group["weight_decay"], group["eps"]
-            for p in group["params"]:
-                g = _grad_array(p)
-                if g is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _scalar_tensor(0.0)
-                    state["exp_avg"] = _make(np.zeros_like(p._np))
-                    state["exp_avg_sq"] = _make(np.zeros_like(p._np))
-                state["step"]._np[...] += 1
+            for p, g, state in _params_with_grads(self, group, _new_state):
                 t = float(state["step"]._np)
                 x, m, v = p._np, state["exp_avg"]._np, state["exp_avg_sq"]._np
-                g = -g if group["maximize"] else g
                 if wd != 0:
                     if group["decoupled_weight_decay"]:
                         x *= 1 - lr * wd

@@ -1,8 +1,8 @@
 """Rprop: resilient backpropagation."""
 import numpy as np
 
-from .optimizer import (Optimizer, _bump_version, _call_closure, _grad_array,
-                        _refuse_differentiable, _scalar_tensor, _use_grad_for_differentiable)
+from .optimizer import (Optimizer, _bump_version, _call_closure, _params_with_grads,
+                        _refuse_differentiable, _use_grad_for_differentiable, _zeros)
 from ..tensor import Tensor, _make
 
 __all__ = ["Rprop"]
@@ -72,18 +72,10 @@ class Rprop(Optimizer):
         for group in self.param_groups:
             etaminus, etaplus = group["etas"]
             step_size_min, step_size_max = group["step_sizes"]
-            for p in group["params"]:
-                g = _grad_array(p)
-                if g is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _scalar_tensor(0.0)
-                    state["prev"] = _make(np.zeros_like(p._np))
-                    state["step_size"] = _make(np.full_like(p._np, float(group["lr"])))
-                state["step"]._np[...] += 1
+            lr = float(group["lr"])
+            for p, g, state in _params_with_grads(self, group, lambda p: {
+                    "prev": _zeros(p), "step_size": _make(np.full_like(p._np, lr))}):
                 prev, step_size = state["prev"]._np, state["step_size"]._np
-                g = -g if group["maximize"] else g
                 s = np.sign(g * prev)
                 factor = np.where(s > 0, etaplus, np.where(s < 0, etaminus, 1)).astype(g.dtype)
                 step_size *= factor
