@@ -2,7 +2,7 @@
 import numpy as np
 
 from .optimizer import (Optimizer, _bump_version, _call_closure, _fused_update, _grad_array,
-                        _scalar_tensor, _use_grad_for_differentiable)
+                        _refuse_differentiable, _scalar_tensor, _use_grad_for_differentiable)
 from ..tensor import _make
 
 __all__ = ["Adadelta"]
@@ -60,9 +60,7 @@ class Adadelta(Optimizer):
             raise ValueError(f"Invalid epsilon value: {eps}")
         if not 0.0 <= weight_decay:
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if differentiable:
-            raise NotImplementedError("labkit optimizers are not differentiable "
-                                      "(differentiable=True is not supported)")
+        _refuse_differentiable(differentiable)
         defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize,
                         capturable=capturable, foreach=foreach, differentiable=differentiable)
         super().__init__(params, defaults)

@@ -2,7 +2,7 @@
 import numpy as np
 
 from .optimizer import (Optimizer, _bump_version, _call_closure, _fused_update, _grad_array,
-                        _scalar_tensor, _use_grad_for_differentiable)
+                        _refuse_differentiable, _scalar_tensor, _use_grad_for_differentiable)
 from ..tensor import _make
 
 __all__ = ["Adagrad"]
@@ -63,9 +63,7 @@ class Adagrad(Optimizer):
                              f"{initial_accumulator_value}")
         if not 0.0 <= eps:
             raise ValueError(f"Invalid epsilon value: {eps}")
-        if differentiable:
-            raise NotImplementedError("labkit optimizers are not differentiable "
-                                      "(differentiable=True is not supported)")
+        _refuse_differentiable(differentiable)
         defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
                         initial_accumulator_value=initial_accumulator_value, foreach=foreach,
                         maximize=maximize, differentiable=differentiable, fused=fused)

@@ -1,8 +1,9 @@
 """Adam and AdamW."""
 import numpy as np
 
-from .optimizer import (Optimizer, _bump_version, _call_closure, _empty, _fused_update,
-                        _grad_array, _scalar_tensor, _use_grad_for_differentiable)
+from .optimizer import (Optimizer, _bump_version, _call_closure, _check_adam_like, _empty,
+                        _fused_update, _grad_array, _refuse_differentiable, _scalar_tensor,
+                        _use_grad_for_differentiable)
 from ..tensor import Tensor, _make
 
 __all__ = ["Adam", "AdamW"]
@@ -70,19 +71,8 @@ class Adam(Optimizer):
                  differentiable=False, fused=None, decoupled_weight_decay=False):
         if isinstance(lr, Tensor):
             lr = float(lr)
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if differentiable:
-            raise NotImplementedError("labkit optimizers are not differentiable "
-                                      "(differentiable=True is not supported)")
+        _check_adam_like(lr, betas, eps, weight_decay)
+        _refuse_differentiable(differentiable)
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                         amsgrad=amsgrad, maximize=maximize, foreach=foreach,
                         capturable=capturable, differentiable=differentiable, fused=fused,

@@ -98,7 +98,8 @@ def _scalar_tensor(value, dtype=np.float32):
     return _make(np.array(value, dtype=dtype))
 
 
-# Shared by the plain-NumPy optimizers (NAdam, RAdam, Adamax, Rprop, ASGD).
+# Shared by the optimizers (the checks also by Adam/AdamW; the loop by the plain-NumPy ones:
+# NAdam, RAdam, Adamax, Rprop, ASGD).
 
 def _params_with_grads(optimizer, group, init):
     """``(p, g, state)`` for ``group``'s parameters that have a gradient: ``g`` the gradient as

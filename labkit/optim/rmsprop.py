@@ -2,7 +2,8 @@
 import numpy as np
 
 from .optimizer import (Optimizer, _bump_version, _call_closure, _empty, _fused_update,
-                        _grad_array, _scalar_tensor, _use_grad_for_differentiable)
+                        _grad_array, _refuse_differentiable, _scalar_tensor,
+                        _use_grad_for_differentiable)
 from ..tensor import _make
 
 __all__ = ["RMSprop"]
@@ -76,9 +77,7 @@ class RMSprop(Optimizer):
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         if not 0.0 <= alpha:
             raise ValueError(f"Invalid alpha value: {alpha}")
-        if differentiable:
-            raise NotImplementedError("labkit optimizers are not differentiable "
-                                      "(differentiable=True is not supported)")
+        _refuse_differentiable(differentiable)
         defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
                         weight_decay=weight_decay, capturable=capturable, foreach=foreach,
                         maximize=maximize, differentiable=differentiable)

@@ -1,8 +1,8 @@
 """Stochastic gradient descent (optionally with momentum / Nesterov momentum)."""
 import numpy as np
 
-from .optimizer import (Optimizer, _bump_version, _call_closure, _empty, _fused_update,
-                        _grad_array, _use_grad_for_differentiable, required)
+from .optimizer import (Optimizer, required, _bump_version, _call_closure, _empty, _fused_update,
+                        _grad_array, _refuse_differentiable, _use_grad_for_differentiable)
 from ..tensor import _make
 
 __all__ = ["SGD"]
@@ -71,9 +71,7 @@ class SGD(Optimizer):
             raise ValueError(f"Invalid momentum value: {momentum}")
         if weight_decay < 0.0:
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if differentiable:
-            raise NotImplementedError("labkit optimizers are not differentiable "
-                                      "(differentiable=True is not supported)")
+        _refuse_differentiable(differentiable)
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                         nesterov=nesterov, maximize=maximize, foreach=foreach,
                         differentiable=differentiable, fused=fused)
