@@ -287,14 +287,16 @@ def test_a_forked_child_can_use_the_kernels(nthreads, small_par_min):
     assert p.exitcode == 0 and got == parent
 
 
-@pytest.mark.parametrize("H, reverse", [(128, False), (13, True), (40, False)])
-def test_lstm_time_loop_same_bits_at_every_thread_count_and_as_the_step_loop(H, reverse, nthreads,
-                                                                           monkeypatch):
+@pytest.mark.parametrize("H, N, reverse", [(128, 9, False), (13, 9, True), (40, 50, False)])
+def test_lstm_time_loop_same_bits_at_every_thread_count_and_as_the_step_loop(H, N, reverse,
+                                                                           nthreads, monkeypatch):
     """The fused time loop (rnn_jit: each step's product and cell in blocks of hidden units)
-    against the step-by-step loop (a product, then the cell kernel), forward and backward."""
+    against the step-by-step loop (a product, then the cell kernel), forward and backward; N=50
+    runs as seven chains of batch rows (``lstm_blocks``); every size on the pool."""
     from labkit.kernels import nn as NK
+    monkeypatch.setattr(NK, "LSTM_PAR_MIN", 0)
     rng = np.random.default_rng(H)
-    L, N = 6, 9
+    L = 6
     xw = rng.standard_normal((L, N, 4 * H)).astype(np.float32)
     bias = rng.standard_normal(4 * H).astype(np.float32)
     w = (rng.standard_normal((4 * H, H)) / np.sqrt(H)).astype(np.float32)
@@ -323,17 +325,19 @@ def test_lstm_time_loop_same_bits_at_every_thread_count_and_as_the_step_loop(H, 
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=2e-6)
 
 
-@pytest.mark.parametrize("ntask", [1, 3, 8])
-def test_lstm_claimed_blocks_any_number_of_workers(ntask, nthreads):
-    """The parallel time loop's workers claim each step's blocks from atomic counters: one
-    worker doing everything, or more workers than blocks, give the serial loop's bits."""
+@pytest.mark.parametrize("ntask, rb", [(1, 6), (3, 6), (8, 6), (2, 2), (3, 4), (8, 1)])
+def test_lstm_claimed_blocks_any_number_of_workers(ntask, rb, nthreads):
+    """The parallel time loop's workers take chains of batch rows, then claim each step's blocks
+    from atomic counters: one worker doing everything, more workers than chains or blocks, and
+    uneven chains give the serial loop's bits."""
     from labkit.kernels import gemm, nn as NK
     assert gemm._kernels()                  # (NumPy's OpenBLAS, as every supported install has)
     from labkit.kernels import rnn_jit as R
     nthreads(2)
     rng = np.random.default_rng(ntask)
     L, N, H = 5, 6, 20
-    hb = NK.lstm_blocks(H)
+    nc = -(-N // rb)
+    hb = NK.lstm_blocks(N, H)[1]
     f = np.float32
     xw, g_out = rng.standard_normal((L, N, 4 * H)).astype(f), rng.standard_normal((L, N, H)).astype(f)
     w = (rng.standard_normal((4 * H, H)) / 5).astype(f)
@@ -345,13 +349,14 @@ def test_lstm_claimed_blocks_any_number_of_workers(ntask, nthreads):
         hs[0], cs[0] = 0.5, -0.5
         acts, out, dg = np.empty((L, N, 4 * H), f), np.empty((L, N, H), f), np.empty((L, N, 4 * H), f)
         dh, dc = np.ones((N, H), f), np.ones((N, H), f)
-        fa = (xw, bias, wp, hs, cs, acts, np.empty((N, 4 * H), f), hb, True, out)
-        ba = (acts, cs, w, g_out, dg, dh, dc, hb, True)
+        fa = (xw, bias, wp, hs, cs, acts, np.empty((N, 4 * H), f), hb, rb, True, out)
+        ba = (acts, cs, w, g_out, dg, dh, dc, hb, rb, True)
         if parallel:
-            sync = np.zeros(2 * L, np.int64)
+            sync = np.zeros(1 + nc * 2 * L, np.int64)
             R.forward_parallel(*fa, sync, ntask)
-            assert (sync[L:] == -(-H // hb)).all()                # every block counted once
-            R.backward_parallel(*ba, np.zeros(2 * L + 1, np.int64), ntask)
+            done = sync[1:].reshape(nc, 2, L)[:, 1]
+            assert (done == -(-H // hb)).all()                     # every block counted once
+            R.backward_parallel(*ba, np.zeros(1 + nc * (2 * L + 1), np.int64), ntask)
         else:
             R.forward_serial(*fa)
             R.backward_serial(*ba)

@@ -36,11 +36,16 @@ labkit now has one:
   - stacks with two batch dimensions (attention's (batch, heads) views) by their strides, no copy.
   On two threads the products of bench_train's workloads now take what torch's MKL takes
   (0.92-1.07x, 11 shapes, same minutes).
-* **An LSTM layer's time loop** is one Numba function (``rnn_jit``): each step's product and
-  cell in 4 blocks of hidden units (Python's per-step calls were ~7 us of each 30), the pool's
-  threads walking the steps together in one region and claiming each step's blocks from atomic
-  counters (``atomics.py``; one region per step scaled 1.8x on 2 threads, this 1.97x); a thread
-  that does not show up leaves its blocks to the others.
+* **An LSTM layer's time loop** is one Numba function (``rnn_jit``; Python's per-step calls were
+  ~7 us of each 30).  The batch rows are cut into **chains** of ~8 rows that never wait for each
+  other: threads take whole chains, so the steps need no synchronisation at all (a step of
+  (N=32, H=128) on 2 threads: 4 chains; the previous rule -- every thread on every step, 4
+  blocks of hidden units, a wait per step -- lost 20-40% of its time on the host's slow
+  phases).  Within a chain each step's product goes in blocks of hidden units small enough for
+  OpenBLAS's small-matrix kernels, as few as possible (fwd + bwd loops on one thread 3.07 ms vs
+  3.85 for the previous blocks; ``nn.lstm_blocks``).  With more threads than chains (small
+  batches), threads share a chain's steps, claiming its blocks from atomic counters
+  (``atomics.py``); a thread that does not show up leaves its work to the others.
 * **Kernels** above ``threads.PAR_MIN`` elements (64 Ki) run as ``par_jit`` drivers: the serial
   kernel on fixed pieces (16 Ki-element chunks, blocks of rows, single images) inside one
   ``prange`` -- elementwise and softmax/layer-norm/cross-entropy rows, im2col/col2im, pooling,

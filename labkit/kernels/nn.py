@@ -86,16 +86,40 @@ def cross_entropy_backward(z, y, w, eps, ignore_index, lse, g):
 
 
 # ------------------------------------------------------------------ an LSTM layer's time loop
-LSTM_UNIT_BLOCKS = 4          # the hidden units are cut into this many blocks (fewer if small)
-LSTM_MIN_UNITS = 8
+LSTM_ROWS = 8                 # batch rows per chain (4 where that lets a block take more units)
+LSTM_PAR_MIN = 1 << 21        # steps * rows * 4H * H below this: the loop stays on one thread
 
 
-def lstm_blocks(H):
-    """Hidden units per block of the fused time loop (``rnn_jit``): by the shape alone, so the
-    numbers do not depend on the thread count.  Four blocks: an (N=32, H=128) step's product
-    took 37 us as four blocks of units on one thread, 51 us as one (OpenBLAS's small-matrix
-    kernels), 23 us on two threads."""
-    return max(LSTM_MIN_UNITS, -(-H // LSTM_UNIT_BLOCKS))
+def lstm_blocks(N, H):
+    """(rows per chain, hidden units per block) of the fused time loop (``rnn_jit``), by the
+    shape alone, so the numbers do not depend on the thread count.
+
+    Batch rows never wait for each other, so the rows are cut into **chains** of about
+    ``LSTM_ROWS`` that run their steps independently (threads take whole chains; no step waits
+    for another thread).  Within a chain, a step's product is made in **blocks of hidden units**,
+    each block's calls ``rows x 4 units x H`` (forward) and ``rows x units x 4H`` (backward)
+    kept inside OpenBLAS's small-matrix kernels (``gemm.SMALL_KERNEL_MNK``), in as few blocks
+    as that allows (a power of two).  Measured, one thread, L=32, fwd + bwd loops:
+
+    * H=128, N=32: chains of 8 rows, one block: 3.07 ms; 16 rows in 2 blocks 3.30; 32 rows in
+      4 blocks (the previous rule) 3.85; 16 rows in one block (just above the small kernels) 4.35;
+    * H=256, N=64: 4 rows, 2 blocks 26.0 ms; 8 rows, 4 blocks 27.2; 8 rows in 2 blocks 48.8;
+      the whole batch in 2 blocks 31.6;
+    * H=512, N=32: 4 rows, 8 blocks 49.8 ms; 8 rows, 16 blocks 54.2; the batch in 4 blocks 63.
+
+    A batch of one chain is cut into at least two blocks, so that threads can share its steps
+    (they then wait for each other at every step)."""
+    budget = gemm.SMALL_KERNEL_MNK // (4 * H)        # rows x units per call
+    rb = min(N, LSTM_ROWS)
+    if budget // rb < H and rb > LSTM_ROWS // 2:
+        rb = LSTM_ROWS // 2
+    rb = -(-N // -(-N // rb))                          # even chains
+    nb = 1
+    while -(-H // nb) * rb > budget and -(-H // nb) > 8:
+        nb *= 2
+    if rb == N and nb == 1 and H >= 16:
+        nb = 2
+    return rb, -(-H // nb)
 
 
 def _rnn_jit(*arrs):
@@ -108,11 +132,13 @@ def _rnn_jit(*arrs):
     return rnn_jit
 
 
-def _claims():
-    """Whether the time loop runs on the pool: more than one thread, a layer safe from any
-    thread, and atomic counters (a C library with ``sched_yield``)."""
+def _claims(L, N, H):
+    """Whether the time loop runs on the pool: more than one thread, work enough
+    (``LSTM_PAR_MIN``), a layer safe from any thread, and atomic counters (a C library with
+    ``sched_yield``)."""
     from . import atomics
-    return threads.parallel() and parallel_module() is not None and atomics.AVAILABLE
+    return (threads.parallel() and L * N * 4 * H * H >= LSTM_PAR_MIN
+            and parallel_module() is not None and atomics.AVAILABLE)
 
 
 def _gate_order(H, hb):
@@ -134,7 +160,7 @@ def lstm_forward(xw, bias, w_hh, hs, cs, acts, reverse):
     H = G // 4
     k = _rnn_jit(xw, w_hh, hs, cs, acts, *(() if bias is None else (bias,)))
     if k is not None:
-        hb = lstm_blocks(H)
+        rb, hb = lstm_blocks(N, H)
         if H % hb == 0:                   # (H, 4H), the blocks' gates side by side: one copy
             wp = np.ascontiguousarray(w_hh.reshape(4, H // hb, hb, H).transpose(3, 1, 0, 2))
             wp = wp.reshape(H, G)
@@ -145,11 +171,12 @@ def lstm_forward(xw, bias, w_hh, hs, cs, acts, reverse):
         out = np.empty((L, N, H), xw.dtype)
         threads.blas_serial_begin()
         try:
-            if _claims():
-                k.forward_parallel(xw, b, wp, hs, cs, acts, hg, hb, reverse, out,
-                                   np.zeros(2 * L, np.int64), threads.get_num_threads())
+            if _claims(L, N, H):
+                sync = np.zeros(1 + -(-N // rb) * 2 * L, np.int64)
+                k.forward_parallel(xw, b, wp, hs, cs, acts, hg, hb, rb, reverse, out, sync,
+                                   threads.get_num_threads())
             else:
-                k.forward_serial(xw, b, wp, hs, cs, acts, hg, hb, reverse, out)
+                k.forward_serial(xw, b, wp, hs, cs, acts, hg, hb, rb, reverse, out)
         finally:
             threads.blas_serial_end()
         return out
@@ -168,17 +195,18 @@ def lstm_backward(acts, cs, w_hh, g_out, dh, dc, dgates, reverse):
     """The backward time loop: ``dh``/``dc`` (N, H) the gradients reaching h_n / c_n, overwritten
     with those reaching h0 / c0; ``dgates`` (L, N, 4H) the gradients of each step's gate
     pre-activations (by step, like ``acts``)."""
-    L = acts.shape[0]
+    L, N = acts.shape[:2]
     k = _rnn_jit(acts, cs, w_hh, g_out, dgates, dh, dc)
     if k is not None:
-        hb = lstm_blocks(dh.shape[1])
+        rb, hb = lstm_blocks(N, dh.shape[1])
         threads.blas_serial_begin()
         try:
-            if _claims():
-                k.backward_parallel(acts, cs, w_hh, g_out, dgates, dh, dc, hb, reverse,
-                                    np.zeros(2 * L + 1, np.int64), threads.get_num_threads())
+            if _claims(L, N, dh.shape[1]):
+                sync = np.zeros(1 + -(-N // rb) * (2 * L + 1), np.int64)
+                k.backward_parallel(acts, cs, w_hh, g_out, dgates, dh, dc, hb, rb, reverse, sync,
+                                    threads.get_num_threads())
             else:
-                k.backward_serial(acts, cs, w_hh, g_out, dgates, dh, dc, hb, reverse)
+                k.backward_serial(acts, cs, w_hh, g_out, dgates, dh, dc, hb, rb, reverse)
         finally:
             threads.blas_serial_end()
         return

@@ -4,21 +4,24 @@ one parallel region for the whole sequence (float32).
 A step of the forward pass is ``gates = xw[t] + bias + h W_hh^T`` (N x 4H) followed by the cell
 (``nn_jit._lstm_units``' equations, written out here with the bias: calling that helper on the
 block's slices measured 10-30% slower; backward calls ``_lstm_units_backward`` itself).
-The hidden units are cut into ``nb`` blocks of ``hb``; block ``b`` needs, for its units, the
-four gate columns i, f, g, o -- so the weights are passed with those columns side by side
+
+The batch rows are cut into **chains** of ``rb`` rows: a row's recurrence never needs another
+row, so each chain walks all its steps on its own and threads take whole chains.  Within a
+chain the hidden units are cut into ``nb`` blocks of ``hb``; block ``b`` needs, for its units,
+the four gate columns i, f, g, o -- so the weights are passed with those columns side by side
 (``wp``: (H, 4H), block ``b``'s ``4 * hb`` columns at ``4 * b * hb``, see
 ``kernels.nn.lstm_forward``) and one ``sgemm`` gives the block all its gates, after which the
-block runs the cell for its units.  The next step needs every unit's ``h``:
-the pool's threads walk the steps together in one region, claiming each step's blocks
-(``forward_parallel``).
+block runs the cell for its units.  The next step needs every unit's ``h`` of the chain, so
+threads sharing a chain (more threads than chains) claim its steps' blocks from counters and
+wait for each step to be done (``forward_parallel``).
 
 Backward runs the steps in reverse: block ``b`` first finishes the gradient reaching its units'
 ``h`` (``dh[:, block] = dgates[s + 1] @ W_hh[:, block]``, one ``sgemm``) and then the cell's
 backward for its units at step ``s``.  ``dgates`` stays in PyTorch's gate order (i, f, g, o
 blocks of H): ``W_hh``'s and the input projection's gradients use it afterwards.
 
-The blocks depend on the shape alone (``kernels.nn.lstm_blocks``), so the numbers do not depend
-on the thread count; the serial drivers make the same calls in order.
+Chains and blocks depend on the shape alone (``kernels.nn.lstm_blocks``), so the numbers do not
+depend on the thread count; the serial drivers make the same calls in order.
 """
 import numpy as np
 from numba import njit, prange
@@ -33,14 +36,17 @@ _opts = dict(cache=True, fastmath=FM, error_model="numpy", nogil=True)   # as nn
 
 
 @njit(**_opts)
-def _fwd_block(b, hb, t, hprev, cprev, xw, bias, wp, hg, acts, cnew, hnew, out):
-    N, H = hprev.shape
+def _fwd_block(b, hb, r0, r1, t, hprev, cprev, xw, bias, wp, hg, acts, cnew, hnew, out):
+    """Block ``b`` of hidden units for rows ``r0:r1`` (a chain) at one step: the product, then
+    the cell."""
+    H = hprev.shape[1]
     j0 = b * hb
     u = min(hb, H - j0)
     col = 4 * j0                            # this block's gate columns in wp and hg
-    _sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, N, 4 * u, H, f32(1.0), hprev.ctypes.data, H,
-           wp.ctypes.data + col * 4, 4 * H, f32(0.0), hg.ctypes.data + col * 4, 4 * H)
-    for n in range(N):           # (slices, as in nn_jit._lstm_units: the loop vectorises)
+    _sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, r1 - r0, 4 * u, H, f32(1.0),
+           hprev.ctypes.data + r0 * H * 4, H, wp.ctypes.data + col * 4, 4 * H, f32(0.0),
+           hg.ctypes.data + (r0 * 4 * H + col) * 4, 4 * H)
+    for n in range(r0, r1):      # (slices, as in nn_jit._lstm_units: the loop vectorises)
         x, r, a = xw[t, n], hg[n], acts[n]
         xi, xf, xc, xo = x[j0:j0 + u], x[H + j0:H + j0 + u], x[2 * H + j0:2 * H + j0 + u], \
             x[3 * H + j0:3 * H + j0 + u]
@@ -65,59 +71,88 @@ def _fwd_block(b, hb, t, hprev, cprev, xw, bias, wp, hg, acts, cnew, hnew, out):
             on[j] = hj
 
 
+@njit(**_opts)
+def _fwd_chain(c, rb, hb, xw, bias, wp, hs, cs, acts, hg, reverse, out, sync):
+    """Chain ``c`` (rows ``c * rb`` on) through every step, claiming each step's blocks from
+    ``sync`` (see ``forward_parallel``); a worker joining late catches up through claimed steps."""
+    L, N = xw.shape[:2]
+    nb = (hs.shape[2] + hb - 1) // hb
+    r0 = c * rb
+    r1 = min(N, r0 + rb)
+    base = 1 + c * 2 * L
+    for s in range(L):
+        if s > 0:
+            wait_until(sync, base + L + s - 1, nb)
+        t = L - 1 - s if reverse else s
+        b = atomic_add(sync, base + s, 1)
+        while b < nb:
+            _fwd_block(b, hb, r0, r1, t, hs[s], cs[s], xw, bias, wp, hg, acts[s], cs[s + 1],
+                       hs[s + 1], out)
+            atomic_add(sync, base + L + s, 1)
+            b = atomic_add(sync, base + s, 1)
+
+
 @njit(parallel=True, **_opts)
-def forward_parallel(xw, bias, wp, hs, cs, acts, hg, hb, reverse, out, sync, ntask):
+def forward_parallel(xw, bias, wp, hs, cs, acts, hg, hb, rb, reverse, out, sync, ntask):
     """``xw`` (L, N, 4H): the input part of the gates, ``bias`` (4H) added to them; ``hs`` / ``cs``
     (L + 1, N, H): ``[0]`` given, ``[s + 1]`` written (and ``out[t]``, by time: the layer's
     output); ``acts`` (L, N, 4H): the gate activations of each step (by step, like ``hs``);
     ``hg`` (N, 4H) scratch.
 
-    One parallel region for the whole sequence: ``ntask`` workers walk the steps together,
-    each claiming the step's blocks from ``sync[s]`` and counting them done in ``sync[L + s]``
-    (``sync``: 2L int64 zeros, ``atomics.py``); a step starts once the one before is done.  A
-    worker that does not show up leaves its blocks to the others.  (One region per step, as
-    before, took 1.8x the serial time on 2 threads, this 1.97x: fwd + bwd, L=32 N=32 H=128.)"""
-    L = xw.shape[0]
-    H = hs.shape[2]
-    nb = (H + hb - 1) // hb
+    The batch rows are cut into chains of ``rb``, which never wait for each other: ``ntask``
+    workers in one parallel region first take whole chains (``sync[0]`` counts them out), then
+    help with chains still running by claiming blocks of hidden units step by step (``sync``:
+    ``1 + chains * 2L`` int64 zeros; chain ``c``'s step ``s`` claims at ``1 + 2Lc + s``, counts
+    done at ``1 + 2Lc + L + s``; a step starts once the one before is done).  A worker that does
+    not show up leaves its work to the others."""
+    N = xw.shape[1]
+    nc = (N + rb - 1) // rb
     for k in prange(ntask):
-        for s in range(L):
-            if s > 0:
-                wait_until(sync, L + s - 1, nb)
-            t = L - 1 - s if reverse else s
-            b = atomic_add(sync, s, 1)
-            while b < nb:
-                _fwd_block(b, hb, t, hs[s], cs[s], xw, bias, wp, hg, acts[s], cs[s + 1],
-                           hs[s + 1], out)
-                atomic_add(sync, L + s, 1)
-                b = atomic_add(sync, s, 1)
+        c = atomic_add(sync, 0, 1)
+        while c < nc:
+            _fwd_chain(c, rb, hb, xw, bias, wp, hs, cs, acts, hg, reverse, out, sync)
+            c = atomic_add(sync, 0, 1)
+        for c in range(nc):
+            _fwd_chain(c, rb, hb, xw, bias, wp, hs, cs, acts, hg, reverse, out, sync)
 
 
 @njit(**_opts)
-def forward_serial(xw, bias, wp, hs, cs, acts, hg, hb, reverse, out):
-    L = xw.shape[0]
+def forward_serial(xw, bias, wp, hs, cs, acts, hg, hb, rb, reverse, out):
+    L, N = xw.shape[:2]
     H = hs.shape[2]
     nb = (H + hb - 1) // hb
-    for s in range(L):
-        t = L - 1 - s if reverse else s
-        for b in range(nb):
-            _fwd_block(b, hb, t, hs[s], cs[s], xw, bias, wp, hg, acts[s], cs[s + 1], hs[s + 1],
-                       out)
+    for r0 in range(0, N, rb):
+        r1 = min(N, r0 + rb)
+        for s in range(L):
+            t = L - 1 - s if reverse else s
+            for b in range(nb):
+                _fwd_block(b, hb, r0, r1, t, hs[s], cs[s], xw, bias, wp, hg, acts[s], cs[s + 1],
+                           hs[s + 1], out)
 
 
 @njit(**_opts)
-def _bwd_block(b, hb, s, t, acts, cs, w_hh, g_out, dgates, dh, dc):
-    """Block ``b`` at step ``s``: the gradient reaching its units' h from step ``s + 1``, then
-    the cell's backward for its units (``nn_jit._lstm_units_backward``)."""
-    L, N, G = acts.shape
+def _dh_block(b, hb, r0, r1, dg, w_hh, dh):
+    # the gradient reaching the block's units of h from the step after: dg @ W_hh[:, block]
+    G = dg.shape[1]
     H = G // 4
     j0 = b * hb
     u = min(hb, H - j0)
+    _sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, r1 - r0, u, G, f32(1.0),
+           dg.ctypes.data + r0 * G * 4, G, w_hh.ctypes.data + j0 * 4, H, f32(0.0),
+           dh.ctypes.data + (r0 * H + j0) * 4, H)
+
+
+@njit(**_opts)
+def _bwd_block(b, hb, r0, r1, s, t, acts, cs, w_hh, g_out, dgates, dh, dc):
+    """Block ``b`` for rows ``r0:r1`` at step ``s``: the gradient reaching its units' h from
+    step ``s + 1``, then the cell's backward for its units (``nn_jit._lstm_units_backward``)."""
+    L, N, G = acts.shape
+    H = G // 4
+    j0 = b * hb
+    e = min(H, j0 + hb)
     if s + 1 < L:
-        _sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, N, u, G, f32(1.0), dgates[s + 1].ctypes.data, G,
-               w_hh.ctypes.data + j0 * 4, H, f32(0.0), dh.ctypes.data + j0 * 4, H)
-    e = j0 + u
-    for n in range(N):
+        _dh_block(b, hb, r0, r1, dgates[s + 1], w_hh, dh)
+    for n in range(r0, r1):
         a, d = acts[s, n], dgates[s, n]
         _lstm_units_backward(a[j0:e], a[H + j0:H + e], a[2 * H + j0:2 * H + e],
                             a[3 * H + j0:3 * H + e], cs[s, n, j0:e], cs[s + 1, n, j0:e],
@@ -126,69 +161,73 @@ def _bwd_block(b, hb, s, t, acts, cs, w_hh, g_out, dgates, dh, dc):
 
 
 @njit(**_opts)
-def _bwd_first(b, hb, dgates, w_hh, dh):
-    # the gradient reaching h0: dh[:, block] = dgates[0] @ W_hh[:, block]
-    N, G = dgates.shape[1:]
-    H = G // 4
-    j0 = b * hb
-    u = min(hb, H - j0)
-    _sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, N, u, G, f32(1.0), dgates[0].ctypes.data, G,
-           w_hh.ctypes.data + j0 * 4, H, f32(0.0), dh.ctypes.data + j0 * 4, H)
+def _bwd_chain(c, rb, hb, acts, cs, w_hh, g_out, dgates, dh, dc, reverse, sync):
+    L, N, G = acts.shape
+    nb = (G // 4 + hb - 1) // hb
+    r0 = c * rb
+    r1 = min(N, r0 + rb)
+    base = 1 + c * (2 * L + 1)
+    for s in range(L - 1, -1, -1):
+        if s + 1 < L:
+            wait_until(sync, base + L + s + 1, nb)
+        t = L - 1 - s if reverse else s
+        b = atomic_add(sync, base + s, 1)
+        while b < nb:
+            _bwd_block(b, hb, r0, r1, s, t, acts, cs, w_hh, g_out, dgates, dh, dc)
+            atomic_add(sync, base + L + s, 1)
+            b = atomic_add(sync, base + s, 1)
+    wait_until(sync, base + L, nb)
+    b = atomic_add(sync, base + 2 * L, 1)
+    while b < nb:                                   # the gradient reaching h0
+        _dh_block(b, hb, r0, r1, dgates[0], w_hh, dh)
+        b = atomic_add(sync, base + 2 * L, 1)
 
 
 @njit(parallel=True, **_opts)
-def backward_parallel(acts, cs, w_hh, g_out, dgates, dh, dc, hb, reverse, sync, ntask):
+def backward_parallel(acts, cs, w_hh, g_out, dgates, dh, dc, hb, rb, reverse, sync, ntask):
     """``dh`` / ``dc`` (N, H): the gradients reaching h_n / c_n, overwritten with those reaching
-    h0 / c0; ``dgates`` (L, N, 4H) written (by step).  One region, as ``forward_parallel``
-    (``sync``: 2L + 1 int64 zeros)."""
-    L, N, G = acts.shape
-    H = G // 4
-    nb = (H + hb - 1) // hb
+    h0 / c0; ``dgates`` (L, N, 4H) written (by step).  Chains and workers as in
+    ``forward_parallel`` (``sync``: ``1 + chains * (2L + 1)`` int64 zeros)."""
+    N = acts.shape[1]
+    nc = (N + rb - 1) // rb
     for k in prange(ntask):
-        for s in range(L - 1, -1, -1):
-            if s + 1 < L:
-                wait_until(sync, L + s + 1, nb)
-            t = L - 1 - s if reverse else s
-            b = atomic_add(sync, s, 1)
-            while b < nb:
-                _bwd_block(b, hb, s, t, acts, cs, w_hh, g_out, dgates, dh, dc)
-                atomic_add(sync, L + s, 1)
-                b = atomic_add(sync, s, 1)
-        wait_until(sync, L, nb)
-        b = atomic_add(sync, 2 * L, 1)
-        while b < nb:
-            _bwd_first(b, hb, dgates, w_hh, dh)
-            b = atomic_add(sync, 2 * L, 1)
+        c = atomic_add(sync, 0, 1)
+        while c < nc:
+            _bwd_chain(c, rb, hb, acts, cs, w_hh, g_out, dgates, dh, dc, reverse, sync)
+            c = atomic_add(sync, 0, 1)
+        for c in range(nc):
+            _bwd_chain(c, rb, hb, acts, cs, w_hh, g_out, dgates, dh, dc, reverse, sync)
 
 
 @njit(**_opts)
-def backward_serial(acts, cs, w_hh, g_out, dgates, dh, dc, hb, reverse):
+def backward_serial(acts, cs, w_hh, g_out, dgates, dh, dc, hb, rb, reverse):
     L, N, G = acts.shape
-    H = G // 4
-    nb = (H + hb - 1) // hb
-    for s in range(L - 1, -1, -1):
-        t = L - 1 - s if reverse else s
+    nb = (G // 4 + hb - 1) // hb
+    for r0 in range(0, N, rb):
+        r1 = min(N, r0 + rb)
+        for s in range(L - 1, -1, -1):
+            t = L - 1 - s if reverse else s
+            for b in range(nb):
+                _bwd_block(b, hb, r0, r1, s, t, acts, cs, w_hh, g_out, dgates, dh, dc)
         for b in range(nb):
-            _bwd_block(b, hb, s, t, acts, cs, w_hh, g_out, dgates, dh, dc)
-    for b in range(nb):
-        _bwd_first(b, hb, dgates, w_hh, dh)
+            _dh_block(b, hb, r0, r1, dgates[0], w_hh, dh)
 
 
 def _fwd_example(parallel=False):
     L, N, H = 2, 2, 3
     z = np.zeros
     args = (z((L, N, 4 * H), f32), z(4 * H, f32), z((H, 4 * H), f32), z((L + 1, N, H), f32),
-            z((L + 1, N, H), f32), z((L, N, 4 * H), f32), z((N, 4 * H), f32), 2, False,
+            z((L + 1, N, H), f32), z((L, N, 4 * H), f32), z((N, 4 * H), f32), 2, 1, False,
             z((L, N, H), f32))
-    return args + ((z(2 * L, np.int64), 2) if parallel else ())
+    return args + ((z(1 + 2 * 2 * L, np.int64), 2) if parallel else ())
 
 
 def _bwd_example(parallel=False):
     L, N, H = 2, 2, 3
     z = np.zeros
     args = (z((L, N, 4 * H), f32), z((L + 1, N, H), f32), z((4 * H, H), f32), z((L, N, H), f32),
-            z((L, N, 4 * H), f32), z((N, H), f32), z((N, H), f32), 2, False)
-    return args + ((z(2 * L + 1, np.int64), 2) if parallel else ())
+            z((L, N, 4 * H), f32), z((N, H), f32), z((N, H), f32), 2, 1, False)
+    return args + ((z(1 + 2 * (2 * L + 1), np.int64), 2) if parallel else ())
 
 
 WARMUP = {"forward_parallel": lambda: _fwd_example(True), "forward_serial": _fwd_example,
