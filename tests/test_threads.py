@@ -208,10 +208,18 @@ def test_block_shape_rows_one_block_per_thread_other_cuts_by_the_shape_alone():
             assert bm * n * k > gemm.SMALL_KERNEL_MNK
             assert 2 <= -(-m // bm) <= t                                 # at most one per thread
     assert gemm.block_shape(512, 256, 784, 2) == (256, 256, 784)
+    # large products whose rows cannot be cut: one column block per thread, each above the
+    # small-matrix kernels (MLP B=64's first layer), so a serial run is one call
+    assert gemm.block_shape(64, 256, 784, 1) == (64, 256, 784)
+    assert gemm.block_shape(64, 256, 784, 2) == (64, 128, 784)
+    assert gemm.block_shape(64, 256, 784, 4) == (64, 64, 784)
+    assert gemm.block_shape(64, 300, 784, 8) == (64, 64, 784)          # last block 44 columns
+    for t in range(2, 9):
+        bn = gemm.block_shape(64, 300, 784, t)[1]
+        assert 64 * 784 * min(bn, 300 - (-(-300 // bn) - 1) * bn) > gemm.SMALL_KERNEL_MNK
     # columns or the inner dimension (cut in the serial run too): the same at every count
     for (m, n, k), want in [((32, 512, 128), (32, 128, 128)),     # an LSTM step: 4 small blocks
                             ((32, 128, 512), (32, 32, 512)),      # ... its backward
-                            ((64, 256, 784), (64, 128, 784)),     # MLP B=64: 2 blocks
                             ((64, 64, 2048), (64, 64, 512)),      # a weight gradient: 4 parts
                             ((64, 256, 2048), (64, 256, 512)),
                             ((512, 10, 256), (64, 10, 256)),      # narrow: 64-row blocks
