@@ -295,12 +295,14 @@ def test_a_forked_child_can_use_the_kernels(nthreads, small_par_min):
     assert p.exitcode == 0 and got == parent
 
 
-@pytest.mark.parametrize("H, N, reverse", [(128, 9, False), (13, 9, True), (40, 50, False)])
+@pytest.mark.parametrize("H, N, reverse", [(128, 9, False), (13, 9, True), (40, 50, False),
+                                            (256, 3, True)])
 def test_lstm_time_loop_same_bits_at_every_thread_count_and_as_the_step_loop(H, N, reverse,
                                                                            nthreads, monkeypatch):
     """The fused time loop (rnn_jit: each step's product and cell in blocks of hidden units)
     against the step-by-step loop (a product, then the cell kernel), forward and backward; N=50
-    runs as seven chains of batch rows (``lstm_blocks``); every size on the pool."""
+    runs as seven chains of batch rows, N=3 as one chain whose steps the threads share
+    (``lstm_blocks``); every size on the pool."""
     from labkit.kernels import nn as NK
     monkeypatch.setattr(NK, "LSTM_PAR_MIN", 0)
     rng = np.random.default_rng(H)
@@ -345,7 +347,7 @@ def test_lstm_claimed_blocks_any_number_of_workers(ntask, rb, nthreads):
     rng = np.random.default_rng(ntask)
     L, N, H = 5, 6, 20
     nc = -(-N // rb)
-    hb = NK.lstm_blocks(N, H)[1]
+    hb = 10                                 # two blocks of hidden units: threads share steps
     f = np.float32
     xw, g_out = rng.standard_normal((L, N, 4 * H)).astype(f), rng.standard_normal((L, N, H)).astype(f)
     w = (rng.standard_normal((4 * H, H)) / 5).astype(f)

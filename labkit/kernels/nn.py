@@ -88,6 +88,7 @@ def cross_entropy_backward(z, y, w, eps, ignore_index, lse, g):
 # ------------------------------------------------------------------ an LSTM layer's time loop
 LSTM_ROWS = 8                 # batch rows per chain (4 where that lets a block take more units)
 LSTM_PAR_MIN = 1 << 21        # steps * rows * 4H * H below this: the loop stays on one thread
+LSTM_SHARED_UNITS = 256       # a lone chain is shared by threads from this many hidden units
 
 
 def lstm_blocks(N, H):
@@ -107,8 +108,10 @@ def lstm_blocks(N, H):
       the whole batch in 2 blocks 31.6;
     * H=512, N=32: 4 rows, 8 blocks 49.8 ms; 8 rows, 16 blocks 54.2; the batch in 4 blocks 63.
 
-    A batch of one chain is cut into at least two blocks, so that threads can share its steps
-    (they then wait for each other at every step)."""
+    A batch of one chain (N < 16) is cut into at least two blocks from ``LSTM_SHARED_UNITS``
+    on, so that threads can share its steps (waiting for each other at every step): worth it
+    where each thread then reads half of a large W_hh (N=1, H=256, L=100: 5.5 ms on one thread,
+    3.1 on two), not below (N=8, H=128, L=32: 0.85 ms on one thread, 1.35 on two)."""
     budget = gemm.SMALL_KERNEL_MNK // (4 * H)        # rows x units per call
     rb = min(N, LSTM_ROWS)
     if budget // rb < H and rb > LSTM_ROWS // 2:
@@ -117,7 +120,7 @@ def lstm_blocks(N, H):
     nb = 1
     while -(-H // nb) * rb > budget and -(-H // nb) > 8:
         nb *= 2
-    if rb == N and nb == 1 and H >= 16:
+    if rb == N and nb == 1 and H >= LSTM_SHARED_UNITS:
         nb = 2
     return rb, -(-H // nb)
 
@@ -132,12 +135,12 @@ def _rnn_jit(*arrs):
     return rnn_jit
 
 
-def _claims(L, N, H):
-    """Whether the time loop runs on the pool: more than one thread, work enough
-    (``LSTM_PAR_MIN``), a layer safe from any thread, and atomic counters (a C library with
-    ``sched_yield``)."""
+def _claims(L, N, H, rb, hb):
+    """Whether the time loop runs on the pool: more than one thread, something to share (two
+    chains, or two blocks), work enough (``LSTM_PAR_MIN``), a layer safe from any thread, and
+    atomic counters (a C library with ``sched_yield``)."""
     from . import atomics
-    return (threads.parallel() and L * N * 4 * H * H >= LSTM_PAR_MIN
+    return (threads.parallel() and (rb < N or hb < H) and L * N * 4 * H * H >= LSTM_PAR_MIN
             and parallel_module() is not None and atomics.AVAILABLE)
 
 
@@ -171,7 +174,7 @@ def lstm_forward(xw, bias, w_hh, hs, cs, acts, reverse):
         out = np.empty((L, N, H), xw.dtype)
         threads.blas_serial_begin()
         try:
-            if _claims(L, N, H):
+            if _claims(L, N, H, rb, hb):
                 sync = np.zeros(1 + -(-N // rb) * 2 * L, np.int64)
                 k.forward_parallel(xw, b, wp, hs, cs, acts, hg, hb, rb, reverse, out, sync,
                                    threads.get_num_threads())
@@ -201,7 +204,7 @@ def lstm_backward(acts, cs, w_hh, g_out, dh, dc, dgates, reverse):
         rb, hb = lstm_blocks(N, dh.shape[1])
         threads.blas_serial_begin()
         try:
-            if _claims(L, N, dh.shape[1]):
+            if _claims(L, N, dh.shape[1], rb, hb):
                 sync = np.zeros(1 + -(-N // rb) * (2 * L + 1), np.int64)
                 k.backward_parallel(acts, cs, w_hh, g_out, dgates, dh, dc, hb, rb, reverse, sync,
                                     threads.get_num_threads())
