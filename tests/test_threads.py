@@ -494,3 +494,28 @@ def test_row_kernels_same_bits_at_every_thread_count(name, nthreads):
     one = K.rowwise(name, x)
     nthreads(2)
     assert np.array_equal(K.rowwise(name, x), one)
+
+
+def test_few_rows_times_a_transposed_weight_goes_swapped(nthreads, monkeypatch):
+    """x @ W^T with few rows is made as (W @ x^T)^T (OpenBLAS packs the small x): the result is
+    a C-ordered (m, n) array with the bias, the same at every thread count."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((20, 300)).astype(np.float32)
+    w = rng.standard_normal((200, 300)).astype(np.float32)
+    b = rng.standard_normal(200).astype(np.float32)
+    calls = []
+    swapped = gemm._swapped
+    monkeypatch.setattr(gemm, "_swapped", lambda *a: calls.append(1) or swapped(*a))
+    got = {}
+    for t in (1, 2, 3):
+        nthreads(t)
+        got[t] = gemm.matmul(x, w.T, bias=b)
+    assert len(calls) == 3 and got[1].flags.c_contiguous and got[1].shape == (20, 200)
+    assert np.array_equal(got[1], got[2]) and np.array_equal(got[1], got[3])
+    ref = x.astype(np.float64) @ w.T.astype(np.float64) + b
+    np.testing.assert_allclose(got[1], ref, rtol=1e-4, atol=1e-3)
+    out = np.empty((20, 200), np.float32)
+    assert gemm.matmul(x, w.T, out=out) is out
+    np.testing.assert_allclose(out, ref - b, rtol=1e-4, atol=1e-3)
+    gemm.matmul(w[:64], x.T[:, :64].copy())                    # C-ordered operands: not swapped
+    assert len(calls) == 4
