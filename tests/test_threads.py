@@ -204,7 +204,8 @@ def test_block_shape_rows_one_block_per_thread_other_cuts_by_the_shape_alone():
         assert gemm.block_shape(m, n, k, 2, batch=2) == (m, n, k)        # a matrix per thread
         for t in (2, 3, 4):
             bm, bn, bk = gemm.block_shape(m, n, k, t)                    # rows are cut
-            assert (bn, bk) == (n, k) and bm % gemm.ROW_ALIGN == 0
+            assert (bn, bk) == (n, k) and bm % gemm.ROW_CUT == 0
+            assert (m - (-(-m // bm) - 1) * bm) * n * k > gemm.SMALL_KERNEL_MNK   # the last
             assert bm * n * k > gemm.SMALL_KERNEL_MNK
             assert 2 <= -(-m // bm) <= t                                 # at most one per thread
     assert gemm.block_shape(512, 256, 784, 2) == (256, 256, 784)

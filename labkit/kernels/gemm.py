@@ -14,7 +14,8 @@ from . import USE_JIT, empty, jit_module, parallel_module, threads
 
 OPENBLAS_SERIAL_MNK = 65536 * 4   # OpenBLAS's sgemm is single-threaded up to this m*n*k
 SMALL_KERNEL_MNK = 1_000_000      # ... and takes its small-matrix kernels up to this (SkylakeX)
-ROW_ALIGN = 64                    # a row block's rows: a multiple of this
+ROW_ALIGN = 64                    # a narrow product's row blocks (below)
+ROW_CUT = 16                      # rows cut over threads: a multiple of this
 COL_ALIGN = 32                    # a column block's columns, where columns are cut
 SMALL_LEFT = 65536                # ... which is only where the left operand is this small
 MAX_COL_BLOCKS = 4
@@ -41,22 +42,25 @@ def _kernels():
 
 def row_blocks_possible(m, n, k):
     """Whether a (m, k) @ (k, n) product can be cut into row blocks that give the whole
-    product's numbers: at least two blocks of a multiple of ``ROW_ALIGN`` rows, each above
-    OpenBLAS's small-matrix kernels."""
-    rows = -(-(SMALL_KERNEL_MNK // max(n * k, 1) + 1) // ROW_ALIGN) * ROW_ALIGN
-    return rows < m
+    product's numbers: at least two blocks of a multiple of ``ROW_CUT`` rows, each (the last
+    too) above OpenBLAS's small-matrix kernels."""
+    least = SMALL_KERNEL_MNK // max(n * k, 1) + 1
+    return m - -(-least // ROW_CUT) * ROW_CUT >= least
 
 
 def block_shape(m, n, k, nthreads=None, batch=1):
     """(rows, columns, inner) of the blocks of ``batch`` (m, k) @ (k, n) products on
     ``nthreads`` threads (default: labkit's count).
 
-    **Rows** are cut where they can be (``row_blocks_possible``) and the batch does not already
-    give every thread a matrix, into one block per thread (rows a multiple of ``ROW_ALIGN``, each
-    above ``SMALL_KERNEL_MNK``): OpenBLAS computes such a row block with the same code and order
-    of operations as the whole product, so the numbers do not depend on the count (measured on
-    174 shapes and layouts; ``tests/test_threads.py`` keeps checking it) and a serial run does
-    each matrix in one call.  One block per thread, not more: every block packs the right operand
+    **Rows** (128 or more) are cut where they can be (``row_blocks_possible``) and the batch
+    does not already give every thread a matrix, into one block per thread (rows a multiple of
+    ``ROW_CUT``, each block, the last too, above ``SMALL_KERNEL_MNK``): OpenBLAS computes such a row block with
+    the same code and order of operations as the whole product, so the numbers do not depend on
+    the count (measured on 174 shapes and layouts with 64-row multiples, and 104 cuts of 10
+    shapes x 4 layouts at 16, 32, 48 and 96 rows; ``tests/test_threads.py`` keeps checking it)
+    and a serial run does each matrix in one call.  Multiples of 16, not 64, keep the threads'
+    shares even (attention's packed-weight gradient, 192 x 2048 @ 2048 x 64, on 2 threads:
+    128 + 64 rows 371 us, 96 + 96 rows 284).  One block per thread, not more: every block packs the right operand
     again (MLP B=512's 512 x 784 x 256 took 1.07 ms in 2 blocks, 1.19 in 4, 1.36 in 8, OpenBLAS's
     own 2 threads 1.11 ms).
 
@@ -84,11 +88,11 @@ def block_shape(m, n, k, nthreads=None, batch=1):
     t = nthreads or threads.get_num_threads()
     if min(n, k) <= NARROW and m >= 2 * ROW_ALIGN and ROW_ALIGN * n * k >= NARROW_MIN_BLOCK:
         return ROW_ALIGN, n, k
-    if row_blocks_possible(m, n, k):
+    if m >= 2 * ROW_ALIGN and row_blocks_possible(m, n, k):     # (fewer rows: columns)
         least = SMALL_KERNEL_MNK // max(n * k, 1) + 1
-        for nb in range(min(t, m // ROW_ALIGN) if batch < t else 1, 1, -1):
-            rows = -(-(-(-m // nb)) // ROW_ALIGN) * ROW_ALIGN
-            if rows >= least and rows < m:
+        for nb in range(min(t, m // ROW_CUT) if batch < t else 1, 1, -1):
+            rows = -(-(-(-m // nb)) // ROW_CUT) * ROW_CUT
+            if rows >= least and rows < m and m - (-(-m // rows) - 1) * rows >= least:
                 return rows, n, k
         return m, n, k
     if m * k > SMALL_LEFT:
