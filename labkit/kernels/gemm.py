@@ -54,15 +54,15 @@ def block_shape(m, n, k, nthreads=None, batch=1):
 
     **Rows** (128 or more) are cut where they can be (``row_blocks_possible``) and the batch
     does not already give every thread a matrix, into one block per thread (rows a multiple of
-    ``ROW_CUT``, each block, the last too, above ``SMALL_KERNEL_MNK``): OpenBLAS computes such a row block with
-    the same code and order of operations as the whole product, so the numbers do not depend on
-    the count (measured on 174 shapes and layouts with 64-row multiples, and 104 cuts of 10
-    shapes x 4 layouts at 16, 32, 48 and 96 rows; ``tests/test_threads.py`` keeps checking it)
-    and a serial run does each matrix in one call.  Multiples of 16, not 64, keep the threads'
-    shares even (attention's packed-weight gradient, 192 x 2048 @ 2048 x 64, on 2 threads:
-    128 + 64 rows 371 us, 96 + 96 rows 284).  One block per thread, not more: every block packs the right operand
-    again (MLP B=512's 512 x 784 x 256 took 1.07 ms in 2 blocks, 1.19 in 4, 1.36 in 8, OpenBLAS's
-    own 2 threads 1.11 ms).
+    ``ROW_CUT``, each block, the last too, above ``SMALL_KERNEL_MNK``): OpenBLAS computes such a
+    row block with the same code and order of operations as the whole product, so the numbers do
+    not depend on the count (measured on 174 shapes and layouts with 64-row multiples, and 104
+    cuts of 10 shapes x 4 layouts at 16, 32, 48 and 96 rows; ``tests/test_threads.py`` keeps
+    checking it) and a serial run does each matrix in one call. Multiples of 16, not 64, keep
+    the threads' shares even (attention's packed-weight gradient, 192 x 2048 @ 2048 x 64, on 2
+    threads: 128 + 64 rows 371 us, 96 + 96 rows 284). One block per thread, not more: every
+    block packs the right operand again (MLP B=512's 512 x 784 x 256 took 1.07 ms in 2 blocks,
+    1.19 in 4, 1.36 in 8, OpenBLAS's own 2 threads 1.11 ms).
 
     Other cuts change the numbers, so they depend on the shape alone (the serial run makes the
     same calls):
