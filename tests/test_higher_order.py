@@ -167,10 +167,11 @@ def _lstm_ref(M, xw, h0, c0, w, b, reverse):
     return M.stack([outs[t] for t in range(L)], 0), h, c
 
 
-def _lstm(M, xw, h0, c0, w, b, reverse=False):
+def _lstm(M, xw, h0, c0, w, b, reverse=False, bf=False):
     if M is lk:   # (reversed: the bias passed as b_ih, the input projection's)
         bh, bi = (None, b) if reverse else (b, None)
-        out, h, c = lk.nn.functional.lstm_layer(xw, h0, c0, w, bh, reverse, b_ih=bi)
+        out, h, c = lk.nn.functional.lstm_layer(xw, h0, c0, w, bh, reverse, b_ih=bi, batch_first=bf)
+        out = out.transpose(0, 1) if bf else out
     else:
         out, h, c = _lstm_ref(M, xw, h0, c0, w, b, reverse)
     return out.sum(0) * h + c ** 2
@@ -291,6 +292,9 @@ OPS_M = [
     ("lstm_reverse", lambda M, *t: _lstm(M, *t, reverse=True),
      (lambda: _x(3, 1, 4), lambda: _x(1, 1, seed=1), lambda: _x(1, 1, seed=2),
       lambda: _x(4, 1, seed=3), lambda: _x(4, seed=4))),
+    ("lstm_batch_first_out", lambda M, *t: _lstm(M, *t, bf=True),
+     (lambda: _x(3, 2, 8), lambda: _x(2, 2, seed=1), lambda: _x(2, 2, seed=2),
+      lambda: _x(8, 2, seed=3), lambda: _x(8, seed=4))),
     ("module_backward_hook", _hooked, (lambda: _x(5),)),
 ]
 # ---- special functions (labkit/ops/special.py; added by the OpInfo conformance work)

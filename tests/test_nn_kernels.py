@@ -230,7 +230,9 @@ def test_lstm_cell_jit_matches_reference():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("kw", [dict(), dict(bidirectional=True, batch_first=True),
-                                dict(num_layers=2, bias=False), dict(hidden_size=21)])
+                                dict(num_layers=2, bias=False), dict(hidden_size=21),
+                                dict(num_layers=2, bidirectional=True, batch_first=True,
+                                     hidden_size=21)])
 def test_lstm_layer_gradients_vs_torch(kw, dtype):
     """Loss on output, h_n and c_n with a given initial state: every gradient as torch's.
     (hidden_size=21: float32's fused time loop in several blocks of units, the last shorter.)"""

@@ -296,14 +296,15 @@ def test_a_forked_child_can_use_the_kernels(nthreads, small_par_min):
     assert p.exitcode == 0 and got == parent
 
 
-@pytest.mark.parametrize("H, N, reverse", [(128, 9, False), (13, 9, True), (40, 50, False),
-                                            (256, 3, True)])
-def test_lstm_time_loop_same_bits_at_every_thread_count_and_as_the_step_loop(H, N, reverse,
+@pytest.mark.parametrize("H, N, reverse, bf", [(128, 9, False, False), (13, 9, True, True),
+                                                (40, 50, False, True), (256, 3, True, False)])
+def test_lstm_time_loop_same_bits_at_every_thread_count_and_as_the_step_loop(H, N, reverse, bf,
                                                                            nthreads, monkeypatch):
     """The fused time loop (rnn_jit: each step's product and cell in blocks of hidden units)
     against the step-by-step loop (a product, then the cell kernel), forward and backward; N=50
     runs as seven chains of batch rows, N=3 as one chain whose steps the threads share
-    (``lstm_blocks``); every size on the pool."""
+    (``lstm_blocks``); every size on the pool; ``bf``: the output and its gradient batch
+    first."""
     from labkit.kernels import nn as NK
     monkeypatch.setattr(NK, "LSTM_PAR_MIN", 0)
     rng = np.random.default_rng(H)
@@ -312,17 +313,18 @@ def test_lstm_time_loop_same_bits_at_every_thread_count_and_as_the_step_loop(H, 
     bias = rng.standard_normal(4 * H).astype(np.float32)
     w = (rng.standard_normal((4 * H, H)) / np.sqrt(H)).astype(np.float32)
     h0, c0 = rng.standard_normal((2, N, H)).astype(np.float32)
-    g_out = rng.standard_normal((L, N, H)).astype(np.float32)
+    g_out = rng.standard_normal((N, L, H) if bf else (L, N, H)).astype(np.float32)
     gh, gc = rng.standard_normal((2, N, H)).astype(np.float32)
 
     def run():
         hs, cs = np.empty((L + 1, N, H), np.float32), np.empty((L + 1, N, H), np.float32)
         acts, dg = np.empty((L, N, 4 * H), np.float32), np.empty((L, N, 4 * H), np.float32)
         hs[0], cs[0] = h0, c0
-        out = NK.lstm_forward(xw, bias, w, hs, cs, acts, reverse)
-        assert np.array_equal(out, hs[:0:-1] if reverse else hs[1:])       # by time
+        out = NK.lstm_forward(xw, bias, w, hs, cs, acts, reverse, bf)
+        by_time = hs[:0:-1] if reverse else hs[1:]
+        assert np.array_equal(out, by_time.transpose(1, 0, 2) if bf else by_time)
         dh, dc = gh.copy(), gc.copy()
-        NK.lstm_backward(acts, cs, w, g_out, dh, dc, dg, reverse)
+        NK.lstm_backward(acts, cs, w, g_out, dh, dc, dg, reverse, bf)
         return hs, cs, acts, dg, dh, dc
     got = {}
     for t in (1, 2, 3):
@@ -360,8 +362,8 @@ def test_lstm_claimed_blocks_any_number_of_workers(ntask, rb, nthreads):
         hs[0], cs[0] = 0.5, -0.5
         acts, out, dg = np.empty((L, N, 4 * H), f), np.empty((L, N, H), f), np.empty((L, N, 4 * H), f)
         dh, dc = np.ones((N, H), f), np.ones((N, H), f)
-        fa = (xw, bias, wp, hs, cs, acts, np.empty((N, 4 * H), f), hb, rb, True, out)
-        ba = (acts, cs, w, g_out, dg, dh, dc, hb, rb, True)
+        fa = (xw, bias, wp, hs, cs, acts, np.empty((N, 4 * H), f), hb, rb, True, False, out)
+        ba = (acts, cs, w, g_out, False, dg, dh, dc, hb, rb, True)
         if parallel:
             sync = np.zeros(1 + nc * 2 * L, np.int64)
             R.forward_parallel(*fa, sync, ntask)

@@ -154,11 +154,12 @@ def _gate_order(H, hb):
     return np.array(cols)
 
 
-def lstm_forward(xw, bias, w_hh, hs, cs, acts, reverse):
+def lstm_forward(xw, bias, w_hh, hs, cs, acts, reverse, batch_first=False):
     """An LSTM layer's forward time loop: ``xw`` (L, N, 4H) the input part of every step's gates,
     ``bias`` (4H) or None, ``hs``/``cs`` (L + 1, N, H) with ``[0]`` set: ``[s + 1]`` written, and
     ``acts`` (L, N, 4H) the gate activations of step ``s`` (kept for backward).  Returns the
-    layer's output (L, N, H), by time (a new array: ``hs`` is kept for backward)."""
+    layer's output (L, N, H), by time, or (N, L, H) with ``batch_first`` (a new array: ``hs`` is
+    kept for backward)."""
     L, N, G = xw.shape
     H = G // 4
     k = _rnn_jit(xw, w_hh, hs, cs, acts, *(() if bias is None else (bias,)))
@@ -171,15 +172,15 @@ def lstm_forward(xw, bias, w_hh, hs, cs, acts, reverse):
             wp = np.ascontiguousarray(w_hh[_gate_order(H, hb)].T)
         hg = np.empty((N, G), xw.dtype)
         b = np.zeros(G, xw.dtype) if bias is None else bias
-        out = np.empty((L, N, H), xw.dtype)
+        out = np.empty((N, L, H) if batch_first else (L, N, H), xw.dtype)
         threads.blas_serial_begin()
         try:
             if _claims(L, N, H, rb, hb):
                 sync = np.zeros(1 + -(-N // rb) * 2 * L, np.int64)
-                k.forward_parallel(xw, b, wp, hs, cs, acts, hg, hb, rb, reverse, out, sync,
-                                   threads.get_num_threads())
+                k.forward_parallel(xw, b, wp, hs, cs, acts, hg, hb, rb, reverse, batch_first, out,
+                                   sync, threads.get_num_threads())
             else:
-                k.forward_serial(xw, b, wp, hs, cs, acts, hg, hb, rb, reverse, out)
+                k.forward_serial(xw, b, wp, hs, cs, acts, hg, hb, rb, reverse, batch_first, out)
         finally:
             threads.blas_serial_end()
         return out
@@ -191,13 +192,15 @@ def lstm_forward(xw, bias, w_hh, hs, cs, acts, reverse):
         t = L - 1 - s if reverse else s         # steps run backwards in time if reverse
         gemm.matmul(hs[s], wt, out=hg)
         cell(xb[t], hg, cs[s], acts[s], cs[s + 1], hs[s + 1])
-    return np.ascontiguousarray(hs[:0:-1]) if reverse else hs[1:].copy()
+    out = hs[:0:-1] if reverse else hs[1:]
+    return np.ascontiguousarray(out.transpose(1, 0, 2) if batch_first else out)
 
 
-def lstm_backward(acts, cs, w_hh, g_out, dh, dc, dgates, reverse):
-    """The backward time loop: ``dh``/``dc`` (N, H) the gradients reaching h_n / c_n, overwritten
-    with those reaching h0 / c0; ``dgates`` (L, N, 4H) the gradients of each step's gate
-    pre-activations (by step, like ``acts``)."""
+def lstm_backward(acts, cs, w_hh, g_out, dh, dc, dgates, reverse, batch_first=False):
+    """The backward time loop: ``g_out`` the output's gradient, laid out as the output
+    (``batch_first``: (N, L, H)); ``dh``/``dc`` (N, H) the gradients reaching h_n / c_n,
+    overwritten with those reaching h0 / c0; ``dgates`` (L, N, 4H) the gradients of each step's
+    gate pre-activations (by step, like ``acts``)."""
     L, N = acts.shape[:2]
     k = _rnn_jit(acts, cs, w_hh, g_out, dgates, dh, dc)
     if k is not None:
@@ -206,15 +209,17 @@ def lstm_backward(acts, cs, w_hh, g_out, dh, dc, dgates, reverse):
         try:
             if _claims(L, N, dh.shape[1], rb, hb):
                 sync = np.zeros(1 + -(-N // rb) * (2 * L + 1), np.int64)
-                k.backward_parallel(acts, cs, w_hh, g_out, dgates, dh, dc, hb, rb, reverse, sync,
-                                    threads.get_num_threads())
+                k.backward_parallel(acts, cs, w_hh, g_out, batch_first, dgates, dh, dc, hb, rb,
+                                    reverse, sync, threads.get_num_threads())
             else:
-                k.backward_serial(acts, cs, w_hh, g_out, dgates, dh, dc, hb, rb, reverse)
+                k.backward_serial(acts, cs, w_hh, g_out, batch_first, dgates, dh, dc, hb, rb,
+                                  reverse)
         finally:
             threads.blas_serial_end()
         return
     cell_backward = _mod(acts, w_hh).lstm_cell_backward
     for s in range(L - 1, -1, -1):
         t = L - 1 - s if reverse else s
-        cell_backward(acts[s], cs[s], cs[s + 1], dh, g_out[t], dc, dgates[s])
+        cell_backward(acts[s], cs[s], cs[s + 1], dh, g_out[:, t] if batch_first else g_out[t], dc,
+                      dgates[s])
         gemm.matmul(dgates[s], w_hh, out=dh)    # gradient reaching h before step s

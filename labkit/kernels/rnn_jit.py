@@ -36,9 +36,10 @@ _opts = dict(cache=True, fastmath=FM, error_model="numpy", nogil=True)   # as nn
 
 
 @njit(**_opts)
-def _fwd_block(b, hb, r0, r1, t, hprev, cprev, xw, bias, wp, hg, acts, cnew, hnew, out):
+def _fwd_block(b, hb, r0, r1, t, hprev, cprev, xw, bias, wp, hg, acts, cnew, hnew, out,
+               by_batch):
     """Block ``b`` of hidden units for rows ``r0:r1`` (a chain) at one step: the product, then
-    the cell."""
+    the cell (``by_batch``: ``out`` is (N, L, H))."""
     H = hprev.shape[1]
     j0 = b * hb
     u = min(hb, H - j0)
@@ -57,7 +58,7 @@ def _fwd_block(b, hb, r0, r1, t, hprev, cprev, xw, bias, wp, hg, acts, cnew, hne
         ai, af, ac, ao = a[j0:j0 + u], a[H + j0:H + j0 + u], a[2 * H + j0:2 * H + j0 + u], \
             a[3 * H + j0:3 * H + j0 + u]
         cp, cn, hn = cprev[n, j0:j0 + u], cnew[n, j0:j0 + u], hnew[n, j0:j0 + u]
-        on = out[t, n, j0:j0 + u]
+        on = out[n, t, j0:j0 + u] if by_batch else out[t, n, j0:j0 + u]
         for j in range(u):
             i = _sigmoid32(xi[j] + bi[j] + ri[j])
             f = _sigmoid32(xf[j] + bf[j] + rf[j])
@@ -72,7 +73,7 @@ def _fwd_block(b, hb, r0, r1, t, hprev, cprev, xw, bias, wp, hg, acts, cnew, hne
 
 
 @njit(**_opts)
-def _fwd_chain(c, rb, hb, xw, bias, wp, hs, cs, acts, hg, reverse, out, sync):
+def _fwd_chain(c, rb, hb, xw, bias, wp, hs, cs, acts, hg, reverse, bf, out, sync):
     """Chain ``c`` (rows ``c * rb`` on) through every step, claiming each step's blocks from
     ``sync`` (see ``forward_parallel``); a worker joining late catches up through claimed steps."""
     L, N = xw.shape[:2]
@@ -87,16 +88,16 @@ def _fwd_chain(c, rb, hb, xw, bias, wp, hs, cs, acts, hg, reverse, out, sync):
         b = atomic_add(sync, base + s, 1)
         while b < nb:
             _fwd_block(b, hb, r0, r1, t, hs[s], cs[s], xw, bias, wp, hg, acts[s], cs[s + 1],
-                       hs[s + 1], out)
+                       hs[s + 1], out, bf)
             atomic_add(sync, base + L + s, 1)
             b = atomic_add(sync, base + s, 1)
 
 
 @njit(parallel=True, **_opts)
-def forward_parallel(xw, bias, wp, hs, cs, acts, hg, hb, rb, reverse, out, sync, ntask):
+def forward_parallel(xw, bias, wp, hs, cs, acts, hg, hb, rb, reverse, bf, out, sync, ntask):
     """``xw`` (L, N, 4H): the input part of the gates, ``bias`` (4H) added to them; ``hs`` / ``cs``
     (L + 1, N, H): ``[0]`` given, ``[s + 1]`` written (and ``out[t]``, by time: the layer's
-    output); ``acts`` (L, N, 4H): the gate activations of each step (by step, like ``hs``);
+    output; ``out[:, t]`` if ``bf``, batch first); ``acts`` (L, N, 4H): the gate activations of each step (by step, like ``hs``);
     ``hg`` (N, 4H) scratch.
 
     The batch rows are cut into chains of ``rb``, which never wait for each other: ``ntask``
@@ -110,14 +111,14 @@ def forward_parallel(xw, bias, wp, hs, cs, acts, hg, hb, rb, reverse, out, sync,
     for k in prange(ntask):
         c = atomic_add(sync, 0, 1)
         while c < nc:
-            _fwd_chain(c, rb, hb, xw, bias, wp, hs, cs, acts, hg, reverse, out, sync)
+            _fwd_chain(c, rb, hb, xw, bias, wp, hs, cs, acts, hg, reverse, bf, out, sync)
             c = atomic_add(sync, 0, 1)
         for c in range(nc):
-            _fwd_chain(c, rb, hb, xw, bias, wp, hs, cs, acts, hg, reverse, out, sync)
+            _fwd_chain(c, rb, hb, xw, bias, wp, hs, cs, acts, hg, reverse, bf, out, sync)
 
 
 @njit(**_opts)
-def forward_serial(xw, bias, wp, hs, cs, acts, hg, hb, rb, reverse, out):
+def forward_serial(xw, bias, wp, hs, cs, acts, hg, hb, rb, reverse, bf, out):
     L, N = xw.shape[:2]
     H = hs.shape[2]
     nb = (H + hb - 1) // hb
@@ -127,7 +128,7 @@ def forward_serial(xw, bias, wp, hs, cs, acts, hg, hb, rb, reverse, out):
             t = L - 1 - s if reverse else s
             for b in range(nb):
                 _fwd_block(b, hb, r0, r1, t, hs[s], cs[s], xw, bias, wp, hg, acts[s], cs[s + 1],
-                           hs[s + 1], out)
+                           hs[s + 1], out, bf)
 
 
 @njit(**_opts)
@@ -143,7 +144,7 @@ def _dh_block(b, hb, r0, r1, dg, w_hh, dh):
 
 
 @njit(**_opts)
-def _bwd_block(b, hb, r0, r1, s, t, acts, cs, w_hh, g_out, dgates, dh, dc):
+def _bwd_block(b, hb, r0, r1, s, t, acts, cs, w_hh, g_out, bf, dgates, dh, dc):
     """Block ``b`` for rows ``r0:r1`` at step ``s``: the gradient reaching its units' h from
     step ``s + 1``, then the cell's backward for its units (``nn_jit._lstm_units_backward``)."""
     L, N, G = acts.shape
@@ -154,14 +155,15 @@ def _bwd_block(b, hb, r0, r1, s, t, acts, cs, w_hh, g_out, dgates, dh, dc):
         _dh_block(b, hb, r0, r1, dgates[s + 1], w_hh, dh)
     for n in range(r0, r1):
         a, d = acts[s, n], dgates[s, n]
+        go = g_out[n, t] if bf else g_out[t, n]
         _lstm_units_backward(a[j0:e], a[H + j0:H + e], a[2 * H + j0:2 * H + e],
                             a[3 * H + j0:3 * H + e], cs[s, n, j0:e], cs[s + 1, n, j0:e],
-                            dh[n, j0:e], g_out[t, n, j0:e], dc[n, j0:e], d[j0:e], d[H + j0:H + e],
+                            dh[n, j0:e], go[j0:e], dc[n, j0:e], d[j0:e], d[H + j0:H + e],
                             d[2 * H + j0:2 * H + e], d[3 * H + j0:3 * H + e])
 
 
 @njit(**_opts)
-def _bwd_chain(c, rb, hb, acts, cs, w_hh, g_out, dgates, dh, dc, reverse, sync):
+def _bwd_chain(c, rb, hb, acts, cs, w_hh, g_out, bf, dgates, dh, dc, reverse, sync):
     L, N, G = acts.shape
     nb = (G // 4 + hb - 1) // hb
     r0 = c * rb
@@ -173,7 +175,7 @@ def _bwd_chain(c, rb, hb, acts, cs, w_hh, g_out, dgates, dh, dc, reverse, sync):
         t = L - 1 - s if reverse else s
         b = atomic_add(sync, base + s, 1)
         while b < nb:
-            _bwd_block(b, hb, r0, r1, s, t, acts, cs, w_hh, g_out, dgates, dh, dc)
+            _bwd_block(b, hb, r0, r1, s, t, acts, cs, w_hh, g_out, bf, dgates, dh, dc)
             atomic_add(sync, base + L + s, 1)
             b = atomic_add(sync, base + s, 1)
     wait_until(sync, base + L, nb)
@@ -184,23 +186,23 @@ def _bwd_chain(c, rb, hb, acts, cs, w_hh, g_out, dgates, dh, dc, reverse, sync):
 
 
 @njit(parallel=True, **_opts)
-def backward_parallel(acts, cs, w_hh, g_out, dgates, dh, dc, hb, rb, reverse, sync, ntask):
+def backward_parallel(acts, cs, w_hh, g_out, bf, dgates, dh, dc, hb, rb, reverse, sync, ntask):
     """``dh`` / ``dc`` (N, H): the gradients reaching h_n / c_n, overwritten with those reaching
-    h0 / c0; ``dgates`` (L, N, 4H) written (by step).  Chains and workers as in
+    h0 / c0; ``g_out`` by time (``bf``: batch first); ``dgates`` (L, N, 4H) written (by step).  Chains and workers as in
     ``forward_parallel`` (``sync``: ``1 + chains * (2L + 1)`` int64 zeros)."""
     N = acts.shape[1]
     nc = (N + rb - 1) // rb
     for k in prange(ntask):
         c = atomic_add(sync, 0, 1)
         while c < nc:
-            _bwd_chain(c, rb, hb, acts, cs, w_hh, g_out, dgates, dh, dc, reverse, sync)
+            _bwd_chain(c, rb, hb, acts, cs, w_hh, g_out, bf, dgates, dh, dc, reverse, sync)
             c = atomic_add(sync, 0, 1)
         for c in range(nc):
-            _bwd_chain(c, rb, hb, acts, cs, w_hh, g_out, dgates, dh, dc, reverse, sync)
+            _bwd_chain(c, rb, hb, acts, cs, w_hh, g_out, bf, dgates, dh, dc, reverse, sync)
 
 
 @njit(**_opts)
-def backward_serial(acts, cs, w_hh, g_out, dgates, dh, dc, hb, rb, reverse):
+def backward_serial(acts, cs, w_hh, g_out, bf, dgates, dh, dc, hb, rb, reverse):
     L, N, G = acts.shape
     nb = (G // 4 + hb - 1) // hb
     for r0 in range(0, N, rb):
@@ -208,7 +210,7 @@ def backward_serial(acts, cs, w_hh, g_out, dgates, dh, dc, hb, rb, reverse):
         for s in range(L - 1, -1, -1):
             t = L - 1 - s if reverse else s
             for b in range(nb):
-                _bwd_block(b, hb, r0, r1, s, t, acts, cs, w_hh, g_out, dgates, dh, dc)
+                _bwd_block(b, hb, r0, r1, s, t, acts, cs, w_hh, g_out, bf, dgates, dh, dc)
         for b in range(nb):
             _dh_block(b, hb, r0, r1, dgates[0], w_hh, dh)
 
@@ -217,7 +219,7 @@ def _fwd_example(parallel=False):
     L, N, H = 2, 2, 3
     z = np.zeros
     args = (z((L, N, 4 * H), f32), z(4 * H, f32), z((H, 4 * H), f32), z((L + 1, N, H), f32),
-            z((L + 1, N, H), f32), z((L, N, 4 * H), f32), z((N, 4 * H), f32), 2, 1, False,
+            z((L + 1, N, H), f32), z((L, N, 4 * H), f32), z((N, 4 * H), f32), 2, 1, False, False,
             z((L, N, H), f32))
     return args + ((z(1 + 2 * 2 * L, np.int64), 2) if parallel else ())
 
@@ -226,7 +228,7 @@ def _bwd_example(parallel=False):
     L, N, H = 2, 2, 3
     z = np.zeros
     args = (z((L, N, 4 * H), f32), z((L + 1, N, H), f32), z((4 * H, H), f32), z((L, N, H), f32),
-            z((L, N, 4 * H), f32), z((N, H), f32), z((N, H), f32), 2, 1, False)
+            False, z((L, N, 4 * H), f32), z((N, H), f32), z((N, H), f32), 2, 1, False)
     return args + ((z(1 + 2 * (2 * L + 1), np.int64), 2) if parallel else ())
 
 

@@ -25,7 +25,7 @@ class LSTMLayer(Function):
     node_name = "LSTMBackward0"
 
     @staticmethod
-    def forward(ctx, xw, h0, c0, w_hh, b_hh, b_ih, reverse):
+    def forward(ctx, xw, h0, c0, w_hh, b_hh, b_ih, reverse, batch_first):
         L, N, G = xw.shape
         H = G // 4
         bias = None                                  # both biases, added inside the cell
@@ -35,9 +35,9 @@ class LSTMLayer(Function):
         cs = NK.empty((L + 1, N, H), xw.dtype)       # (NK.empty: reused buffers)
         acts = NK.empty((L, N, G), xw.dtype)         # i, f, g, o activations of each step
         hs[0], cs[0] = h0, c0
-        out = NK.lstm_forward(xw, bias, w_hh, hs, cs, acts, reverse)
+        out = NK.lstm_forward(xw, bias, w_hh, hs, cs, acts, reverse, batch_first)
         ctx.save_for_backward(w_hh, acts, hs, cs, xw, h0, c0, w_hh, b_hh, b_ih)
-        ctx.reverse = reverse
+        ctx.reverse, ctx.batch_first = reverse, batch_first
         ctx.set_materialize_grads(False)
         return out, hs[L].copy(), cs[L].copy()     # (copies: hs / cs stay ours for backward)
 
@@ -47,12 +47,12 @@ class LSTMLayer(Function):
         with Tensor ops (``_lstm_steps``), so that the gradient is itself differentiable
         (``create_graph=True``).  An ordinary backward runs ``fused_backward``."""
         ins = ctx.saved_tensors[4:]                  # xw, h0, c0, w_hh, b_hh, b_ih
-        outs = _lstm_steps(*ins, ctx.reverse)
+        outs = _lstm_steps(*ins, ctx.reverse, ctx.batch_first)
         pairs = [(o, g) for o, g in zip(outs, (g_out, g_h, g_c)) if g is not None]
         want = [i for i, t in enumerate(ins) if ctx.needs_input_grad[i]]
         got = autograd_grad([o for o, _ in pairs], [ins[i] for i in want], [g for _, g in pairs],
                             create_graph=True, allow_unused=True)
-        res = [None] * 7
+        res = [None] * 8
         for i, gi in zip(want, got):
             res[i] = gi
         return tuple(res)
@@ -64,11 +64,13 @@ class LSTMLayer(Function):
         H = G // 4
         reverse = ctx.reverse
         dt = acts.dtype
-        g_out = np.zeros((L, N, H), dt) if g_out is None else np.ascontiguousarray(g_out, dt)
+        bf = ctx.batch_first
+        g_out = (np.zeros((N, L, H) if bf else (L, N, H), dt) if g_out is None
+                 else np.ascontiguousarray(g_out, dt))
         dh = np.zeros((N, H), dt) if g_h is None else np.array(np.broadcast_to(g_h, (N, H)), dt)
         dc = np.zeros((N, H), dt) if g_c is None else np.array(np.broadcast_to(g_c, (N, H)), dt)
         dgates = NK.empty((L, N, G), dt)            # by step s, like acts
-        NK.lstm_backward(acts, cs, w_hh, g_out, dh, dc, dgates, reverse)
+        NK.lstm_backward(acts, cs, w_hh, g_out, dh, dc, dgates, reverse, bf)
         nxw, nh, nc, nw, nbh, nbi = ctx.needs_input_grad[:6]
         g_w = g_bh = g_bi = None
         if nw:
@@ -78,12 +80,13 @@ class LSTMLayer(Function):
             g_bh = g_b if nbh else None
             g_bi = (g_b.copy() if nbh else g_b) if nbi else None
         g_xw = dgates[::-1] if reverse else dgates
-        return g_xw, dh if nh else None, dc if nc else None, g_w, g_bh, g_bi, None
+        return g_xw, dh if nh else None, dc if nc else None, g_w, g_bh, g_bi, None, None
 
 
-def _lstm_steps(xw, h0, c0, w_hh, b_hh, b_ih, reverse):
+def _lstm_steps(xw, h0, c0, w_hh, b_hh, b_ih, reverse, batch_first=False):
     """The LSTM layer step by step with Tensor ops (LSTMLayer's general backward rule
-    differentiates this): returns ``output`` (L, N, H), ``h_n``, ``c_n``."""
+    differentiates this): returns ``output`` (L, N, H; ``batch_first``: (N, L, H)), ``h_n``,
+    ``c_n``."""
     L = xw.shape[0]
     h, c, outs = h0, c0, [None] * L
     for s in range(L):
@@ -96,12 +99,12 @@ def _lstm_steps(xw, h0, c0, w_hh, b_hh, b_ih, reverse):
         c = f.sigmoid() * c + i.sigmoid() * gg.tanh()
         h = o.sigmoid() * c.tanh()
         outs[t] = h
-    return _lk.stack(outs, 0), h, c
+    return _lk.stack(outs, 1 if batch_first else 0), h, c
 
 
-def lstm_layer(xw, h0, c0, w_hh, b_hh=None, reverse=False, b_ih=None):
+def lstm_layer(xw, h0, c0, w_hh, b_hh=None, reverse=False, b_ih=None, batch_first=False):
     """Run one LSTM layer over a sequence: ``xw`` (L, N, 4H) = ``x W_ih^T`` for every step (with
     ``+ b_ih`` there, or ``b_ih`` given here: then both biases are added inside the cell and
-    their gradients are one sum), ``h0``/``c0`` (N, H).  Returns ``output`` (L, N, H), ``h_n``,
-    ``c_n``."""
-    return LSTMLayer.apply(xw, h0, c0, w_hh, b_hh, b_ih, bool(reverse))
+    their gradients are one sum), ``h0``/``c0`` (N, H).  Returns ``output`` (L, N, H), or
+    (N, L, H) written so with ``batch_first``, then ``h_n``, ``c_n``."""
+    return LSTMLayer.apply(xw, h0, c0, w_hh, b_hh, b_ih, bool(reverse), bool(batch_first))

@@ -122,6 +122,7 @@ class RNNBase(Module):
                 c0 = None
         h_n, c_n = [], []
         layer_in = x
+        out_bf = False              # the last LSTM layer writes a batch-first output as such
         for layer in range(self.num_layers):
             outs = []
             for d in range(D):
@@ -132,7 +133,10 @@ class RNNBase(Module):
                     # the loop below with _lstm_step, as one graph node (F.LSTMLayer); both
                     # biases are added in its cell (one sum for their gradients)
                     xw = F.linear(layer_in, w_ih)       # input projection of all steps at once
-                    out, h, c = F.lstm_layer(xw, h, c, w_hh, b_hh, reverse=d == 1, b_ih=b_ih)
+                    out_bf = (self.batch_first and not unbatched
+                              and layer == self.num_layers - 1)
+                    out, h, c = F.lstm_layer(xw, h, c, w_hh, b_hh, reverse=d == 1, b_ih=b_ih,
+                                             batch_first=out_bf)
                     outs.append(out)
                     h_n.append(h)
                     c_n.append(c)
@@ -158,7 +162,7 @@ class RNNBase(Module):
             output = output.squeeze(1)
             h_n = h_n.squeeze(1)
             c_n = c_n.squeeze(1) if is_lstm else None
-        elif self.batch_first:
+        elif self.batch_first and not out_bf:
             output = output.transpose(0, 1)
         return (output, (h_n, c_n)) if is_lstm else (output, h_n)
 
