@@ -329,6 +329,47 @@ def test_scaled_dot_product_attention(kind):
             [q, k, v], atol=2e-5)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("mshape", [None, (4, 6), (2, 1, 1, 6), (2, 3, 4, 6), (1, 6)])
+def test_attention_one_node_masks_and_their_gradients_vs_torch(mshape, dtype):
+    """The fused attention node (scale, additive mask and softmax in one pass): masks of every
+    broadcast shape, a mask that requires grad, float32 (the Numba kernels) and float64."""
+    q, k, v = (RNG.standard_normal(s).astype(dtype) for s in ((2, 3, 4, 8), (2, 3, 6, 8),
+                                                              (2, 3, 6, 5)))
+    m = None if mshape is None else RNG.standard_normal(mshape).astype(dtype)
+    w = RNG.standard_normal((2, 3, 4, 5)).astype(dtype)
+    got = []
+    for lib, fn in ((lk, F.scaled_dot_product_attention), (torch, TF.scaled_dot_product_attention)):
+        ts = [lib.tensor(a).requires_grad_() for a in (q, k, v) + (() if m is None else (m,))]
+        out = fn(*ts[:3], attn_mask=ts[3] if m is not None else None, scale=0.4)
+        (out * lib.tensor(w)).sum().backward()
+        got.append([out.detach().numpy()] + [t.grad.numpy() for t in ts])
+    if m is not None:
+        assert got[0][0].shape == got[1][0].shape
+    tol = 2e-5 if dtype == np.float32 else 1e-12
+    for a, b in zip(*got):
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+
+
+def test_attention_one_node_second_derivatives_and_masked_rows():
+    q, k, v, m = (lk.tensor(RNG.standard_normal(s)).requires_grad_()
+                  for s in ((2, 3, 4), (2, 5, 4), (2, 5, 3), (3, 5)))
+    f = lambda *a: F.scaled_dot_product_attention(a[0], a[1], a[2], attn_mask=a[3])  # noqa: E731
+    assert lk.autograd.gradcheck(f, (q, k, v, m))
+    assert lk.autograd.gradgradcheck(f, (q, k, v, m))
+    mask = np.zeros((4, 5), np.float32)
+    mask[1] = -np.inf                                         # a row that attends to nothing
+    a = [lk.tensor(RNG.standard_normal(s).astype(np.float32)) for s in ((4, 8), (5, 8), (5, 2))]
+    out = F.scaled_dot_product_attention(*a, attn_mask=lk.tensor(mask)).numpy()
+    ref = TF.scaled_dot_product_attention(*(torch.tensor(t.numpy()) for t in a),
+                                          attn_mask=torch.tensor(mask)).numpy()
+    assert (out[1] == 0).all() and (ref[1] == 0).all()          # PyTorch's "safe softmax"
+    np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-6)
+    t = [lk.tensor(x.numpy().astype(np.float64)).requires_grad_() for x in a]
+    f = lambda *x: F.scaled_dot_product_attention(*x, attn_mask=lk.tensor(mask))  # noqa: E731
+    assert lk.autograd.gradcheck(f, tuple(t)) and lk.autograd.gradgradcheck(f, tuple(t))
+
+
 def test_normalize_cosine_pairwise():
     compare(lambda x: F.normalize(x, dim=1), lambda x: TF.normalize(x, dim=1), [rnd(4, 5)])
     compare(lambda x: F.normalize(x, p=1, dim=0), lambda x: TF.normalize(x, p=1, dim=0),

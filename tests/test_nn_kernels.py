@@ -228,6 +228,26 @@ def test_lstm_cell_jit_matches_reference():
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.skipif(jit is None, reason="LABKIT_JIT=0")
+def test_attn_softmax_jit_matches_reference():
+    x, g = r(70, 9) * 3, r(70, 9)
+    m, mrow = r(7, 9), np.arange(70) % 7
+    m[2, 3:] = -np.inf
+    m[5] = -np.inf                          # rows that attend to nothing: zeros
+    res = []
+    for mod in (ref, jit):
+        for mm, mr in ((m, mrow), (np.zeros((0, 9), np.float32), mrow)):
+            y = np.empty_like(x)
+            mod.attn_softmax(x, mm, mr, np.float32(0.7), y)
+            d = np.empty_like(x)
+            mod.attn_softmax_backward(g, y, np.float32(0.7), d)
+            res.append((y, d))
+    for a, b in zip(res[:2], res[2:]):
+        for u, w in zip(a, b):
+            np.testing.assert_allclose(u, w, rtol=1e-5, atol=1e-6)
+    assert (res[0][0][mrow == 5] == 0).all() and np.isfinite(res[0][1]).all()
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("kw", [dict(), dict(bidirectional=True, batch_first=True),
                                 dict(num_layers=2, bias=False), dict(hidden_size=21),

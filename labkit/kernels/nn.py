@@ -85,6 +85,21 @@ def cross_entropy_backward(z, y, w, eps, ignore_index, lse, g):
     return out
 
 
+def attn_softmax(x, m, mrow, scale, out=None):
+    """``softmax(x * scale + mask)`` over the rows of ``x`` (R, S), the mask's row ``mrow[r]`` of
+    ``m`` (Rm, S) for row ``r`` (``m`` with no rows: none); into ``out`` (may be ``x``)."""
+    out = np.empty_like(x) if out is None else out
+    _mod(x, m, out, work=x.size).attn_softmax(x, m, mrow, x.dtype.type(scale), out)
+    return out
+
+
+def attn_softmax_backward(g, y, scale):
+    out = np.empty_like(y)
+    g = np.ascontiguousarray(g, y.dtype)
+    _mod(g, y, work=y.size).attn_softmax_backward(g, y, y.dtype.type(scale), out)
+    return out
+
+
 # ------------------------------------------------------------------ an LSTM layer's time loop
 LSTM_ROWS = 8                 # batch rows per chain (4 where that lets a block take more units)
 LSTM_PAR_MIN = 1 << 21        # steps * rows * 4H * H below this: the loop stays on one thread

@@ -7,7 +7,7 @@ into preallocated arrays).  The kernels are serial; ``par_jit.py`` runs them on 
 import numpy as np
 from numba import njit
 
-from .jit import _exp32, _sigmoid32, _tanh32
+from .jit import _exp32, _rowmax, _sigmoid32, _tanh32
 
 FM = {"nsz", "arcp", "contract", "afn", "reassoc"}
 _opts = dict(cache=True, fastmath=FM, error_model="numpy", nogil=True)
@@ -262,6 +262,52 @@ def cross_entropy_backward(z, y, w, eps, ignore_index, lse, g, out):
         out[r, t] -= gr * (f32(1.0) - eps) * wy
 
 
+# ------------------------------------------------------------------ attention's softmax
+@njit(**_opts)
+def attn_softmax(x, m, mrow, scale, out):
+    """Rows of attention scores ``x`` (R, S): ``out = softmax(x * scale + m[mrow[r]])``, the
+    additive mask ``m`` (Rm, S) row ``mrow[r]`` for score row ``r`` (``m`` without rows: no
+    mask).  One pass over the scores instead of three (scale, mask, softmax); ``out`` may be
+    ``x``.  A row masked out entirely gives zeros, as PyTorch's attention does (its "safe
+    softmax"; a plain softmax gives NaN)."""
+    n, S = x.shape
+    masked = m.shape[0] > 0
+    for r in range(n):
+        if masked:
+            mr = m[mrow[r]]
+            for j in range(S):
+                out[r, j] = x[r, j] * scale + mr[j]
+        else:
+            for j in range(S):
+                out[r, j] = x[r, j] * scale
+        mx = _rowmax(out, r)
+        if mx == f32(-np.inf):
+            for j in range(S):
+                out[r, j] = f32(0.0)
+            continue
+        t = f32(0.0)
+        for j in range(S):
+            e = _exp32(out[r, j] - mx)
+            out[r, j] = e
+            t += e
+        inv = f32(1.0) / t
+        for j in range(S):
+            out[r, j] *= inv
+
+
+@njit(**_opts)
+def attn_softmax_backward(g, y, scale, out):
+    """The scores' gradient from the weights' ``g`` and the weights ``y`` (R, S):
+    ``out = scale * y * (g - sum(g * y))`` (the softmax's Jacobian and the scale together)."""
+    n, S = g.shape
+    for r in range(n):
+        d = f32(0.0)
+        for j in range(S):
+            d += g[r, j] * y[r, j]
+        for j in range(S):
+            out[r, j] = scale * y[r, j] * (g[r, j] - d)
+
+
 def _a(*shape, dtype=np.float32):
     return np.zeros(shape, dtype)
 
@@ -284,6 +330,8 @@ WARMUP = {
                               _a(2)),
     "cross_entropy_backward": lambda: (_a(2, 3), _a(2, dtype=np.int64), _a(3) + 1, f32(0), -100,
                                        _a(2), _a(2), _a(2, 3)),
+    "attn_softmax": lambda: (_a(2, 3), _a(1, 3), _a(2, dtype=np.int64), f32(0.5), _a(2, 3)),
+    "attn_softmax_backward": lambda: (_a(2, 3), _a(2, 3), f32(0.5), _a(2, 3)),
 }
 
 

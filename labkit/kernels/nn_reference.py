@@ -168,3 +168,19 @@ def lstm_cell_backward(acts, c_prev, c, dh, dh_out, dc, dgates):
     dgates[:, 2 * H:3 * H] = dct * i * (1 - g * g)
     dgates[:, 3 * H:] = dht * tc * o * (1 - o)
     dc[...] = dct * f
+
+
+def attn_softmax(x, m, mrow, scale, out):
+    """Rows of attention scores: ``out = softmax(x * scale + m[mrow])`` (``m`` without rows: no
+    mask; a row masked out entirely gives zeros)."""
+    z = x * scale + (m[mrow] if m.shape[0] else 0)
+    mx = z.max(axis=1, keepdims=True)
+    dead = mx == -np.inf
+    e = np.exp(z - np.where(dead, 0, mx))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out[...] = np.where(dead, 0, e / e.sum(axis=1, keepdims=True))
+
+
+def attn_softmax_backward(g, y, scale, out):
+    """``out = scale * y * (g - sum(g * y))`` per row."""
+    out[...] = scale * y * (g - (g * y).sum(axis=1, keepdims=True))

@@ -215,6 +215,26 @@ def adam(p, g, m, v, vmax, weight_decay, decay_factor, beta1, beta2, step_size, 
                beta1, beta2, step_size, bc2_sqrt, eps, amsgrad, maximize, decoupled)
 
 
+@njit(**_opts)
+def attn_softmax(x, m, mrow, scale, out):
+    R, S = x.shape
+    step = _rows_per_piece(R, S)
+    for c in prange((R + step - 1) // step):
+        lo = c * step
+        hi = min(R, lo + step)
+        N.attn_softmax(x[lo:hi], m, mrow[lo:hi], scale, out[lo:hi])
+
+
+@njit(**_opts)
+def attn_softmax_backward(g, y, scale, out):
+    R, S = g.shape
+    step = _rows_per_piece(R, S)
+    for c in prange((R + step - 1) // step):
+        lo = c * step
+        hi = min(R, lo + step)
+        N.attn_softmax_backward(g[lo:hi], y[lo:hi], scale, out[lo:hi])
+
+
 def _v(n=4):
     return np.linspace(-2, 2, n, dtype=np.float32)
 
@@ -226,6 +246,7 @@ WARMUP = {
     "rowwise3": lambda: (2, _v().reshape(2, 2), _v().reshape(2, 2), _v().reshape(2, 2)),
     **{k: N.WARMUP[k] for k in ("im2col", "col2im", "max_pool2d", "max_pool2d_2x2",
                                 "max_pool2d_backward", "layer_norm", "cross_entropy",
-                                "cross_entropy_backward")},
+                                "cross_entropy_backward", "attn_softmax",
+                                "attn_softmax_backward")},
     **{k: O.WARMUP[k] for k in ("sgd", "adam")},
 }

@@ -8,6 +8,7 @@ import labkit as _lk
 from ...tensor import _make
 from .. import functional as F
 from .. import init
+from ..functional.attention import attention
 from ..parameter import Parameter
 from .container import ModuleList
 from .dropout import Dropout
@@ -172,13 +173,17 @@ class MultiheadAttention(Module):
             kpm = kpm.reshape(N, 1, 1, S)
             mask = kpm if mask is None else mask + kpm
 
-        scores = (q * (1.0 / math.sqrt(d))) @ k.transpose(-2, -1)     # q scaled, as PyTorch
-        if mask is not None:
-            scores = scores + mask
-        attn = scores.softmax(dim=-1)
-        if self.dropout > 0.0 and self.training:
-            attn = F.dropout(attn, self.dropout, True)
-        out = (attn @ v).transpose(1, 2).reshape(N, L, E)
+        if need_weights or (self.dropout > 0.0 and self.training):
+            scores = (q * (1.0 / math.sqrt(d))) @ k.transpose(-2, -1)     # q scaled, as PyTorch
+            if mask is not None:
+                scores = scores + mask
+            attn = scores.softmax(dim=-1)
+            if self.dropout > 0.0 and self.training:
+                attn = F.dropout(attn, self.dropout, True)
+            out = attn @ v
+        else:                            # one node: scale, mask and softmax in one pass
+            out = attention(q, k, v, mask, 1.0 / math.sqrt(d))
+        out = out.transpose(1, 2).reshape(N, L, E)
         out = self.out_proj(out)
 
         weights = None
