@@ -296,6 +296,9 @@ OPS_M = [
      (lambda: _x(3, 2, 8), lambda: _x(2, 2, seed=1), lambda: _x(2, 2, seed=2),
       lambda: _x(8, 2, seed=3), lambda: _x(8, seed=4))),
     ("module_backward_hook", _hooked, (lambda: _x(5),)),
+    ("sdpa_mask", lambda M, q, k, v, m: M.nn.functional.scaled_dot_product_attention(
+        q, k, v, attn_mask=m, scale=0.7), (lambda: _x(2, 3, 4), lambda: _x(2, 5, 4, seed=1),
+                                           lambda: _x(2, 5, 2, seed=2), lambda: _x(3, 5, seed=3))),
 ]
 # ---- special functions (labkit/ops/special.py; added by the OpInfo conformance work)
 OPS_M += [
@@ -718,6 +721,7 @@ def test_the_fused_overrides_are_all_exercised():
     fused = {c.__name__ for c in _primitives() if c.fused_backward is not None}
     assert {"Tanh", "Sigmoid", "Relu", "MatMul", "Softmax", "LogSoftmax", "GELU", "SiLU",
             "Conv2d", "MaxPool2d", "BatchNorm", "LayerNorm", "GroupNorm", "LSTMLayer",
+            "ScaledDotProductAttention",
             "CrossEntropy", "BCEWithLogits"} <= fused
 
 
