@@ -27,10 +27,13 @@ labkit now has one:
   The blocks, each rule measured (the numbers are in ``gemm.block_shape``):
   - rows: **one block per thread** (every block packs the right operand again: MLP B=512's
     512 x 784 x 256 took 1.07 ms in 2 blocks, 1.36 ms in 8 -- OpenBLAS's own two threads 1.11,
-    torch's MKL 1.00);
-  - where rows cannot be cut: up to 4 column blocks under OpenBLAS's small-matrix size (an LSTM
-    step 37 us instead of 51 on one thread), or the inner dimension in up to 4 parts (a weight
-    gradient over 2048 rows: 204 -> 118 us on two threads);
+    torch's MKL 1.00), at multiples of 16 rows so that the shares are even;
+  - where rows cannot be cut: one column block per thread for large products (one call on one
+    thread), up to 4 column blocks under OpenBLAS's small-matrix size (an LSTM step 37 us
+    instead of 51 on one thread), or the inner dimension in up to 4 parts (a weight gradient
+    over 2048 rows: 204 -> 118 us on two threads);
+  - ``x @ W^T`` with few rows as ``(W @ x^T)^T`` (OpenBLAS packs the small ``x`` in its slow
+    transposed copy, not ``W``: 64 x 784 x 256 351 -> 301 us on one thread);
   - narrow products (10 outputs): 64-row blocks, which OpenBLAS's small kernels take twice as
     fast, on one thread too;
   - stacks with two batch dimensions (attention's (batch, heads) views) by their strides, no copy.
@@ -48,8 +51,10 @@ labkit now has one:
   (``atomics.py``); a thread that does not show up leaves its work to the others.
 * **Kernels** above ``threads.PAR_MIN`` elements (64 Ki) run as ``par_jit`` drivers: the serial
   kernel on fixed pieces (16 Ki-element chunks, blocks of rows, single images) inside one
-  ``prange`` -- elementwise and softmax/layer-norm/cross-entropy rows, im2col/col2im, pooling,
-  the SGD and Adam updates.
+  ``prange`` -- elementwise and softmax/layer-norm/cross-entropy/attention rows, im2col/col2im,
+  pooling, the SGD and Adam updates -- at one thread too (the same compiled code, the same
+  bits), except kernels that only copy or select (im2col, max pooling forward), which run
+  serial there (the driver cost them ~10%).
 * **Same numbers at every thread count**: pieces and blocks that change the numbers depend on
   the shape alone; row blocks of multiples of 16 rows, and column blocks, that stay above
   OpenBLAS's small-matrix kernels (m*n*k > 1e6) give the whole product's bits, so their count

@@ -95,10 +95,10 @@ def _fwd_chain(c, rb, hb, xw, bias, wp, hs, cs, acts, hg, reverse, bf, out, sync
 
 @njit(parallel=True, **_opts)
 def forward_parallel(xw, bias, wp, hs, cs, acts, hg, hb, rb, reverse, bf, out, sync, ntask):
-    """``xw`` (L, N, 4H): the input part of the gates, ``bias`` (4H) added to them; ``hs`` / ``cs``
-    (L + 1, N, H): ``[0]`` given, ``[s + 1]`` written (and ``out[t]``, by time: the layer's
-    output; ``out[:, t]`` if ``bf``, batch first); ``acts`` (L, N, 4H): the gate activations of each step (by step, like ``hs``);
-    ``hg`` (N, 4H) scratch.
+    """``xw`` (L, N, 4H): the input part of the gates, ``bias`` (4H) added to them; ``hs`` /
+    ``cs`` (L + 1, N, H): ``[0]`` given, ``[s + 1]`` written (and ``out[t]``, by time: the
+    layer's output; ``out[:, t]`` if ``bf``, batch first); ``acts`` (L, N, 4H): the gate
+    activations of each step (by step, like ``hs``); ``hg`` (N, 4H) scratch.
 
     The batch rows are cut into chains of ``rb``, which never wait for each other: ``ntask``
     workers in one parallel region first take whole chains (``sync[0]`` counts them out), then
@@ -188,8 +188,9 @@ def _bwd_chain(c, rb, hb, acts, cs, w_hh, g_out, bf, dgates, dh, dc, reverse, sy
 @njit(parallel=True, **_opts)
 def backward_parallel(acts, cs, w_hh, g_out, bf, dgates, dh, dc, hb, rb, reverse, sync, ntask):
     """``dh`` / ``dc`` (N, H): the gradients reaching h_n / c_n, overwritten with those reaching
-    h0 / c0; ``g_out`` by time (``bf``: batch first); ``dgates`` (L, N, 4H) written (by step).  Chains and workers as in
-    ``forward_parallel`` (``sync``: ``1 + chains * (2L + 1)`` int64 zeros)."""
+    h0 / c0; ``g_out`` by time (``bf``: batch first); ``dgates`` (L, N, 4H) written (by step).
+    Chains and workers as in ``forward_parallel`` (``sync``: ``1 + chains * (2L + 1)`` int64
+    zeros)."""
     N = acts.shape[1]
     nc = (N + rb - 1) // rb
     for k in prange(ntask):
