@@ -247,21 +247,32 @@ def _rowmax(x, r):
     return a4 if a4 > a0 else a0
 
 
+@njit(inline="always", **_opts)
+def _softmax_row(x, r, out, dead_zero):
+    """Row ``r`` of ``out`` = the softmax of row ``r`` of ``x`` (``x`` may be ``out``).  A row of
+    -inf only gives zeros with ``dead_zero`` (attention's "safe softmax"), else NaN."""
+    m = x.shape[1]
+    mx = _rowmax(x, r)
+    if mx == f32(-np.inf):
+        if dead_zero:
+            for j in range(m):
+                out[r, j] = f32(0.0)
+            return
+        mx = f32(0.0)
+    s = f32(0.0)
+    for j in range(m):
+        e = _exp32(x[r, j] - mx)
+        out[r, j] = e
+        s += e
+    inv = f32(1.0) / s
+    for j in range(m):
+        out[r, j] *= inv
+
+
 @njit(**_opts)
 def softmax_lastdim(x, out):
-    n, m = x.shape
-    for r in range(n):
-        mx = _rowmax(x, r)
-        if mx == f32(-np.inf):
-            mx = f32(0.0)
-        s = f32(0.0)
-        for j in range(m):
-            e = _exp32(x[r, j] - mx)
-            out[r, j] = e
-            s += e
-        inv = f32(1.0) / s
-        for j in range(m):
-            out[r, j] *= inv
+    for r in range(x.shape[0]):
+        _softmax_row(x, r, out, False)
 
 
 @njit(**_opts)

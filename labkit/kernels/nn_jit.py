@@ -7,7 +7,7 @@ into preallocated arrays).  The kernels are serial; ``par_jit.py`` runs them on 
 import numpy as np
 from numba import njit
 
-from .jit import _exp32, _rowmax, _sigmoid32, _tanh32
+from .jit import _exp32, _sigmoid32, _softmax_row, _tanh32
 
 FM = {"nsz", "arcp", "contract", "afn", "reassoc"}
 _opts = dict(cache=True, fastmath=FM, error_model="numpy", nogil=True)
@@ -280,19 +280,7 @@ def attn_softmax(x, m, mrow, scale, out):
         else:
             for j in range(S):
                 out[r, j] = x[r, j] * scale
-        mx = _rowmax(out, r)
-        if mx == f32(-np.inf):
-            for j in range(S):
-                out[r, j] = f32(0.0)
-            continue
-        t = f32(0.0)
-        for j in range(S):
-            e = _exp32(out[r, j] - mx)
-            out[r, j] = e
-            t += e
-        inv = f32(1.0) / t
-        for j in range(S):
-            out[r, j] *= inv
+        _softmax_row(out, r, out, True)
 
 
 @njit(**_opts)
