@@ -290,15 +290,21 @@ def log_softmax_lastdim(x, out):
             out[r, j] = x[r, j] - lse
 
 
-@njit(**_opts)
-def softmax_backward_lastdim(g, y, out):
+@njit(inline="always", **_opts)
+def _softmax_backward_rows(g, y, scale, out):
+    # out = scale * y * (g - sum(g * y)) per row: the softmax's Jacobian applied to g
     n, m = g.shape
     for r in range(n):
         d = f32(0.0)
         for j in range(m):
             d += g[r, j] * y[r, j]
         for j in range(m):
-            out[r, j] = y[r, j] * (g[r, j] - d)
+            out[r, j] = scale * y[r, j] * (g[r, j] - d)
+
+
+@njit(**_opts)
+def softmax_backward_lastdim(g, y, out):
+    _softmax_backward_rows(g, y, f32(1.0), out)
 
 
 @njit(**_opts)

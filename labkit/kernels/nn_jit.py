@@ -7,7 +7,7 @@ into preallocated arrays).  The kernels are serial; ``par_jit.py`` runs them on 
 import numpy as np
 from numba import njit
 
-from .jit import _exp32, _sigmoid32, _softmax_row, _tanh32
+from .jit import _exp32, _sigmoid32, _softmax_backward_rows, _softmax_row, _tanh32
 
 FM = {"nsz", "arcp", "contract", "afn", "reassoc"}
 _opts = dict(cache=True, fastmath=FM, error_model="numpy", nogil=True)
@@ -287,13 +287,7 @@ def attn_softmax(x, m, mrow, scale, out):
 def attn_softmax_backward(g, y, scale, out):
     """The scores' gradient from the weights' ``g`` and the weights ``y`` (R, S):
     ``out = scale * y * (g - sum(g * y))`` (the softmax's Jacobian and the scale together)."""
-    n, S = g.shape
-    for r in range(n):
-        d = f32(0.0)
-        for j in range(S):
-            d += g[r, j] * y[r, j]
-        for j in range(S):
-            out[r, j] = scale * y[r, j] * (g[r, j] - d)
+    _softmax_backward_rows(g, y, scale, out)
 
 
 def _a(*shape, dtype=np.float32):
