@@ -281,6 +281,9 @@ def main():
     rounds = args.rounds or (2 if args.quick else 3)
 
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    # as in scripts/lab's kernels: NumPy's products alternate with labkit's here, and OpenBLAS's
+    # threads spinning after each would take labkit's cores (kernels/__init__.py)
+    env.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
     if args.threads:                      # read by OpenBLAS / OpenMP when the worker starts
         for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             env[k] = str(args.threads)

@@ -499,6 +499,18 @@ def test_row_kernels_same_bits_at_every_thread_count(name, nthreads):
     assert np.array_equal(K.rowwise(name, x), one)
 
 
+def test_addcmul_on_the_pool_same_bits_and_right(nthreads):
+    rng = np.random.default_rng(8)
+    a, b, c = (rng.standard_normal(3 * threads.PAR_MIN + 5).astype(np.float32) for _ in range(3))
+    assert K._par_for(a.size) is K.parallel_module()            # the parallel driver runs
+    got = {}
+    for t in (1, 2, 3):
+        nthreads(t)
+        got[t] = K.addcmul(a, b, c, 0.5)
+    assert np.array_equal(got[1], got[2]) and np.array_equal(got[1], got[3])
+    np.testing.assert_allclose(got[1], a + 0.5 * b * c, rtol=1e-6, atol=1e-6)
+
+
 def test_few_rows_times_a_transposed_weight_goes_swapped(nthreads, monkeypatch):
     """x @ W^T with few rows is made as (W @ x^T)^T (OpenBLAS packs the small x): the result is
     a C-ordered (m, n) array with the bias, the same at every thread count."""

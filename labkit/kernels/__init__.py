@@ -74,9 +74,13 @@ labkit now has one:
 * Under load this is the difference that shows most: notebook 09 (char transformer) took 11-14 s
   with load 3.4-5.9 on the 2 cores, 52-79 s before (OpenBLAS's and torch's spinning pools: 60-120
   s measured last round); bench_train's LeNet step 11 ms vs 87 ms (torch: 550 ms).
-* ``OPENBLAS_THREAD_TIMEOUT`` in the kernel spec / ``scripts/lab`` (considered): not needed --
-  OpenBLAS's pool no longer runs during labkit's work, so its spinning meets only the user's own
-  NumPy calls.
+* ``OPENBLAS_THREAD_TIMEOUT=4`` is set by ``scripts/lab`` (every notebook kernel inherits it):
+  after each of the *user's own* NumPy products OpenBLAS's threads spin for ~0.1 s, and a labkit
+  product started then shares its cores with them -- 2x slower (bench_engine, which times
+  labkit's and NumPy's calls alternately in one process: matmul n=256...1024 2.0x NumPy's time,
+  1.03x with the setting).  NumPy's own products barely notice (256 x 256 back to back: 185 ->
+  192 us).  OpenBLAS reads it when it loads, so a library cannot set it after NumPy is imported;
+  in other processes set it before starting Python.
 
 Memory: glibc's malloc settings and a pool for large outputs
 ------------------------------------------------------------
@@ -341,8 +345,9 @@ def addcmul(a, b, c, value):
     """``a + value * b * c`` in one pass."""
     if a.shape == b.shape == c.shape and _ok(a, b, c) and np.ndim(value) == 0:
         out = _alloc(a)
-        jit_module().addcmul(a.reshape(-1), b.reshape(-1), c.reshape(-1), np.float32(value),
-                             out.reshape(-1))
+        par = _par_for(a.size)
+        k = par.addcmul if par is not None else jit_module().addcmul
+        k(a.reshape(-1), b.reshape(-1), c.reshape(-1), np.float32(value), out.reshape(-1))
         return out
     return ref.addcmul(a, b, c, value)
 

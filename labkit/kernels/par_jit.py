@@ -98,6 +98,15 @@ def binary(k, a, b, out):
         _binary(k, a[lo:hi], b[lo:hi], out[lo:hi])
 
 
+@njit(**_opts)
+def addcmul(a, b, c, value, out):
+    n = a.size
+    for ch in prange((n + CHUNK - 1) // CHUNK):
+        lo = ch * CHUNK
+        hi = min(n, lo + CHUNK)
+        J.addcmul(a[lo:hi], b[lo:hi], c[lo:hi], value, out[lo:hi])
+
+
 @njit(**_sopts)
 def _rows_per_piece(rows, cols):
     return max(1, CHUNK // max(cols, 1))
@@ -242,6 +251,7 @@ def _v(n=4):
 WARMUP = {
     "unary": lambda: (3, _v(), _v()),
     "binary": lambda: (2, _v(), _v(), _v()),
+    "addcmul": lambda: (_v(), _v(), _v(), np.float32(0.5), _v()),
     "rowwise2": lambda: (0, _v().reshape(2, 2), _v().reshape(2, 2)),
     "rowwise3": lambda: (2, _v().reshape(2, 2), _v().reshape(2, 2), _v().reshape(2, 2)),
     **{k: N.WARMUP[k] for k in ("im2col", "col2im", "max_pool2d", "max_pool2d_2x2",
