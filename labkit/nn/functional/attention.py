@@ -59,9 +59,9 @@ class ScaledDotProductAttention(Function):
     (``kernels.nn.attn_softmax``), written over the product ``q k^T``; backward is the softmax's
     Jacobian with the scale folded in (``attn_softmax_backward``) between four products.  The
     three separate nodes (scale, mask, softmax) moved each (L, S) matrix five more times, which
-    the memory-bound machine feels: bench_train's transformer block 2.4% faster on 2 threads,
-    4% on one).  The general rule
-    (``create_graph=True``) differentiates the same computation written with Tensor ops.
+    the memory-bound machine feels (bench_train's transformer block: 2.4% faster on 2 threads,
+    4% on one).  The general rule (``create_graph=True``) differentiates the same computation
+    written with Tensor ops.
     """
     raw = True
     derivative = ("with P the weights and dP = G V^T: dV = P^T G, dS = scale * P * (dP - "
